@@ -1,0 +1,15 @@
+"""model-catalog-sync: an always-fresh, trustworthy catalog of LLM models.
+
+The package reads as the data flow; each stage is one module:
+
+    sources/      fetch upstream lists (openrouter, providers)
+    normalize     upstream record → ModelRecord
+    capabilities  flags with per-flag provenance (api → heuristic → override)
+    tiers         price tiers
+    aliases       stable short names
+    lifecycle     active → stale → deprecated → removed
+    publish       validate and write artifacts to a store
+    sync          the orchestrator that wires the stages
+"""
+
+__version__ = "0.1.0"

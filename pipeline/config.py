@@ -1,0 +1,124 @@
+"""Configuration: a YAML file (``--config`` or ``CATALOG_CONFIG``) plus environment overrides.
+
+Every number that shapes behaviour (thresholds, tier boundaries, timeouts) lives here with its
+default and where it comes from. Secrets never live here: the config names the *environment
+variable* that holds a key (``api_key_env``), and the key is read only when a request is made.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_OPENROUTER_URL = "https://openrouter.ai/api/v1/models?output_modalities=all"
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or invalid; the message names file and key."""
+
+
+class Section(BaseModel):
+    """Config sections reject unknown keys so that a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class OpenRouterConfig(Section):
+    url: str = DEFAULT_OPENROUTER_URL
+    """Catalog endpoint. `output_modalities=all` is needed, or image/video/speech/embedding
+    and rerank models are hidden."""
+    api_key_env: str = "OPENROUTER_API_KEY"
+    """Environment variable holding an optional API key (the listing works without one)."""
+    connect_timeout: float = 10.0
+    """Seconds to establish a connection."""
+    read_timeout: float = 60.0
+    """Seconds to wait for the response (the full catalog is about 1 MB)."""
+    max_attempts: int = 4
+    """Attempts on connect errors, timeouts, 429 and 5xx before giving up."""
+    backoff_seconds: float = 1.0
+    """First retry delay; doubles each attempt, capped by `max_backoff_seconds`."""
+    max_backoff_seconds: float = 30.0
+    """Longest wait between attempts, including a server's Retry-After."""
+
+
+class LifecycleConfig(Section):
+    deprecated_after_days: int = 14
+    """Days missing from the feed before `stale` becomes `deprecated` (DESIGN.md §5)."""
+    removed_after_days: int = 30
+    """Days missing before a model without bindings is `removed` (DESIGN.md §5)."""
+
+
+class TierConfig(Section):
+    """Upper bounds (exclusive) of each tier, in USD per 1M input tokens (DESIGN.md §5)."""
+
+    budget_below: Decimal = Decimal(1)
+    standard_below: Decimal = Decimal(5)
+    pro_below: Decimal = Decimal(15)
+
+
+class PublishConfig(Section):
+    max_loss_fraction: float = 0.25
+    """A feed that lost more than this share of the previously active models is not
+    published without --force."""
+
+
+class CatalogConfig(Section):
+    store: str | None = None
+    """Store URI; `--store` and `CATALOG_STORE` take precedence."""
+    s3_endpoint_url: str | None = None
+    """S3 endpoint (R2, MinIO); else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL."""
+    s3_region: str | None = None
+    """S3 region (`auto` for R2)."""
+    s3_addressing_style: str | None = None
+    """`path` for MinIO and most self-hosted endpoints; else `auto`."""
+    overrides_dir: str | None = None
+    """Directory of override files; `--overrides` and `CATALOG_OVERRIDES` take precedence."""
+    openrouter: OpenRouterConfig = Field(default_factory=OpenRouterConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    tiers: TierConfig = Field(default_factory=TierConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
+
+
+# Keys later stages own; kept as raw mappings until their stage parses them.
+_PASSTHROUGH = ("sources", "model_cache", "schedule", "curation", "reader", "jobs")
+
+
+def load_config(path: str | None = None) -> CatalogConfig:
+    """Load ``path`` (or ``CATALOG_CONFIG``); with neither, the defaults."""
+    path = path or os.environ.get("CATALOG_CONFIG")
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"config {path}: cannot read it ({exc.strerror})") from exc
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config {path}: not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config {path}: the top level must be a mapping")
+        raw = dict(loaded)
+    extra = {key: raw.pop(key) for key in _PASSTHROUGH if key in raw}
+    try:
+        config = CatalogConfig.model_validate({**raw, "extra": extra})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config {path}: {problems}") from exc
+    return config
+
+
+def resolve_store_uri(cli_value: str | None, config: CatalogConfig) -> str | None:
+    """``--store`` beats ``CATALOG_STORE`` beats the config file beats the default."""
+    return cli_value or os.environ.get("CATALOG_STORE") or config.store

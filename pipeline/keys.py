@@ -1,0 +1,45 @@
+"""Store keys of the published contract (DESIGN.md §3). Published keys never move."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pipeline.timeutil import hour_stamp
+
+OPENROUTER = "models/openrouter"
+CURRENT = f"{OPENROUTER}/current.json"
+CURATED = f"{OPENROUTER}/curated.json"
+DEPRECATIONS = f"{OPENROUTER}/deprecations.json"
+MANIFEST = f"{OPENROUTER}/manifest.json"
+STATUS = "models/status.json"
+LOCK = "models/lock.json"
+
+
+def openrouter_raw(now: datetime) -> str:
+    """``models/openrouter/raw-YYYYMMDDHH.json`` for the run's UTC hour."""
+    return f"{OPENROUTER}/raw-{hour_stamp(now)}.json"
+
+
+def run_report(run_id: str) -> str:
+    """``models/runs/<run_id>.json``."""
+    return f"models/runs/{run_id}.json"
+
+
+def openrouter_run_copy(run_id: str, artifact: str) -> str:
+    """``models/openrouter/runs/<run_id>/<artifact>.json`` (immutable per-run copy)."""
+    return f"{OPENROUTER}/runs/{run_id}/{artifact}.json"
+
+
+def schema(name: str) -> str:
+    """``models/schemas/<artifact>.schema.json``."""
+    return f"models/schemas/{name}.schema.json"
+
+
+def provider_current(source: str) -> str:
+    """``models/providers/<source>/current.json``."""
+    return f"models/providers/{source}/current.json"
+
+
+def provider_raw(source: str, now: datetime) -> str:
+    """``models/providers/<source>/raw-YYYYMMDDHH.json``."""
+    return f"models/providers/{source}/raw-{hour_stamp(now)}.json"

@@ -1,0 +1,87 @@
+"""The lifecycle state machine: active → stale → deprecated → removed.
+
+Clock: the run's time (``--now`` for replays). Seen in an authoritative feed → ``active`` from
+any state (unless its announced expiry has passed → ``deprecated``). Missing: ``stale`` for less
+than ``deprecated_after_days``, ``deprecated`` from then, ``removed`` from
+``removed_after_days`` when no downstream bindings remain (else it stays ``deprecated``).
+A fallback feed never moves anything: callers simply do not run this stage for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+
+from pipeline.config import LifecycleConfig
+from pipeline.records import Lifecycle, LifecycleState
+from pipeline.timeutil import iso, parse_iso
+
+
+def _moved(previous: Lifecycle | None, state: LifecycleState, now: str) -> str:
+    if previous is not None and previous.state == state:
+        return previous.state_since
+    return now
+
+
+def seen(previous: Lifecycle | None, now: datetime, *, expires_at: str | None = None) -> Lifecycle:
+    """Lifecycle of a model listed by an authoritative feed at ``now``."""
+    stamp = iso(now)
+    expired = expires_at is not None and parse_iso(expires_at) <= now
+    state: LifecycleState = "deprecated" if expired else "active"
+    return Lifecycle(
+        state=state,
+        first_seen=previous.first_seen if previous else stamp,
+        last_seen=stamp,
+        state_since=_moved(previous, state, stamp),
+        missing_since=None,
+        expires_at=expires_at,
+    )
+
+
+def missing(
+    previous: Lifecycle,
+    now: datetime,
+    *,
+    bound: bool = False,
+    config: LifecycleConfig | None = None,
+) -> Lifecycle:
+    """Lifecycle of a previously known model that the feed no longer lists at ``now``."""
+    config = config or LifecycleConfig()
+    stamp = iso(now)
+    missing_since = previous.missing_since or stamp
+    gone_for = now - parse_iso(missing_since)
+    state: LifecycleState
+    if gone_for >= timedelta(days=config.removed_after_days) and not bound:
+        state = "removed"
+    elif gone_for >= timedelta(days=config.deprecated_after_days) or previous.state == "deprecated":
+        # A model already deprecated (expired, or forced) never goes back to merely stale.
+        state = "deprecated"
+    else:
+        state = "stale"
+    return Lifecycle(
+        state=state,
+        first_seen=previous.first_seen,
+        last_seen=previous.last_seen,
+        state_since=_moved(previous, state, stamp),
+        missing_since=missing_since,
+        expires_at=previous.expires_at,
+    )
+
+
+def advance(
+    present: Mapping[str, str | None],
+    previous: Mapping[str, Lifecycle],
+    now: datetime,
+    *,
+    bindings: Collection[str] = (),
+    config: LifecycleConfig | None = None,
+) -> dict[str, Lifecycle]:
+    """New lifecycle for every present model (id → expiresAt) and every previously known one."""
+    result = {
+        model_id: seen(previous.get(model_id), now, expires_at=expires)
+        for model_id, expires in present.items()
+    }
+    for model_id, before in previous.items():
+        if model_id not in result:
+            result[model_id] = missing(before, now, bound=model_id in bindings, config=config)
+    return result

@@ -1,0 +1,203 @@
+"""Upstream record → one normalized shape, before flags, aliases and lifecycle are decided.
+
+Prices: upstream gives USD per token as decimal strings (``"0.0000000833333333333333"``); we
+publish USD per 1M tokens computed with exact Decimal arithmetic, so ``2.5`` is exactly
+``"0.0000025" × 1,000,000`` and never ``2.4999999999999996``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pipeline.jsonio import to_decimal_number
+from pipeline.records import Modalities, PriceFields, PriceTierRule, Pricing, SourceRef
+from pipeline.sources.openrouter import OpenRouterModel
+
+PER_MILLION = Decimal(1_000_000)
+
+# Upstream price key → (our field, scaled to per 1M tokens?). Per-unit prices (per request,
+# per image, per search) are published as given.
+PRICE_KEYS: dict[str, tuple[str, bool]] = {
+    "prompt": ("input", True),
+    "completion": ("output", True),
+    "input_cache_read": ("cache_read", True),
+    "input_cache_write": ("cache_write", True),
+    "input_cache_write_1h": ("cache_write_1h", True),
+    "internal_reasoning": ("reasoning", True),
+    "audio": ("audio_input", True),
+    "input_audio_cache": ("audio_cache_read", True),
+    "audio_output": ("audio_output", True),
+    "image_token": ("image_token", True),
+    "image_output": ("image_output", True),
+    "request": ("per_request", False),
+    "image": ("per_image", False),
+    "web_search": ("web_search", False),
+}
+RULE_CONDITIONS = ("min_prompt_tokens", "utc_start", "utc_end")
+
+# The 2024 feed had only a `modality` string; these are the values it used.
+LEGACY_MODALITY = {"text": (["text"], ["text"]), "multimodal": (["text", "image"], ["text"])}
+
+
+class NormalizeError(ValueError):
+    """A record cannot be normalized; the message says which field and why."""
+
+
+@dataclass
+class Normalized:
+    """A model in our shape, with the raw signals later stages decide from."""
+
+    id: str
+    name: str
+    provider: str
+    family: str
+    created: int | None
+    canonical_slug: str | None
+    alias_target: str | None
+    max_context: int | None
+    max_output: int | None
+    modalities: Modalities
+    pricing: Pricing
+    supported_parameters: list[str] | None
+    """None when the feed did not say (2024 schema), [] when it said "none"."""
+    knowledge_cutoff: str | None
+    expires_at: str | None
+    tokenizer: str | None = None
+    description: str | None = None
+    benchmarks: dict[str, Any] | None = None
+    reasoning_info: dict[str, Any] | None = None
+    sources: list[SourceRef] = field(default_factory=list)
+
+
+def family_of(model_id: str) -> str:
+    """Vendor prefix of an id (``~anthropic/claude-opus-latest`` → ``anthropic``)."""
+    head = model_id.split("/", 1)[0] if "/" in model_id else model_id.split(":", 1)[0]
+    return head.lstrip("~").lower()
+
+
+def parse_price(value: Any, where: str) -> Decimal:
+    """A price from the feed: a decimal string (or, rarely, a JSON number)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise NormalizeError(f"{where} is {type(value).__name__}, not a price")
+    try:
+        price = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise NormalizeError(f"{where} is not a number: {str(value)[:40]!r}") from exc
+    if not price.is_finite():
+        raise NormalizeError(f"{where} is not a finite number: {value!r}")
+    return price
+
+
+def _fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> bool:
+    """Copy upstream price keys onto ``target``; return True if any was negative (dynamic)."""
+    negative = False
+    for key, value in prices.items():
+        if key == "overrides" or key in RULE_CONDITIONS or value is None:
+            continue
+        price = parse_price(value, f"{where}.{key}")
+        if price < 0:
+            # OpenRouter reports -1 for dynamically priced routers: no fixed price exists.
+            negative = True
+            continue
+        mapped = PRICE_KEYS.get(key)
+        if mapped is None:
+            target.other[key] = to_decimal_number(price)
+            continue
+        name, per_token = mapped
+        setattr(target, name, to_decimal_number(price * PER_MILLION if per_token else price))
+    return negative
+
+
+def normalize_pricing(raw: dict[str, Any] | None) -> Pricing:
+    """Upstream ``pricing`` → Pricing (USD per 1M tokens; missing keys stay absent)."""
+    pricing = Pricing()
+    if not raw:
+        return pricing
+    if not isinstance(raw, dict):
+        raise NormalizeError(f"pricing is {type(raw).__name__}, not an object")
+    if _fill_prices(pricing, raw, "pricing"):
+        pricing = Pricing(variable=True)
+        return pricing
+    rules = raw.get("overrides") or []
+    if not isinstance(rules, list):
+        raise NormalizeError("pricing.overrides is not a list")
+    for index, rule in enumerate(rules):
+        where = f"pricing.overrides[{index}]"
+        if not isinstance(rule, dict):
+            raise NormalizeError(f"{where} is not an object")
+        conditions: dict[str, int] = {}
+        for key in RULE_CONDITIONS:
+            if rule.get(key) is not None:
+                try:
+                    conditions[key] = int(rule[key])
+                except (TypeError, ValueError) as exc:
+                    raise NormalizeError(f"{where}.{key} is not an integer") from exc
+        if not conditions:
+            raise NormalizeError(f"{where} has no condition (min_prompt_tokens or utc_start)")
+        tier = PriceTierRule(**conditions)
+        _fill_prices(tier, rule, where)
+        pricing.tiers.append(tier)
+    return pricing
+
+
+def _modalities(model: OpenRouterModel) -> Modalities:
+    arch = model.architecture
+    if arch.input_modalities is not None or arch.output_modalities is not None:
+        return Modalities(
+            input=list(arch.input_modalities or []), output=list(arch.output_modalities or [])
+        )
+    modality = (arch.modality or "").strip().lower()
+    if "->" in modality:
+        left, right = modality.split("->", 1)
+        return Modalities(
+            input=[m for m in left.split("+") if m], output=[m for m in right.split("+") if m]
+        )
+    if modality in LEGACY_MODALITY:
+        inputs, outputs = LEGACY_MODALITY[modality]
+        return Modalities(input=list(inputs), output=list(outputs))
+    # Unknown or missing: the feed was a text-chat catalog before modalities existed.
+    return Modalities(input=["text"], output=["text"])
+
+
+def _positive(value: int | None) -> int | None:
+    return value if value is not None and value > 0 else None
+
+
+def _iso_date(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip()
+    return f"{value}T00:00:00Z" if len(value) == 10 else value
+
+
+def normalize_openrouter(model: OpenRouterModel) -> Normalized:
+    """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
+    pricing = normalize_pricing(model.pricing)
+    alias_target = model.alias_target.slug if model.alias_target else None
+    return Normalized(
+        id=model.id,
+        name=(model.name or model.id).strip(),
+        provider="openrouter",
+        family=family_of(model.id),
+        created=_positive(model.created),
+        canonical_slug=model.canonical_slug or None,
+        alias_target=alias_target,
+        max_context=_positive(model.context_length) or _positive(model.top_provider.context_length),
+        max_output=_positive(model.top_provider.max_completion_tokens),
+        modalities=_modalities(model),
+        pricing=pricing,
+        supported_parameters=(
+            sorted(set(model.supported_parameters))
+            if model.supported_parameters is not None
+            else None
+        ),
+        knowledge_cutoff=model.knowledge_cutoff or None,
+        expires_at=_iso_date(model.expiration_date),
+        tokenizer=model.architecture.tokenizer,
+        description=model.description,
+        benchmarks=model.benchmarks,
+        reasoning_info=model.reasoning,
+        sources=[SourceRef(source="openrouter", native_id=model.id)],
+    )

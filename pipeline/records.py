@@ -1,0 +1,286 @@
+"""Types that cross stage boundaries and make up the published artifacts.
+
+Every published JSON Schema is generated from these models (``catalog schemas --write``), so
+the field docstrings below are the documentation downstream readers see.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+SCHEMA_VERSION = 1
+
+# Prices are Decimal end to end and written as exact JSON numbers (see jsonio.py).
+Usd = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+
+Kind = Literal["chat", "image", "embedding", "video", "speech", "transcription", "rerank", "router"]
+Reasoning = Literal["none", "fixed", "configurable"]
+DetectionLayer = Literal["api", "heuristic", "override", "telemetry"]
+LifecycleState = Literal["active", "stale", "deprecated", "removed"]
+Outcome = Literal["ok", "degraded", "guarded", "failed", "locked"]
+PriceTier = Literal["free", "budget", "standard", "pro", "premium", "variable", "unknown"]
+
+
+class Record(BaseModel):
+    """Strict base of every stage-boundary type: camelCase on the wire, no unknown fields."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        frozen=False,
+    )
+
+
+class PriceFields(Record):
+    """Prices in USD. Token prices are per 1M tokens; a missing key means "not priced", never 0."""
+
+    input: Usd | None = None
+    """USD per 1M input (prompt) tokens."""
+    output: Usd | None = None
+    """USD per 1M output (completion) tokens."""
+    cache_read: Usd | None = None
+    """USD per 1M cached input tokens read."""
+    cache_write: Usd | None = None
+    """USD per 1M input tokens written to the cache (5-minute cache where several exist)."""
+    cache_write_1h: Usd | None = None
+    """USD per 1M input tokens written to the 1-hour cache."""
+    reasoning: Usd | None = None
+    """USD per 1M internal reasoning tokens, where billed apart from output."""
+    audio_input: Usd | None = None
+    """USD per 1M audio input tokens."""
+    audio_cache_read: Usd | None = None
+    """USD per 1M cached audio input tokens read."""
+    audio_output: Usd | None = None
+    """USD per 1M audio output tokens."""
+    image_token: Usd | None = None
+    """USD per 1M image tokens."""
+    image_output: Usd | None = None
+    """USD per 1M image output tokens."""
+    per_request: Usd | None = None
+    """USD per request, on top of token prices."""
+    per_image: Usd | None = None
+    """USD per input image (upstream `image`)."""
+    web_search: Usd | None = None
+    """USD per web search call."""
+    other: dict[str, Usd] = Field(default_factory=dict)
+    """Price keys this version does not know yet, verbatim in upstream units (USD per unit)."""
+
+
+class PriceTierRule(PriceFields):
+    """A conditional price rule from the feed (`pricing.overrides`): when its condition holds,
+    the prices it gives replace the base ones and the others stay."""
+
+    min_prompt_tokens: int | None = None
+    """Long-context rule: applies when the prompt has at least this many tokens."""
+    utc_start: int | None = None
+    """Time-of-day rule: start of the window, as given upstream (UTC, HHMM)."""
+    utc_end: int | None = None
+    """Time-of-day rule: end of the window, as given upstream (UTC, HHMM)."""
+
+
+class Pricing(PriceFields):
+    """Prices in USD. Token prices are per 1M tokens; a missing key means "not priced", never 0."""
+
+    variable: bool = False
+    """True for dynamically priced routers (upstream reports -1); no token prices are given then."""
+    tiers: list[PriceTierRule] = Field(default_factory=list)
+    """Conditional price rules from the feed (long-context and time-of-day), in feed order."""
+
+
+class Modalities(Record):
+    """What a model takes in and gives out."""
+
+    input: list[str] = Field(default_factory=list)
+    """Input modalities, e.g. text, image, file, audio, video."""
+    output: list[str] = Field(default_factory=list)
+    """Output modalities, e.g. text, image, embeddings, speech."""
+
+
+class Lifecycle(Record):
+    """Where a model stands in active → stale → deprecated → removed. Times are ISO-8601 UTC."""
+
+    state: LifecycleState
+    """Current state."""
+    first_seen: str
+    """When an authoritative feed first listed the model."""
+    last_seen: str
+    """When an authoritative feed last listed the model."""
+    state_since: str
+    """When the model entered its current state."""
+    missing_since: str | None = None
+    """When the model was first found missing from the feed; absent while it is listed."""
+    expires_at: str | None = None
+    """Retirement date announced upstream (`expiration_date`), if any."""
+
+
+class SourceRef(Record):
+    """One upstream list that carries the model."""
+
+    source: str
+    """Source name (`openrouter`, `openai`, `anthropic`, ...)."""
+    native_id: str
+    """The model's id in that source."""
+
+
+class ModelRecord(Record):
+    """One model in `current.json`."""
+
+    id: str
+    """Upstream model id, e.g. `openai/gpt-4o` (OpenRouter ids carry the vendor prefix)."""
+    name: str
+    """Display name."""
+    alias: str
+    """Stable short name, unique in the catalog; never moves to another model once published."""
+    provider: str
+    """`openrouter` or the direct provider's id."""
+    family: str
+    """Vendor prefix of the id, e.g. `qwen`."""
+    kind: Kind
+    """What the model is for."""
+    created: int | None = None
+    """Upstream creation time, Unix seconds."""
+    canonical_slug: str | None = None
+    """Upstream canonical slug (stable across renames of the id)."""
+    alias_target: str | None = None
+    """For `~` alias ids: the slug of the model they currently point to."""
+    max_context: int | None = None
+    """Context window in tokens."""
+    max_output: int | None = None
+    """Maximum completion tokens."""
+    modalities: Modalities
+    """Input and output modalities."""
+    pricing: Pricing
+    """Prices; see `Pricing`."""
+    cost: str
+    """Display string, e.g. `$2.50/$10.00 per 1M`."""
+    price_tier: PriceTier
+    """Tier by USD per 1M input tokens."""
+    is_free: bool
+    """True when the model costs nothing to call."""
+    supports_vision: bool
+    """Accepts image input."""
+    supports_tools: bool
+    """Supports tool / function calling."""
+    reasoning: Reasoning
+    """`configurable` when reasoning can be controlled, `fixed` when always on, else `none`."""
+    structured_output: bool
+    """Supports response_format / structured outputs."""
+    is_image_gen: bool
+    """Generates images."""
+    detection_source: dict[str, DetectionLayer]
+    """For each flag, the layer that decided it."""
+    supported_parameters: list[str] = Field(default_factory=list)
+    """Request parameters the upstream reports as supported."""
+    knowledge_cutoff: str | None = None
+    """Training data cutoff as given upstream."""
+    lifecycle: Lifecycle
+    """Lifecycle state and dates."""
+    sources: list[SourceRef]
+    """Upstream lists that carry the model, with their native ids."""
+
+
+class CurrentCatalog(Record):
+    """`models/openrouter/current.json`: every known model (removed ones excluded)."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """The run that produced this document."""
+    source: str
+    """Feed the catalog was built from."""
+    raw_key: str | None = None
+    """Store key of the raw snapshot this catalog was normalized from."""
+    degraded: bool = False
+    """True when built from a fallback (embedded catalog) instead of the live feed."""
+    degraded_reason: str | None = None
+    """Why the run was degraded."""
+    data_as_of: str | None = None
+    """When the underlying data was fetched, if older than `generatedAt` (fallbacks)."""
+    count: int
+    """Number of models."""
+    models: list[ModelRecord]
+    """Models, sorted by id."""
+
+
+class QuarantinedRecord(Record):
+    """An upstream record that could not be normalized and was left out."""
+
+    index: int
+    """Position in the upstream list."""
+    id: str | None = None
+    """Its id, when it had a readable one."""
+    reason: str
+    """What was wrong."""
+
+
+class RunReport(Record):
+    """`models/runs/<run_id>.json`: what one run did."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """This run's id."""
+    job: str
+    """Job that ran (`full_refresh`, `openrouter`, ...)."""
+    outcome: Outcome
+    """How the run ended."""
+    published: bool
+    """Whether a new catalog was published."""
+    error: str | None = None
+    """One-line reason when the run did not publish or was degraded."""
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    """Wall time per stage, milliseconds."""
+    counts: dict[str, int] = Field(default_factory=dict)
+    """Input, published, quarantined, added, removed, ... counts."""
+    quarantined: list[QuarantinedRecord] = Field(default_factory=list)
+    """Records left out, with reasons."""
+    warnings: list[str] = Field(default_factory=list)
+    """Things an operator should look at."""
+    details: dict[str, Any] = Field(default_factory=dict)
+    """Stage-specific sections (changelog, conflicts, capability counts, sources)."""
+
+
+class JobStatus(Record):
+    """Last outcome of one job."""
+
+    last_start: str
+    """When the last run started (run clock)."""
+    last_end: str
+    """When it ended (run clock)."""
+    outcome: Outcome
+    """How it ended."""
+    run_id: str
+    """Its run id."""
+    published: bool
+    """Whether it published."""
+    last_success: str | None = None
+    """When this job last ended `ok` or `degraded` with something published."""
+    error: str | None = None
+    """Its error, if any."""
+    counts: dict[str, int] = Field(default_factory=dict)
+    """Its counts."""
+    sources: dict[str, Any] = Field(default_factory=dict)
+    """Per-source freshness and the fallback tier used."""
+    warnings: list[str] = Field(default_factory=list)
+    """Its warnings."""
+
+
+class Status(Record):
+    """`models/status.json`: the last outcome of each job."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """When this document was last written (run clock)."""
+    jobs: dict[str, JobStatus] = Field(default_factory=dict)
+    """Per job."""

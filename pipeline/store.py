@@ -1,0 +1,340 @@
+"""Where artifacts live: a local directory or an S3-compatible bucket, behind one protocol.
+
+``open_store(uri)`` picks the implementation: ``./dir``, ``/abs/dir`` or ``file://…`` for local
+disk, ``s3://bucket/prefix`` for AWS S3, Cloudflare R2 and MinIO. Every write of one object is
+atomic (readers see the old bytes or the new bytes, never a part), and both implementations
+support the conditional writes the run lease and the manifest rely on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:  # boto3 is imported lazily so that readers of local stores never load it.
+    from mypy_boto3_s3 import S3Client
+
+DEFAULT_STORE = "./catalog-data"
+
+
+class StoreError(Exception):
+    """A store could not be read or written; the message names the store and the key."""
+
+
+class PreconditionFailed(StoreError):
+    """A conditional write lost: the object exists (create-only) or changed (if-match)."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    """An object's bytes and the opaque version tag to make conditional writes against."""
+
+    data: bytes
+    etag: str
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The operations the pipeline and the reader need from storage."""
+
+    uri: str
+
+    def get(self, key: str) -> Blob | None:
+        """The object at ``key``, or None when there is none."""
+        ...
+
+    def head(self, key: str) -> str | None:
+        """The object's etag without reading it, or None when there is none."""
+        ...
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/json",
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Write atomically and return the new etag.
+
+        ``if_none_match`` makes it create-only; ``if_match`` requires the current etag to be
+        the given one. Either raises PreconditionFailed when the condition does not hold.
+        """
+        ...
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Remove the object (no error if it is already gone)."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys under ``prefix``, sorted."""
+        ...
+
+
+def read_bytes(store: Store, key: str) -> bytes | None:
+    """The object's bytes, or None."""
+    blob = store.get(key)
+    return None if blob is None else blob.data
+
+
+def open_store(uri: str | None, *, endpoint_url: str | None = None, **s3_options: Any) -> Store:
+    """Open the store named by ``uri`` (default ``./catalog-data``)."""
+    uri = uri or DEFAULT_STORE
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise StoreError(f"store URI {uri!r} names no bucket (expected s3://bucket/prefix)")
+        return S3Store(
+            parsed.netloc, parsed.path.strip("/"), endpoint_url=endpoint_url, **s3_options
+        )
+    if parsed.scheme == "file":
+        return LocalStore(Path(parsed.path))
+    if parsed.scheme in ("", None) or len(parsed.scheme) == 1:  # bare paths (and C:\ on Windows)
+        return LocalStore(Path(uri))
+    raise StoreError(f"unsupported store URI {uri!r}: use a directory, file://… or s3://…")
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _check_key(key: str) -> None:
+    if not key or key.startswith("/") or ".." in key.split("/"):
+        raise StoreError(f"invalid store key {key!r}")
+
+
+class LocalStore:
+    """A directory on local disk. Writes go to a temp file in the same directory, then rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.uri = str(root)
+
+    def _path(self, key: str) -> Path:
+        _check_key(key)
+        return self.root / key
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialize conditional writes across processes on this machine."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".store.lock").open("a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def get(self, key: str) -> Blob | None:
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {key} from {self.uri}: {exc.strerror}") from exc
+        return Blob(data, _etag(data))
+
+    def head(self, key: str) -> str | None:
+        blob = self.get(key)
+        return None if blob is None else blob.etag
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/json",
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        path = self._path(key)
+        if if_match is None and not if_none_match:
+            self._write_atomic(path, key, data)
+            return _etag(data)
+        with self._locked():
+            current = self.get(key)
+            if if_none_match and current is not None:
+                raise PreconditionFailed(f"{key} already exists in {self.uri}")
+            if if_match is not None and (current is None or current.etag != if_match):
+                raise PreconditionFailed(f"{key} in {self.uri} changed since it was read")
+            self._write_atomic(path, key, data)
+        return _etag(data)
+
+    def _write_atomic(self, path: Path, key: str, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                Path(tmp).replace(path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StoreError(f"cannot write {key} to {self.uri}: {exc.strerror}") from exc
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        path = self._path(key)
+        with self._locked():
+            if if_match is not None:
+                current = self.get(key)
+                if current is None or current.etag != if_match:
+                    raise PreconditionFailed(f"{key} in {self.uri} changed since it was read")
+            path.unlink(missing_ok=True)
+
+    def list(self, prefix: str) -> list[str]:
+        if not self.root.exists():
+            return []
+        keys = []
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith("."):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+
+class S3Store:
+    """A bucket (and optional prefix) on S3, R2 or MinIO through boto3.
+
+    The endpoint comes from ``endpoint_url`` (config), else ``AWS_ENDPOINT_URL_S3`` or
+    ``AWS_ENDPOINT_URL``; credentials and region from the standard boto3 chain. R2 wants
+    region ``auto``; MinIO usually wants path-style addressing (``addressing_style="path"``
+    or ``CATALOG_S3_ADDRESSING=path``).
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        addressing_style: str | None = None,
+        client: S3Client | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.uri = f"s3://{bucket}/{prefix}".rstrip("/")
+        self._client = client or self._make_client(endpoint_url, region, addressing_style)
+
+    @staticmethod
+    def _make_client(
+        endpoint_url: str | None, region: str | None, addressing_style: str | None
+    ) -> S3Client:
+        import boto3
+        from botocore.config import Config
+
+        endpoint = (
+            endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
+            or None
+        )
+        style = addressing_style or os.environ.get("CATALOG_S3_ADDRESSING") or "auto"
+        config = Config(
+            s3={"addressing_style": style},  # type: ignore[arg-type]
+            retries={"max_attempts": 5, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        return boto3.client("s3", endpoint_url=endpoint, region_name=region, config=config)
+
+    def _key(self, key: str) -> str:
+        _check_key(key)
+        return self.prefix + key
+
+    def _fail(self, action: str, key: str, exc: Exception) -> StoreError:
+        code = _error_code(exc)
+        if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return PreconditionFailed(f"{key} in {self.uri}: the conditional {action} lost")
+        return StoreError(f"cannot {action} {key} in {self.uri}: {code or exc}")
+
+    def get(self, key: str) -> Blob | None:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            data = response["Body"].read()
+        except Exception as exc:
+            if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise self._fail("read", key, exc) from exc
+        return Blob(data, response["ETag"].strip('"'))
+
+    def head(self, key: str) -> str | None:
+        try:
+            response = self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise self._fail("stat", key, exc) from exc
+        return response["ETag"].strip('"')
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/json",
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        extra: dict[str, Any] = {}
+        if if_none_match:
+            extra["IfNoneMatch"] = "*"
+        if if_match is not None:
+            extra["IfMatch"] = f'"{if_match}"'
+        try:
+            response = self._client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=data,
+                ContentType=content_type,
+                **extra,
+            )
+        except Exception as exc:
+            raise self._fail("write", key, exc) from exc
+        return str(response["ETag"]).strip('"')
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        extra: dict[str, Any] = {}
+        if if_match is not None:
+            extra["IfMatch"] = f'"{if_match}"'
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key), **extra)
+        except Exception as exc:
+            if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return
+            raise self._fail("delete", key, exc) from exc
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    keys.append(item["Key"][len(self.prefix) :])
+        except Exception as exc:
+            raise self._fail("list", prefix, exc) from exc
+        return sorted(keys)
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        code = error.get("Code")
+        return str(code) if code is not None else None
+    return None

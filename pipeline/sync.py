@@ -1,0 +1,541 @@
+"""The orchestrator: wires the stages for one OpenRouter sync and publishes the result.
+
+    fetch → parse → normalize → capabilities/tiers → aliases → lifecycle → publish
+
+Stages are pure functions over records; this module owns the clock, the store, the network
+transport, timing, the run report and status. Invariants it keeps (DESIGN.md §7): nothing is
+published unless it is complete and schema-valid; a failure at any step leaves the last good
+catalog untouched; same inputs and clock give byte-identical artifacts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from pipeline import capabilities, fallback, keys, lifecycle, publish, tiers
+from pipeline.aliases import AliasCandidate, assign_aliases
+from pipeline.config import CatalogConfig
+from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
+from pipeline.records import (
+    CurrentCatalog,
+    JobStatus,
+    ModelRecord,
+    Outcome,
+    QuarantinedRecord,
+    RunReport,
+)
+from pipeline.schemas import SchemaViolation
+from pipeline.sources import openrouter
+from pipeline.sources.http import FetchError
+from pipeline.store import Store, StoreError
+from pipeline.timeutil import iso
+
+log = logging.getLogger("pipeline.sync")
+
+ProgressFn = Callable[[str, float, str], None]
+"""Called after each stage with (stage, milliseconds, detail) for interactive progress."""
+
+
+class SyncError(Exception):
+    """The run cannot go on; the message is the one-line reason shown to the operator."""
+
+
+@dataclass
+class SyncRequest:
+    """What to sync and how."""
+
+    now: datetime
+    """The run's clock; every stage uses it (``--now`` for replays)."""
+    from_file: Path | None = None
+    """Use a recorded payload instead of the network."""
+    force: bool = False
+    """Publish even when the publish guard objects."""
+    job: str = "openrouter"
+    """Job name recorded in status.json."""
+
+
+@dataclass
+class SyncResult:
+    """How a run ended."""
+
+    run_id: str
+    outcome: Outcome
+    published: bool
+    report: RunReport
+    summary: str
+    error: str | None = None
+    catalog: CurrentCatalog | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when something was published, else 1 (2 for a held lease, set by the CLI)."""
+        return 0 if self.published else 1
+
+
+@dataclass
+class _Run:
+    """Mutable state of one run: timings, warnings, quarantine."""
+
+    request: SyncRequest
+    progress: ProgressFn | None
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
+        began = time.perf_counter()
+        yield
+        elapsed = (time.perf_counter() - began) * 1000
+        self.timings[name] = round(self.timings.get(name, 0.0) + elapsed, 3)
+        text = detail() if detail else ""
+        log.debug("stage done", extra={"stage": name, "ms": round(elapsed, 1), "detail": text})
+        if self.progress is not None:
+            self.progress(name, elapsed, text)
+
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def make_run_id(now: datetime, payload: bytes) -> str:
+    """Deterministic run id: the clock plus a digest of the input."""
+    digest = hashlib.sha256(payload).hexdigest()[:8]
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+
+
+def load_previous(store: Store) -> CurrentCatalog | None:
+    """The published catalog, the memory for aliases and lifecycle; None on a fresh store."""
+    blob = store.get(keys.CURRENT)
+    if blob is None:
+        return None
+    try:
+        return CurrentCatalog.model_validate_json(blob.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SyncError(
+            f"the published {keys.CURRENT} in {store.uri} is unreadable ({where}: {first['msg']});"
+            " refusing to overwrite it and lose lifecycle history — restore it or delete it"
+        ) from exc
+
+
+def parse_records(items: list[Any], run: _Run) -> list[Normalized]:
+    """Validate and normalize each upstream item; quarantine the ones that fail."""
+    out: list[Normalized] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        model_id = item.get("id") if isinstance(item, dict) else None
+        model_id = model_id if isinstance(model_id, str) else None
+        try:
+            if not isinstance(item, dict):
+                raise NormalizeError(f"entry is {type(item).__name__}, not an object")
+            parsed = openrouter.OpenRouterModel.model_validate(item)
+            normalized = normalize_openrouter(parsed)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "record"
+            reason = f"{where}: {first['msg']}"
+            run.quarantined.append(QuarantinedRecord(index=index, id=model_id, reason=reason))
+            continue
+        except NormalizeError as exc:
+            run.quarantined.append(QuarantinedRecord(index=index, id=model_id, reason=str(exc)))
+            continue
+        if normalized.id in seen:
+            run.quarantined.append(
+                QuarantinedRecord(index=index, id=normalized.id, reason="duplicate id")
+            )
+            continue
+        seen.add(normalized.id)
+        out.append(normalized)
+    return out
+
+
+def build_record(
+    model: Normalized,
+    caps: capabilities.Capabilities,
+    alias: str,
+    state: Any,
+    config: CatalogConfig,
+) -> ModelRecord:
+    """Assemble the published record from the stage outputs."""
+    tier = tiers.classify(model.pricing, is_free=caps.is_free, config=config.tiers)
+    return ModelRecord(
+        id=model.id,
+        name=model.name,
+        alias=alias,
+        provider=model.provider,
+        family=model.family,
+        kind=caps.kind,
+        created=model.created,
+        canonical_slug=model.canonical_slug,
+        alias_target=model.alias_target,
+        max_context=model.max_context,
+        max_output=model.max_output,
+        modalities=model.modalities,
+        pricing=model.pricing,
+        cost=tiers.cost_label(model.pricing, is_free=caps.is_free),
+        price_tier=tier,
+        is_free=caps.is_free,
+        supports_vision=caps.supports_vision,
+        supports_tools=caps.supports_tools,
+        reasoning=caps.reasoning,
+        structured_output=caps.structured_output,
+        is_image_gen=caps.is_image_gen,
+        detection_source=dict(sorted(caps.source.items())),
+        supported_parameters=model.supported_parameters or [],
+        knowledge_cutoff=model.knowledge_cutoff,
+        lifecycle=state,
+        sources=model.sources,
+    )
+
+
+def check_publish_guard(
+    present_ids: set[str], previous: CurrentCatalog | None, config: CatalogConfig
+) -> str | None:
+    """Why this feed must not be published without --force, or None when it may."""
+    if not present_ids:
+        return "the feed lists no models"
+    if previous is None:
+        return None
+    before = {m.id for m in previous.models if m.lifecycle.state == "active"}
+    if not before:
+        return None
+    lost = before - present_ids
+    share = len(lost) / len(before)
+    if share > config.publish.max_loss_fraction:
+        return (
+            f"the feed lost {len(lost)} of {len(before)} previously active models "
+            f"({share:.0%} > {config.publish.max_loss_fraction:.0%})"
+        )
+    return None
+
+
+def sync_openrouter(
+    store: Store,
+    config: CatalogConfig,
+    request: SyncRequest,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    progress: ProgressFn | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> SyncResult:
+    """Run one OpenRouter sync into ``store``. Never raises for upstream or data problems:
+    the result says what happened. Store failures propagate as StoreError after the last good
+    catalog was left as it was."""
+    run = _Run(request=request, progress=progress)
+    now = request.now
+
+    # -- fetch -----------------------------------------------------------------------------
+    raw: bytes | None = None
+    unavailable: str | None = None
+    with run.stage("fetch", lambda: f"{len(raw or b'')} bytes"):
+        if request.from_file is not None:
+            try:
+                raw = request.from_file.read_bytes()
+            except OSError as exc:
+                return _failed(store, run, f"cannot read {request.from_file}: {exc.strerror}")
+        else:
+            try:
+                raw = _fetch(config, transport, sleep, run)
+            except FetchError as exc:
+                unavailable = str(exc)
+
+    # -- parse -----------------------------------------------------------------------------
+    items: list[Any] = []
+    if raw is not None:
+        with run.stage("parse", lambda: f"{len(items)} records"):
+            try:
+                items = openrouter.extract_items(raw)
+            except openrouter.PayloadError as exc:
+                where = str(request.from_file) if request.from_file else "OpenRouter"
+                if request.from_file is not None:
+                    return _failed(store, run, f"{where}: {exc}")
+                unavailable = f"{where}: {exc}"
+
+    try:
+        previous = load_previous(store)
+    except SyncError as exc:
+        return _failed(store, run, str(exc))
+
+    if unavailable is not None or raw is None:
+        return _unavailable(store, config, run, previous, unavailable or "no payload")
+
+    # -- normalize -------------------------------------------------------------------------
+    normalized: list[Normalized] = []
+    with run.stage(
+        "normalize", lambda: f"{len(normalized)} ok, {len(run.quarantined)} quarantined"
+    ):
+        normalized = parse_records(items, run)
+
+    present_ids = {m.id for m in normalized}
+    guard = check_publish_guard(present_ids, previous, config)
+    if guard is not None and not request.force:
+        return _guarded(store, run, guard, len(items))
+    if guard is not None:
+        run.warnings.append(f"published with --force although {guard}")
+
+    # -- capabilities and tiers ----------------------------------------------------------------
+    resolved: dict[str, capabilities.Capabilities] = {}
+    with run.stage("capabilities"):
+        for model in normalized:
+            resolved[model.id] = capabilities.resolve(model)
+
+    # -- aliases ---------------------------------------------------------------------------
+    prev_models = {m.id: m for m in previous.models} if previous else {}
+    aliases: dict[str, str] = {}
+    with run.stage("aliases"):
+        carried_ids = [i for i in prev_models if i not in present_ids]
+        candidates = [AliasCandidate(m.id, m.created) for m in normalized]
+        candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
+        aliases = assign_aliases(candidates, {i: m.alias for i, m in prev_models.items()})
+
+    # -- lifecycle -------------------------------------------------------------------------
+    with run.stage("lifecycle"):
+        states = lifecycle.advance(
+            {m.id: m.expires_at for m in normalized},
+            {i: m.lifecycle for i, m in prev_models.items()},
+            now,
+            config=config.lifecycle,
+        )
+
+    # -- assemble --------------------------------------------------------------------------
+    records: list[ModelRecord] = []
+    removed: list[str] = []
+    with run.stage("assemble"):
+        for model in normalized:
+            records.append(
+                build_record(model, resolved[model.id], aliases[model.id], states[model.id], config)
+            )
+        for model_id in carried_ids:
+            state = states[model_id]
+            if state.state == "removed":
+                removed.append(model_id)
+                continue
+            records.append(prev_models[model_id].model_copy(update={"lifecycle": state}))
+        records.sort(key=lambda r: r.id)
+
+    run_id = make_run_id(now, raw)
+    raw_key = keys.openrouter_raw(now)
+    catalog = CurrentCatalog(
+        generated_at=iso(now),
+        run_id=run_id,
+        source="openrouter",
+        raw_key=raw_key,
+        count=len(records),
+        models=records,
+    )
+    added = sorted(present_ids - set(prev_models))
+    counts = {
+        "input": len(items),
+        "published": len(records),
+        "listed": len(normalized),
+        "quarantined": len(run.quarantined),
+        "added": len(added),
+        "removed": len(removed),
+        "missing": sum(1 for r in records if r.lifecycle.missing_since is not None),
+    }
+    run.details["changelog"] = {"added": added, "removed": sorted(removed)}
+    run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
+    return _publish(store, run, catalog, raw=raw, raw_key=raw_key, counts=counts, outcome="ok")
+
+
+def _fetch(
+    config: CatalogConfig,
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None] | None,
+    run: _Run,
+) -> bytes:
+    from pipeline.sources.http import RetryPolicy
+
+    def on_retry(attempt: int, problem: str, wait: float) -> None:
+        log.warning(
+            "openrouter fetch retry",
+            extra={"attempt": attempt, "problem": problem, "wait_s": round(wait, 2)},
+        )
+
+    policy = RetryPolicy(
+        max_attempts=config.openrouter.max_attempts,
+        backoff_seconds=config.openrouter.backoff_seconds,
+        max_backoff_seconds=config.openrouter.max_backoff_seconds,
+    )
+    if sleep is not None:
+        policy.sleep = sleep
+    api_key = os.environ.get(config.openrouter.api_key_env) or None
+    return openrouter.fetch_catalog(
+        config.openrouter, api_key=api_key, transport=transport, policy=policy, on_retry=on_retry
+    )
+
+
+def _publish(
+    store: Store,
+    run: _Run,
+    catalog: CurrentCatalog,
+    *,
+    raw: bytes | None,
+    raw_key: str | None,
+    counts: dict[str, int],
+    outcome: Outcome,
+    error: str | None = None,
+) -> SyncResult:
+    try:
+        with run.stage("publish", lambda: f"{catalog.count} models"):
+            current_bytes = publish.encode("current", catalog)
+            if raw is not None and raw_key is not None:
+                store.put(raw_key, raw)
+            store.put(keys.CURRENT, current_bytes)
+            publish.publish_schemas(store)
+    except SchemaViolation as exc:
+        return _failed(store, run, f"refusing to publish an invalid catalog: {exc}")
+    report = _report(run, catalog.run_id, outcome, published=True, counts=counts, error=error)
+    _finish(store, run, report)
+    summary = (
+        f"openrouter: {catalog.count} models "
+        f"(+{counts.get('added', 0)} added, -{counts.get('removed', 0)} removed, "
+        f"{counts.get('quarantined', 0)} quarantined) published as {catalog.run_id} "
+        f"in {run.elapsed_s():.2f}s → {store.uri}"
+    )
+    if outcome == "degraded":
+        summary += f" [degraded: {error}]"
+    log.info(
+        "sync published", extra={"run_id": catalog.run_id, "outcome": outcome, "counts": counts}
+    )
+    return SyncResult(catalog.run_id, outcome, True, report, summary, error, catalog)
+
+
+def _report(
+    run: _Run,
+    run_id: str,
+    outcome: Outcome,
+    *,
+    published: bool,
+    counts: dict[str, int],
+    error: str | None,
+) -> RunReport:
+    run.timings["total"] = round(run.elapsed_s() * 1000, 3)
+    return RunReport(
+        generated_at=iso(run.request.now),
+        run_id=run_id,
+        job=run.request.job,
+        outcome=outcome,
+        published=published,
+        error=error,
+        timings_ms=run.timings,
+        counts=counts,
+        quarantined=run.quarantined,
+        warnings=run.warnings,
+        details=run.details,
+    )
+
+
+def _finish(store: Store, run: _Run, report: RunReport) -> None:
+    """Write the run report and this job's status entry. A failure here is logged, never
+    allowed to undo a publish that already happened."""
+    stamp = iso(run.request.now)
+    entry = JobStatus(
+        last_start=stamp,
+        last_end=stamp,
+        outcome=report.outcome,
+        run_id=report.run_id,
+        published=report.published,
+        last_success=stamp if report.published else None,
+        error=report.error,
+        counts=report.counts,
+        sources=report.details.get("sources", {}),
+        warnings=report.warnings,
+    )
+    try:
+        store.put(keys.run_report(report.run_id), publish.encode("run-report", report))
+        publish.record_status(store, run.request.job, entry, stamp)
+    except (StoreError, SchemaViolation) as exc:
+        log.error("could not write run report or status", extra={"error": str(exc)})
+
+
+def _failed(store: Store, run: _Run, reason: str, *, outcome: Outcome = "failed") -> SyncResult:
+    run_id = make_run_id(run.request.now, reason.encode())
+    report = _report(
+        run,
+        run_id,
+        outcome,
+        published=False,
+        counts={"quarantined": len(run.quarantined)},
+        error=reason,
+    )
+    with suppress(StoreError):
+        _finish(store, run, report)
+    log.error("sync did not publish", extra={"run_id": run_id, "reason": reason})
+    return SyncResult(
+        run_id, outcome, False, report, f"openrouter: not published: {reason}", reason
+    )
+
+
+def _guarded(store: Store, run: _Run, reason: str, count: int) -> SyncResult:
+    run.details["guard"] = {"reason": reason, "inputRecords": count}
+    return _failed(
+        store,
+        run,
+        f"publish guard: {reason}; rerun with --force to publish anyway",
+        outcome="guarded",
+    )
+
+
+def _unavailable(
+    store: Store,
+    config: CatalogConfig,
+    run: _Run,
+    previous: CurrentCatalog | None,
+    reason: str,
+) -> SyncResult:
+    """The live feed could not be had: keep what is published, or ship the embedded catalog."""
+    if previous is not None:
+        run.details["sources"] = {
+            "openrouter": {"servedBy": "stale", "dataAsOf": previous.generated_at, "error": reason}
+        }
+        return _failed(
+            store,
+            run,
+            f"{reason}; kept the published catalog of run {previous.run_id} "
+            f"({previous.generated_at})",
+            outcome="degraded",
+        )
+    embedded = fallback.load_embedded()
+    run.warnings.append(f"served the embedded catalog (data of {embedded.generated_at}): {reason}")
+    now = run.request.now
+    digest_source = f"embedded:{embedded.run_id}".encode()
+    catalog = embedded.model_copy(
+        update={
+            "generated_at": iso(now),
+            "run_id": make_run_id(now, digest_source),
+            "raw_key": None,
+            "degraded": True,
+            "degraded_reason": f"OpenRouter unavailable: {reason}",
+            "data_as_of": embedded.data_as_of or embedded.generated_at,
+        }
+    )
+    run.details["sources"] = {
+        "openrouter": {"servedBy": "embedded", "dataAsOf": catalog.data_as_of, "error": reason}
+    }
+    counts = {"input": 0, "published": catalog.count, "quarantined": 0, "added": 0, "removed": 0}
+    return _publish(
+        store,
+        run,
+        catalog,
+        raw=None,
+        raw_key=None,
+        counts=counts,
+        outcome="degraded",
+        error=f"OpenRouter unavailable; published the embedded catalog: {reason}",
+    )

@@ -1,0 +1,63 @@
+"""Price tiers and the display cost string.
+
+Tier boundaries are USD per 1M input tokens (DESIGN.md §5): free = input and output both 0,
+budget (0, 1), standard [1, 5), pro [5, 15), premium ≥ 15, variable for dynamic routers.
+The boundaries come from configuration (``tiers:``); the defaults are the ones above.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pipeline.config import TierConfig
+from pipeline.records import PriceTier, Pricing
+
+
+def classify(pricing: Pricing, *, is_free: bool, config: TierConfig | None = None) -> PriceTier:
+    """The tier of a model's base input price."""
+    config = config or TierConfig()
+    if pricing.variable:
+        return "variable"
+    if is_free:
+        return "free"
+    price = pricing.input
+    if price is None:
+        return "unknown"
+    if price < config.budget_below:
+        return "budget"
+    if price < config.standard_below:
+        return "standard"
+    if price < config.pro_below:
+        return "pro"
+    return "premium"
+
+
+def _money(value: Decimal) -> str:
+    if value == 0:
+        return "$0"
+    if value >= Decimal("0.01"):
+        return f"${value:,.2f}"
+    return f"${value.normalize():f}"
+
+
+def cost_label(pricing: Pricing, *, is_free: bool) -> str:
+    """A short human-readable price, e.g. ``$2.50/$10.00 per 1M``."""
+    if pricing.variable:
+        return "variable (dynamic routing)"
+    if is_free:
+        return "free"
+    if (
+        pricing.input is not None
+        and pricing.output is not None
+        and (pricing.input or pricing.output)
+    ):
+        return f"{_money(pricing.input)}/{_money(pricing.output)} per 1M"
+    if pricing.input:
+        return f"{_money(pricing.input)} per 1M input"
+    if pricing.image_output:
+        return f"{_money(pricing.image_output)} per 1M image tokens"
+    if pricing.per_image:
+        return f"{_money(pricing.per_image)} per image"
+    if pricing.per_request:
+        return f"{_money(pricing.per_request)} per request"
+    return "not priced per token"
