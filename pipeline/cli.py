@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline import __version__, keys, logs
 from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
+from pipeline.overrides import OverrideError, load_overrides, resolve_dir, validate_directory
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
@@ -63,12 +64,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}"
         )
     config = load_config(args.config)
+    overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
     request = SyncRequest(
         now=_parse_now(args.now),
         from_file=Path(args.from_file) if args.from_file else None,
         force=args.force,
         job="full_refresh" if args.target == "all" else args.target,
+        overrides=overrides,
     )
     interactive = sys.stderr.isatty() and not args.quiet
     if interactive:
@@ -129,12 +132,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
+    problems = validate_directory(directory)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    names = sorted(p.name for p in directory.glob("*.json"))
+    print(f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'})")
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from pipeline import schemas
 
     target = Path(__file__).parent / "schemas"
     stale = []
-    for name in schemas.ARTIFACTS:
+    for name in schemas.all_names():
         path = target / f"{name}.schema.json"
         fresh = schemas.render(name)
         if not path.exists() or path.read_bytes() != fresh:
@@ -197,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
     sync.add_argument("--from-file", help="use a recorded payload instead of the network")
     sync.add_argument("--force", action="store_true", help="publish despite the publish guard")
+    sync.add_argument(
+        "--overrides",
+        help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
+    )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
     sync.set_defaults(func=cmd_sync)
 
@@ -205,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print status.json as is")
     status.add_argument("--now", help=argparse.SUPPRESS)
     status.set_defaults(func=cmd_status)
+
+    validate = sub.add_parser("validate", help="validate the override files")
+    validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")
+    validate.add_argument("--config")
+    validate.add_argument("-v", "--verbose", action="store_true")
+    validate.set_defaults(func=cmd_validate)
 
     schemas = sub.add_parser("schemas", help="check (or --write) the committed JSON Schemas")
     schemas.add_argument("--write", action="store_true")
@@ -232,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OverrideError as exc:
+        print(f"error: overrides: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:
         print(f"error: store: {exc}", file=sys.stderr)

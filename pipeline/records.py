@@ -284,3 +284,89 @@ class Status(Record):
     """When this document was last written (run clock)."""
     jobs: dict[str, JobStatus] = Field(default_factory=dict)
     """Per job."""
+
+
+RedirectReason = Literal["rename", "variant", "override", "family-fallback"]
+
+
+class Redirect(Record):
+    """A retired or renamed id and where its callers should go instead."""
+
+    from_id: str = Field(alias="from")
+    """The id that no longer serves (or is forced deprecated)."""
+    to: str
+    """The id to use instead."""
+    reason: RedirectReason
+    """Why: `rename` (same canonical slug, new id), `variant` (a `:variant` whose base
+    remains), `override` (deprecation-overrides.json), `family-fallback`."""
+    since: str
+    """When the redirect was first published, ISO-8601 UTC."""
+
+
+class AliasChange(Record):
+    """One change of a model's alias (only ever through an override)."""
+
+    old_alias: str
+    """The alias before."""
+    new_alias: str
+    """The alias after."""
+    model_id: str
+    """The model whose alias changed."""
+    since: str
+    """When the change was published."""
+
+
+class Tombstone(Record):
+    """A removed model: its last published record and dates."""
+
+    id: str
+    """The removed id."""
+    alias: str
+    """Its last alias (held: no new model takes it)."""
+    removed_at: str
+    """When it became `removed`."""
+    record: ModelRecord
+    """Its last record as published in current.json."""
+
+
+class Deprecations(Record):
+    """`models/openrouter/deprecations.json`: redirects, tombstones and alias history."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """The run that produced this document."""
+    redirects: list[Redirect] = Field(default_factory=list)
+    """Redirects, sorted by `from`."""
+    tombstones: list[Tombstone] = Field(default_factory=list)
+    """Removed models, sorted by id."""
+    alias_history: list[AliasChange] = Field(default_factory=list)
+    """Every alias change, oldest first."""
+
+
+class ManifestEntry(Record):
+    """One artifact of the published set."""
+
+    key: str
+    """Immutable per-run copy of the artifact (`models/openrouter/runs/<runId>/<name>.json`)."""
+    sha256: str
+    """Hex SHA-256 of its bytes; the well-known copy has the same bytes."""
+    run_id: str
+    """The run that produced this content (unchanged artifacts keep their older run)."""
+
+
+class Manifest(Record):
+    """`models/openrouter/manifest.json`: the commit point of a published set. Written last,
+    with a conditional write on the previous manifest, so a reader that goes through it always
+    gets one complete, consistent set."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """The run that committed this set."""
+    artifacts: dict[str, ManifestEntry]
+    """Artifact name (`current`, `curated`, `deprecations`) → where it is and its hash."""

@@ -28,6 +28,7 @@ from pipeline import capabilities, fallback, keys, lifecycle, publish, tiers
 from pipeline.aliases import AliasCandidate, assign_aliases
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
+from pipeline.overrides import Overrides
 from pipeline.records import (
     CurrentCatalog,
     JobStatus,
@@ -64,6 +65,8 @@ class SyncRequest:
     """Publish even when the publish guard objects."""
     job: str = "openrouter"
     """Job name recorded in status.json."""
+    overrides: Overrides = field(default_factory=Overrides)
+    """Loaded and validated override files (the CLI loads them before the run starts)."""
 
 
 @dataclass

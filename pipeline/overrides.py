@@ -1,0 +1,304 @@
+"""Hand-maintained override files: loaded strictly, validated against their JSON Schemas.
+
+The directory is ``--overrides DIR``, else ``CATALOG_OVERRIDES``, else the config's
+``overrides_dir``, else the repository's ``overrides/``. Each known file is optional; each one
+present must be valid JSON with no duplicate keys, match its schema (generated from the models
+below and committed under ``pipeline/schemas/``), and pass the checks a schema cannot express
+(patterns compile, no id listed twice). A bad file stops the run before anything is published,
+with an error naming the file, the JSON path and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.records import Kind, Reasoning
+
+REPO_OVERRIDES = Path(__file__).resolve().parent.parent / "overrides"
+
+ALIAS_SHAPE = r"^[a-z0-9][a-z0-9.\-]*$"
+
+
+class OverrideError(Exception):
+    """A bad override file. ``str()`` reads ``FILE: JSON-PATH: problem``."""
+
+    def __init__(self, file: Path | str, path: str, problem: str) -> None:
+        super().__init__(f"{file}: {path or '$'}: {problem}")
+        self.file = str(file)
+        self.path = path or "$"
+        self.problem = problem
+
+
+class OverrideFile(BaseModel):
+    """Override files reject unknown keys: a typo must fail loudly, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+
+    schema_ref: str | None = Field(default=None, alias="$schema")
+    """Optional pointer to this file's JSON Schema, for editors."""
+    comment: str | None = None
+    """Free text for maintainers."""
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+
+
+class CapabilitySet(Entry):
+    """Flags an override sets. Only the flags named here exist; any other key is an error."""
+
+    kind: Kind | None = None
+    supportsVision: bool | None = None
+    supportsTools: bool | None = None
+    reasoning: Reasoning | None = None
+    structuredOutput: bool | None = None
+    isImageGen: bool | None = None
+    isFree: bool | None = None
+
+
+class CapabilityOverride(Entry):
+    """Set flags on one id (`match`) or on every id a regular expression finds (`pattern`)."""
+
+    match: str | None = Field(default=None, min_length=1)
+    """Exact model id."""
+    pattern: str | None = Field(default=None, min_length=1)
+    """Regular expression searched in the id (Python `re` syntax)."""
+    set: CapabilitySet
+    """The flags to set."""
+    note: str = Field(min_length=3)
+    """Why, and since when (shown by --explain)."""
+
+
+class CapabilityOverrides(OverrideFile):
+    """`capability-overrides.json`."""
+
+    overrides: list[CapabilityOverride] = Field(default_factory=list)
+    """Entries, applied in order; a later entry wins for the flags it sets."""
+
+
+class AliasOverride(Entry):
+    """Reserve a friendly alias for one model id."""
+
+    id: str = Field(min_length=1)
+    """Model id."""
+    alias: str = Field(pattern=ALIAS_SHAPE)
+    """The alias it gets (lower-case letters, digits, `.` and `-`)."""
+    note: str = Field(min_length=3)
+    """Why."""
+
+
+class AliasOverrides(OverrideFile):
+    """`alias-overrides.json`."""
+
+    aliases: list[AliasOverride] = Field(default_factory=list)
+    """Reserved aliases."""
+
+
+class DeprecationOverride(Entry):
+    """Force a model `deprecated`, redirecting its callers."""
+
+    id: str = Field(min_length=1)
+    """The model to deprecate."""
+    redirect_to: str = Field(alias="redirectTo", min_length=1)
+    """Where its callers should go."""
+    since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    """Effective date (ISO-8601); default: as soon as the override is published."""
+    note: str = Field(min_length=3)
+    """Why (the vendor's announcement, ...)."""
+
+
+class DeprecationOverrides(OverrideFile):
+    """`deprecation-overrides.json`."""
+
+    deprecations: list[DeprecationOverride] = Field(default_factory=list)
+    """Forced deprecations."""
+
+
+# File name → model. Later stages register theirs here (one table, no discovery).
+OVERRIDE_FILES: dict[str, type[OverrideFile]] = {
+    "capability-overrides.json": CapabilityOverrides,
+    "alias-overrides.json": AliasOverrides,
+    "deprecation-overrides.json": DeprecationOverrides,
+}
+
+
+def schema_name(file_name: str) -> str:
+    """``capability-overrides.json`` → ``capability-overrides``."""
+    return file_name.removesuffix(".json")
+
+
+@dataclass
+class Overrides:
+    """Everything loaded from one overrides directory."""
+
+    directory: Path | None = None
+    capabilities: list[CapabilityOverride] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Model id → reserved alias."""
+    deprecations: list[DeprecationOverride] = field(default_factory=list)
+    files: dict[str, OverrideFile] = field(default_factory=dict)
+    """Every loaded file by name, including ones later stages own."""
+
+
+def resolve_dir(cli_value: str | None, config_value: str | None = None) -> Path:
+    """``--overrides`` beats ``CATALOG_OVERRIDES`` beats the config beats the repo's folder."""
+    chosen = cli_value or os.environ.get("CATALOG_OVERRIDES") or config_value
+    return Path(chosen) if chosen else REPO_OVERRIDES
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Duplicate(key)
+        seen[key] = value
+    return seen
+
+
+class _Duplicate(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _json_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def load_file(path: Path) -> OverrideFile:
+    """Load and fully validate one override file."""
+    model = OVERRIDE_FILES.get(path.name)
+    if model is None:
+        raise OverrideError(path, "", f"unknown override file (known: {', '.join(OVERRIDE_FILES)})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OverrideError(path, "", f"cannot read it ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise OverrideError(path, "", "not UTF-8 text") from exc
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _Duplicate as exc:
+        line = _line_of_key(text, exc.key)
+        raise OverrideError(path, "", f"duplicate key {exc.key!r}{line}") from exc
+    except json.JSONDecodeError as exc:
+        raise OverrideError(
+            path, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+
+    from pipeline import schemas  # local: schemas imports this module's table
+
+    error = schemas.first_error(schema_name(path.name), document)
+    if error is not None:
+        where, message = error
+        raise OverrideError(path, where, message)
+    try:
+        loaded = model.model_validate(document)
+    except ValidationError as exc:  # the schema should have caught it; keep the path anyway
+        first = exc.errors()[0]
+        raise OverrideError(path, _json_path(first["loc"]), first["msg"]) from exc
+    _check_semantics(path, loaded)
+    return loaded
+
+
+def _line_of_key(text: str, key: str) -> str:
+    needle = json.dumps(key)
+    lines = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    return f" (lines {', '.join(map(str, lines[:4]))})" if len(lines) > 1 else ""
+
+
+def _check_semantics(path: Path, loaded: OverrideFile) -> None:
+    """What a JSON Schema cannot say: patterns compile, one selector, no id twice."""
+    if isinstance(loaded, CapabilityOverrides):
+        for index, entry in enumerate(loaded.overrides):
+            where = f"$.overrides[{index}]"
+            if (entry.match is None) == (entry.pattern is None):
+                raise OverrideError(path, where, "give exactly one of 'match' or 'pattern'")
+            if entry.pattern is not None:
+                try:
+                    re.compile(entry.pattern)
+                except re.error as exc:
+                    raise OverrideError(
+                        path, f"{where}.pattern", f"does not compile: {exc}"
+                    ) from exc
+            if not entry.set.model_dump(exclude_none=True):
+                raise OverrideError(path, f"{where}.set", "sets no flag")
+    elif isinstance(loaded, AliasOverrides):
+        ids: dict[str, int] = {}
+        names: dict[str, int] = {}
+        for index, alias_entry in enumerate(loaded.aliases):
+            if alias_entry.id in ids:
+                raise OverrideError(
+                    path,
+                    f"$.aliases[{index}].id",
+                    f"{alias_entry.id!r} already has an alias at $.aliases[{ids[alias_entry.id]}]",
+                )
+            if alias_entry.alias in names:
+                raise OverrideError(
+                    path,
+                    f"$.aliases[{index}].alias",
+                    f"{alias_entry.alias!r} is already reserved at "
+                    f"$.aliases[{names[alias_entry.alias]}]",
+                )
+            ids[alias_entry.id] = index
+            names[alias_entry.alias] = index
+    elif isinstance(loaded, DeprecationOverrides):
+        seen: dict[str, int] = {}
+        for index, dep in enumerate(loaded.deprecations):
+            if dep.id in seen:
+                raise OverrideError(
+                    path,
+                    f"$.deprecations[{index}].id",
+                    f"{dep.id!r} is already listed at $.deprecations[{seen[dep.id]}]",
+                )
+            if dep.redirect_to == dep.id:
+                raise OverrideError(
+                    path, f"$.deprecations[{index}].redirectTo", "redirects to itself"
+                )
+            seen[dep.id] = index
+
+
+def load_overrides(directory: Path) -> Overrides:
+    """Load every known file present in ``directory`` (missing files are empty)."""
+    if not directory.is_dir():
+        raise OverrideError(directory, "", "overrides directory does not exist")
+    result = Overrides(directory=directory)
+    for name in OVERRIDE_FILES:
+        path = directory / name
+        if not path.exists():
+            continue
+        loaded = load_file(path)
+        result.files[name] = loaded
+        if isinstance(loaded, CapabilityOverrides):
+            result.capabilities = loaded.overrides
+        elif isinstance(loaded, AliasOverrides):
+            result.aliases = {entry.id: entry.alias for entry in loaded.aliases}
+        elif isinstance(loaded, DeprecationOverrides):
+            result.deprecations = loaded.deprecations
+    return result
+
+
+def validate_directory(directory: Path) -> list[OverrideError]:
+    """Every problem in ``directory`` (one per file), for ``catalog validate``."""
+    if not directory.is_dir():
+        return [OverrideError(directory, "", "overrides directory does not exist")]
+    problems: list[OverrideError] = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            load_file(path)
+        except OverrideError as exc:
+            problems.append(exc)
+    return problems
+
+
+KNOWN_FLAGS: tuple[str, ...] = tuple(CapabilitySet.model_fields)

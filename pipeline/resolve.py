@@ -1,0 +1,244 @@
+"""Resolving a model reference the way downstream callers need it (DESIGN.md §5).
+
+    exact id or current alias → redirects and alias history → same-family fallback → auto
+
+Works on the published JSON documents as plain dicts (``current.json``, ``deprecations.json``
+and optionally ranks from ``curated.json``), so the reader can use it without loading the
+pipeline's models. Every hop taken is returned, and a notice with a stable id that the caller
+shows once ("X was retired on D; using Y").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+AUTO_ID = "openrouter/auto"
+MAX_HOPS = 8
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a resolution."""
+
+    step: str
+    """`id`, `alias`, `redirect`, `alias-history`, `family-fallback` or `auto`."""
+    ref: str
+    """What was looked up."""
+    to: str
+    """The id it led to."""
+    detail: str = ""
+    """Why (redirect reason, dates)."""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"step": self.step, "ref": self.ref, "to": self.to, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the caller to show once; ``id`` is stable for the same ref and target."""
+
+    id: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "text": self.text}
+
+
+@dataclass
+class Resolution:
+    """Where a reference leads."""
+
+    ref: str
+    model: dict[str, Any] | None
+    """The published record of the resolved model; None when nothing resolves."""
+    hops: list[Hop] = field(default_factory=list)
+    notice: Notice | None = None
+
+    @property
+    def model_id(self) -> str | None:
+        return None if self.model is None else str(self.model["id"])
+
+    @property
+    def exact(self) -> bool:
+        """True when the reference named a current model directly."""
+        return len(self.hops) == 1 and self.hops[0].step in ("id", "alias")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "modelId": self.model_id,
+            "hops": [hop.as_dict() for hop in self.hops],
+            "notice": self.notice.as_dict() if self.notice else None,
+        }
+
+
+def _stand_in_rank(model: Mapping[str, Any]) -> float:
+    """Until a curated rank exists: prefer newer models (``created``), then larger context."""
+    created = float(model.get("created") or 0)
+    context = float(model.get("maxContext") or 0)
+    return created + context / 1e9
+
+
+def profile(model: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The capability profile a same-family substitute must match."""
+    return (
+        model.get("kind"),
+        bool(model.get("supportsVision")),
+        bool(model.get("supportsTools")),
+        (model.get("reasoning") or "none") != "none",
+    )
+
+
+class CatalogIndex:
+    """Lookups over one published set, built once per catalog version."""
+
+    def __init__(
+        self,
+        current: Mapping[str, Any],
+        deprecations: Mapping[str, Any] | None = None,
+        ranks: Mapping[str, float] | None = None,
+    ) -> None:
+        self.models: dict[str, dict[str, Any]] = {m["id"]: m for m in current.get("models", [])}
+        self.by_alias: dict[str, str] = {
+            m["alias"]: m["id"] for m in self.models.values() if m.get("alias")
+        }
+        deprecations = deprecations or {}
+        self.redirects: dict[str, dict[str, Any]] = {
+            r["from"]: r for r in deprecations.get("redirects", [])
+        }
+        self.tombstones: dict[str, dict[str, Any]] = {
+            t["id"]: t for t in deprecations.get("tombstones", [])
+        }
+        self.tombstone_aliases: dict[str, str] = {
+            t["alias"]: t["id"] for t in self.tombstones.values() if t.get("alias")
+        }
+        # Old alias → model id (the newest change wins when an alias moved twice).
+        self.alias_history: dict[str, dict[str, Any]] = {}
+        for change in deprecations.get("aliasHistory", []):
+            self.alias_history[change["oldAlias"]] = change
+        self.ranks = dict(ranks or {})
+
+    def rank(self, model: Mapping[str, Any]) -> float:
+        value = self.ranks.get(model["id"])
+        return value if value is not None else _stand_in_rank(model)
+
+    def _record_for(self, model_id: str) -> Mapping[str, Any] | None:
+        if model_id in self.models:
+            return self.models[model_id]
+        tomb = self.tombstones.get(model_id)
+        return tomb.get("record") if tomb else None
+
+    def family_fallback(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Best ranked active model of the same family and capability profile."""
+        family, wanted = record.get("family"), profile(record)
+        candidates = [
+            m
+            for m in self.models.values()
+            if m["id"] != record.get("id")
+            and m.get("family") == family
+            and m.get("lifecycle", {}).get("state") == "active"
+            and profile(m) == wanted
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda m: (self.rank(m), m["id"]))
+
+
+def _notice(ref: str, target: str, text: str) -> Notice:
+    digest = hashlib.sha256(f"{ref}\0{target}".encode()).hexdigest()[:12]
+    return Notice(id=f"model-notice-{digest}", text=text)
+
+
+def resolve(ref: str, index: CatalogIndex) -> Resolution:
+    """Resolve ``ref`` (an id, an alias, an old id or an old alias)."""
+    result = Resolution(ref=ref, model=None)
+    current = ref
+    visited: set[str] = set()
+    origin_record: Mapping[str, Any] | None = None
+    while len(result.hops) < MAX_HOPS and current not in visited:
+        visited.add(current)
+        model = index.models.get(current)
+        if model is None and current in index.by_alias:
+            model = index.models[index.by_alias[current]]
+            result.hops.append(Hop("alias", current, model["id"]))
+        elif model is not None:
+            result.hops.append(Hop("id", current, current))
+        if model is not None:
+            redirect = index.redirects.get(model["id"])
+            state = model.get("lifecycle", {}).get("state")
+            if redirect is not None and state == "deprecated":
+                # A deprecated model with a redirect: send callers on before it disappears.
+                result.hops.append(Hop("redirect", model["id"], redirect["to"], _why(redirect)))
+                origin_record = origin_record or model
+                current = redirect["to"]
+                continue
+            result.model = model
+            break
+        redirect = index.redirects.get(current)
+        if redirect is not None:
+            result.hops.append(Hop("redirect", current, redirect["to"], _why(redirect)))
+            origin_record = origin_record or index._record_for(current)
+            current = redirect["to"]
+            continue
+        change = index.alias_history.get(current)
+        if change is not None:
+            result.hops.append(
+                Hop("alias-history", current, change["modelId"], f"alias since {change['since']}")
+            )
+            current = change["modelId"]
+            continue
+        if current in index.tombstone_aliases:
+            model_id = index.tombstone_aliases[current]
+            result.hops.append(Hop("alias", current, model_id, "alias of a removed model"))
+            current = model_id
+            continue
+        record = index._record_for(current)
+        if record is not None:
+            origin_record = origin_record or record
+        break
+
+    if result.model is None and origin_record is not None:
+        substitute = index.family_fallback(origin_record)
+        if substitute is not None:
+            result.hops.append(
+                Hop(
+                    "family-fallback",
+                    str(origin_record.get("id")),
+                    substitute["id"],
+                    f"same family {origin_record.get('family')} and capability profile",
+                )
+            )
+            result.model = substitute
+        elif AUTO_ID in index.models:
+            result.hops.append(
+                Hop("auto", str(origin_record.get("id")), AUTO_ID, "no same-family substitute")
+            )
+            result.model = index.models[AUTO_ID]
+
+    if result.model is not None and not result.exact:
+        result.notice = _retired_notice(ref, result, index)
+    return result
+
+
+def _why(redirect: Mapping[str, Any]) -> str:
+    return f"{redirect.get('reason', 'redirect')} since {redirect.get('since', '?')}"
+
+
+def _retired_notice(ref: str, result: Resolution, index: CatalogIndex) -> Notice:
+    target = result.model_id or ""
+    tomb = index.tombstones.get(ref) or index.tombstones.get(index.tombstone_aliases.get(ref, ""))
+    if tomb is not None:
+        when = str(tomb.get("removedAt", ""))[:10]
+        text = f"{ref} was retired on {when}; using {target}"
+    else:
+        kinds = {hop.step for hop in result.hops}
+        if "redirect" in kinds:
+            text = f"{ref} has moved; using {target}"
+        elif "alias-history" in kinds:
+            text = f"alias {ref} now belongs elsewhere; using {target}"
+        else:
+            text = f"{ref} is no longer available; using {target}"
+    return _notice(ref, target, text)
