@@ -99,7 +99,7 @@ def open_store(uri: str | None, *, endpoint_url: str | None = None, **s3_options
     if parsed.scheme == "file":
         return LocalStore(Path(parsed.path))
     if parsed.scheme in ("", None) or len(parsed.scheme) == 1:  # bare paths (and C:\ on Windows)
-        return LocalStore(Path(uri))
+        return LocalStore(Path(uri), uri)
     raise StoreError(f"unsupported store URI {uri!r}: use a directory, file://… or s3://…")
 
 
@@ -115,9 +115,9 @@ def _check_key(key: str) -> None:
 class LocalStore:
     """A directory on local disk. Writes go to a temp file in the same directory, then rename."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, uri: str | None = None) -> None:
         self.root = root
-        self.uri = str(root)
+        self.uri = uri or str(root)
 
     def _path(self, key: str) -> Path:
         _check_key(key)

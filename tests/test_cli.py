@@ -1,0 +1,145 @@
+"""The command line as operators use it: exit codes, summary, status, schemas, fallback build."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO, fixture_path, read_json
+
+from pipeline import fallback, keys, schemas
+from pipeline.cli import main, syncmodels_main
+from pipeline.records import CurrentCatalog
+from pipeline.store import LocalStore
+
+
+def test_syncmodels_is_catalog_sync(tmp_path, capsys):
+    store = tmp_path / "s"
+    path = fixture_path("openrouter-models-2026-08-19.json")
+    code = syncmodels_main(
+        ["all", "--store", str(store), "--from-file", str(path), "--now", "2026-08-19T06:00:00Z"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    summary = captured.out.strip().splitlines()[-1]
+    assert summary.startswith("openrouter: 414 models (+414 added, -0 removed, 0 quarantined)")
+    assert str(store) in summary
+    status = read_json(LocalStore(store), keys.STATUS)
+    assert status["jobs"]["full_refresh"]["outcome"] == "ok"
+
+
+def test_nothing_published_exits_non_zero_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("<html>oops</html>")
+    code = main(["sync", "openrouter", "--store", str(tmp_path / "s"), "--from-file", str(bad)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1].startswith("error: ") and "HTML, not JSON" in err[-1]
+
+
+def test_usage_and_config_errors_exit_2(tmp_path, capsys):
+    assert main(["sync", "everything", "--store", str(tmp_path)]) == 2
+    assert "unknown sync target 'everything'" in capsys.readouterr().err
+    assert main(["sync", "openrouter", "--now", "yesterday", "--store", str(tmp_path)]) == 2
+    assert "--now 'yesterday' is not an ISO-8601 time" in capsys.readouterr().err
+    config = tmp_path / "catalog.yaml"
+    config.write_text("lifecycle:\n  deprecated_after_dayz: 3\n")
+    assert main(["sync", "openrouter", "--config", str(config), "--store", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(config) in err and "lifecycle.deprecated_after_dayz" in err
+
+
+def test_status_table_and_json(tmp_path, capsys):
+    store = str(tmp_path / "s")
+    assert main(["status", "--store", store]) == 1
+    assert "no status yet" in capsys.readouterr().err
+    main(
+        [
+            "sync",
+            "openrouter",
+            "--store",
+            store,
+            "--now",
+            "2026-08-19T06:00:00Z",
+            "--from-file",
+            str(fixture_path("openrouter-models-2026-08-19.json")),
+        ]
+    )
+    capsys.readouterr()
+    assert main(["status", "--store", store, "--now", "2026-08-19T08:00:00Z"]) == 0
+    table = capsys.readouterr().out
+    assert "openrouter" in table and "ok" in table and "2h ago" in table and "414" in table
+    assert main(["status", "--store", store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["jobs"]["openrouter"]["counts"]["published"] == 414
+
+
+def test_store_from_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CATALOG_STORE", str(tmp_path / "env-store"))
+    code = main(
+        [
+            "sync",
+            "openrouter",
+            "--from-file",
+            str(fixture_path("openrouter-models-2026-08-19.json")),
+        ]
+    )
+    assert code == 0
+    assert (tmp_path / "env-store" / keys.CURRENT).exists()
+
+
+def test_committed_schemas_match_the_models():
+    for name in schemas.all_names():
+        assert schemas.committed(name) == schemas.render(name), (
+            f"pipeline/schemas/{name}.schema.json is stale: run `catalog schemas --write`"
+        )
+
+
+def test_published_artifacts_validate_against_published_schemas(tmp_path, sync_file, store):
+    from jsonschema import Draft202012Validator
+
+    result = sync_file(fixture_path("openrouter-models-all-2026-08-19.json"))
+    for name, key in (
+        ("current", keys.CURRENT),
+        ("status", keys.STATUS),
+        ("run-report", keys.run_report(result.run_id)),
+    ):
+        schema = json.loads(store.get(keys.schema(name)).data)
+        document = json.loads(store.get(key).data)
+        assert not list(Draft202012Validator(schema).iter_errors(document)), name
+
+
+def test_embedded_catalog_is_valid_and_rebuildable(tmp_path, capsys):
+    embedded = fallback.load_embedded()
+    assert embedded.count == len(embedded.models) > 500
+    assert embedded.data_as_of == embedded.generated_at
+    schemas.validate("current", json.loads(fallback.embedded_path().read_bytes()))
+    out = tmp_path / "rebuilt.json"
+    code = main(
+        [
+            "build-fallback",
+            "--from-file",
+            str(fixture_path("openrouter-models-all-2026-08-19.json")),
+            "--now",
+            embedded.generated_at,
+            "--output",
+            str(out),
+        ]
+    )
+    assert code == 0
+    rebuilt = CurrentCatalog.model_validate_json(out.read_bytes())
+    assert [m.id for m in rebuilt.models] == [m.id for m in embedded.models]
+    assert out.read_bytes() == fallback.embedded_path().read_bytes(), (
+        "the shipped embedded catalog is stale: run `make fallback FROM=…`"
+    )
+
+
+def test_console_scripts_are_installed():
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0 and "catalog" in proc.stdout

@@ -1,0 +1,153 @@
+"""Normalization of real OpenRouter records: prices, quirks of every schema generation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import simplejson
+from conftest import fixture_path, read_json
+
+from pipeline import keys
+from pipeline.normalize import NormalizeError, normalize_openrouter, normalize_pricing
+from pipeline.sources.openrouter import OpenRouterModel, extract_items
+
+PER_TOKEN_KEYS = {
+    "prompt": "input",
+    "completion": "output",
+    "input_cache_read": "cacheRead",
+    "input_cache_write": "cacheWrite",
+}
+
+
+def load_items(name: str) -> list[dict]:
+    return extract_items(fixture_path(name).read_bytes())
+
+
+def test_prices_are_exact_per_million_for_every_priced_model(sync_file, store):
+    """2026-08-19: published price = upstream per-token decimal × 1,000,000, exactly."""
+    name = "openrouter-models-2026-08-19.json"
+    upstream = {m["id"]: m["pricing"] for m in load_items(name)}
+    sync_file(fixture_path(name))
+    published = {m["id"]: m for m in read_json(store, keys.CURRENT)["models"]}
+    checked = 0
+    for model_id, prices in upstream.items():
+        record = published[model_id]["pricing"]
+        if prices.get("prompt") == "-1":
+            assert record["variable"] is True
+            assert "input" not in record and "output" not in record
+            continue
+        for key, field in PER_TOKEN_KEYS.items():
+            if key in prices:
+                assert record[field] == Decimal(prices[key]) * 1_000_000, (model_id, key)
+                assert type(record[field]) in (int, Decimal)  # a JSON number, not a string
+                checked += 1
+            else:
+                assert field not in record, f"{model_id}: missing {key} must stay absent"
+    assert checked > 800
+
+
+def test_long_decimals_survive_to_the_published_bytes(sync_file, store):
+    sync_file(fixture_path("openrouter-models-all-2026-08-19.json"))
+    text = store.get(keys.CURRENT).data.decode()
+    # google/gemini-2.5-flash-image input_cache_write "0.0000000833333333333333" per token
+    assert '"cacheWrite": 0.0833333333333333' in text
+    models = {m["id"]: m for m in simplejson.loads(text, use_decimal=True)["models"]}
+    pricing = models["google/gemini-2.5-flash-image"]["pricing"]
+    assert pricing["cacheWrite"] == Decimal("0.0000000833333333333333") * 10**6
+
+
+def test_dynamic_router_price_is_variable_never_zero():
+    items = {m["id"]: m for m in load_items("openrouter-models-all-2026-08-19.json")}
+    pricing = normalize_pricing(items["openrouter/auto"]["pricing"])
+    assert pricing.variable
+    assert pricing.input is None and pricing.output is None
+
+
+def test_sparse_pricing_keys_stay_absent():
+    """From late January 2026 zero-valued keys are dropped; absent is 'not priced', not 0."""
+    before = {m["id"]: m for m in load_items("openrouter-models-2026-01-14T1827Z.json")}
+    after = {m["id"]: m for m in load_items("openrouter-models-2026-01-29T0404Z.json")}
+    model_id = next(
+        i
+        for i in sorted(before.keys() & after.keys())
+        if before[i]["pricing"].get("request") == "0" and "request" not in after[i]["pricing"]
+    )
+    assert normalize_pricing(before[model_id]["pricing"]).per_request == 0
+    assert normalize_pricing(after[model_id]["pricing"]).per_request is None
+
+
+def test_long_context_and_time_of_day_price_rules():
+    items = {m["id"]: m for m in load_items("openrouter-models-all-2026-08-19.json")}
+    qwen = normalize_pricing(items["qwen/qwen3-max"]["pricing"])
+    assert [t.min_prompt_tokens for t in qwen.tiers] == [32000, 128000]
+    assert qwen.tiers[1].input == Decimal("1.95")
+    assert qwen.tiers[1].cache_write == Decimal("2.4375")
+    deepseek = normalize_pricing(items["deepseek/deepseek-v4-pro"]["pricing"])
+    assert [(t.utc_start, t.utc_end) for t in deepseek.tiers][:2] == [(1000, 100), (100, 400)]
+    assert all(t.min_prompt_tokens is None for t in deepseek.tiers)
+
+
+def test_2024_schema_without_created_slug_or_parameters():
+    items = load_items("openrouter-models-2024-02-18.json")
+    model = normalize_openrouter(OpenRouterModel.model_validate(items[0]))
+    assert items[0]["architecture"] == {
+        "modality": "text",
+        "tokenizer": "Llama2",
+        "instruct_type": "vicuna",
+    }
+    assert model.created is None and model.canonical_slug is None
+    assert model.supported_parameters is None
+    assert model.modalities.input == ["text"] and model.modalities.output == ["text"]
+    multimodal = next(m for m in items if m["architecture"]["modality"] == "multimodal")
+    parsed = normalize_openrouter(OpenRouterModel.model_validate(multimodal))
+    assert "image" in parsed.modalities.input
+
+
+def test_alias_ids_keep_their_target():
+    items = {m["id"]: m for m in load_items("openrouter-models-all-2026-08-19.json")}
+    model = normalize_openrouter(
+        OpenRouterModel.model_validate(items["~deepseek/deepseek-v4-flash-latest"])
+    )
+    assert model.alias_target == "deepseek/deepseek-v4-flash-0731"
+    assert model.family == "deepseek"
+
+
+def test_unknown_new_fields_are_ignored():
+    item = dict(load_items("openrouter-models-2026-08-19.json")[0])
+    item["brand_new_field"] = {"nested": [1, 2, 3]}
+    item["architecture"] = {**item["architecture"], "new_arch_key": "x"}
+    assert normalize_openrouter(OpenRouterModel.model_validate(item)).id == item["id"]
+
+
+@pytest.mark.parametrize(
+    ("pricing", "message"),
+    [
+        ({"prompt": "abc", "completion": "0"}, "pricing.prompt is not a number"),
+        ({"prompt": True, "completion": "0"}, "pricing.prompt is bool"),
+        ({"prompt": "NaN", "completion": "0"}, "not a finite number"),
+        ({"prompt": "0", "completion": "0", "overrides": [{"prompt": "1"}]}, "has no condition"),
+    ],
+)
+def test_bad_prices_name_the_field(pricing, message):
+    with pytest.raises(NormalizeError, match=message):
+        normalize_pricing(pricing)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "openrouter-models-2025-10-01.json",
+        "openrouter-models-2026-03-10.json",
+        "openrouter-models-2026-08-19.json",
+    ],
+)
+def test_three_envelopes_unwrap(name):
+    """{timestamp, models} wrapper, bare list, and the API's {data} envelope."""
+    raw = fixture_path(name).read_bytes()
+    items = extract_items(raw)
+    document = simplejson.loads(raw)
+    expected = (
+        document if isinstance(document, list) else (document.get("data") or document.get("models"))
+    )
+    assert len(items) == len(expected) > 300
