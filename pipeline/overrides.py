@@ -196,6 +196,9 @@ def load_file(path: Path) -> OverrideFile:
             path, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
 
+    if model is CapabilityOverrides:
+        _check_flag_names(path, document)
+
     from pipeline import schemas  # local: schemas imports this module's table
 
     error = schemas.first_error(schema_name(path.name), document)
@@ -209,6 +212,21 @@ def load_file(path: Path) -> OverrideFile:
         raise OverrideError(path, _json_path(first["loc"]), first["msg"]) from exc
     _check_semantics(path, loaded)
     return loaded
+
+
+def _check_flag_names(path: Path, document: Any) -> None:
+    """Name an unknown flag plainly, with the known ones: the schema alone would only report
+    an "additional property", and a misspelt flag is the most likely mistake in this file."""
+    entries = document.get("overrides") if isinstance(document, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        flags = entry.get("set") if isinstance(entry, dict) else None
+        for key in flags if isinstance(flags, dict) else {}:
+            if key not in KNOWN_FLAGS:
+                raise OverrideError(
+                    path,
+                    f"$.overrides[{index}].set.{key}",
+                    f"unknown flag {key!r} (known flags: {', '.join(KNOWN_FLAGS)})",
+                )
 
 
 def _line_of_key(text: str, key: str) -> str:
