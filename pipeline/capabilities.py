@@ -115,12 +115,13 @@ HEURISTICS: tuple[Heuristic, ...] = (
         "an OpenRouter router",
         r"^openrouter/(auto|auto-beta|free|fusion|bodybuilder|pareto-[a-z-]+)$",
     ),
-    # kind: embedding models by name, for feeds that give no output modalities.
+    # kind: embedding models by name, for feeds that give no output modalities (voyageai's
+    # voyage-* are all embedders; its rerankers are voyageai/rerank-*).
     _row(
         "kind",
         "embedding",
         "an embedding family",
-        r"embed|(^|/)(e5|gte|bge)-|multilingual-e5|minilm|mpnet",
+        r"embed|(^|/)(e5|gte|bge)-|multilingual-e5|minilm|mpnet|voyageai/voyage-",
     ),
     # kind: rerankers (cohere/rerank-4-pro, voyageai/rerank-2.5, qwen/qwen3-reranker-8b).
     _row("kind", "rerank", "a reranker", r"rerank"),
@@ -131,12 +132,13 @@ HEURISTICS: tuple[Heuristic, ...] = (
         "a speech-to-text family",
         r"whisper|transcribe|-asr\b|-stt\b|deepgram/nova|parakeet|/chirp",
     ),
-    # kind: text-to-speech (*-tts, *-voice, minimax speech-*, kokoro, orpheus, aura, csm).
+    # kind: text-to-speech (*-tts, *-voice, minimax speech-*, kokoro, orpheus, aura, csm,
+    # fish-audio s1/s2).
     _row(
         "kind",
         "speech",
         "a text-to-speech family",
-        r"(^|[-/])tts\b|[-/]voice\b|/speech-|kokoro|orpheus|/aura-|/csm-",
+        r"(^|[-/])tts\b|[-/]voice\b|/speech-|kokoro|orpheus|/aura-|/csm-|fish-audio/s\d",
     ),
     # kind: video generation (veo, sora, seedance, kling, hailuo, wan, runway gen/aleph, …).
     _row(
@@ -174,9 +176,10 @@ HEURISTICS: tuple[Heuristic, ...] = (
         r"|magistral|(?<!non-)reasoning",
         chat_only=True,
     ),
-    # isImageGen: the image-only families above, and chat models named *-image that also
-    # draw (google/gemini-2.5-flash-image, openai/gpt-5-image-mini, gpt-5.4-image-2).
+    # isImageGen: the image-only families above.
     _row("isImageGen", True, "an image-generation family", _IMAGE_FAMILIES),
+    # isImageGen: chat models named *-image that also draw (google/gemini-2.5-flash-image,
+    # openai/gpt-5-image-mini, openai/gpt-5.4-image-2).
     _row(
         "isImageGen",
         True,
