@@ -194,12 +194,20 @@ def cmd_build_fallback(args: argparse.Namespace) -> int:
     from pipeline.sync import SyncRequest, sync_openrouter
 
     config = load_config(args.config)
+    # The embedded catalog is served as is when the feed is down: decide its flags with the
+    # same override files as a live run, or it would contradict them.
+    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         result = sync_openrouter(
             store,
             config,
-            SyncRequest(now=_parse_now(args.now), from_file=Path(args.from_file), job="fallback"),
+            SyncRequest(
+                now=_parse_now(args.now),
+                from_file=Path(args.from_file),
+                job="fallback",
+                overrides=overrides,
+            ),
         )
         if not result.published or result.catalog is None:
             print(f"error: {result.error}", file=sys.stderr)
