@@ -535,3 +535,31 @@ def test_explain_of_an_unknown_model_is_a_usage_error(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "--explain: 'acme/nothing' is not in the published catalog" in captured.err
     assert captured.out.startswith("openrouter: 549 models")
+
+
+def test_router_row_refines_a_text_model_without_conflict():
+    """A feed with modalities but without the Router tokenizer: text output says "chat", the
+    router row refines it to "router" (not a contradiction: routers answer in text)."""
+    model = feed_model(
+        "openrouter/free",
+        pricing={"prompt": "0", "completion": "0"},
+        architecture={"input_modalities": ["text"], "output_modalities": ["text"]},
+    )
+    caps = capabilities.resolve(model)
+    assert (caps.kind, caps.source["kind"], caps.conflicts) == ("router", "heuristic", [])
+    assert "output modalities ['text']" in caps.evidence["kind"]
+
+
+def test_2024_payload_without_supported_parameters(sync_file):
+    """The 2024 feed had only `modality` and no supported_parameters: vision comes from the
+    modality string, tools and structured output fall back to the default."""
+    result = sync_file(fixture_path("openrouter-models-2024-02-18.json"), "2024-02-18T01:00:00Z")
+    counts = result.report.details["capabilities"]
+    assert counts["supportsVision"]["api"] == 100
+    assert counts["supportsTools"] == {"api": 0, "heuristic": 0, "override": 0, "default": 100}
+    assert result.catalog is not None
+    models = {m.id: m for m in result.catalog.models}
+    assert models["haotian-liu/llava-13b"].supports_vision is True  # modality "multimodal"
+    assert models["openrouter/auto"].kind == "router"
+    assert models["openrouter/cinematika-7b"].kind == "chat"
+    assert models["openrouter/cinematika-7b:free"].is_free is True
