@@ -193,9 +193,7 @@ HEURISTICS: tuple[Heuristic, ...] = (
 # row can tell openrouter/free from a model. A reasoning-first family with reasoning
 # controls is `configurable`, which is what the API says; the row only claims "it thinks".
 REFINES: frozenset[tuple[str, Value, Value]] = frozenset({("kind", "chat", "router")})
-AGREES: frozenset[tuple[str, Value, Value]] = frozenset(
-    {("reasoning", "configurable", "fixed"), ("reasoning", "fixed", "fixed")}
-)
+AGREES: frozenset[tuple[str, Value, Value]] = frozenset({("reasoning", "configurable", "fixed")})
 
 Signal = tuple[Value, str]
 """A layer's claim about a flag: (value, evidence)."""
@@ -259,12 +257,6 @@ def is_priced(pricing: Pricing) -> bool:
     """Has a fixed price above 0 somewhere. A router never is: it is either dynamic (-1,
     ``variable``) or, like openrouter/free, forwards only to free models at 0."""
     return not pricing.variable and bool(positive_prices(pricing))
-
-
-def is_zero_cost(model: Normalized) -> bool:
-    """Free by price: input and output listed, every listed price 0, and every output one the
-    feed prices per token (see TOKEN_PRICED_OUTPUTS)."""
-    return _free_signal(model)[0] is True
 
 
 def _free_signal(model: Normalized) -> Signal:
