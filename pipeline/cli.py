@@ -14,10 +14,12 @@ import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline import __version__, keys, logs
 from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
 from pipeline.overrides import OverrideError, load_overrides, resolve_dir, validate_directory
+from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
@@ -82,11 +84,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
         request,
         progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
     )
+    explained = True
+    if args.explain and result.catalog is not None:
+        explained = _explain(result.catalog, result.report.details, args.explain)
     if result.published:
         print(result.summary)
     else:
         print(f"error: {result.error}", file=sys.stderr)
-    return result.exit_code
+    return result.exit_code if explained else 2
+
+
+def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
+    """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
+    from pipeline.capabilities import explain
+
+    record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
+    if record is None:
+        print(f"error: --explain: {model_ref!r} is not in the published catalog", file=sys.stderr)
+        return False
+    for line in explain(record, details.get("conflicts", [])):
+        print(line)
+    return True
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -176,12 +194,20 @@ def cmd_build_fallback(args: argparse.Namespace) -> int:
     from pipeline.sync import SyncRequest, sync_openrouter
 
     config = load_config(args.config)
+    # The embedded catalog is served as is when the feed is down: decide its flags with the
+    # same override files as a live run, or it would contradict them.
+    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         result = sync_openrouter(
             store,
             config,
-            SyncRequest(now=_parse_now(args.now), from_file=Path(args.from_file), job="fallback"),
+            SyncRequest(
+                now=_parse_now(args.now),
+                from_file=Path(args.from_file),
+                job="fallback",
+                overrides=overrides,
+            ),
         )
         if not result.published or result.catalog is None:
             print(f"error: {result.error}", file=sys.stderr)
@@ -216,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--overrides",
         help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
+    )
+    sync.add_argument(
+        "--explain",
+        metavar="MODEL_ID",
+        help="after the run, print each capability flag of this model (id or alias) with its "
+        "value, deciding layer and evidence",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
     sync.set_defaults(func=cmd_sync)

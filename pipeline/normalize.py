@@ -69,6 +69,9 @@ class Normalized:
     benchmarks: dict[str, Any] | None = None
     reasoning_info: dict[str, Any] | None = None
     sources: list[SourceRef] = field(default_factory=list)
+    modalities_given: bool = True
+    """False when the feed said nothing about modalities and text → text was assumed: the
+    capability resolver then has no API signal for kind, vision or image output."""
 
 
 def family_of(model_id: str) -> str:
@@ -161,6 +164,14 @@ def _modalities(model: OpenRouterModel) -> Modalities:
     return Modalities(input=["text"], output=["text"])
 
 
+def _modalities_given(model: OpenRouterModel) -> bool:
+    arch = model.architecture
+    if arch.input_modalities is not None or arch.output_modalities is not None:
+        return True
+    modality = (arch.modality or "").strip().lower()
+    return "->" in modality or modality in LEGACY_MODALITY
+
+
 def _positive(value: int | None) -> int | None:
     return value if value is not None and value > 0 else None
 
@@ -200,4 +211,5 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         benchmarks=model.benchmarks,
         reasoning_info=model.reasoning,
         sources=[SourceRef(source="openrouter", native_id=model.id)],
+        modalities_given=_modalities_given(model),
     )

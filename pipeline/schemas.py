@@ -82,7 +82,15 @@ def first_error(name: str, document: Any) -> tuple[str, str] | None:
     path = "$"
     for part in first.instance_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    message = first.message if len(first.message) <= 300 else first.message[:297] + "..."
+    message = first.message
+    # Optional fields are `anyOf: [X, null]`; "is not valid under any of the given schemas"
+    # hides what X wanted, so name it ("'yes' is not of type 'boolean'").
+    wanted = [
+        e for e in first.context or () if e.validator != "type" or e.validator_value != "null"
+    ]
+    if len(wanted) == 1:
+        message = wanted[0].message
+    message = message if len(message) <= 300 else message[:297] + "..."
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more)"
     return path, message

@@ -209,6 +209,7 @@ def build_record(
         structured_output=caps.structured_output,
         is_image_gen=caps.is_image_gen,
         detection_source=dict(sorted(caps.source.items())),
+        evidence=dict(sorted(caps.evidence.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,
         lifecycle=state,
@@ -323,8 +324,10 @@ def sync_openrouter(
     # -- capabilities and tiers ----------------------------------------------------------------
     resolved: dict[str, capabilities.Capabilities] = {}
     with run.stage("capabilities"):
+        resolver = capabilities.Resolver(request.overrides.capabilities)
         for model in normalized:
-            resolved[model.id] = capabilities.resolve(model)
+            resolved[model.id] = resolver.resolve(model)
+    run.details.update(capabilities.report(resolved.values()))
 
     # -- aliases ---------------------------------------------------------------------------
     prev_models = {m.id: m for m in previous.models} if previous else {}
