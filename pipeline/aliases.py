@@ -19,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pipeline.records import AliasChange
+
 # Trailing date and revision tags, tried repeatedly until none matches. Each row is a tag
 # shape seen in real ids.
 NOISE_SUFFIXES = (
@@ -84,16 +86,23 @@ def assign_aliases(
     example those of tombstoned models, which resolution still maps to their redirect).
     """
     reserved = dict(reserved or {})
-    taken: set[str] = set(held) | set(reserved.values())
+    # A set, not ``reserved.values()``: membership is then O(1) per model, which keeps the
+    # whole pass linear instead of O(models × overrides).
+    reserved_names = set(reserved.values())
+    taken: set[str] = set(held) | reserved_names
     result: dict[str, str] = {}
     newcomers: list[tuple[str, bool, AliasCandidate]] = []
-    for model in models:
+    kept_by: dict[str, str] = {}
+    for model in sorted(models, key=lambda m: m.id):
         if model.id in reserved:
             result[model.id] = reserved[model.id]
             continue
         kept = previous.get(model.id)
-        if kept is not None and kept not in reserved.values():
+        # A kept alias yields only to an override, or (corrupt memory) to the smallest id
+        # already holding it; sorting by id above makes that choice order-independent.
+        if kept is not None and kept not in reserved_names and kept not in kept_by:
             result[model.id] = kept
+            kept_by[kept] = model.id
             taken.add(kept)
             continue
         base, stripped = alias_base(model.id)
@@ -123,3 +132,15 @@ def assign_aliases(
             taken.add(alias)
             result[model.id] = alias
     return result
+
+
+def alias_changes(
+    previous: Mapping[str, str], assigned: Mapping[str, str], since: str
+) -> list[AliasChange]:
+    """Alias history entries for every model whose published alias changed (an override took
+    it, or reserved a new name for it), sorted by model id so the history is deterministic."""
+    return [
+        AliasChange(old_alias=previous[model_id], new_alias=alias, model_id=model_id, since=since)
+        for model_id, alias in sorted(assigned.items())
+        if model_id in previous and previous[model_id] != alias
+    ]
