@@ -81,7 +81,8 @@ def assign_aliases(
 ) -> dict[str, str]:
     """Alias for every model id.
 
-    ``previous``: id → alias already published (sticky). ``reserved``: id → alias from
+    ``previous``: id → alias already published (sticky; none of these names is given to
+    another model, whether or not its holder is among ``models``). ``reserved``: id → alias from
     overrides, which win over everything. ``held``: aliases no new model may take (for
     example those of tombstoned models, which resolution still maps to their redirect).
     """
@@ -89,7 +90,9 @@ def assign_aliases(
     # A set, not ``reserved.values()``: membership is then O(1) per model, which keeps the
     # whole pass linear instead of O(models × overrides).
     reserved_names = set(reserved.values())
-    taken: set[str] = set(held) | reserved_names
+    # Every published alias stays taken, also for ids not offered this time: a name never
+    # moves to another model without an override.
+    taken: set[str] = set(held) | reserved_names | set(previous.values())
     result: dict[str, str] = {}
     newcomers: list[tuple[str, bool, AliasCandidate]] = []
     kept_by: dict[str, str] = {}
