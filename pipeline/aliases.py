@@ -8,7 +8,9 @@ stable base36 suffix derived from their full id.
 
 Sticky: the previous ``current.json`` is the memory. A model that already has an alias keeps
 it, whatever order models arrive in; only new models are named, and they never take a name
-that is held. One pass over the catalog, so linear in its size.
+that is held. Cost: one pass over the catalog with set/dict lookups, plus sorts (n log n);
+no step compares models pairwise, and the hash-suffix retry loop only runs on a suffix
+collision, so the whole assignment is effectively linear in the catalog size.
 """
 
 from __future__ import annotations

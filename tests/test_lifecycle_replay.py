@@ -17,6 +17,7 @@ from conftest import Replay, fixture_date, fixture_path, read_json
 from pipeline import keys
 from pipeline.config import CatalogConfig
 from pipeline.overrides import DeprecationOverride, Overrides
+from pipeline.resolve import CatalogIndex, resolve
 from pipeline.store import LocalStore
 from pipeline.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import iso, parse_iso
@@ -281,6 +282,9 @@ def test_deprecation_override_forces_deprecated_with_redirect(tmp_path: Path) ->
         "since": "2026-03-01T00:00:00Z",
     }
     assert "openai/gpt-oss-120b" not in redirects
+    # Callers of the forced model are sent on, though the feed still lists it.
+    index = CatalogIndex(read_json(store, keys.CURRENT), read_json(store, keys.DEPRECATIONS))
+    assert resolve("z-ai/glm-4.6", index).model_id == "z-ai/glm-4.7"
 
 
 def test_deprecations_json_is_published_schema_valid(replay: Replay) -> None:
