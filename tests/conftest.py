@@ -89,10 +89,10 @@ __all__ = [
 ]
 
 
-# Replay of the real OpenRouter history (issue 4). Starts at the first hourly snapshot: the
-# 2024/2025 captures are months apart and lose >25% of models, which the publish guard
-# rightly refuses without --force.
-REPLAY_START = "openrouter-models-2025-12-18T1623Z.json"
+# Replay of the real OpenRouter history (issue 4). Starts after the 2024-02-18 capture: going
+# from it to 2025-10-01 loses 81% of the models, which the publish guard rightly refuses
+# without --force.
+REPLAY_START = "openrouter-models-2025-10-01.json"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pipeline import keys
 from pipeline.config import CatalogConfig
 from pipeline.overrides import DeprecationOverride, Overrides
 from pipeline.resolve import CatalogIndex, resolve
+from pipeline.sources.openrouter import extract_items
 from pipeline.store import LocalStore
 from pipeline.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import iso, parse_iso
@@ -35,9 +36,8 @@ BACK = "2026-01-15T1630Z"
 
 
 def _raw_ids(name: str) -> set[str]:
-    data = json.loads(fixture_path(name).read_bytes())
-    items = data["data"] if isinstance(data, dict) else data
-    return {m["id"] for m in items}
+    # extract_items knows the three shapes of the captures (envelope, bare list, wrapper).
+    return {m["id"] for m in extract_items(fixture_path(name).read_bytes())}
 
 
 def _redirects(step_deprecations: dict) -> dict[str, dict]:
