@@ -66,6 +66,8 @@ def test_models_gone_for_19_hours_go_stale_and_return_active_with_same_alias(
     vanished = _raw_ids(before.name) - _raw_ids(gone.name)
     returned = vanished & _raw_ids(back.name)
     assert len(vanished) == 7 and len(returned) == 5  # SOURCES.md: 7 vanish, 5 come back
+    went_stale = {c["id"] for c in gone.changelog["stateChanges"] if c["to"] == "stale"}
+    assert vanished <= went_stale
     for model_id in vanished:
         life = gone.models[model_id]["lifecycle"]
         assert life["state"] == "stale", model_id
@@ -294,3 +296,16 @@ def test_deprecations_json_is_published_schema_valid(replay: Replay) -> None:
     assert blob is not None
     schemas.validate("deprecations", json.loads(blob.data))
     assert replay.store.get(keys.schema("deprecations")) is not None
+
+
+def test_same_inputs_and_clock_give_identical_deprecations(tmp_path: Path) -> None:
+    published = []
+    for run in ("a", "b"):
+        store = LocalStore(tmp_path / run)
+        for name in ("openrouter-models-2026-03-10.json", "openrouter-models-2026-03-11.json"):
+            _sync(store, name, fixture_date(name))
+        blob = store.get(keys.DEPRECATIONS)
+        assert blob is not None
+        published.append(blob.data)
+    assert published[0] == published[1]
+    assert b"z-ai/glm-4.6:exacto" in published[0]
