@@ -29,6 +29,7 @@ from pipeline.aliases import AliasCandidate, assign_aliases
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
+from pipeline.rank import summarize_benchmarks
 from pipeline.records import (
     CurrentCatalog,
     JobStatus,
@@ -201,6 +202,7 @@ def build_record(
         detection_source=dict(sorted(caps.source.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,
+        benchmarks=summarize_benchmarks(model.benchmarks),
         lifecycle=state,
         sources=model.sources,
     )
@@ -353,7 +355,35 @@ def sync_openrouter(
     }
     run.details["changelog"] = {"added": added, "removed": sorted(removed)}
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
-    return _publish(store, run, catalog, raw=raw, raw_key=raw_key, counts=counts, outcome="ok")
+    extra = _curate(run, catalog, config, request)
+    return _publish(
+        store, run, catalog, raw=raw, raw_key=raw_key, counts=counts, outcome="ok", extra=extra
+    )
+
+
+def _curate(
+    run: _Run, catalog: CurrentCatalog, config: CatalogConfig, request: SyncRequest
+) -> dict[str, bytes]:
+    """curated.json for this catalog (issue 5), published with it. A curation failure never
+    blocks the catalog: it is a warning and the last published curated.json stays."""
+    from pipeline import curate
+    from pipeline.config import ConfigError, curation_config
+
+    with run.stage("curate"):
+        try:
+            curated = curate.build_curated(
+                catalog,
+                now=request.now,
+                run_id=catalog.run_id,
+                config=curation_config(config),
+                overrides=curate.quality_overrides(request.overrides),
+            )
+            data = publish.encode("curated", curated)
+        except (ConfigError, SchemaViolation) as exc:
+            run.warnings.append(f"{keys.CURATED} not updated: {exc}")
+            return {}
+    run.details["curation"] = curate.summary(curated)
+    return {keys.CURATED: data}
 
 
 def _fetch(
@@ -393,6 +423,7 @@ def _publish(
     counts: dict[str, int],
     outcome: Outcome,
     error: str | None = None,
+    extra: dict[str, bytes] | None = None,
 ) -> SyncResult:
     try:
         with run.stage("publish", lambda: f"{catalog.count} models"):
@@ -400,6 +431,8 @@ def _publish(
             if raw is not None and raw_key is not None:
                 store.put(raw_key, raw)
             store.put(keys.CURRENT, current_bytes)
+            for key, data in (extra or {}).items():  # already validated (curated.json)
+                store.put(key, data)
             publish.publish_schemas(store)
     except SchemaViolation as exc:
         return _failed(store, run, f"refusing to publish an invalid catalog: {exc}")
