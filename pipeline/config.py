@@ -98,7 +98,7 @@ class CurationConfig(Section):
         # How many each bucket takes when enough models are eligible. The minimums alone give
         # too few unique models (the best models qualify for several buckets); these sizes,
         # with max_buckets_per_model 2, were tuned on the 2026-08-19 full OpenRouter snapshot
-        # to land the unique curated core in the 30-40 models of the design note (33 there).
+        # to land the unique curated core in the 30-40 models of the design note (32 there).
         default_factory=lambda: _bucket_counts(
             coding=10, reasoning=10, chat=14, fastCheap=8, vision=8, imageGen=5
         )
@@ -109,7 +109,7 @@ class CurationConfig(Section):
     max_buckets_per_model: int = Field(default=2, ge=1)
     """Most buckets one model is selected for. The best models qualify for nearly every chat
     bucket; without this cap the same dozen fill them all and the curated core (30-40 models
-    in the design note) shrinks to 20 on the 2026-08-19 snapshot."""
+    in the design note) shrinks to 21 on the 2026-08-19 snapshot."""
     flap_window_days: int = Field(default=7, ge=1)
     """A lifecycle change within this many days counts as flapping (issue 5)."""
 

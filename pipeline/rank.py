@@ -4,7 +4,8 @@ Each score is in [0, 1] and records its source:
 
     quality      quality-scores.json override → the feed's benchmarks (normalized across the
                  catalog) → price-tier heuristic → 0.5 default
-    reliability  telemetry (not yet) → lifecycle history → 0.5 default
+    reliability  telemetry (not yet) → lifecycle history (`:free` variants capped at 0.5)
+                 → 0.5 default
     latency      telemetry (not yet) → name heuristic (flash/mini/haiku/lite/nano/turbo) → default
     cost         free = 1.0; else log-scaled price per 1M across the catalog; variable = 0.5
 
@@ -55,6 +56,9 @@ QUALITY_BY_TIER: dict[PriceTier, float] = {
 # removal horizon, 90 days one quarter of uninterrupted service.
 RELIABILITY_BY_AGE: tuple[tuple[int, float], ...] = ((90, 0.90), (30, 0.80), (7, 0.65), (0, 0.40))
 FLAPPED = 0.30
+# `:free` variants are rate-limited and "may disappear abruptly" (the design note's known
+# gotchas), so however long they have been listed they score no better than neutral.
+FREE_VARIANT_CAP = 0.50
 
 # Latency heuristic: the vendors' own names for their small, fast tiers (issue 5).
 FAST_TOKENS = ("flash", "mini", "haiku", "lite", "nano", "turbo")
@@ -226,6 +230,10 @@ def reliability_score(record: ModelRecord, now: datetime, flap_window_days: int)
         return _score(DEFAULT, "default", "no lifecycle history yet")
     days = (now - since).days
     value = next(v for minimum, v in RELIABILITY_BY_AGE if days >= minimum)
+    if record.id.endswith(":free") and value > FREE_VARIANT_CAP:
+        return _score(
+            FREE_VARIANT_CAP, "heuristic", f"listed for {days} days; :free variant (rate-limited)"
+        )
     return _score(value, "lifecycle", f"listed for {days} days without flapping")
 
 
