@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import fixture_path, read_json
+from conftest import fixture_date, fixture_path, read_json
 
 from pipeline import cli, jsonio, keys
 from pipeline.config import ConfigError, CurationConfig, curation_config, load_config
 from pipeline.curate import build_curated, quality_overrides
 from pipeline.overrides import REPO_OVERRIDES, OverrideError, load_file, load_overrides
-from pipeline.rank import base_id, ranks_from_curated
+from pipeline.rank import VARIABLE_COST, base_id, cost_score, rank_catalog, ranks_from_curated
 from pipeline.records import CurrentCatalog
 from pipeline.resolve import CatalogIndex, profile
 from pipeline.timeutil import parse_iso
@@ -306,3 +307,59 @@ def test_family_fallback_uses_the_curated_rank(curated, current):
     best = max(rivals, key=lambda m: (ranks.get(m["id"], -1.0), m["id"]))
     assert chosen["id"] == best["id"]
     assert chosen["id"] in ranks
+
+
+def test_models_that_came_back_within_a_week_score_low_reliability(sync_file, store):
+    # Real transient: 7 models vanish 2026-01-14 18:27→21:18 and 5 come back by 01-15 16:30.
+    for name in (
+        "openrouter-models-2026-01-14T1827Z.json",
+        "openrouter-models-2026-01-14T2118Z.json",
+        "openrouter-models-2026-01-15T1630Z.json",
+    ):
+        assert sync_file(fixture_path(name), now=fixture_date(name)).published
+    catalog = _catalog(store)
+    now = fixture_date("openrouter-models-2026-01-15T1630Z.json")
+    ranked = rank_catalog(catalog.models, now=now, config=CurationConfig())
+    flapped = {
+        r.record.id
+        for r in ranked.values()
+        if r.scores.reliability.value == 0.30 and r.scores.reliability.source == "lifecycle"
+    }
+    assert "qwen/qwen3-4b:free" in flapped
+    assert len(flapped) == 5
+    steady = ranked["openai/gpt-4o"].scores.reliability
+    assert steady.source == "lifecycle"
+    assert steady.value > 0.30
+    # A week later, with no further change, the flap no longer counts.
+    later = rank_catalog(catalog.models, now=now + timedelta(days=8), config=CurationConfig())
+    assert later["qwen/qwen3-4b:free"].scores.reliability.value > 0.30
+
+
+def test_cost_latency_and_reliability_rules_on_real_records(synced):
+    catalog = _catalog(synced)
+    ranked = rank_catalog(catalog.models, now=parse_iso(NOW), config=CurationConfig())
+    cost = {i: r.scores.cost for i, r in ranked.items()}
+    # Cheaper scores higher on the log scale; free is 1.0 and above every paid model.
+    assert cost["openai/gpt-5.4-nano"].value > cost["openai/gpt-5.4"].value
+    assert cost["openai/gpt-5.4"].value > cost["openai/gpt-5.4-pro"].value
+    free = [r for r in ranked.values() if r.record.is_free]
+    assert free
+    assert all(r.scores.cost.value == 1.0 for r in free)
+    assert max(c.value for i, c in cost.items() if not ranked[i].record.is_free) < 1.0
+    latency = {i: r.scores.latency for i, r in ranked.items()}
+    assert latency["google/gemini-3.7-flash"].value == 0.85
+    assert latency["openai/gpt-5.4:batch"].value < latency["openai/gpt-5.4"].value
+    assert latency["openai/gpt-5.4"].source == "default"
+    assert ranked["z-ai/glm-5.2:free"].scores.reliability.value <= 0.5
+    # Variable (router) pricing gets the stated neutral value.
+    router = next(r for r in catalog.models if r.pricing.variable)
+    assert cost_score(router.model_copy(update={"kind": "chat"}), {}).value == VARIABLE_COST
+    assert cost_score(router, {}).source == "variable"
+
+
+def test_a_bad_curation_section_stops_the_sync(tmp_path, capsys):
+    path = tmp_path / "catalog.yaml"
+    path.write_text("curation:\n  max_per_family: 0\n")
+    argv = ["sync", "curated", "--store", str(tmp_path / "s"), "--config", str(path), "-q"]
+    assert cli.main(argv) == 2
+    assert "curation.max_per_family" in capsys.readouterr().err
