@@ -93,6 +93,7 @@ def sync_curated(
     publish.publish_schemas(store)  # writes nothing when the published schemas are current
     store.put(keys.CURATED, data)
     counts = {
+        "published": len(curated.models),
         "scored": len(curated.ranks),
         "curated": len(curated.models),
         "shortfalls": len(curated.shortfalls),

@@ -162,6 +162,10 @@ def test_benchmarks_reach_current_json_and_drive_quality(current, curated):
     assert gemini["benchmarks"]["intelligenceIndex"] == 56
     assert gemini["benchmarks"]["codingIndex"] == pytest.approx(76.1)
     assert gemini["benchmarks"]["designArenaEntries"] == 7
+    # The feed's nulls mean "not measured": left out, never read as 0.
+    ring = next(m for m in current["models"] if m["id"] == "inclusionai/ring-2.6-1t")
+    assert ring["benchmarks"] == {"codingIndex": 42.8}
+    assert "benchmarks" not in next(m for m in current["models"] if m["id"] == "openrouter/auto")
     sources = Counter(m["scores"]["quality"]["source"] for m in curated["models"])
     assert sources["benchmarks"] >= 20
 
