@@ -73,9 +73,13 @@ ALWAYS_THINKS = 0.35
 # "blended price" — typical chat traffic reads more than it writes.
 BLEND_INPUT, BLEND_OUTPUT = Decimal(3), Decimal(1)
 
-# Benchmark metrics averaged into the quality score, each min-max normalized over the scored
-# catalog. All come from the feed's `benchmarks` (see BenchmarkSummary).
-BENCHMARK_METRICS = ("intelligence_index", "coding_index", "agentic_index", "design_arena_elo")
+# Benchmark metrics, each min-max normalized over the scored catalog, averaged. Artificial
+# Analysis indices aggregate many evaluations, so when a model has any of them they decide;
+# Design Arena Elo (human votes on web/visual design output) is used only for models without
+# them — most image generators and a few chat models.
+ANALYSIS_METRICS = ("intelligence_index", "coding_index", "agentic_index")
+ARENA_METRICS = ("design_arena_elo",)
+BENCHMARK_METRICS = ANALYSIS_METRICS + ARENA_METRICS
 
 SCORED_KINDS = ("chat", "image")
 
@@ -196,7 +200,8 @@ def quality_score(
     if bench is not None:
         parts: list[float] = []
         shown: list[str] = []
-        for metric in BENCHMARK_METRICS:
+        has_analysis = any(getattr(bench, m) is not None for m in ANALYSIS_METRICS)
+        for metric in ANALYSIS_METRICS if has_analysis else ARENA_METRICS:
             value = getattr(bench, metric)
             if value is None or metric not in ranges:
                 continue
