@@ -12,7 +12,13 @@ from conftest import fixture_date, fixture_path, read_json
 from pipeline import cli, jsonio, keys
 from pipeline.config import ConfigError, CurationConfig, curation_config, load_config
 from pipeline.curate import build_curated, quality_overrides
-from pipeline.overrides import REPO_OVERRIDES, OverrideError, load_file, load_overrides
+from pipeline.overrides import (
+    REPO_OVERRIDES,
+    OverrideError,
+    QualityScore,
+    load_file,
+    load_overrides,
+)
 from pipeline.rank import VARIABLE_COST, base_id, cost_score, rank_catalog, ranks_from_curated
 from pipeline.records import CurrentCatalog
 from pipeline.resolve import CatalogIndex, profile
@@ -205,21 +211,20 @@ def load_config_with(curation: CurationConfig):
 
 
 def test_quality_override_beats_the_feed(synced):
-    overrides = load_overrides(REPO_OVERRIDES)
-    entries = quality_overrides(overrides)
+    entries = quality_overrides(load_overrides(REPO_OVERRIDES))
     assert entries, "overrides/quality-scores.json ships at least one entry"
-    doc = build_curated(
-        _catalog(synced),
-        now=parse_iso(NOW),
-        run_id="r",
-        config=CurationConfig(),
-        overrides=entries,
+    catalog = _catalog(synced)
+    now = parse_iso(NOW)
+    with_file = rank_catalog(
+        catalog.models, now=now, config=CurationConfig(), quality_overrides=entries
     )
-    assert "inclusionai/ring-2.6-1t" in doc.ranks
-    ranked = build_curated(
-        _catalog(synced), now=parse_iso(NOW), run_id="r", config=CurationConfig()
-    )
-    assert doc.ranks["inclusionai/ring-2.6-1t"] != ranked.ranks["inclusionai/ring-2.6-1t"]
+    without = rank_catalog(catalog.models, now=now, config=CurationConfig())
+    ring = "inclusionai/ring-2.6-1t"
+    assert with_file[ring].scores.quality.source == "override"
+    assert with_file[ring].scores.quality.value == 0.428
+    assert "2026-06-22" in (with_file[ring].scores.quality.detail or "")
+    assert without[ring].scores.quality.source == "benchmarks"  # coding index only
+    assert with_file[ring].rank != without[ring].rank
 
 
 def test_weights_come_from_config(synced):
@@ -367,3 +372,24 @@ def test_a_bad_curation_section_stops_the_sync(tmp_path, capsys):
     argv = ["sync", "curated", "--store", str(tmp_path / "s"), "--config", str(path), "-q"]
     assert cli.main(argv) == 2
     assert "curation.max_per_family" in capsys.readouterr().err
+
+
+def test_a_quality_entry_for_a_base_id_covers_its_variants(synced):
+    entry = QualityScore.model_validate(
+        {
+            "pattern": r"^openai/gpt-5\.4$",
+            "quality": 0.9,
+            "asOf": "2026-08-19",
+            "note": "test entry: a figure for the base model",
+        }
+    )
+    ranked = rank_catalog(
+        _catalog(synced).models,
+        now=parse_iso(NOW),
+        config=CurationConfig(),
+        quality_overrides=[entry],
+    )
+    for model_id in ("openai/gpt-5.4", "openai/gpt-5.4:batch"):
+        assert ranked[model_id].scores.quality.value == 0.9
+        assert ranked[model_id].scores.quality.source == "override"
+    assert ranked["openai/gpt-5.4-pro"].scores.quality.source != "override"
