@@ -393,3 +393,18 @@ def test_a_quality_entry_for_a_base_id_covers_its_variants(synced):
         assert ranked[model_id].scores.quality.value == 0.9
         assert ranked[model_id].scores.quality.source == "override"
     assert ranked["openai/gpt-5.4-pro"].scores.quality.source != "override"
+
+
+def test_the_2024_feed_is_published_short_with_reasons(sync_file, store):
+    # The 2024 feed has no supported_parameters, reasoning flags or image output: coding,
+    # reasoning and imageGen cannot be filled, and say so instead of taking other models.
+    name = "openrouter-models-2024-02-18.json"
+    assert sync_file(fixture_path(name), now=fixture_date(name)).published
+    curated = _plain(store, keys.CURATED)
+    short = {s["bucket"]: s for s in curated["shortfalls"]}
+    assert set(short) == {"coding", "reasoning", "imageGen"}
+    for bucket, entry in short.items():
+        assert curated["buckets"][bucket] == []
+        assert entry["selected"] == entry["eligible"] == 0
+        assert "meet the rule" in entry["reason"]
+    assert len(curated["buckets"]["chat"]) >= 8
