@@ -51,7 +51,7 @@ QUALITY_FILE = "quality-scores.json"
 CODER_RE = re.compile(r"(coder|codestral|devstral|codex|code)", re.IGNORECASE)
 # Artificial Analysis Coding Index at or above which a general model counts as a coding model:
 # on the 2026-08-19 full feed the index of active chat models runs from 2.7 to 78.0, and 72 of
-# the 166 benchmarked ones (43%) reach 50 — a round bar that keeps the stronger half.
+# the 166 benchmarked ones (43%) reach 50 — a round bar just above the median.
 CODING_INDEX_MIN = 50.0
 
 
