@@ -42,7 +42,8 @@ PAID_COST_CEILING = 0.95
 
 # Quality when a model has no override and no benchmark: the market's own signal, its price
 # tier (DESIGN.md §5 tiers). Vendors price their stronger models higher; the spread is kept
-# narrow (0.4-0.7) because price is a weak proxy. Free/variable/unknown say nothing → default.
+# narrow (0.4-0.7) because price is a weak proxy; the values are a judgement call, ordered by
+# tier. Free/variable/unknown say nothing → default.
 QUALITY_BY_TIER: dict[PriceTier, float] = {
     "premium": 0.70,
     "pro": 0.65,
@@ -53,14 +54,16 @@ QUALITY_BY_TIER: dict[PriceTier, float] = {
 # Reliability from lifecycle history: (minimum days listed, score), first match wins. A model
 # that changed state within the flap window (it went stale/deprecated and came back) scores
 # FLAPPED. Steps follow DESIGN.md §5's lifecycle clock: 7 days is the flap window, 30 days the
-# removal horizon, 90 days one quarter of uninterrupted service.
+# removal horizon, 90 days one quarter of uninterrupted service. The values are a judgement
+# call (ordered by age, all above a flap) until telemetry (a later issue) replaces them.
 RELIABILITY_BY_AGE: tuple[tuple[int, float], ...] = ((90, 0.90), (30, 0.80), (7, 0.65), (0, 0.40))
 FLAPPED = 0.30
 # `:free` variants are rate-limited and "may disappear abruptly" (the design note's known
 # gotchas), so however long they have been listed they score no better than neutral.
 FREE_VARIANT_CAP = 0.50
 
-# Latency heuristic: the vendors' own names for their small, fast tiers (issue 5).
+# Latency heuristic: the vendors' own names for their small, fast tiers (issue 5). The values
+# below are a judgement call, ordered fast > unknown > always-reasoning > batch, until telemetry.
 FAST_TOKENS = ("flash", "mini", "haiku", "lite", "nano", "turbo")
 FAST_RE = re.compile(r"(?:^|[-_.\s/])(" + "|".join(FAST_TOKENS) + r")(?:$|[-_.\s:])")
 FAST = 0.85
