@@ -16,11 +16,19 @@ import jsonschema_rs
 from pydantic import BaseModel
 
 from pipeline.overrides import OVERRIDE_FILES, schema_name
-from pipeline.records import CurrentCatalog, Deprecations, Manifest, RunReport, Status
+from pipeline.records import (
+    CuratedCatalog,
+    CurrentCatalog,
+    Deprecations,
+    Manifest,
+    RunReport,
+    Status,
+)
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
     "current": CurrentCatalog,
+    "curated": CuratedCatalog,
     "deprecations": Deprecations,
     "manifest": Manifest,
     "run-report": RunReport,
