@@ -41,7 +41,6 @@ from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
-from pipeline.rank import summarize_benchmarks
 from pipeline.records import (
     AliasChange,
     CurrentCatalog,
@@ -226,7 +225,7 @@ def build_record(
         evidence=dict(sorted(caps.evidence.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,
-        benchmarks=summarize_benchmarks(model.benchmarks),
+        benchmarks=model.benchmarks,
         lifecycle=state,
         sources=model.sources,
     )
@@ -469,12 +468,18 @@ def sync_openrouter(
     # blobs, evidence strings) before the curate and publish stages allocate their output.
     normalized.clear()
     resolved.clear()
+    # The raw snapshot records what upstream served this hour, whatever becomes of the rest of
+    # the publish; writing it first lets a 100k-model run drop the payload before the output
+    # is built.
+    with run.stage("publish"):
+        store.put(raw_key, raw)
+    del raw
     extra = _curate(run, catalog, config, request)
     return _publish(
         store,
         run,
         catalog,
-        raw=raw,
+        raw=None,
         raw_key=raw_key,
         counts=counts,
         outcome="ok",
