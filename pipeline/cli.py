@@ -21,7 +21,7 @@ from pipeline.overrides import OverrideError, load_overrides, resolve_dir, valid
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-SYNC_TARGETS = ("all", "openrouter")
+SYNC_TARGETS = ("all", "openrouter", "providers")
 
 
 class UsageError(Exception):
@@ -57,15 +57,25 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from pipeline.provider_config import load_providers_config
     from pipeline.sync import SyncRequest, sync_openrouter
 
-    if args.target not in SYNC_TARGETS:
-        raise UsageError(
-            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}"
-        )
     config = load_config(args.config)
+    sources = load_providers_config(config).sources
+    if args.target not in SYNC_TARGETS and args.target not in sources:
+        raise UsageError(
+            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}, "
+            f"or a provider source: {', '.join(sources)}"
+        )
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
+    if args.list:
+        if args.target != "providers":
+            raise UsageError("--list goes with `sync providers`")
+        return _list_providers(store, config, _parse_now(args.now))
+    if args.target not in {"all", "openrouter"}:
+        only = None if args.target == "providers" else [args.target]
+        return _sync_providers(args, store, config, only)
     request = SyncRequest(
         now=_parse_now(args.now),
         from_file=Path(args.from_file) if args.from_file else None,
@@ -86,7 +96,38 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(result.summary)
     else:
         print(f"error: {result.error}", file=sys.stderr)
+    if args.target == "all":
+        # Provider lists are enriched from the catalog just published, so they come second.
+        return max(result.exit_code, _sync_providers(args, store, config, None))
     return result.exit_code
+
+
+def _sync_providers(
+    args: argparse.Namespace, store: Store, config: CatalogConfig, only: list[str] | None
+) -> int:
+    from pipeline.providers import ProvidersRequest, UnknownSource, sync_providers
+
+    request = ProvidersRequest(now=_parse_now(args.now), only=only, refresh=args.refresh)
+    manifests = resolve_dir(args.overrides, config.overrides_dir) / "pinned"
+    try:
+        result = sync_providers(store, config, request, manifest_dir=str(manifests))
+    except UnknownSource as exc:
+        raise UsageError(str(exc)) from exc
+    for name, res in result.results.items():
+        if res.tier in ("catalog", "stale", "failed") or (only and res.tier == "skipped"):
+            print(f"warning: {name}: {res.tier}: {res.reason}", file=sys.stderr)
+    print(result.summary)
+    return result.exit_code
+
+
+def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
+    from pipeline.providers import plan
+
+    print(f"{'source':<20}{'type':<19}{'enabled':<9}{'ttl':>7}  state")
+    for row in plan(store, config, now):
+        enabled = "yes" if row.enabled else "no"
+        print(f"{row.source:<20}{row.type_name:<19}{enabled:<9}{row.ttl_seconds:>6}s  {row.state}")
+    return 0
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -208,7 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", help="debug logs")
 
     sync = sub.add_parser("sync", help="fetch, normalize and publish the catalog")
-    sync.add_argument("target", choices=None, metavar="TARGET", help="all | openrouter")
+    sync.add_argument(
+        "target",
+        choices=None,
+        metavar="TARGET",
+        help="all | openrouter | providers | a provider source (openai, anthropic, ...)",
+    )
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
     sync.add_argument("--from-file", help="use a recorded payload instead of the network")
@@ -218,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
+    sync.add_argument(
+        "--list",
+        action="store_true",
+        help="with `providers`: show each source, enabled, TTL and why it is skipped",
+    )
+    sync.add_argument(
+        "--refresh", action="store_true", help="provider sources: ignore fresh caches"
+    )
     sync.set_defaults(func=cmd_sync)
 
     status = sub.add_parser("status", help="show the last outcome of each job")

@@ -16,13 +16,21 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from pipeline.overrides import OVERRIDE_FILES, schema_name
-from pipeline.records import CurrentCatalog, Deprecations, Manifest, RunReport, Status
+from pipeline.records import (
+    CurrentCatalog,
+    Deprecations,
+    Manifest,
+    ProviderCatalog,
+    RunReport,
+    Status,
+)
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
     "current": CurrentCatalog,
     "deprecations": Deprecations,
     "manifest": Manifest,
+    "provider-current": ProviderCatalog,
     "run-report": RunReport,
     "status": Status,
 }

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from pipeline import capabilities, fallback, keys, lifecycle, publish, tiers
+from pipeline import capabilities, enrich, fallback, keys, lifecycle, publish, tiers
 from pipeline.aliases import AliasCandidate, assign_aliases
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
@@ -283,6 +283,7 @@ def sync_openrouter(
         "normalize", lambda: f"{len(normalized)} ok, {len(run.quarantined)} quarantined"
     ):
         normalized = parse_records(items, run)
+        run.details["directSources"] = enrich.link_direct_sources(store, normalized)
 
     present_ids = {m.id for m in normalized}
     guard = check_publish_guard(present_ids, previous, config)
