@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +146,7 @@ class _Env:
     env: Mapping[str, str]
     manifest_dir: str
     sleep: Callable[[float], None] | None
+    ssl_context: ssl.SSLContext
 
 
 @dataclass(frozen=True)
@@ -247,20 +250,25 @@ def sync_providers(
     env = os.environ if env is None else env
     run_id = make_run_id(request.now, f"providers:{','.join(names)}".encode())
 
+    # The OpenRouter catalog (for enrichment and the catalog tier) is read once, by whichever
+    # thread needs it first; the others wait for it.
     catalog_cache: dict[str, Any] = {}
+    catalog_lock = threading.Lock()
 
     def catalog() -> CurrentCatalog | None:
-        if "catalog" not in catalog_cache:
-            catalog_cache["catalog"] = _openrouter_catalog(store)
-        result: CurrentCatalog | None = catalog_cache["catalog"]
-        return result
+        with catalog_lock:
+            if "catalog" not in catalog_cache:
+                catalog_cache["catalog"] = _openrouter_catalog(store)
+            result: CurrentCatalog | None = catalog_cache["catalog"]
+            return result
 
     def index() -> OpenRouterIndex:
-        if "index" not in catalog_cache:
-            current = catalog()
-            catalog_cache["index"] = OpenRouterIndex.build(current.models if current else [])
-        built: OpenRouterIndex = catalog_cache["index"]
-        return built
+        current = catalog()
+        with catalog_lock:
+            if "index" not in catalog_cache:
+                catalog_cache["index"] = OpenRouterIndex.build(current.models if current else [])
+            built: OpenRouterIndex = catalog_cache["index"]
+            return built
 
     shared = _Env(
         store=store,
@@ -274,6 +282,8 @@ def sync_providers(
         env=env,
         manifest_dir=manifest_dir or default_manifest_dir(config),
         sleep=sleep,
+        # One CA bundle load for the run instead of one per source (tens of ms each).
+        ssl_context=httpx.create_ssl_context(),
     )
     results: dict[str, SourceResult] = {}
     due: list[SourceInstance] = []
@@ -284,11 +294,11 @@ def sync_providers(
             results[name] = SourceResult(name, "skipped", reason=skip)
         else:
             due.append(inst)
-    # Build the OpenRouter index once before the threads start, not in each of them.
     if due:
-        index()
-        with ThreadPoolExecutor(max_workers=len(due), thread_name_prefix="provider") as pool:
+        with ThreadPoolExecutor(max_workers=len(due) + 1, thread_name_prefix="provider") as pool:
             futures = {inst.name: pool.submit(_run_guarded, shared, inst) for inst in due}
+            # Read the catalog while the requests are in flight, not before them.
+            pool.submit(index)
             for name, future in futures.items():
                 results[name] = future.result()
     results = dict(sorted(results.items()))
@@ -370,6 +380,7 @@ def _fetch(shared: _Env, inst: SourceInstance) -> tuple[list[bytes], list[Any]]:
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),
         read_timeout=inst.timeout_seconds,
+        verify=shared.ssl_context,
     ) as client:
         ctx = FetchContext(
             source=inst.name,

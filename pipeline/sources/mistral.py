@@ -7,6 +7,10 @@ Quirks owned here:
 - Each alias is listed as its own entry (``codestral-2508``, ``codestral-latest``, …) whose
   ``aliases`` name the others. All are kept (each id is callable); they share a
   ``canonicalSlug``: the dated id of the group when there is one, so readers can group them.
+- The same id can be listed twice: once as the model's own entry (``name`` equals ``id``) and
+  once as an alias entry of another model, carrying that model's name, capabilities and
+  context (2025-08-30: ``voxtral-mini-2507`` also appears with the transcribe model's facts).
+  The model's own entry wins; without one, the first.
 - ``capabilities`` is a full set of booleans (tools, vision, audio, ...), so supported
   parameters are known; ``deprecation`` is the retirement time.
 """
@@ -26,6 +30,7 @@ from pipeline.sources.native import (
     text,
 )
 from pipeline.sources.openai import fetch
+from pipeline.sources.openrouter import PayloadError
 
 DATED = re.compile(r"-\d{4}$")
 
@@ -38,6 +43,21 @@ def canonical_of(model_id: str, aliases: list[str]) -> str:
         return dated[0]
     stable = [name for name in group if not name.endswith("-latest")]
     return (stable or group)[0]
+
+
+def parse(pages: list[bytes]) -> list[Any]:
+    """The model list with each id once (see the duplicate-entry quirk above)."""
+    items = single_page_items(pages)
+    chosen: dict[str, Any] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise PayloadError(f"mistral: entry {str(item)[:80]!r} has no id")
+        model_id = item["id"]
+        own = item.get("name") == model_id
+        if model_id not in chosen or (own and chosen[model_id].get("name") != model_id):
+            chosen[model_id] = item
+    # Keep the upstream order of first appearance.
+    return list(chosen.values())
 
 
 def translate(item: Any) -> NativeModel:
@@ -76,4 +96,4 @@ def translate(item: Any) -> NativeModel:
     return model
 
 
-ADAPTER = Adapter(fetch=fetch, parse=single_page_items, translate=translate)
+ADAPTER = Adapter(fetch=fetch, parse=parse, translate=translate)
