@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline import __version__, keys, logs
 from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
@@ -170,7 +171,20 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{job:<18}{entry.outcome:<10}{entry.last_end:<22}{_age(entry.last_end, now):<10}"
             f"{models!s:>7}  {detail[:120]}"
         )
+        if job == "providers":
+            _print_provider_sources(entry.sources, now)
     return 0
+
+
+def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
+    """One line per provider source: the tier that served it, data age, and why."""
+    for name, info in sorted(sources.items()):
+        if not isinstance(info, dict):
+            continue
+        tier = str(info.get("servedBy", "?"))
+        age = _age(info.get("dataAsOf"), now) if info.get("dataAsOf") else "-"
+        why = str(info.get("reason") or "")
+        print(f"  {name:<16}{tier:<10}{age:<12}{info.get('count', 0)!s:>6}  {why[:110]}")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -84,3 +84,50 @@ def test_unknown_sync_target_lists_sources(tmp_path: Path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "unknown sync target 'nope'" in err and "anthropic" in err
+
+
+KEY_VARS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "COHERE_API_KEY",
+    "TOGETHER_API_KEY",
+    "CEREBRAS_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "DASHSCOPE_API_KEY",
+    "MOONSHOT_API_KEY",
+)
+
+
+def test_sync_all_runs_openrouter_then_due_providers(tmp_path: Path, capsys, monkeypatch):
+    from conftest import REPO, fixture_path, read_json
+
+    from pipeline import keys
+    from pipeline.store import LocalStore
+
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CATALOG_OVERRIDES", str(REPO / "overrides"))
+    store_dir = tmp_path / "s"
+    payload = fixture_path("openrouter-models-2026-08-19.json")
+    now = "2026-08-19T06:00:00Z"
+    args = ["--store", str(store_dir), "--now", now, "-q"]
+    assert main(["sync", "all", "--from-file", str(payload), *args]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("openrouter: ")
+    assert out[1].startswith("providers: ") and "3 api" in out[1] and "13 skipped" in out[1]
+    store = LocalStore(store_dir)
+    assert read_json(store, keys.provider_current("xai"))["servedBy"] == "api"
+
+    # `sync <source>` runs just that one; a fresh cache means no work.
+    assert main(["sync", "xai", *args]) == 0
+    assert "1 cache" in capsys.readouterr().out
+
+    assert main(["status", "--store", str(store_dir), "--now", "2026-08-19T07:00:00Z"]) == 0
+    status = capsys.readouterr().out
+    xai_line = next(line for line in status.splitlines() if line.strip().startswith("xai"))
+    assert "cache" in xai_line and "1h ago" in xai_line and "cache fresh until" in xai_line
+    openai_line = next(line for line in status.splitlines() if line.strip().startswith("openai"))
+    assert "skipped" in openai_line and "OPENAI_API_KEY is not set" in openai_line
