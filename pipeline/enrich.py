@@ -128,12 +128,12 @@ def published_provider_lists(store: Store) -> list[ProviderCatalog]:
         log.warning("cannot list provider lists", extra={"error": str(exc)})
         return out
     for key in keys:
-        blob = store.get(key)
-        if blob is None:
-            continue
         try:
+            blob = store.get(key)
+            if blob is None:
+                continue
             out.append(ProviderCatalog.model_validate_json(blob.data))
-        except ValidationError as exc:
+        except (StoreError, ValidationError) as exc:
             log.warning("skipping unreadable provider list", extra={"key": key, "error": str(exc)})
     return out
 

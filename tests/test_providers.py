@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, fixture_path, read_json
+from conftest import FIXTURES, REPO, fixture_path, read_json
 from provider_server import KEY, ProviderServer, expected_pages, items_of
 
 from pipeline import keys
@@ -293,7 +293,7 @@ def test_sources_are_fetched_concurrently(server, store):
 
 
 def test_key_gated_sources_are_skipped_with_the_reason(store):
-    result = run(store, CatalogConfig(), env={}, manifest_dir=str(Path("overrides/pinned")))
+    result = run(store, CatalogConfig(), env={}, manifest_dir=str(REPO / "overrides" / "pinned"))
     assert result.results["openai"].tier == "skipped"
     assert result.results["openai"].reason == "OPENAI_API_KEY is not set"
     assert result.results["ollama"].reason.startswith("disabled")
