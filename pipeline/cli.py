@@ -108,7 +108,9 @@ def _sync_providers(
 ) -> int:
     from pipeline.providers import ProvidersRequest, UnknownSource, sync_providers
 
-    request = ProvidersRequest(now=_parse_now(args.now), only=only, refresh=args.refresh)
+    request = ProvidersRequest(
+        now=_parse_now(args.now), only=only, refresh=args.refresh, force=args.force
+    )
     manifests = resolve_dir(args.overrides, config.overrides_dir) / "pinned"
     try:
         result = sync_providers(store, config, request, manifest_dir=str(manifests))

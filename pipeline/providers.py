@@ -78,6 +78,8 @@ class ProvidersRequest:
     """Sync just these sources (``catalog sync <source>``); None means every enabled one."""
     refresh: bool = False
     """Ignore fresh caches (``--refresh``)."""
+    force: bool = False
+    """Publish a list even when it lost a large share of the cached one (``--force``)."""
 
 
 @dataclass
@@ -362,6 +364,10 @@ def _run_source(shared: _Env, inst: SourceInstance) -> SourceResult:
         return SourceResult(inst.name, "failed", reason=str(exc))
     except (FetchError, PayloadError) as exc:
         problem = str(exc)
+        if inst.api_key_env and ("HTTP 401" in problem or "HTTP 403" in problem):
+            problem += f" (check that {inst.api_key_env} holds a valid key)"
+        elif "timed out" in problem:
+            problem += f" (raise sources.{inst.name}.timeout_seconds if it is just slow)"
     except httpx.HTTPError as exc:
         problem = f"{inst.name}: {type(exc).__name__} talking to {inst.base_url}"
     else:
@@ -460,6 +466,9 @@ def _serve_api(
 ) -> SourceResult:
     now = shared.request.now
     natives, quarantined = _translate_all(inst, items)
+    guard = _loss_guard(shared, cached, {n.id for n in natives})
+    if guard is not None:
+        return _fall_back(shared, inst, cached, f"{inst.name}: {guard}; rerun with --force")
     index = shared.index()
     previous = {m.id: m for m in cached.models} if cached else {}
     models: list[Normalized] = []
@@ -510,6 +519,24 @@ def _serve_api(
         matched=matched,
         quarantined=quarantined,
     )
+
+
+def _loss_guard(shared: _Env, cached: ProviderCatalog | None, present: set[str]) -> str | None:
+    """Why a fetched list must not replace the cached API list (DESIGN.md §7: a feed that
+    suddenly lost a large share of its models is not published without --force)."""
+    if shared.request.force or cached is None or cached.served_by == "catalog":
+        return None
+    before = {m.id for m in cached.models}
+    if not before:
+        return None
+    lost = before - present
+    share = len(lost) / len(before)
+    limit = shared.catalog_config.publish.max_loss_fraction
+    if share > limit:
+        return (
+            f"the list lost {len(lost)} of {len(before)} cached models ({share:.0%} > {limit:.0%})"
+        )
+    return None
 
 
 def _fall_back(

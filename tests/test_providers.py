@@ -164,6 +164,7 @@ def test_wrong_key_fails_without_leaking_it(source_type, header, server, store):
     outcome = result.results[source_type]
     assert outcome.tier == "failed"
     assert "HTTP 401" in outcome.reason and "not retried" in outcome.reason
+    assert "check that TEST_KEY holds a valid key" in outcome.reason
     assert f"{base}/" in outcome.reason and "?" not in outcome.reason
     assert server.requests(source_type) == 1
     sent = server.mounts[source_type].requests[0]["headers"]
@@ -360,3 +361,26 @@ def test_catalog_served_lists_are_not_linked_back(server, store):
     publish_catalog(store)
     catalog = read_json(store, keys.CURRENT)
     assert all(s["source"] == "openrouter" for m in catalog["models"] for s in m["sources"])
+
+
+def test_a_list_that_lost_most_models_is_not_published_without_force(server, store):
+    path = fixture_path("provider-together-models-2026-08-17.json")
+    base = server.mount("together", "together", path)
+    config = make_config(only_source("together", "together", base), use_catalog_fallback=False)
+    assert run(store, config).results["together"].tier == "api"
+    # The same API now answers with only five models.
+    server.mounts["together"].payload = json.dumps(json.loads(path.read_bytes())[:5]).encode()
+
+    guarded = run(store, config, refresh=True).results["together"]
+    assert guarded.tier == "stale"
+    assert "lost 276 of 281 cached models" in guarded.reason and "--force" in guarded.reason
+    assert read_json(store, keys.provider_current("together"))["count"] == 281
+
+    forced = sync_providers(
+        store,
+        config,
+        ProvidersRequest(now=NOW, refresh=True, force=True),
+        env={"TEST_KEY": KEY},
+    )
+    assert forced.results["together"].tier == "api"
+    assert read_json(store, keys.provider_current("together"))["count"] == 5
