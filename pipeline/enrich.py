@@ -5,7 +5,8 @@ lower-cased, dots and underscores as dashes, date suffixes stripped (``-20250929
 ``-2024-08-06``, ``-03-2025``, ``-0613``). So ``claude-sonnet-4-5-20250929`` meets
 ``anthropic/claude-sonnet-4.5`` and ``gemini-2.5-flash`` meets ``google/gemini-2.5-flash``.
 Direct vendors only match records under their own vendor prefixes; hosts (Groq, Together, ...)
-match any vendor when the key is unambiguous.
+match records of the vendor their id names (``deepseek-ai/…`` → ``deepseek/…``), or, for ids
+without a vendor, any record when the key is unambiguous.
 
 - ``fill_from_openrouter``: native records take context window, output cap, prices, modalities
   and supported parameters from the match when the native API does not give them; native facts
@@ -33,6 +34,15 @@ from pipeline.store import Store, StoreError
 log = logging.getLogger("pipeline.enrich")
 
 PROVIDERS_PREFIX = "models/providers/"
+# Hugging Face org (as hosts such as Together and Groq write it) → OpenRouter vendor prefix,
+# where the two differ.
+HF_ORG_TO_VENDOR = {
+    "deepseek-ai": "deepseek",
+    "zai-org": "z-ai",
+    "minimaxai": "minimax",
+    "xiaomimimo": "xiaomi",
+    "mistral": "mistralai",
+}
 DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|\d{2}-\d{4}|\d{4})$")
 
 
@@ -68,9 +78,11 @@ class OpenRouterIndex:
         if vendors:
             candidates = [c for c in candidates if c.family in vendors]
         elif "/" in native_id:
-            prefix = native_id.split("/", 1)[0].lower()
-            same = [c for c in candidates if c.family == prefix]
-            candidates = same or candidates
+            # Hosts name models by Hugging Face org; it must be the same vendor, or a
+            # fine-tune (`pearl-ai/gemma-4-31b-it`) would take the base model's facts.
+            org = native_id.split("/", 1)[0].lower()
+            vendor = HF_ORG_TO_VENDOR.get(org, org)
+            candidates = [c for c in candidates if c.family == vendor]
         if len(candidates) == 1:
             return candidates[0]
         exact = [c for c in candidates if c.id.split("/", 1)[-1] == native_id.lower()]

@@ -51,3 +51,14 @@ def test_vendor_sources_only_match_their_vendor():
 def test_ambiguous_host_ids_do_not_match():
     index = OpenRouterIndex.build([_record("a/model-x"), _record("b/model-x")])
     assert index.match("model-x", ()) is None
+
+
+def test_host_ids_match_only_their_vendor():
+    index = OpenRouterIndex.build(
+        [_record("google/gemma-4-31b-it"), _record("deepseek/deepseek-v3")]
+    )
+    assert index.match("google/gemma-4-31B-it", ()).id == "google/gemma-4-31b-it"
+    # A fine-tune under another org is a different model.
+    assert index.match("pearl-ai/gemma-4-31b-it", ()) is None
+    # Hugging Face org names that differ from OpenRouter's vendor prefix.
+    assert index.match("deepseek-ai/DeepSeek-V3", ()).id == "deepseek/deepseek-v3"
