@@ -75,6 +75,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise UsageError("--list goes with `sync providers`")
         return _list_providers(store, config, _parse_now(args.now))
     if args.target not in {"all", "openrouter"}:
+        if args.from_file:
+            raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
         only = None if args.target == "providers" else [args.target]
         return _sync_providers(args, store, config, only)
     request = SyncRequest(
