@@ -78,7 +78,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.from_file:
             raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
         only = None if args.target == "providers" else [args.target]
-        return _sync_providers(args, store, config, only)
+        return _sync_providers(args, store, config, only)[0]
     request = SyncRequest(
         now=_parse_now(args.now),
         from_file=Path(args.from_file) if args.from_file else None,
@@ -95,19 +95,29 @@ def cmd_sync(args: argparse.Namespace) -> int:
         request,
         progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
     )
-    if result.published:
-        print(result.summary)
-    else:
+    if not result.published:
         print(f"error: {result.error}", file=sys.stderr)
-    if args.target == "all":
-        # Provider lists are enriched from the catalog just published, so they come second.
-        return max(result.exit_code, _sync_providers(args, store, config, None))
-    return result.exit_code
+    if args.target != "all":
+        if result.published:
+            print(result.summary)
+        return result.exit_code
+    # Provider lists are enriched from the catalog just published, so they come second. The
+    # last stdout line stays one summary of the whole run: OpenRouter's, then the providers'.
+    code, providers = _sync_providers(args, store, config, None, show=False)
+    providers = providers.split(" → ", 1)[0]
+    print(f"{result.summary}; {providers}" if result.published else providers)
+    return max(result.exit_code, code)
 
 
 def _sync_providers(
-    args: argparse.Namespace, store: Store, config: CatalogConfig, only: list[str] | None
-) -> int:
+    args: argparse.Namespace,
+    store: Store,
+    config: CatalogConfig,
+    only: list[str] | None,
+    *,
+    show: bool = True,
+) -> tuple[int, str]:
+    """Run the provider sources; print warnings (and the summary when ``show``)."""
     from pipeline.providers import ProvidersRequest, UnknownSource, sync_providers
 
     request = ProvidersRequest(
@@ -121,8 +131,9 @@ def _sync_providers(
     for name, res in result.results.items():
         if res.tier in ("catalog", "stale", "failed") or (only and res.tier == "skipped"):
             print(f"warning: {name}: {res.tier}: {res.reason}", file=sys.stderr)
-    print(result.summary)
-    return result.exit_code
+    if show:
+        print(result.summary)
+    return result.exit_code, result.summary
 
 
 def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
@@ -191,16 +202,33 @@ def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
         print(f"  {name:<16}{tier:<10}{age:<12}{info.get('count', 0)!s:>6}  {why[:110]}")
 
 
+def _pinned_problems(directory: Path) -> list[str]:
+    """Every problem in the pinned provider manifests (``<overrides>/pinned/*.yaml``)."""
+    from pipeline.sources.pinned import ManifestError, load
+
+    problems = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            load(path.read_bytes(), str(path), path.stem)
+        except ManifestError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
-    problems = validate_directory(directory)
+    problems = validate_directory(directory) + _pinned_problems(directory / "pinned")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 1
     names = sorted(p.name for p in directory.glob("*.json"))
-    print(f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'})")
+    pinned = sorted(p.name for p in (directory / "pinned").glob("*.yaml"))
+    print(
+        f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'}), "
+        f"{len(pinned)} pinned manifest(s) valid ({', '.join(pinned) or 'none'})"
+    )
     return 0
 
 

@@ -24,6 +24,7 @@ from pipeline.records import (
     RunReport,
     Status,
 )
+from pipeline.sources.pinned import PinnedManifest
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
@@ -37,7 +38,9 @@ ARTIFACTS: dict[str, type[BaseModel]] = {
 
 # Override file schemas (validated at load time; not published).
 OVERRIDES: dict[str, type[BaseModel]] = {
-    schema_name(file): model for file, model in OVERRIDE_FILES.items()
+    **{schema_name(file): model for file, model in OVERRIDE_FILES.items()},
+    # overrides/pinned/<provider>.yaml (validated by pipeline.sources.pinned).
+    "pinned-manifest": PinnedManifest,
 }
 
 

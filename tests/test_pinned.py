@@ -85,3 +85,17 @@ def test_unknown_key_is_a_schema_error():
     document["models"][0]["context_lenght"] = 1000
     with pytest.raises(pinned.ManifestError, match=r"models\.0\.context_lenght \(sonar\)"):
         pinned.load(yaml.safe_dump(document).encode(), "perplexity.yaml", "perplexity")
+
+
+def test_catalog_validate_checks_pinned_manifests(tmp_path, capsys):
+    from pipeline.cli import main
+
+    (tmp_path / "pinned").mkdir()
+    for name in NAMES:
+        (tmp_path / "pinned" / f"{name}.yaml").write_bytes((PINNED / f"{name}.yaml").read_bytes())
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "3 pinned manifest(s) valid" in capsys.readouterr().out
+    (tmp_path / "pinned" / "xai.yaml").write_text("provider: xai\nmodels: []\n")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "xai.yaml: schema error" in err and "reviewed: Field required" in err
