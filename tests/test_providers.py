@@ -384,3 +384,15 @@ def test_a_list_that_lost_most_models_is_not_published_without_force(server, sto
     )
     assert forced.results["together"].tier == "api"
     assert read_json(store, keys.provider_current("together"))["count"] == 5
+
+
+def test_fetch_context_repr_hides_the_key():
+    import httpx
+
+    from pipeline.sources.http import RetryPolicy
+    from pipeline.sources.native import FetchContext
+
+    with httpx.Client() as client:
+        ctx = FetchContext("openai", "https://x", client, RetryPolicy(), api_key=KEY)
+        assert KEY not in repr(ctx)
+        assert ctx.bearer() == {"Authorization": f"Bearer {KEY}"}

@@ -33,8 +33,8 @@ class FetchContext:
     """Base URL without a trailing slash."""
     client: httpx.Client
     policy: RetryPolicy
-    api_key: str | None = None
-    """Read from the environment by the runner; never logged or written."""
+    api_key: str | None = field(default=None, repr=False)
+    """Read from the environment by the runner; never logged or written (kept out of repr)."""
     manifest_dir: str | None = None
     """Directory of pinned manifests (pinned sources only)."""
 
