@@ -1,1 +1,1 @@
-"""Benchmarks, run with ``make bench`` (``python -m bench``). Figures, not assertions."""
+"""Benchmarks, run by `make bench` (python -m bench). They print figures; they never assert."""

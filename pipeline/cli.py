@@ -19,6 +19,7 @@ from typing import Any
 from pipeline import __version__, keys, logs
 from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
 from pipeline.overrides import OverrideError, load_overrides, resolve_dir, validate_directory
+from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
@@ -95,18 +96,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
         request,
         progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
     )
+    explained = True
+    if args.explain and result.catalog is not None:
+        explained = _explain(result.catalog, result.report.details, args.explain)
     if not result.published:
         print(f"error: {result.error}", file=sys.stderr)
     if args.target != "all":
         if result.published:
             print(result.summary)
-        return result.exit_code
+        return result.exit_code if explained else 2
     # Provider lists are enriched from the catalog just published, so they come second. The
     # last stdout line stays one summary of the whole run: OpenRouter's, then the providers'.
     code, providers = _sync_providers(args, store, config, None, show=False)
     providers = providers.split(" → ", 1)[0]
     print(f"{result.summary}; {providers}" if result.published else providers)
-    return max(result.exit_code, code)
+    return max(result.exit_code, code) if explained else 2
 
 
 def _sync_providers(
@@ -144,6 +148,19 @@ def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
         enabled = "yes" if row.enabled else "no"
         print(f"{row.source:<20}{row.type_name:<19}{enabled:<9}{row.ttl_seconds:>6}s  {row.state}")
     return 0
+
+
+def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
+    """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
+    from pipeline.capabilities import explain
+
+    record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
+    if record is None:
+        print(f"error: --explain: {model_ref!r} is not in the published catalog", file=sys.stderr)
+        return False
+    for line in explain(record, details.get("conflicts", [])):
+        print(line)
+    return True
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -263,12 +280,20 @@ def cmd_build_fallback(args: argparse.Namespace) -> int:
     from pipeline.sync import SyncRequest, sync_openrouter
 
     config = load_config(args.config)
+    # The embedded catalog is served as is when the feed is down: decide its flags with the
+    # same override files as a live run, or it would contradict them.
+    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         result = sync_openrouter(
             store,
             config,
-            SyncRequest(now=_parse_now(args.now), from_file=Path(args.from_file), job="fallback"),
+            SyncRequest(
+                now=_parse_now(args.now),
+                from_file=Path(args.from_file),
+                job="fallback",
+                overrides=overrides,
+            ),
         )
         if not result.published or result.catalog is None:
             print(f"error: {result.error}", file=sys.stderr)
@@ -308,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--overrides",
         help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
+    )
+    sync.add_argument(
+        "--explain",
+        metavar="MODEL_ID",
+        help="after the run, print each capability flag of this model (id or alias) with its "
+        "value, deciding layer and evidence",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
     sync.add_argument(

@@ -176,6 +176,8 @@ class ModelRecord(Record):
     """Generates images."""
     detection_source: dict[str, DetectionLayer]
     """For each flag, the layer that decided it."""
+    evidence: dict[str, str] = Field(default_factory=dict)
+    """For each flag, what decided it: the parameter, modality, pattern or override entry."""
     supported_parameters: list[str] = Field(default_factory=list)
     """Request parameters the upstream reports as supported."""
     knowledge_cutoff: str | None = None
