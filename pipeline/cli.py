@@ -1,4 +1,4 @@
-"""Command line: ``catalog`` (sync, status, schemas, build-fallback) and ``syncmodels``.
+"""Command line: ``catalog`` (sync, status, resolve, schemas, build-fallback) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
 Exit codes: 0 published (or the command succeeded), 1 nothing published / failed, 2 usage or
@@ -232,6 +232,68 @@ def _pinned_problems(directory: Path) -> list[str]:
     return problems
 
 
+def _read_published(store: Store, key: str) -> Any:
+    """A published JSON document as plain data, or None when the store has none."""
+    from pipeline import jsonio
+
+    blob = store.get(key)
+    if blob is None:
+        return None
+    try:
+        return jsonio.loads_plain(blob.data)
+    except ValueError as exc:
+        raise StoreError(f"{key} in {store.uri} is not valid JSON ({exc})") from exc
+
+
+def curated_ranks(curated: Any) -> dict[str, float]:
+    """``models[].rank`` from curated.json (written by the curation stage), by model id."""
+    ranks: dict[str, float] = {}
+    models = curated.get("models") if isinstance(curated, dict) else None
+    for entry in models if isinstance(models, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        model_id, rank = entry.get("id"), entry.get("rank")
+        if isinstance(model_id, str) and isinstance(rank, int | float):
+            ranks[model_id] = float(rank)
+    return ranks
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.resolve import CatalogIndex, resolve
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    current = _read_published(store, keys.CURRENT)
+    if current is None:
+        print(f"no catalog in {store.uri}: run `syncmodels all` first", file=sys.stderr)
+        return 1
+    # Until the curation stage publishes curated.json, resolve.py ranks by its stand-in score.
+    ranks = curated_ranks(_read_published(store, keys.CURATED))
+    index = CatalogIndex(current, _read_published(store, keys.DEPRECATIONS), ranks)
+    result = resolve(args.ref, index)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0 if result.model is not None else 1
+    if result.model is None:
+        print(
+            f"error: {args.ref!r} does not resolve: no current id or alias, redirect, alias "
+            f"history or removed model matches it in {store.uri}",
+            file=sys.stderr,
+        )
+        return 1
+    model = result.model
+    state = model.get("lifecycle", {}).get("state", "?")
+    print(f"{args.ref} → {model['id']} (alias {model.get('alias', '?')}, {state})")
+    for number, hop in enumerate(result.hops, 1):
+        detail = f"  ({hop.detail})" if hop.detail else ""
+        print(f"  {number}. {hop.step:<16}{hop.ref} → {hop.to}{detail}")
+    if result.notice is not None:
+        print(f"notice {result.notice.id}: {result.notice.text}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
@@ -356,6 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print status.json as is")
     status.add_argument("--now", help=argparse.SUPPRESS)
     status.set_defaults(func=cmd_status)
+
+    resolve = sub.add_parser(
+        "resolve",
+        help="resolve a model id or alias the way downstream callers do",
+        description="Follow a model reference (id, alias, old id or old alias) through "
+        "redirects, alias history, same-family fallback and auto; print the model, every "
+        "hop taken and the notice to show the caller once.",
+    )
+    resolve.add_argument("ref", metavar="REF", help="model id or alias")
+    common(resolve)
+    resolve.add_argument("--json", action="store_true", help="print the resolution as JSON")
+    resolve.set_defaults(func=cmd_resolve)
 
     validate = sub.add_parser("validate", help="validate the override files")
     validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")

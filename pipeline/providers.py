@@ -364,6 +364,9 @@ def _run_source(shared: _Env, inst: SourceInstance) -> SourceResult:
         return SourceResult(inst.name, "failed", reason=str(exc))
     except (FetchError, PayloadError) as exc:
         problem = str(exc)
+        if not problem.startswith(f"{inst.name}:"):
+            # Parsers do not know the instance name or URL; say which list was unusable.
+            problem = f"{inst.name}: {inst.base_url or 'manifest'}: {problem}"
         if inst.api_key_env and ("HTTP 401" in problem or "HTTP 403" in problem):
             problem += f" (check that {inst.api_key_env} holds a valid key)"
         elif "timed out" in problem:

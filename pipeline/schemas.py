@@ -96,8 +96,12 @@ def first_error(name: str, document: Any) -> tuple[str, str] | None:
     message = first.message
     # Optional fields are `anyOf: [X, null]`; "is not valid under any of the given schemas"
     # hides what X wanted, so name it ("'yes' is not of type 'boolean'").
+    branches = getattr(first.kind, "context", None) or []
     wanted = [
-        e for e in first.context or () if e.validator != "type" or e.validator_value != "null"
+        sub
+        for branch in branches
+        for sub in branch
+        if not (sub.schema_path and sub.schema_path[-1] == "type" and "null" in sub.message)
     ]
     if len(wanted) == 1:
         message = wanted[0].message

@@ -26,18 +26,32 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 from pydantic import ValidationError
 
-from pipeline import capabilities, enrich, fallback, keys, lifecycle, publish, tiers
-from pipeline.aliases import AliasCandidate, assign_aliases
+from pipeline import (
+    capabilities,
+    changelog,
+    deprecations,
+    enrich,
+    fallback,
+    keys,
+    lifecycle,
+    publish,
+    tiers,
+)
+from pipeline.aliases import AliasCandidate, alias_changes, assign_aliases
+from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
 from pipeline.records import (
+    AliasChange,
     CurrentCatalog,
+    Deprecations,
     JobStatus,
     ModelRecord,
     Outcome,
     QuarantinedRecord,
     RunReport,
+    Tombstone,
 )
 from pipeline.schemas import SchemaViolation
 from pipeline.sources import openrouter
@@ -308,7 +322,8 @@ def sync_openrouter(
 
     try:
         previous = load_previous(store)
-    except SyncError as exc:
+        previous_deprecations = deprecations.load_previous(store)
+    except (SyncError, deprecations.DeprecationsError) as exc:
         return _failed(store, run, str(exc))
 
     if unavailable is not None or raw is None:
@@ -333,26 +348,57 @@ def sync_openrouter(
     run.details.update(capabilities.report(resolved.values()))
 
     # -- aliases ---------------------------------------------------------------------------
+    # Memory: the previous current.json, plus tombstones for removed models that come back
+    # (they get their old alias again). Aliases of removed models and old aliases from the
+    # history stay held, so resolution of those names keeps leading where it did.
     prev_models = {m.id: m for m in previous.models} if previous else {}
+    tombstones = (
+        {t.id: t for t in previous_deprecations.tombstones} if previous_deprecations else {}
+    )
+    history = previous_deprecations.alias_history if previous_deprecations else []
     aliases: dict[str, str] = {}
-    with run.stage("aliases"):
+    changes: list[AliasChange] = []
+    with run.stage("aliases", lambda: f"{len(changes)} changed"):
         carried_ids = [i for i in prev_models if i not in present_ids]
+        memory = {i: m.alias for i, m in prev_models.items()}
+        memory.update({i: t.alias for i, t in tombstones.items() if i in present_ids})
+        held = {t.alias for i, t in tombstones.items() if i not in present_ids}
+        held.update(change.old_alias for change in history)
         candidates = [AliasCandidate(m.id, m.created) for m in normalized]
         candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
-        aliases = assign_aliases(candidates, {i: m.alias for i, m in prev_models.items()})
+        aliases = assign_aliases(candidates, memory, request.overrides.aliases, held)
+        changes = alias_changes(memory, aliases, iso(now))
 
     # -- lifecycle -------------------------------------------------------------------------
+    forced = deprecations.effective_overrides(request.overrides.deprecations, now)
+    prev_states = {i: m.lifecycle for i, m in prev_models.items()}
+    prev_states.update(
+        {
+            i: t.record.lifecycle.model_copy(update={"state": "removed"})
+            for i, t in tombstones.items()
+            if i in present_ids
+        }
+    )
     with run.stage("lifecycle"):
+        bindings = load_bindings(store)
+        bound = bindings.bound()
+        if not bindings.complete:
+            # An unreadable bindings file might hide a consumer: remove nothing this run.
+            run.warnings.extend(f"bindings: {problem}" for problem in bindings.problems)
+            bound |= set(prev_models)
         states = lifecycle.advance(
             {m.id: m.expires_at for m in normalized},
-            {i: m.lifecycle for i, m in prev_models.items()},
+            prev_states,
             now,
+            bindings=bound,
+            forced=set(forced),
             config=config.lifecycle,
         )
 
     # -- assemble --------------------------------------------------------------------------
     records: list[ModelRecord] = []
     removed: list[str] = []
+    stones: list[Tombstone] = []
     with run.stage("assemble"):
         for model in normalized:
             records.append(
@@ -362,9 +408,22 @@ def sync_openrouter(
             state = states[model_id]
             if state.state == "removed":
                 removed.append(model_id)
+                stones.append(deprecations.tombstone(prev_models[model_id], state.state_since))
                 continue
-            records.append(prev_models[model_id].model_copy(update={"lifecycle": state}))
+            records.append(
+                prev_models[model_id].model_copy(
+                    update={"lifecycle": state, "alias": aliases[model_id]}
+                )
+            )
         records.sort(key=lambda r: r.id)
+
+    # -- redirects (deprecations.json) -----------------------------------------------------
+    with run.stage("deprecations"):
+        known = previous_deprecations.redirects if previous_deprecations else []
+        redirected = {r.from_id for r in known}
+        vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
+        siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
+        detected = deprecations.detect_redirects(vanished, siblings, iso(now))
 
     run_id = make_run_id(now, raw)
     raw_key = keys.openrouter_raw(now)
@@ -376,6 +435,18 @@ def sync_openrouter(
         count=len(records),
         models=records,
     )
+    deprecated_doc = deprecations.merge(
+        previous_deprecations,
+        generated_at=iso(now),
+        run_id=run_id,
+        listed=present_ids,
+        detected=detected,
+        forced=forced,
+        removed=stones,
+        alias_changes=changes,
+    )
+    before = {r.from_id: r for r in known}
+    fresh_redirects = [r for r in deprecated_doc.redirects if before.get(r.from_id) != r]
     added = sorted(present_ids - set(prev_models))
     counts = {
         "input": input_count,
@@ -386,13 +457,30 @@ def sync_openrouter(
         "removed": len(removed),
         "missing": sum(1 for r in records if r.lifecycle.missing_since is not None),
     }
-    run.details["changelog"] = {"added": added, "removed": sorted(removed)}
+    run.details["changelog"] = changelog.build(
+        prev_models,
+        previous_states=prev_states,
+        records=records,
+        listed=present_ids,
+        removed=removed,
+        new_redirects=fresh_redirects,
+        alias_changes=changes,
+    )
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
     # The records now hold everything publish needs; drop the stage inputs (raw benchmark
     # blobs, evidence strings) before the publish stage allocates the output.
     normalized.clear()
     resolved.clear()
-    return _publish(store, run, catalog, raw=raw, raw_key=raw_key, counts=counts, outcome="ok")
+    return _publish(
+        store,
+        run,
+        catalog,
+        raw=raw,
+        raw_key=raw_key,
+        counts=counts,
+        outcome="ok",
+        deprecations_doc=deprecated_doc,
+    )
 
 
 def _fetch(
@@ -432,13 +520,23 @@ def _publish(
     counts: dict[str, int],
     outcome: Outcome,
     error: str | None = None,
+    deprecations_doc: Deprecations | None = None,
 ) -> SyncResult:
     try:
         with run.stage("publish", lambda: f"{catalog.count} models"):
             current_bytes = publish.encode_listing("current", catalog, "models", "ModelRecord")
+            # deprecations.json: encoded (validated) before anything is written, written right
+            # after current.json; None on the embedded-fallback path.
+            deprecations_bytes = (
+                publish.encode("deprecations", deprecations_doc)
+                if deprecations_doc is not None
+                else None
+            )
             if raw is not None and raw_key is not None:
                 store.put(raw_key, raw)
             store.put(keys.CURRENT, current_bytes)
+            if deprecations_bytes is not None:
+                store.put(keys.DEPRECATIONS, deprecations_bytes)
             publish.publish_schemas(store)
     except SchemaViolation as exc:
         return _failed(store, run, f"refusing to publish an invalid catalog: {exc}")

@@ -99,12 +99,12 @@ BAD = {
         "capability-overrides.json",
         '{"overrides": [{"match": "openai/gpt-4o", "set": {"supportsTools": "yes"},'
         ' "note": "since 2026-08"}]}',
-        "$.overrides[0].set.supportsTools: 'yes' is not of type 'boolean'",
+        '$.overrides[0].set.supportsTools: "yes" is not of type "boolean"',
     ),
     "schema-violation-missing-note": (
         "capability-overrides.json",
         '{"overrides": [{"match": "openai/gpt-4o", "set": {"supportsTools": true}}]}',
-        "$.overrides[0]: 'note' is a required property",
+        '$.overrides[0]: "note" is a required property',
     ),
     "duplicate-key": (
         "capability-overrides.json",
@@ -129,7 +129,7 @@ BAD = {
     "alias-schema-violation": (
         "alias-overrides.json",
         '{"aliases": [{"id": "openai/gpt-4o", "alias": "GPT 4o", "note": "since 2026-08"}]}',
-        "$.aliases[0].alias: 'GPT 4o' does not match '^[a-z0-9][a-z0-9.\\\\-]*$'",
+        '$.aliases[0].alias: "GPT 4o" does not match "^[a-z0-9][a-z0-9.\\-]*$"',
     ),
     "alias-reserved-twice": (
         "alias-overrides.json",

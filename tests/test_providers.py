@@ -396,3 +396,13 @@ def test_fetch_context_repr_hides_the_key():
         ctx = FetchContext("openai", "https://x", client, RetryPolicy(), api_key=KEY)
         assert KEY not in repr(ctx)
         assert ctx.bearer() == {"Authorization": f"Bearer {KEY}"}
+
+
+def test_unusable_body_names_the_source_and_url(server, store):
+    base = server.mount("deepseek", "deepseek", b"<html>maintenance</html>")
+    config = make_config(only_source("deepseek", "deepseek", base))
+    outcome = run(store, config).results["deepseek"]
+    # No cache yet and DeepSeek is a direct vendor: the catalog tier serves.
+    assert outcome.tier == "catalog"
+    assert outcome.reason.startswith(f"API failed: deepseek: {base}: ")
+    assert "not valid JSON" in outcome.reason

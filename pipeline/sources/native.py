@@ -19,7 +19,7 @@ import simplejson
 
 from pipeline.records import Pricing
 from pipeline.sources.http import RetryPolicy, get_with_retries
-from pipeline.sources.openrouter import PayloadError, extract_items
+from pipeline.sources.openrouter import PayloadError
 from pipeline.timeutil import parse_iso
 
 
@@ -99,8 +99,25 @@ def load_json(body: bytes, source: str) -> Any:
 
 
 def single_page_items(pages: list[bytes]) -> list[Any]:
-    """``{"data": [...]}``, ``{"models": [...]}`` or a bare list, from one page."""
-    return extract_items(pages[0])
+    """``{"data": [...]}``, ``{"models": [...]}`` or a bare list, from one page.
+
+    ``data`` wins when both are present: llama.cpp's OpenAI-compatible ``/v1/models`` answers
+    with its native ``models`` list (keyed by ``name``) *and* the OpenAI ``data`` list.
+    """
+    body = pages[0]
+    if not body.strip():
+        raise PayloadError("the response body is empty")
+    document = load_json(body, "the list")
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        for key in ("data", "models"):
+            items = document.get(key)
+            if isinstance(items, list):
+                return items
+        keys = ", ".join(sorted(document)[:8]) or "none"
+        raise PayloadError(f"no model list found (expected 'data' or 'models'; keys: {keys})")
+    raise PayloadError(f"expected a JSON object or list, got {type(document).__name__}")
 
 
 def raw_snapshot(pages: list[bytes], paginated: bool) -> bytes:
