@@ -1,4 +1,5 @@
-"""Command line: ``catalog`` (sync, status, resolve, schemas, build-fallback) and ``syncmodels``.
+"""Command line: ``catalog`` (sync, status, resolve, cost, export-registry, schemas,
+build-fallback, validate) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
 Exit codes: 0 published (or the command succeeded), 1 nothing published / failed, 2 usage or
@@ -17,13 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, keys, logs
-from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
-from pipeline.overrides import OverrideError, load_overrides, resolve_dir, validate_directory
+from pipeline.config import (
+    CatalogConfig,
+    ConfigError,
+    curation_config,
+    load_config,
+    resolve_store_uri,
+)
+from pipeline.overrides import (
+    OverrideError,
+    Overrides,
+    load_overrides,
+    resolve_dir,
+    validate_directory,
+)
 from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-SYNC_TARGETS = ("all", "openrouter", "providers")
+SYNC_TARGETS = ("all", "openrouter", "curated", "providers")
 
 
 class UsageError(Exception):
@@ -69,12 +82,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}, "
             f"or a provider source: {', '.join(sources)}"
         )
+    curation_config(config)  # a bad `curation:` section is a usage error before any work
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
     if args.list:
         if args.target != "providers":
             raise UsageError("--list goes with `sync providers`")
         return _list_providers(store, config, _parse_now(args.now))
+    if args.target == "curated":
+        return _sync_curated(args, config, store, overrides)
     if args.target not in {"all", "openrouter"}:
         if args.from_file:
             raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
@@ -161,6 +177,104 @@ def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -
     for line in explain(record, details.get("conflicts", [])):
         print(line)
     return True
+
+
+def _sync_curated(
+    args: argparse.Namespace, config: CatalogConfig, store: Store, overrides: Overrides
+) -> int:
+    """`catalog sync curated`: curated.json from the published current.json, no network."""
+    from pipeline.curated_sync import sync_curated
+
+    if args.from_file:
+        raise UsageError("`sync curated` reads the published current.json; drop --from-file")
+    result = sync_curated(store, config, now=_parse_now(args.now), overrides=overrides)
+    if result.published:
+        print(result.summary)
+    else:
+        print(f"error: {result.error}", file=sys.stderr)
+    return result.exit_code
+
+
+def _load_current(store: Store) -> CurrentCatalog:
+    blob = store.get(keys.CURRENT)
+    if blob is None:
+        raise UsageError(f"no {keys.CURRENT} in {store.uri}: run `syncmodels all` first")
+    return CurrentCatalog.model_validate_json(blob.data)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from pipeline import jsonio
+    from pipeline.cost import CostError, estimate_cost, parse_at
+    from pipeline.resolve import CatalogIndex, resolve
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    catalog = _load_current(store)
+    current = jsonio.loads_plain(jsonio.dump_model(catalog))
+    found = resolve(args.model, CatalogIndex(current))
+    if found.model_id is None or not found.exact:
+        raise UsageError(f"no model {args.model!r} (id or alias) in {store.uri}")
+    record = next(m for m in catalog.models if m.id == found.model_id)
+    try:
+        at = parse_at(args.at) if args.at else None
+    except ValueError as exc:
+        raise UsageError(f"--at {args.at!r} is not HH:MM (UTC) or an ISO-8601 time") from exc
+    try:
+        estimate = estimate_cost(
+            record.pricing,
+            input_tokens=args.input,
+            output_tokens=args.output,
+            cached_tokens=args.cached,
+            at=at,
+            model_id=record.id,
+        )
+    except CostError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        document = {
+            "model": record.id,
+            "usd": estimate.usd,
+            "rule": estimate.rule,
+            "lines": [
+                {
+                    "what": ln.what,
+                    "tokens": ln.tokens,
+                    "usdPerMillion": ln.usd_per_million,
+                    "usd": ln.usd,
+                }
+                for ln in estimate.lines
+            ],
+            "notes": estimate.notes,
+        }
+        sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
+        return 0
+    print(f"{record.id}: ${estimate.usd:.6f} (prices: {estimate.rule})")
+    for line in estimate.lines:
+        print(f"  {line.what:<13}{line.tokens:>12,} × ${line.usd_per_million}/1M = ${line.usd:.6f}")
+    for note in estimate.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def cmd_export_registry(args: argparse.Namespace) -> int:
+    from pipeline.registry_export import build_registry, registry_key
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    files = build_registry(_load_current(store))
+    if args.output:
+        target = Path(args.output)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (target / name).write_bytes(data)
+        where = str(target)
+    else:
+        for name, data in files.items():
+            store.put(registry_key(name), data)
+        where = f"{store.uri}/{registry_key('')}"
+    print(f"wrote {len(files)} registry file(s) to {where}")
+    return 0
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -386,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         choices=None,
         metavar="TARGET",
-        help="all | openrouter | providers | a provider source (openai, anthropic, ...)",
+        help="all | openrouter | curated | providers | a provider source (openai, ...)",
     )
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
@@ -441,6 +555,23 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("--write", action="store_true")
     schemas.add_argument("-v", "--verbose", action="store_true")
     schemas.set_defaults(func=cmd_schemas, config=None)
+
+    cost = sub.add_parser("cost", help="USD cost of a request from the published prices")
+    cost.add_argument("model", help="model id or alias")
+    cost.add_argument("--input", type=int, required=True, help="prompt tokens (cached included)")
+    cost.add_argument("--output", type=int, required=True, help="completion tokens")
+    cost.add_argument("--cached", type=int, default=0, help="prompt tokens read from the cache")
+    cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
+    cost.add_argument("--json", action="store_true", help="machine-readable output")
+    common(cost)
+    cost.set_defaults(func=cmd_cost)
+
+    export = sub.add_parser(
+        "export-registry", help="write the per-family YAML registry from current.json"
+    )
+    common(export)
+    export.add_argument("--output", help="write to this directory instead of the store")
+    export.set_defaults(func=cmd_export_registry)
 
     build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")

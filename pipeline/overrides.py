@@ -121,11 +121,35 @@ class DeprecationOverrides(OverrideFile):
     """Forced deprecations."""
 
 
+class QualityScore(Entry):
+    """A quality score for one id (`match`) or every id a regular expression finds (`pattern`),
+    with where the figure comes from. It beats the feed's benchmarks in curation."""
+
+    match: str | None = Field(default=None, min_length=1)
+    """Exact model id."""
+    pattern: str | None = Field(default=None, min_length=1)
+    """Regular expression searched in the id (Python `re` syntax)."""
+    quality: float = Field(ge=0, le=1)
+    """The quality score, 0 to 1."""
+    as_of: str = Field(alias="asOf", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    """Date the figure was taken (YYYY-MM-DD)."""
+    note: str = Field(min_length=10)
+    """Where the figure comes from and how it was turned into a 0-1 score."""
+
+
+class QualityScores(OverrideFile):
+    """`quality-scores.json`."""
+
+    scores: list[QualityScore] = Field(default_factory=list)
+    """Entries; the first entry that matches an id wins."""
+
+
 # File name → model. Later stages register theirs here (one table, no discovery).
 OVERRIDE_FILES: dict[str, type[OverrideFile]] = {
     "capability-overrides.json": CapabilityOverrides,
     "alias-overrides.json": AliasOverrides,
     "deprecation-overrides.json": DeprecationOverrides,
+    "quality-scores.json": QualityScores,
 }
 
 
@@ -315,6 +339,29 @@ def _check_semantics(path: Path, loaded: OverrideFile) -> None:
                     path, f"$.deprecations[{index}].redirectTo", "redirects to itself"
                 )
             seen[dep.id] = index
+    elif isinstance(loaded, QualityScores):
+        _check_quality_scores(path, loaded)
+
+
+def _check_quality_scores(path: Path, loaded: QualityScores) -> None:
+    matched: dict[str, int] = {}
+    for index, score in enumerate(loaded.scores):
+        where = f"$.scores[{index}]"
+        if (score.match is None) == (score.pattern is None):
+            raise OverrideError(path, where, "give exactly one of 'match' or 'pattern'")
+        if score.pattern is not None:
+            try:
+                re.compile(score.pattern)
+            except re.error as exc:
+                raise OverrideError(path, f"{where}.pattern", f"does not compile: {exc}") from exc
+        if score.match is not None:
+            if score.match in matched:
+                raise OverrideError(
+                    path,
+                    f"{where}.match",
+                    f"{score.match!r} is already scored at $.scores[{matched[score.match]}]",
+                )
+            matched[score.match] = index
 
 
 def load_overrides(directory: Path) -> Overrides:

@@ -28,7 +28,7 @@ from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES, SourceType
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Names the CLI already uses for other targets.
-RESERVED_NAMES = frozenset({"all", "openrouter", "providers"})
+RESERVED_NAMES = frozenset({"all", "openrouter", "curated", "providers"})
 
 
 class _Section(BaseModel):

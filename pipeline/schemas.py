@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from pipeline.overrides import OVERRIDE_FILES, schema_name
 from pipeline.records import (
+    CuratedCatalog,
     CurrentCatalog,
     Deprecations,
     Manifest,
@@ -29,6 +30,7 @@ from pipeline.sources.pinned import PinnedManifest
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
     "current": CurrentCatalog,
+    "curated": CuratedCatalog,
     "deprecations": Deprecations,
     "manifest": Manifest,
     "provider-current": ProviderCatalog,

@@ -42,6 +42,7 @@ from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
+from pipeline.rank import summarize_benchmarks
 from pipeline.records import (
     AliasChange,
     CurrentCatalog,
@@ -226,6 +227,7 @@ def build_record(
         evidence=dict(sorted(caps.evidence.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,
+        benchmarks=summarize_benchmarks(model.benchmarks),
         lifecycle=state,
         sources=model.sources,
     )
@@ -468,9 +470,10 @@ def sync_openrouter(
     )
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
     # The records now hold everything publish needs; drop the stage inputs (raw benchmark
-    # blobs, evidence strings) before the publish stage allocates the output.
+    # blobs, evidence strings) before the curate and publish stages allocate their output.
     normalized.clear()
     resolved.clear()
+    extra = _curate(run, catalog, config, request)
     return _publish(
         store,
         run,
@@ -480,7 +483,33 @@ def sync_openrouter(
         counts=counts,
         outcome="ok",
         deprecations_doc=deprecated_doc,
+        extra=extra,
     )
+
+
+def _curate(
+    run: _Run, catalog: CurrentCatalog, config: CatalogConfig, request: SyncRequest
+) -> dict[str, bytes]:
+    """curated.json for this catalog (issue 5), published with it. A curation failure never
+    blocks the catalog: it is a warning and the last published curated.json stays."""
+    from pipeline import curate
+    from pipeline.config import ConfigError, curation_config
+
+    with run.stage("curate"):
+        try:
+            curated = curate.build_curated(
+                catalog,
+                now=request.now,
+                run_id=catalog.run_id,
+                config=curation_config(config),
+                overrides=curate.quality_overrides(request.overrides),
+            )
+            data = publish.encode("curated", curated)
+        except (ConfigError, SchemaViolation) as exc:
+            run.warnings.append(f"{keys.CURATED} not updated: {exc}")
+            return {}
+    run.details["curation"] = curate.summary(curated)
+    return {keys.CURATED: data}
 
 
 def _fetch(
@@ -521,6 +550,7 @@ def _publish(
     outcome: Outcome,
     error: str | None = None,
     deprecations_doc: Deprecations | None = None,
+    extra: dict[str, bytes] | None = None,
 ) -> SyncResult:
     try:
         with run.stage("publish", lambda: f"{catalog.count} models"):
@@ -537,6 +567,8 @@ def _publish(
             store.put(keys.CURRENT, current_bytes)
             if deprecations_bytes is not None:
                 store.put(keys.DEPRECATIONS, deprecations_bytes)
+            for key, data in (extra or {}).items():  # already validated (curated.json)
+                store.put(key, data)
             publish.publish_schemas(store)
     except SchemaViolation as exc:
         return _failed(store, run, f"refusing to publish an invalid catalog: {exc}")
