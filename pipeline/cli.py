@@ -359,23 +359,10 @@ def _read_published(store: Store, key: str) -> Any:
         raise StoreError(f"{key} in {store.uri} is not valid JSON ({exc})") from exc
 
 
-def curated_ranks(curated: Any) -> dict[str, float]:
-    """``models[].rank`` from curated.json (written by the curation stage), by model id."""
-    ranks: dict[str, float] = {}
-    models = curated.get("models") if isinstance(curated, dict) else None
-    for entry in models if isinstance(models, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        model_id, rank = entry.get("id"), entry.get("rank")
-        if isinstance(model_id, str) and isinstance(rank, int | float):
-            ranks[model_id] = float(rank)
-    return ranks
-
-
 def cmd_resolve(args: argparse.Namespace) -> int:
     import json
 
-    from pipeline.resolve import CatalogIndex, resolve
+    from pipeline.resolve import CatalogIndex, ranks_from_curated, resolve
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -383,8 +370,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if current is None:
         print(f"no catalog in {store.uri}: run `syncmodels all` first", file=sys.stderr)
         return 1
-    # Until the curation stage publishes curated.json, resolve.py ranks by its stand-in score.
-    ranks = curated_ranks(_read_published(store, keys.CURATED))
+    # Same-family fallback ranks by curated.json; without one, resolve.py's stand-in score.
+    ranks = ranks_from_curated(_read_published(store, keys.CURATED))
     index = CatalogIndex(current, _read_published(store, keys.DEPRECATIONS), ranks)
     result = resolve(args.ref, index)
     if args.json:

@@ -331,9 +331,3 @@ def rank_catalog(
         )
         out[record.id] = Ranked(record, scores, weighted_rank(scores, config.weights))
     return out
-
-
-def ranks_from_curated(curated: Mapping[str, Any]) -> dict[str, float]:
-    """The `ranks` map of a published curated.json, for ``resolve.CatalogIndex(ranks=...)``."""
-    ranks = curated.get("ranks") or {}
-    return {str(k): float(v) for k, v in ranks.items()}
