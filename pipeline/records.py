@@ -244,7 +244,8 @@ class ProviderCatalog(Record):
     source: str
     """Source name (the `sources:` key), also each record's `provider`."""
     source_type: str
-    """Adapter the source uses (`openai`, `openai-compatible`, `pinned`, ...)."""
+    """Registry type of the source (`openai`, `openai-compatible`, `xai` for its pinned
+    manifest, ...); differs from `source` for named instances."""
     fetched_at: str
     """When the data was fetched from the provider's API (for `catalog`: when the OpenRouter
     catalog it was taken from was generated)."""
