@@ -36,7 +36,7 @@ from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-SYNC_TARGETS = ("all", "openrouter", "curated")
+SYNC_TARGETS = ("all", "openrouter", "curated", "providers")
 
 
 class UsageError(Exception):
@@ -72,18 +72,30 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from pipeline.provider_config import load_providers_config
     from pipeline.sync import SyncRequest, sync_openrouter
 
-    if args.target not in SYNC_TARGETS:
-        raise UsageError(
-            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}"
-        )
     config = load_config(args.config)
+    sources = load_providers_config(config).sources
+    if args.target not in SYNC_TARGETS and args.target not in sources:
+        raise UsageError(
+            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}, "
+            f"or a provider source: {', '.join(sources)}"
+        )
     curation_config(config)  # a bad `curation:` section is a usage error before any work
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
+    if args.list:
+        if args.target != "providers":
+            raise UsageError("--list goes with `sync providers`")
+        return _list_providers(store, config, _parse_now(args.now))
     if args.target == "curated":
         return _sync_curated(args, config, store, overrides)
+    if args.target not in {"all", "openrouter"}:
+        if args.from_file:
+            raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
+        only = None if args.target == "providers" else [args.target]
+        return _sync_providers(args, store, config, only)[0]
     request = SyncRequest(
         now=_parse_now(args.now),
         from_file=Path(args.from_file) if args.from_file else None,
@@ -103,11 +115,55 @@ def cmd_sync(args: argparse.Namespace) -> int:
     explained = True
     if args.explain and result.catalog is not None:
         explained = _explain(result.catalog, result.report.details, args.explain)
-    if result.published:
-        print(result.summary)
-    else:
+    if not result.published:
         print(f"error: {result.error}", file=sys.stderr)
-    return result.exit_code if explained else 2
+    if args.target != "all":
+        if result.published:
+            print(result.summary)
+        return result.exit_code if explained else 2
+    # Provider lists are enriched from the catalog just published, so they come second. The
+    # last stdout line stays one summary of the whole run: OpenRouter's, then the providers'.
+    code, providers = _sync_providers(args, store, config, None, show=False)
+    providers = providers.split(" → ", 1)[0]
+    print(f"{result.summary}; {providers}" if result.published else providers)
+    return max(result.exit_code, code) if explained else 2
+
+
+def _sync_providers(
+    args: argparse.Namespace,
+    store: Store,
+    config: CatalogConfig,
+    only: list[str] | None,
+    *,
+    show: bool = True,
+) -> tuple[int, str]:
+    """Run the provider sources; print warnings (and the summary when ``show``)."""
+    from pipeline.providers import ProvidersRequest, UnknownSource, sync_providers
+
+    request = ProvidersRequest(
+        now=_parse_now(args.now), only=only, refresh=args.refresh, force=args.force
+    )
+    manifests = resolve_dir(args.overrides, config.overrides_dir) / "pinned"
+    try:
+        result = sync_providers(store, config, request, manifest_dir=str(manifests))
+    except UnknownSource as exc:
+        raise UsageError(str(exc)) from exc
+    for name, res in result.results.items():
+        if res.tier in ("catalog", "stale", "failed") or (only and res.tier == "skipped"):
+            print(f"warning: {name}: {res.tier}: {res.reason}", file=sys.stderr)
+    if show:
+        print(result.summary)
+    return result.exit_code, result.summary
+
+
+def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
+    from pipeline.providers import plan
+
+    print(f"{'source':<20}{'type':<19}{'enabled':<9}{'ttl':>7}  state")
+    for row in plan(store, config, now):
+        enabled = "yes" if row.enabled else "no"
+        print(f"{row.source:<20}{row.type_name:<19}{enabled:<9}{row.ttl_seconds:>6}s  {row.state}")
+    return 0
 
 
 def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
@@ -261,7 +317,33 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{job:<18}{entry.outcome:<10}{entry.last_end:<22}{_age(entry.last_end, now):<10}"
             f"{models!s:>7}  {detail[:120]}"
         )
+        if job == "providers":
+            _print_provider_sources(entry.sources, now)
     return 0
+
+
+def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
+    """One line per provider source: the tier that served it, data age, and why."""
+    for name, info in sorted(sources.items()):
+        if not isinstance(info, dict):
+            continue
+        tier = str(info.get("servedBy", "?"))
+        age = _age(info.get("dataAsOf"), now) if info.get("dataAsOf") else "-"
+        why = str(info.get("reason") or "")
+        print(f"  {name:<16}{tier:<10}{age:<12}{info.get('count', 0)!s:>6}  {why[:110]}")
+
+
+def _pinned_problems(directory: Path) -> list[str]:
+    """Every problem in the pinned provider manifests (``<overrides>/pinned/*.yaml``)."""
+    from pipeline.sources.pinned import ManifestError, load
+
+    problems = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            load(path.read_bytes(), str(path), path.stem)
+        except ManifestError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _read_published(store: Store, key: str) -> Any:
@@ -316,13 +398,17 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
-    problems = validate_directory(directory)
+    problems = validate_directory(directory) + _pinned_problems(directory / "pinned")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 1
     names = sorted(p.name for p in directory.glob("*.json"))
-    print(f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'})")
+    pinned = sorted(p.name for p in (directory / "pinned").glob("*.yaml"))
+    print(
+        f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'}), "
+        f"{len(pinned)} pinned manifest(s) valid ({', '.join(pinned) or 'none'})"
+    )
     return 0
 
 
@@ -397,7 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", help="debug logs")
 
     sync = sub.add_parser("sync", help="fetch, normalize and publish the catalog")
-    sync.add_argument("target", choices=None, metavar="TARGET", help="all | openrouter | curated")
+    sync.add_argument(
+        "target",
+        choices=None,
+        metavar="TARGET",
+        help="all | openrouter | curated | providers | a provider source (openai, ...)",
+    )
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
     sync.add_argument("--from-file", help="use a recorded payload instead of the network")
@@ -413,6 +504,14 @@ def build_parser() -> argparse.ArgumentParser:
         "value, deciding layer and evidence",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
+    sync.add_argument(
+        "--list",
+        action="store_true",
+        help="with `providers`: show each source, enabled, TTL and why it is skipped",
+    )
+    sync.add_argument(
+        "--refresh", action="store_true", help="provider sources: ignore fresh caches"
+    )
     sync.set_defaults(func=cmd_sync)
 
     status = sub.add_parser("status", help="show the last outcome of each job")

@@ -30,6 +30,7 @@ from pipeline import (
     capabilities,
     changelog,
     deprecations,
+    enrich,
     fallback,
     keys,
     lifecycle,
@@ -328,6 +329,9 @@ def sync_openrouter(
 
     if unavailable is not None or raw is None:
         return _unavailable(store, config, run, previous, unavailable or "no payload")
+
+    # OpenRouter records list the direct providers that serve them (providers' current.json).
+    run.details["directSources"] = enrich.link_direct_sources(store, normalized)
 
     present_ids = {m.id for m in normalized}
     guard = check_publish_guard(present_ids, previous, config)
