@@ -477,7 +477,7 @@ def sync_openrouter(
     # is built.
     with run.stage("publish"):
         store.put(raw_key, raw)
-    del raw
+    raw = None
     extra = _curate(run, catalog, config, request)
     return _publish(
         store,
