@@ -477,7 +477,11 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Annotated[
             str | None,
-            Query(max_length=1024, description="`nextCursor` of the previous page."),
+            Query(
+                max_length=1024,
+                pattern=r"^[A-Za-z0-9_-]+$",
+                description="`nextCursor` of the previous page.",
+            ),
         ] = None,
     ) -> Response:
         """Search the catalog; pages of `limit` models in id order."""
