@@ -133,12 +133,12 @@ class Snapshot:
             return None
 
     def memo(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()`` once per snapshot and key (bounded: least recently used dropped)."""
-        with self._memo_lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                value: T = self._memo[key]
-                return value
+        """``build()`` once per snapshot and key (bounded: the oldest entries are dropped).
+
+        The hit path is one dict lookup without a lock: this is every cached HTTP answer."""
+        hit: T | None = self._memo.get(key)
+        if hit is not None:
+            return hit
         value = build()
         with self._memo_lock:
             self._memo[key] = value

@@ -7,7 +7,7 @@ raw path: ``/v1/models/{ref}`` stays one series however many refs are asked for)
 
 from __future__ import annotations
 
-import threading
+import bisect
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -26,25 +26,21 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class Metrics:
-    """Counters and histograms, updated from the event loop and from worker threads."""
+    """Counters and histograms. Observed from the event loop only (the middleware's ``finally``
+    runs there even for sync handlers), so updates take no lock; ``render`` copies first."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = {}
-        self.latency: dict[str, list[float]] = {}  # route → bucket counts + [sum, count]
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[str, list[float]] = {}  # route → per-bucket hits, +Inf, sum
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            key = (method, route, str(status))
-            self.requests[key] = self.requests.get(key, 0) + 1
-            row = self.latency.get(route)
-            if row is None:
-                row = self.latency[route] = [0.0] * (len(BUCKETS) + 2)
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    row[i] += 1
-            row[-2] += seconds
-            row[-1] += 1
+        key = (method, route, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        row = self.latency.get(route)
+        if row is None:
+            row = self.latency[route] = [0.0] * (len(BUCKETS) + 2)
+        row[bisect.bisect_left(BUCKETS, seconds)] += 1  # index len(BUCKETS) is +Inf only
+        row[-1] += seconds
 
     def render(self, registry: Registry, *, refreshing: bool) -> bytes:
         lines: list[str] = []
@@ -53,9 +49,8 @@ class Metrics:
             lines.append(f"# HELP {name} {text}")
             lines.append(f"# TYPE {name} {kind}")
 
-        with self._lock:
-            requests = dict(self.requests)
-            latency = {k: list(v) for k, v in self.latency.items()}
+        requests = dict(self.requests)
+        latency = {k: list(v) for k, v in self.latency.items()}
         head("catalog_http_requests_total", "counter", "HTTP requests by route and status.")
         for (method, route, status), count in sorted(requests.items()):
             lines.append(
@@ -65,16 +60,19 @@ class Metrics:
         head("catalog_http_request_duration_seconds", "histogram", "HTTP request latency.")
         for route, row in sorted(latency.items()):
             label = f'route="{_esc(route)}"'
+            cumulative = 0
             for bound, hits in zip(BUCKETS, row, strict=False):
+                cumulative += int(hits)
                 lines.append(
                     f'catalog_http_request_duration_seconds_bucket{{{label},le="{bound}"}} '
-                    f"{int(hits)}"
+                    f"{cumulative}"
                 )
+            total = cumulative + int(row[len(BUCKETS)])
             lines.append(
-                f'catalog_http_request_duration_seconds_bucket{{{label},le="+Inf"}} {int(row[-1])}'
+                f'catalog_http_request_duration_seconds_bucket{{{label},le="+Inf"}} {total}'
             )
-            lines.append(f"catalog_http_request_duration_seconds_sum{{{label}}} {row[-2]:.6f}")
-            lines.append(f"catalog_http_request_duration_seconds_count{{{label}}} {int(row[-1])}")
+            lines.append(f"catalog_http_request_duration_seconds_sum{{{label}}} {row[-1]:.6f}")
+            lines.append(f"catalog_http_request_duration_seconds_count{{{label}}} {total}")
 
         snapshot = registry._snapshot
         head("catalog_loaded", "gauge", "1 when a catalog is loaded and served.")
