@@ -8,11 +8,13 @@ set) keeps the old snapshot and records the error.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -311,7 +313,8 @@ class Registry:
                     return RefreshResult(False, current.version)
                 if token == self._failed_token:
                     return RefreshResult(False, current.version if current else None, self.error)
-                catalog = load_set(self.store, token)
+                with _gc_paused():
+                    catalog = load_set(self.store, token)
             except Exception as exc:  # a reader never dies of a bad store; it reports
                 return self._fail(str(exc) or type(exc).__name__, token=None)
             if current is not None and catalog.version == current.version:
@@ -321,7 +324,8 @@ class Registry:
                 self._failed_token = None
                 return RefreshResult(False, current.version)
             try:
-                snapshot = Snapshot(catalog, self.clock())
+                with _gc_paused():
+                    snapshot = Snapshot(catalog, self.clock())
             except Exception as exc:
                 return self._fail(f"cannot index the set: {exc}", token=token)
             self._snapshot = snapshot
@@ -421,6 +425,24 @@ class Registry:
         else:
             record = model
         return estimate_cost(record, input, output, cached)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a set is parsed and indexed.
+
+    Parsing creates millions of small acyclic objects; each automatic generation-2 collection
+    rescans all of them, which made loading a 100k-model catalog about three times slower
+    (3.8 s → 1.3 s for json.loads alone). Reference counting still frees everything; the
+    collector resumes afterwards (and stays on if something else had paused it).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _iso(moment: float | None) -> str | None:
