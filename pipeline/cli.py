@@ -9,6 +9,7 @@ one line on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -192,9 +193,7 @@ def cmd_build_fallback(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
-    from pipeline.registry import service
+    from pipeline.registry import service  # FastAPI and uvicorn load only for `serve`
 
     config = load_config(args.config)
     reader = config.extra.get("reader") or {}

@@ -442,6 +442,16 @@ def test_refresh_rejects_bad_scopes_and_unknown_runs(client):
     assert missing.status_code == 404
 
 
+def test_spec_enumerates_the_library_filter_values(client):
+    from pipeline.registry import BUCKETS
+
+    spec = client.get("/openapi.json").json()
+    search = {p["name"]: p for p in spec["paths"]["/api/models"]["get"]["parameters"]}
+    assert search["bucket"]["schema"]["anyOf"][0]["enum"] == list(BUCKETS)
+    listing = {p["name"]: p for p in spec["paths"]["/v1/models"]["get"]["parameters"]}
+    assert listing["format"]["schema"]["enum"] == ["openai", "anthropic", "gemini"]
+
+
 def test_metrics_in_prometheus_text(client):
     client.get("/v1/models")
     client.get("/v1/models/openai/gpt-4o")

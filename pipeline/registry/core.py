@@ -235,7 +235,10 @@ class Snapshot:
         needle = ref.lower()
         tail = needle.rsplit("/", 1)[-1]
         contains = [n for n in names if tail and tail in n.lower()][:limit]
-        fuzzy = difflib.get_close_matches(ref, names, n=limit, cutoff=0.6)
+        # difflib is quadratic per pair: compare only with names whose last segment starts
+        # like the ref's, so a 404 on a 100k-model catalog stays cheap.
+        pool = [n for n in names if n.lower().rsplit("/", 1)[-1][:2] == tail[:2]][:5000]
+        fuzzy = difflib.get_close_matches(ref, pool, n=limit, cutoff=0.6)
         return list(dict.fromkeys([*contains, *fuzzy]))[:limit]
 
 

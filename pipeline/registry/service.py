@@ -37,7 +37,6 @@ from pipeline.registry import formats
 from pipeline.registry.admin import (
     RUN_ID_PATTERN,
     SCOPE_PATTERN,
-    SCOPES,
     JobRunner,
     RefreshBusy,
     Refresher,
@@ -45,7 +44,6 @@ from pipeline.registry.admin import (
     run_job_adapter,
 )
 from pipeline.registry.core import (
-    BUCKETS,
     CAPABILITIES,
     STATES,
     TIERS,
@@ -747,4 +745,10 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
 
 
-__all__ = ["BUCKETS", "SCOPES", "TIERS", "create_app", "serve"]
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "DEFAULT_MAX_AGE_SECONDS",
+    "DEFAULT_REFRESH_SECONDS",
+    "create_app",
+    "serve",
+]
