@@ -213,7 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     service.serve(
         resolve_store_uri(args.store, config),
         host=args.host or str(reader.get("host", "127.0.0.1")),
-        port=args.port if args.port is not None else int(reader.get("port", 8080)),
+        port=int(setting(args.port, "port", 8080)),
         refresh_seconds=setting(
             args.refresh_seconds, "refresh_seconds", service.DEFAULT_REFRESH_SECONDS
         ),

@@ -499,3 +499,17 @@ def test_openapi_spec_holds_under_schemathesis(synced):
                 case.call_and_validate(headers=AUTH, checks=checks)
 
             check()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--refresh-seconds", "-1"], "refresh_seconds: must not be negative"),
+        (["--max-age-seconds", "-5"], "max_age_seconds: must not be negative"),
+    ],
+)
+def test_serve_rejects_bad_settings_before_binding(args, message, capsys, tmp_path):
+    from pipeline.cli import main
+
+    assert main(["serve", "--store", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
