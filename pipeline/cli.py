@@ -1,4 +1,4 @@
-"""Command line: ``catalog`` (sync, status, resolve, cost, export-registry, schemas,
+"""Command line: ``catalog`` (sync, status, serve, resolve, cost, export-registry, schemas,
 build-fallback, validate) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
@@ -10,6 +10,7 @@ one line on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -466,6 +467,46 @@ def cmd_build_fallback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.registry import service  # FastAPI and uvicorn load only for `serve`
+
+    config = load_config(args.config)
+    reader = config.extra.get("reader") or {}
+    if not isinstance(reader, dict):
+        raise ConfigError(f"config {args.config}: `reader` must be a mapping")
+
+    def setting(cli: float | None, key: str, default: float) -> float:
+        value = cli if cli is not None else reader.get(key, default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{key}: {value!r} is not a number") from exc
+        if number < 0:
+            raise UsageError(f"{key}: must not be negative (got {number})")
+        return number
+
+    service.serve(
+        resolve_store_uri(args.store, config),
+        host=args.host or str(reader.get("host", "127.0.0.1")),
+        port=int(setting(args.port, "port", 8080)),
+        refresh_seconds=setting(
+            args.refresh_seconds, "refresh_seconds", service.DEFAULT_REFRESH_SECONDS
+        ),
+        max_age_seconds=setting(
+            args.max_age_seconds, "max_age_seconds", service.DEFAULT_MAX_AGE_SECONDS
+        ),
+        config_path=args.config,
+        # The token is read here and handed over; it is never logged or echoed.
+        admin_token=os.environ.get(service.ADMIN_TOKEN_ENV) or None,
+        store_options={
+            "endpoint_url": config.s3_endpoint_url,
+            "region": config.s3_region,
+            "addressing_style": config.s3_addressing_style,
+        },
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catalog", description="Keep the LLM model catalog fresh and publish it."
@@ -531,6 +572,22 @@ def build_parser() -> argparse.ArgumentParser:
     common(resolve)
     resolve.add_argument("--json", action="store_true", help="print the resolution as JSON")
     resolve.set_defaults(func=cmd_resolve)
+
+    serve = sub.add_parser("serve", help="serve the published catalog over HTTP (the reader)")
+    common(serve)
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument(
+        "--refresh-seconds",
+        type=float,
+        help="poll the store for a new set every N seconds (default 30; 0 = never)",
+    )
+    serve.add_argument(
+        "--max-age-seconds",
+        type=float,
+        help="/readyz fails when the catalog is older than this (default 86400)",
+    )
+    serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="validate the override files")
     validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")

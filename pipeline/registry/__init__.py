@@ -1,0 +1,54 @@
+"""The reader: the published catalog as a Python library (and, in ``service``, over HTTP).
+
+    from pipeline.registry import Registry
+
+    registry = Registry.open("s3://bucket/prefix")      # or a directory, or a Store
+    registry.get("openai/gpt-4o")                       # exact id or alias → record
+    registry.resolve("gpt-4-0314")                      # id, alias, old id, old alias → hops
+    registry.search(capability="vision", tier="budget", state="active")
+    registry.curated("coding")
+    registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000)
+    registry.refresh()                                  # cheap poll; swaps only a valid set
+
+The reader serves what the pipeline published and never recomputes it. Importing this package
+loads neither boto3 (only an ``s3://`` store does, when opened) nor pydantic nor the web stack.
+"""
+
+from pipeline.registry.core import (
+    BUCKETS,
+    CAPABILITIES,
+    STATES,
+    TIERS,
+    CatalogUnavailable,
+    ModelNotFound,
+    QueryError,
+    RefreshResult,
+    Registry,
+    RegistryError,
+    Snapshot,
+)
+from pipeline.registry.cost import CostEstimate, CostUnavailable, estimate_cost
+from pipeline.registry.loader import CatalogSet, LoadError
+from pipeline.resolve import Hop, Notice, Resolution
+
+__all__ = [
+    "BUCKETS",
+    "CAPABILITIES",
+    "STATES",
+    "TIERS",
+    "CatalogSet",
+    "CatalogUnavailable",
+    "CostEstimate",
+    "CostUnavailable",
+    "Hop",
+    "LoadError",
+    "ModelNotFound",
+    "Notice",
+    "QueryError",
+    "RefreshResult",
+    "Registry",
+    "RegistryError",
+    "Resolution",
+    "Snapshot",
+    "estimate_cost",
+]

@@ -1,0 +1,248 @@
+"""Reading one consistent published set from a store, and polling it cheaply for changes.
+
+A set is ``current.json`` (required) plus ``deprecations.json`` and ``curated.json`` (optional:
+the stages that write them may not have run yet). When ``manifest.json`` exists it is the commit
+point: every artifact is read from the immutable per-run key it names and its SHA-256 checked,
+so the three documents always come from one publish. Without a manifest the well-known keys are
+read as they are.
+
+Nothing here imports pydantic, boto3 or the web stack: documents are parsed with the stdlib
+``json`` into plain dicts and checked against the JSON Schemas committed in the package
+(generated from ``pipeline/records.py``), so importing the reader stays cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline import keys
+from pipeline.store import LocalStore, Store, StoreError
+
+# Schema versions this reader understands (records.SCHEMA_VERSION; not imported, to keep the
+# library free of pydantic).
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+
+ARTIFACT_KEYS = {
+    "current": keys.CURRENT,
+    "deprecations": keys.DEPRECATIONS,
+    "curated": keys.CURATED,
+}
+
+_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+PollToken = tuple[Any, ...]
+"""What a poll saw: changes whenever the published set may have changed."""
+
+
+class LoadError(Exception):
+    """The published set could not be loaded; the message names the store, key and problem."""
+
+
+@dataclass(frozen=True)
+class CatalogSet:
+    """One published set, as plain dicts exactly as published."""
+
+    current: dict[str, Any]
+    deprecations: dict[str, Any]
+    curated: dict[str, Any] | None
+    manifest: dict[str, Any] | None
+    version: str
+    """Short digest of the artifacts' bytes: changes exactly when the content changes."""
+
+    @property
+    def run_id(self) -> str:
+        """The run that committed the set (the manifest's, else current.json's)."""
+        source = self.manifest if self.manifest is not None else self.current
+        return str(source.get("runId", ""))
+
+    @property
+    def generated_at(self) -> str:
+        """When the catalog was built (current.json ``generatedAt``)."""
+        return str(self.current.get("generatedAt", ""))
+
+
+# -- polling ---------------------------------------------------------------------------------
+
+
+def _stat(store: Store, key: str) -> Any:
+    """A cheap change marker for one key: stat for local disk, the etag (HEAD) elsewhere."""
+    if isinstance(store, LocalStore):
+        path = store.root / key
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot stat {key} in {store.uri}: {exc.strerror}") from exc
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return store.head(key)
+
+
+def poll(store: Store) -> PollToken:
+    """The current poll token: the manifest's marker when one exists, else the artifacts'."""
+    manifest = _stat(store, keys.MANIFEST)
+    if manifest is not None:
+        return ("manifest", manifest)
+    return ("files", *(_stat(store, key) for key in ARTIFACT_KEYS.values()))
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+@functools.cache
+def _validator(name: str) -> Callable[[Any], str | None] | None:
+    """A function returning the first violation of schema ``name``, or None when the package
+    ships no schema of that name (an artifact owned by a stage not built yet)."""
+    path = _SCHEMA_DIR / f"{name}.schema.json"
+    if not path.exists():
+        return None
+    schema = json.loads(path.read_bytes())
+    try:
+        # jsonschema-rs validates a 100k-model catalog in about a second; the pure-Python
+        # jsonschema package (the fallback) takes minutes for the same document.
+        import jsonschema_rs
+
+        fast = jsonschema_rs.validator_for(schema)
+
+        def check_fast(document: Any) -> str | None:
+            for error in fast.iter_errors(document):
+                return f"{_path(error.instance_path)}: {_short(error.message)}"
+            return None
+
+        return check_fast
+    except ImportError:  # pragma: no cover - jsonschema-rs is a dependency
+        from jsonschema import Draft202012Validator
+
+        slow = Draft202012Validator(schema)
+
+        def check_slow(document: Any) -> str | None:
+            for error in slow.iter_errors(document):
+                return f"{_path(list(error.absolute_path))}: {_short(error.message)}"
+            return None
+
+        return check_slow
+
+
+def _path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def check_document(name: str, document: Any, where: str) -> None:
+    """Raise LoadError unless ``document`` is a supported, schema-valid artifact ``name``."""
+    if not isinstance(document, dict):
+        raise LoadError(f"{where}: expected a JSON object, got {type(document).__name__}")
+    version = document.get("schemaVersion", 1)
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise LoadError(
+            f"{where}: schemaVersion {version!r} is not supported by this reader "
+            f"(supports {sorted(SUPPORTED_SCHEMA_VERSIONS)}); upgrade the reader"
+        )
+    validator = _validator(name)
+    if validator is not None:
+        problem = validator(document)
+        if problem is not None:
+            raise LoadError(f"{where}: not valid against {name}.schema.json: {problem}")
+    elif name == "curated" and not (
+        # No committed schema yet (the curation stage ships it): check what the reader uses.
+        isinstance(document.get("buckets", {}), dict)
+        and isinstance(document.get("models", []), list)
+    ):
+        raise LoadError(f"{where}: expected `buckets` (object) and `models` (array)")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def _read(store: Store, key: str) -> bytes | None:
+    blob = store.get(key)
+    return None if blob is None else blob.data
+
+
+def _parse(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise LoadError(f"{where}: not valid JSON ({exc})") from exc
+
+
+def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
+    """Read, verify and validate one published set. Raises LoadError or StoreError."""
+    if token is None:
+        token = poll(store)
+    manifest_bytes = _read(store, keys.MANIFEST) if token[0] == "manifest" else None
+    documents: dict[str, Any] = {}
+    digests: list[str] = []
+    manifest: dict[str, Any] | None = None
+    if manifest_bytes is not None:
+        where = f"{store.uri}/{keys.MANIFEST}"
+        manifest = _parse(manifest_bytes, where)
+        check_document("manifest", manifest, where)
+        assert manifest is not None
+        artifacts = manifest.get("artifacts", {})
+        if "current" not in artifacts:
+            raise LoadError(f"{where}: lists no `current` artifact")
+        for name, entry in sorted(artifacts.items()):
+            if name not in ARTIFACT_KEYS:
+                continue  # an artifact a newer pipeline publishes; not the reader's business
+            key = entry["key"]
+            data = _read(store, key)
+            if data is None:
+                raise LoadError(
+                    f"{store.uri}/{key}: missing, but manifest run {manifest.get('runId')} "
+                    f"lists it as `{name}`"
+                )
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != entry["sha256"]:
+                raise LoadError(
+                    f"{store.uri}/{key}: sha256 {digest[:12]}… does not match the manifest's "
+                    f"{str(entry['sha256'])[:12]}… (run {manifest.get('runId')})"
+                )
+            document = _parse(data, f"{store.uri}/{key}")
+            check_document(name, document, f"{store.uri}/{key}")
+            documents[name] = document
+            digests.append(f"{name}:{digest}")
+    else:
+        for name, key in ARTIFACT_KEYS.items():
+            data = _read(store, key)
+            if data is None:
+                if name == "current":
+                    raise LoadError(
+                        f"{store.uri} has no {key}: nothing published yet "
+                        "(run `syncmodels all` against this store)"
+                    )
+                continue
+            document = _parse(data, f"{store.uri}/{key}")
+            check_document(name, document, f"{store.uri}/{key}")
+            documents[name] = document
+            digests.append(f"{name}:{hashlib.sha256(data).hexdigest()}")
+    version = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
+    return CatalogSet(
+        current=documents["current"],
+        deprecations=documents.get("deprecations") or {},
+        curated=documents.get("curated"),
+        manifest=manifest,
+        version=version,
+    )
+
+
+def read_json(store: Store, key: str) -> Any | None:
+    """A published JSON document (status, run reports), or None when absent."""
+    data = _read(store, key)
+    if data is None:
+        return None
+    return _parse(data, f"{store.uri}/{key}")

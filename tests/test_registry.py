@@ -1,0 +1,373 @@
+"""The reader library over stores filled by real syncs of real payloads."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import subprocess
+import sys
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from conftest import fixture_path, read_json
+from moto import mock_aws
+
+from pipeline import jsonio, keys
+from pipeline.registry import (
+    CatalogUnavailable,
+    CostUnavailable,
+    ModelNotFound,
+    QueryError,
+    Registry,
+    estimate_cost,
+)
+from pipeline.store import Blob, LocalStore, Store, StoreError, open_store
+
+PAYLOAD = "openrouter-models-2026-08-19.json"
+LATER = "openrouter-models-all-2026-08-19.json"
+
+
+def put_json(store: Store, key: str, document: Any) -> bytes:
+    data = jsonio.dumps(document)
+    store.put(key, data)
+    return data
+
+
+def publish_manifest(store: Store, run_id: str, documents: dict[str, Any]) -> dict[str, Any]:
+    """Commit ``documents`` (artifact name → dict) the way the publish stage does: immutable
+    per-run copies, then the manifest naming them with their sha256."""
+    artifacts = {}
+    for name, document in documents.items():
+        key = keys.openrouter_run_copy(run_id, name)
+        data = put_json(store, key, document)
+        artifacts[name] = {"key": key, "sha256": hashlib.sha256(data).hexdigest(), "runId": run_id}
+    manifest = {
+        "schemaVersion": 1,
+        "generatedAt": "2026-08-19T00:00:00Z",
+        "runId": run_id,
+        "artifacts": artifacts,
+    }
+    put_json(store, keys.MANIFEST, manifest)
+    return manifest
+
+
+def retired_copy(record: dict[str, Any], new_id: str, alias: str) -> dict[str, Any]:
+    """A real record under another id, as the tombstone of a removed model."""
+    tomb = copy.deepcopy(record)
+    tomb["id"], tomb["alias"], tomb["canonicalSlug"] = new_id, alias, new_id
+    tomb["lifecycle"] = {**tomb["lifecycle"], "state": "removed"}
+    return tomb
+
+
+def deprecations_for(current: dict[str, Any]) -> dict[str, Any]:
+    gpt4o = next(m for m in current["models"] if m["id"] == "openai/gpt-4o")
+    return {
+        "schemaVersion": 1,
+        "generatedAt": current["generatedAt"],
+        "runId": current["runId"],
+        "redirects": [
+            {
+                "from": "openai/gpt-4o-retired",
+                "to": "openai/gpt-4o",
+                "reason": "rename",
+                "since": "2026-08-01T00:00:00Z",
+            }
+        ],
+        "tombstones": [
+            {
+                "id": "openai/gpt-4o-retired",
+                "alias": "gpt-4o-retired",
+                "removedAt": "2026-08-10T00:00:00Z",
+                "record": retired_copy(gpt4o, "openai/gpt-4o-retired", "gpt-4o-retired"),
+            }
+        ],
+        "aliasHistory": [
+            {
+                "oldAlias": "omni",
+                "newAlias": "gpt-4o",
+                "modelId": "openai/gpt-4o",
+                "since": "2026-08-02T00:00:00Z",
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def synced(sync_file, store):
+    result = sync_file(fixture_path(PAYLOAD))
+    assert result.published, result.error
+    return store
+
+
+class FlakyStore:
+    """A real store that can be made to fail every read (an outage, revoked credentials)."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.uri = inner.uri
+        self.down = False
+
+    def _check(self, key: str) -> None:
+        if self.down:
+            raise StoreError(f"cannot read {key} from {self.uri}: connection refused")
+
+    def get(self, key: str) -> Blob | None:
+        self._check(key)
+        return self.inner.get(key)
+
+    def head(self, key: str) -> str | None:
+        self._check(key)
+        return self.inner.head(key)
+
+    def put(self, key: str, data: bytes, **kw: Any) -> str:
+        return self.inner.put(key, data, **kw)
+
+    def delete(self, key: str, **kw: Any) -> None:
+        self.inner.delete(key, **kw)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+
+# -- loading and lookups ---------------------------------------------------------------------
+
+
+def test_open_get_and_resolve_over_a_real_sync(synced):
+    registry = Registry.open(synced.uri)
+    current = read_json(synced, keys.CURRENT)
+    state = registry.state()
+    assert state["runId"] == current["runId"]
+    assert state["models"] == current["count"] == 414
+    assert state["viaManifest"] is False
+    for record in current["models"][:50]:
+        assert registry.get(record["id"])["id"] == record["id"]
+        assert registry.get(record["alias"])["id"] == record["id"]
+    by_alias = registry.resolve("gpt-4o")
+    assert by_alias.model_id == "openai/gpt-4o"
+    assert [h.step for h in by_alias.hops] == ["alias"]
+    assert by_alias.notice is None
+    assert registry.get("no-such/model") is None
+    assert registry.resolve("no-such/model").model is None
+
+
+def test_open_fails_clearly_on_an_empty_store(store):
+    with pytest.raises(CatalogUnavailable, match="nothing published yet"):
+        Registry.open(store)
+
+
+def test_search_filters(synced):
+    registry = Registry.open(synced)
+    everything = registry.search()
+    assert len(everything) == 414
+    assert [m["id"] for m in everything] == sorted(m["id"] for m in everything)
+    vision = registry.search(capability="vision")
+    assert vision and all(m["supportsVision"] for m in vision)
+    both = registry.search(capability="vision,tools")
+    assert both and all(m["supportsVision"] and m["supportsTools"] for m in both)
+    assert len(both) < len(vision)
+    budget = registry.search(tier="budget")
+    assert budget and {m["priceTier"] for m in budget} == {"budget"}
+    anthropic = registry.search(provider="anthropic")
+    assert anthropic and {m["family"] for m in anthropic} == {"anthropic"}
+    claude = registry.search(q="Claude", state="active")
+    assert claude and all("claude" in (m["id"] + m["name"]).lower() for m in claude)
+    assert registry.search(state="deprecated") == []
+    with pytest.raises(QueryError, match=r"capability: unknown value\(s\) 'telepathy'"):
+        registry.search(capability="telepathy")
+    with pytest.raises(QueryError, match="tier"):
+        registry.search(tier="cheap")
+    with pytest.raises(QueryError, match="bucket"):
+        registry.search(bucket="poetry")
+
+
+def test_cost_base_and_long_context_prices(synced):
+    registry = Registry.open(synced)
+    gpt4o = registry.get("openai/gpt-4o")
+    p = gpt4o["pricing"]
+    estimate = registry.cost("gpt-4o", input=12_000, output=800, cached=4_000)
+    expected = (
+        Decimal(repr(p["input"])) * 8_000
+        + Decimal(repr(p["cacheRead"])) * 4_000
+        + Decimal(repr(p["output"])) * 800
+    ) / 1_000_000
+    assert estimate.usd == expected
+    assert estimate.min_prompt_tokens is None
+    # A real long-context rule: Claude Sonnet 4 charges more from 200k prompt tokens.
+    sonnet = registry.get("anthropic/claude-sonnet-4")
+    rule = sonnet["pricing"]["tiers"][0]
+    assert rule["minPromptTokens"] == 200_000
+    short = registry.cost(sonnet, input=199_999, output=1_000)
+    long = registry.cost(sonnet, input=200_000, output=1_000)
+    assert short.min_prompt_tokens is None
+    assert long.min_prompt_tokens == 200_000
+    assert long.parts["input"] == Decimal(repr(rule["input"])) * 200_000 / 1_000_000
+    assert long.parts["output"] == Decimal(repr(rule["output"])) * 1_000 / 1_000_000
+    with pytest.raises(ModelNotFound):
+        registry.cost("no-such/model", input=1)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        registry.cost("gpt-4o", input=10, cached=11)
+    with pytest.raises(CostUnavailable, match="dynamically"):
+        estimate_cost({"id": "openrouter/auto", "pricing": {"variable": True}}, 10, 10)
+
+
+# -- deprecations, curated, manifest ---------------------------------------------------------
+
+
+def test_resolution_through_deprecations_and_curated_buckets(synced):
+    current = read_json(synced, keys.CURRENT)
+    put_json(synced, keys.DEPRECATIONS, deprecations_for(current))
+    published = read_json(synced, keys.CURATED)  # the sync's own curated.json
+    registry = Registry.open(synced)
+
+    moved = registry.resolve("openai/gpt-4o-retired")
+    assert moved.model_id == "openai/gpt-4o"
+    assert [h.step for h in moved.hops] == ["redirect", "id"]
+    assert moved.notice is not None and "retired on 2026-08-10" in moved.notice.text
+    via_old_alias = registry.resolve("gpt-4o-retired")
+    assert via_old_alias.model_id == "openai/gpt-4o"
+    history = registry.resolve("omni")
+    assert [h.step for h in history.hops] == ["alias-history", "id"]
+
+    curated = registry.curated("vision")
+    ids = [e["id"] for e in curated["vision"]]
+    assert ids == [e["id"] for e in published["buckets"]["vision"]]
+    assert len(ids) >= 4
+    assert all(e["model"]["id"] == e["id"] and e["rank"] is not None for e in curated["vision"])
+    assert [m["id"] for m in registry.search(bucket="vision")] == sorted(ids)
+    coding = {e["id"] for e in published["buckets"]["coding"]}
+    assert {m["id"] for m in registry.search(bucket="coding")} == coding
+
+
+def test_manifest_is_the_commit_point_and_hashes_are_checked(synced):
+    current = read_json(synced, keys.CURRENT)
+    manifest = publish_manifest(synced, current["runId"], {"current": current})
+    registry = Registry.open(synced)
+    assert registry.state()["viaManifest"] is True
+    assert registry.state()["runId"] == manifest["runId"]
+    served = registry.snapshot.version
+
+    # The well-known file changes but the manifest does not: the reader keeps the committed set.
+    put_json(synced, keys.CURRENT, {**current, "models": current["models"][:10], "count": 10})
+    assert registry.refresh().changed is False
+    assert len(registry.search()) == 414
+
+    # A manifest whose hash does not match its artifact: refused, old set kept, error reported.
+    broken = copy.deepcopy(manifest)
+    broken["artifacts"]["current"]["sha256"] = "0" * 64
+    broken["runId"] = "broken-run"
+    put_json(synced, keys.MANIFEST, broken)
+    result = registry.refresh()
+    assert result.changed is False
+    assert "does not match the manifest" in (result.error or "")
+    assert registry.snapshot.version == served
+    assert "does not match" in registry.state()["lastRefreshError"]["message"]
+
+
+# -- refresh ---------------------------------------------------------------------------------
+
+
+def test_refresh_swaps_a_new_real_snapshot_and_polls_cheaply(synced, sync_file):
+    registry = Registry.open(synced)
+    first = registry.state()["runId"]
+    assert registry.refresh().changed is False
+    result = sync_file(fixture_path(LATER), now="2026-08-19T06:00:00Z")
+    assert result.published, result.error
+    refreshed = registry.refresh()
+    assert refreshed.changed is True and refreshed.error is None
+    assert registry.state()["runId"] == result.run_id != first
+    assert registry.state()["models"] == result.report.counts["published"]
+    assert registry.refresh().changed is False
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"schemaVersion": 1, "generatedAt": "x", "runId": "r"}', "not valid against"),
+        (b'{"schemaVersion": 99}', "schemaVersion 99 is not supported"),
+    ],
+)
+def test_invalid_current_keeps_the_old_set_and_reports(synced, bad, message):
+    registry = Registry.open(synced)
+    before = registry.state()["runId"]
+    good = synced.get(keys.CURRENT).data
+    synced.put(keys.CURRENT, bad)
+    result = registry.refresh()
+    assert result.changed is False
+    assert message in (result.error or "")
+    assert registry.state()["runId"] == before
+    assert registry.state()["error"] is not None
+    assert registry.get("openai/gpt-4o") is not None
+    # The same broken file is not reloaded on every poll; the error stays reported.
+    assert registry.refresh().error == result.error
+    synced.put(keys.CURRENT, good)
+    assert registry.refresh().error is None
+    assert registry.state()["error"] is None
+    assert registry.state()["lastRefreshError"]["message"] == result.error
+
+
+def test_unreadable_store_keeps_serving(synced):
+    flaky = FlakyStore(synced)
+    registry = Registry.open(flaky)
+    flaky.down = True
+    result = registry.refresh()
+    assert "connection refused" in (result.error or "")
+    assert registry.get("gpt-4o") is not None
+    assert registry.state()["failures"] == 1
+    flaky.down = False
+    assert registry.refresh().error is None
+
+
+def test_registry_over_s3_polls_the_etag(aws_env, sync_file):
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="catalog")
+        s3 = open_store("s3://catalog/prefix")
+        assert sync_file(fixture_path(PAYLOAD), store=s3).published
+        registry = Registry.open(s3)
+        assert registry.get("gpt-4o") is not None
+        assert registry.refresh().changed is False
+        later = sync_file(fixture_path(LATER), store=s3, now="2026-08-19T06:00:00Z")
+        assert registry.refresh().changed is True
+        assert registry.state()["runId"] == later.run_id
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+
+
+def test_import_loads_no_boto3_pydantic_or_web_stack(tmp_path):
+    code = (
+        "import sys, pipeline.registry\n"
+        "from pipeline.registry import Registry\n"
+        f"Registry.open({str(tmp_path / 's')!r}) if False else None\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'pydantic', 'fastapi', 'starlette', "
+        "'uvicorn', 'simplejson', 'jsonschema') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_local_store_is_polled_by_stat_not_by_reading(synced, monkeypatch):
+    registry = Registry.open(synced)
+    reads: list[str] = []
+    original = LocalStore.get
+
+    def counting_get(self: LocalStore, key: str) -> Blob | None:
+        reads.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(LocalStore, "get", counting_get)
+    for _ in range(5):
+        assert registry.refresh().changed is False
+    assert reads == []
