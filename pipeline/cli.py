@@ -1,9 +1,10 @@
-"""Command line: ``catalog`` (sync, status, schemas, build-fallback) and ``syncmodels``.
+"""Command line: ``catalog`` (sync, status, schedule, schemas, build-fallback) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
+Every sync target runs a job of ``pipeline.jobs`` through ``run_job`` (lease, publish, status).
 Exit codes: 0 published (or the command succeeded), 1 nothing published / failed, 2 usage or
-configuration error. The last line of every sync is a one-line summary on stdout; errors are
-one line on stderr.
+configuration error, 3 another run holds the lease. The last line of every sync is a one-line
+summary on stdout; errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from pathlib import Path
 
 from pipeline import __version__, keys, logs
 from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
+from pipeline.jobs import UnknownJob
 from pipeline.overrides import OverrideError, load_overrides, resolve_dir, validate_directory
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-SYNC_TARGETS = ("all", "openrouter")
+# `syncmodels TARGET` → job of pipeline.jobs.JOBS. `curated` (issue 5) and `providers` /
+# `<source>` (issue 6) are added with their jobs at merge.
+SYNC_TARGETS: dict[str, str] = {
+    "all": "full_refresh",
+    "openrouter": "full_refresh",
+    "sweep": "deprecation_sweep",
+}
 
 
 class UsageError(Exception):
@@ -57,36 +65,61 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.jobs import run_job
 
-    if args.target not in SYNC_TARGETS:
+    job = SYNC_TARGETS.get(args.target)
+    if job is None:
         raise UsageError(
             f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}"
         )
     config = load_config(args.config)
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
-    request = SyncRequest(
-        now=_parse_now(args.now),
-        from_file=Path(args.from_file) if args.from_file else None,
-        force=args.force,
-        job="full_refresh" if args.target == "all" else args.target,
-        overrides=overrides,
-    )
     interactive = sys.stderr.isatty() and not args.quiet
     if interactive:
-        print(f"syncing {args.target} into {store.uri}", file=sys.stderr)
-    result = sync_openrouter(
+        print(f"syncing {args.target} ({job}) into {store.uri}", file=sys.stderr)
+    result = run_job(
+        job,
         store,
         config,
-        request,
+        now=_parse_now(args.now) if args.now else None,
+        force=args.force,
+        wait=args.wait,
+        from_file=Path(args.from_file) if args.from_file else None,
+        overrides=overrides,
         progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
     )
-    if result.published:
+    if result.exit_code == 0:
         print(result.summary)
     else:
         print(f"error: {result.error}", file=sys.stderr)
     return result.exit_code
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from pipeline.jobs import JOBS, run_job
+    from pipeline.schedule import describe, load_schedule, schedule_settings, serve
+
+    config = load_config(args.config)
+    jobs = load_schedule(config)
+    if args.list:
+        for line in describe(jobs, set(JOBS), utcnow()):
+            print(line)
+        return 0
+    store = _open(args, config)
+    missing = [j.name for j in jobs if j.enabled and j.name not in JOBS]
+    for name in missing:
+        print(f"warning: {name} is in the cron table but not in this build", file=sys.stderr)
+    runnable = [j for j in jobs if j.name in JOBS]
+    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
+
+    def runner(name: str) -> object:
+        return run_job(name, store, config, overrides=overrides)
+
+    print(f"scheduling {', '.join(j.name for j in runnable if j.enabled)} on {store.uri}")
+    return serve(
+        runnable, runner, misfire_grace_seconds=schedule_settings(config).misfire_grace_seconds
+    )
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -103,6 +136,7 @@ def _age(stamp: str | None, now: datetime) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.publish import read_status
+    from pipeline.schedule import load_schedule, stale_reason
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -118,16 +152,33 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{keys.STATUS} in {store.uri} is unreadable", file=sys.stderr)
         return 1
     now = _parse_now(args.now)
+    crons = {j.name: j.cron for j in load_schedule(config) if j.enabled}
     written = status.generated_at
     print(f"store {store.uri}, status written {written} ({_age(written, now)})")
-    header = f"{'job':<18}{'outcome':<10}{'last run':<22}{'age':<10}{'models':>7}  detail"
+    header = (
+        f"{'job':<19}{'outcome':<10}{'last run':<22}{'age':<10}{'last success':<14}"
+        f"{'models':>7}  detail"
+    )
     print(header)
-    for job, entry in sorted(status.jobs.items()):
+    for job in sorted(set(status.jobs) | set(crons)):
+        entry = status.jobs.get(job)
+        flagged, why = (
+            stale_reason(entry.last_success if entry else None, crons[job], now)
+            if job in crons
+            else (False, None)
+        )
+        mark = "! " if flagged else ""
+        if entry is None:
+            print(f"{mark + job:<19}{'-':<10}{'never':<22}{'':<10}{'never':<14}{'':>7}  {why}")
+            continue
         detail = entry.error or ", ".join(entry.warnings[:1]) or ""
+        if why:
+            detail = f"STALE: {why}" + (f"; {detail}" if detail else "")
         models = entry.counts.get("published", "")
         print(
-            f"{job:<18}{entry.outcome:<10}{entry.last_end:<22}{_age(entry.last_end, now):<10}"
-            f"{models!s:>7}  {detail[:120]}"
+            f"{mark + job:<19}{entry.outcome:<10}{entry.last_end:<22}"
+            f"{_age(entry.last_end, now):<10}{_age(entry.last_success, now):<14}"
+            f"{models!s:>7}  {detail[:160]}"
         )
     return 0
 
@@ -208,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", help="debug logs")
 
     sync = sub.add_parser("sync", help="fetch, normalize and publish the catalog")
-    sync.add_argument("target", choices=None, metavar="TARGET", help="all | openrouter")
+    sync.add_argument("target", choices=None, metavar="TARGET", help=" | ".join(SYNC_TARGETS))
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
     sync.add_argument("--from-file", help="use a recorded payload instead of the network")
@@ -218,7 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
+    sync.add_argument(
+        "--wait", action="store_true", help="wait for the run lease instead of exiting (code 3)"
+    )
     sync.set_defaults(func=cmd_sync)
+
+    schedule = sub.add_parser("schedule", help="run the cron table in the foreground")
+    common(schedule)
+    schedule.add_argument(
+        "--list", action="store_true", help="print every job with its trigger and next run"
+    )
+    schedule.set_defaults(func=cmd_schedule)
 
     status = sub.add_parser("status", help="show the last outcome of each job")
     common(status)
@@ -253,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(verbose=getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
-    except UsageError as exc:
+    except (UsageError, UnknownJob) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:

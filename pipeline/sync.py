@@ -98,6 +98,9 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    """Validated bytes of further artifacts of this run's set (`deprecations`, `curated`),
+    committed together with `current` by ``publish.publish_set``."""
 
     @contextmanager
     def stage(self, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
@@ -206,22 +209,36 @@ def build_record(
     )
 
 
+def guard_figures(present_ids: set[str], previous: CurrentCatalog | None) -> dict[str, int]:
+    """The numbers the publish guard decides on (recorded in status when it objects)."""
+    before = {m.id for m in previous.models if m.lifecycle.state == "active"} if previous else set()
+    return {
+        "listed": len(present_ids),
+        "previouslyActive": len(before),
+        "lost": len(before - present_ids),
+    }
+
+
 def check_publish_guard(
     present_ids: set[str], previous: CurrentCatalog | None, config: CatalogConfig
 ) -> str | None:
-    """Why this feed must not be published without --force, or None when it may."""
+    """Why this feed must not be published without --force, or None when it may.
+
+    An authoritative feed that is empty, or lost more than ``publish.max_loss_fraction``
+    (default 25%) of the previously active models, is far more likely an upstream incident
+    than a real mass retirement; publishing it would start the lifecycle clock on every
+    missing model.
+    """
     if not present_ids:
         return "the feed lists no models"
-    if previous is None:
-        return None
-    before = {m.id for m in previous.models if m.lifecycle.state == "active"}
+    figures = guard_figures(present_ids, previous)
+    before, lost = figures["previouslyActive"], figures["lost"]
     if not before:
         return None
-    lost = before - present_ids
-    share = len(lost) / len(before)
+    share = lost / before
     if share > config.publish.max_loss_fraction:
         return (
-            f"the feed lost {len(lost)} of {len(before)} previously active models "
+            f"the feed lost {lost} of {before} previously active models "
             f"({share:.0%} > {config.publish.max_loss_fraction:.0%})"
         )
     return None
@@ -287,7 +304,7 @@ def sync_openrouter(
     present_ids = {m.id for m in normalized}
     guard = check_publish_guard(present_ids, previous, config)
     if guard is not None and not request.force:
-        return _guarded(store, run, guard, len(items))
+        return _guarded(store, run, guard, guard_figures(present_ids, previous), len(items))
     if guard is not None:
         run.warnings.append(f"published with --force although {guard}")
 
@@ -396,11 +413,16 @@ def _publish(
 ) -> SyncResult:
     try:
         with run.stage("publish", lambda: f"{catalog.count} models"):
-            current_bytes = publish.encode("current", catalog)
+            artifacts = {"current": publish.encode("current", catalog), **run.artifacts}
             if raw is not None and raw_key is not None:
                 store.put(raw_key, raw)
-            store.put(keys.CURRENT, current_bytes)
             publish.publish_schemas(store)
+            # current.json, curated.json, deprecations.json and manifest.json, as one set.
+            committed = publish.publish_set(store, catalog.run_id, catalog.generated_at, artifacts)
+            run.details["published"] = {
+                "written": committed.written,
+                "unchanged": committed.unchanged,
+            }
     except SchemaViolation as exc:
         return _failed(store, run, f"refusing to publish an invalid catalog: {exc}")
     report = _report(run, catalog.run_id, outcome, published=True, counts=counts, error=error)
@@ -467,14 +489,21 @@ def _finish(store: Store, run: _Run, report: RunReport) -> None:
         log.error("could not write run report or status", extra={"error": str(exc)})
 
 
-def _failed(store: Store, run: _Run, reason: str, *, outcome: Outcome = "failed") -> SyncResult:
+def _failed(
+    store: Store,
+    run: _Run,
+    reason: str,
+    *,
+    outcome: Outcome = "failed",
+    counts: dict[str, int] | None = None,
+) -> SyncResult:
     run_id = make_run_id(run.request.now, reason.encode())
     report = _report(
         run,
         run_id,
         outcome,
         published=False,
-        counts={"quarantined": len(run.quarantined)},
+        counts={"quarantined": len(run.quarantined), **(counts or {})},
         error=reason,
     )
     with suppress(StoreError):
@@ -485,13 +514,16 @@ def _failed(store: Store, run: _Run, reason: str, *, outcome: Outcome = "failed"
     )
 
 
-def _guarded(store: Store, run: _Run, reason: str, count: int) -> SyncResult:
-    run.details["guard"] = {"reason": reason, "inputRecords": count}
+def _guarded(
+    store: Store, run: _Run, reason: str, figures: dict[str, int], count: int
+) -> SyncResult:
+    run.details["guard"] = {"reason": reason, "inputRecords": count, **figures}
     return _failed(
         store,
         run,
         f"publish guard: {reason}; rerun with --force to publish anyway",
         outcome="guarded",
+        counts={"input": count, **figures},
     )
 
 
