@@ -116,9 +116,15 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     def runner(name: str) -> object:
         return run_job(name, store, config, overrides=overrides)
 
-    print(f"scheduling {', '.join(j.name for j in runnable if j.enabled)} on {store.uri}")
+    def ready() -> None:
+        names = ", ".join(j.name for j in runnable if j.enabled)
+        print(f"scheduling {names} on {store.uri} (SIGTERM/SIGINT to stop)", flush=True)
+
     return serve(
-        runnable, runner, misfire_grace_seconds=schedule_settings(config).misfire_grace_seconds
+        runnable,
+        runner,
+        misfire_grace_seconds=schedule_settings(config).misfire_grace_seconds,
+        ready=ready,
     )
 
 

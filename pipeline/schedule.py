@@ -251,15 +251,28 @@ def serve(
     trigger_factory: Callable[[str], Any] = cron_trigger,
     stop: threading.Event | None = None,
     install_signals: bool = True,
+    ready: Callable[[], None] | None = None,
 ) -> int:
     """Run the schedule in the foreground until SIGTERM/SIGINT (or ``stop`` is set).
 
     On a stop signal no new job starts; the running one finishes and releases its lease, then
-    this returns 0.
+    this returns 0. ``ready`` is called once the signal handlers are in place and the
+    scheduler runs.
     """
     stop = stop or threading.Event()
+
+    def run_unless_stopping(name: str) -> object:
+        # A fire already queued behind the running job when the stop came must not start.
+        if stop.is_set():
+            log.info("not starting: stopping", extra={"job": name})
+            return None
+        return runner(name)
+
     scheduler = build_scheduler(
-        jobs, runner, misfire_grace_seconds=misfire_grace_seconds, trigger_factory=trigger_factory
+        jobs,
+        run_unless_stopping,
+        misfire_grace_seconds=misfire_grace_seconds,
+        trigger_factory=trigger_factory,
     )
     previous: dict[signal.Signals, Any] = {}
 
@@ -276,6 +289,8 @@ def serve(
                 "scheduled",
                 extra={"job": job.id, "trigger": str(job.trigger), "next": str(job.next_run_time)},
             )
+        if ready is not None:
+            ready()
         while not stop.wait(1.0):
             pass
         log.info("stopping: no new jobs; waiting for the running one to finish")

@@ -65,10 +65,12 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_published(store: Store) -> Manifest | None:
+def check_published(store: Store, validated: set[str] | None = None) -> Manifest | None:
     """DESIGN §7 on the store as readers see it: the manifest names one complete set, every
     well-known artifact has the manifest's hash (and its per-run copy too), every artifact is
-    schema-valid, and current.json is from the run the manifest says."""
+    schema-valid, and current.json is from the run the manifest says. ``validated`` caches
+    the hashes already schema-checked (the check is slow on a full catalog)."""
+    validated = set() if validated is None else validated
     blob = store.get(keys.MANIFEST)
     if blob is None:
         assert store.get(keys.CURRENT) is None, "current.json published without a manifest"
@@ -81,8 +83,9 @@ def check_published(store: Store) -> Manifest | None:
         assert sha256(known.data) == entry.sha256, f"{well_known(name)} differs from manifest"
         copy = store.get(entry.key)
         assert copy is not None and copy.data == known.data, f"{entry.key} differs"
-        if name in schemas.ARTIFACTS:
+        if name in schemas.ARTIFACTS and entry.sha256 not in validated:
             schemas.validate(name, jsonio.loads_plain(known.data))
+            validated.add(entry.sha256)
     current = store.get(keys.CURRENT)
     assert current is not None
     catalog = CurrentCatalog.model_validate_json(current.data)
