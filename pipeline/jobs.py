@@ -213,6 +213,7 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
     store, now = ctx.store, ctx.now
     began = time.perf_counter()
     try:
+        based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
     except SyncError as exc:
         return _record_failure(ctx, str(exc))
@@ -246,7 +247,7 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
             data = publish.encode("current", catalog)
         except SchemaViolation as exc:
             return _record_failure(ctx, f"refusing to publish an invalid catalog: {exc}")
-        publish.publish_set(store, run_id, iso(now), {"current": data})
+        publish.publish_set(store, run_id, iso(now), {"current": data}, based_on=based_on)
         published = True
 
     pruned = prune_raw(store, now, ctx.settings.raw_retention_days)

@@ -154,16 +154,37 @@ class Published:
     """Artifact names kept as they were (content apart from run metadata unchanged)."""
 
 
+class LatestMarker:
+    """Marker: build on whatever manifest is committed when publishing starts."""
+
+
+LATEST = LatestMarker()
+
+
 def publish_set(
-    store: Store, run_id: str, generated_at: str, artifacts: Mapping[str, bytes]
+    store: Store,
+    run_id: str,
+    generated_at: str,
+    artifacts: Mapping[str, bytes],
+    *,
+    based_on: str | LatestMarker | None = LATEST,
 ) -> Published:
     """Commit ``artifacts`` ({name: validated bytes}) as run ``run_id``'s published set.
 
-    Artifacts this run did not produce keep their manifest entry (and the run that produced
-    them). Raises PublishConflict when another manifest was committed meanwhile, PublishError
-    or StoreError when a write failed; either way the well-known files are put back.
+    ``based_on`` is the etag of the manifest the run read its previous state under (None: the
+    store had none); when another set was committed since, the run built on stale state and
+    PublishConflict is raised before anything is written. Artifacts this run did not produce
+    keep their manifest entry (and the run that produced them). Raises PublishConflict when
+    another manifest was committed meanwhile, PublishError or StoreError when a write failed;
+    either way the well-known files are put back.
     """
     before = read_manifest(store)
+    if not isinstance(based_on, LatestMarker) and (before[1] if before else None) != based_on:
+        raise PublishConflict(
+            f"{keys.MANIFEST} in {store.uri} was committed by another run "
+            f"({before[0].run_id if before else 'none: it was deleted'}) after run {run_id} "
+            "read its previous state; nothing of this run was written"
+        )
     entries: dict[str, ManifestEntry] = dict(before[0].artifacts) if before else {}
     changed: dict[str, bytes] = {}
     unchanged: list[str] = []

@@ -101,6 +101,8 @@ class _Run:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     """Validated bytes of further artifacts of this run's set (`deprecations`, `curated`),
     committed together with `current` by ``publish.publish_set``."""
+    based_on: str | publish.LatestMarker | None = publish.LATEST
+    """Etag of the manifest the previous state was read under (None: there was none)."""
 
     @contextmanager
     def stage(self, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
@@ -287,6 +289,8 @@ def sync_openrouter(
                 unavailable = f"{where}: {exc}"
 
     try:
+        # The manifest this run builds on: publishing aborts if another set lands meanwhile.
+        run.based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
     except SyncError as exc:
         return _failed(store, run, str(exc))
@@ -418,7 +422,9 @@ def _publish(
                 store.put(raw_key, raw)
             publish.publish_schemas(store)
             # current.json, curated.json, deprecations.json and manifest.json, as one set.
-            committed = publish.publish_set(store, catalog.run_id, catalog.generated_at, artifacts)
+            committed = publish.publish_set(
+                store, catalog.run_id, catalog.generated_at, artifacts, based_on=run.based_on
+            )
             run.details["published"] = {
                 "written": committed.written,
                 "unchanged": committed.unchanged,

@@ -366,3 +366,16 @@ def test_chaos_fifty_runs_keep_the_invariants(tmp_path):
         previous = catalog
     assert outcomes.get("ok", 0) >= 10, outcomes
     assert 7 in sleeps, "the 429's Retry-After was not honoured through the injected sleep"
+
+
+def test_a_run_built_on_a_superseded_manifest_writes_nothing(tmp_path):
+    store = LocalStore(tmp_path)
+    publish_set(store, "r1", "t1", {"current": _artifact("current", "r1", "one")})
+    read_under = store.head(keys.MANIFEST)
+    publish_set(store, "r2", "t2", {"current": _artifact("current", "r2", "two")})
+    with pytest.raises(PublishConflict, match=r"committed by another run \(r2\) after run r3"):
+        publish_set(
+            store, "r3", "t3", {"current": _artifact("current", "r3", "x")}, based_on=read_under
+        )
+    assert store.get(keys.openrouter_run_copy("r3", "current")) is None
+    assert check_manifest_run(store) == "r2"
