@@ -8,8 +8,11 @@ The package reads as the data flow; each stage is one module:
     tiers         price tiers
     aliases       stable short names
     lifecycle     active → stale → deprecated → removed
-    publish       validate and write artifacts to a store
+    publish       validate and write artifacts to a store; the atomic publish transaction
     sync          the orchestrator that wires the stages
+    lease         the run lease (models/lock.json)
+    jobs          the jobs table and run_job, the entry point of every trigger
+    schedule      the cron table (jobs/schedule.yaml) and `catalog schedule`
 """
 
 __version__ = "0.1.0"

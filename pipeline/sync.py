@@ -83,7 +83,7 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when something was published, else 1 (2 for a held lease, set by the CLI)."""
+        """0 when something was published, else 1 (a held lease is 3, see pipeline.jobs)."""
         return 0 if self.published else 1
 
 
