@@ -27,7 +27,7 @@ from pipeline.timeutil import parse_iso, utcnow
 # `<source>` (issue 6) are added with their jobs at merge.
 SYNC_TARGETS: dict[str, str] = {
     "all": "full_refresh",
-    "openrouter": "full_refresh",
+    "openrouter": "openrouter",
     "sweep": "deprecation_sweep",
 }
 

@@ -135,6 +135,11 @@ def full_refresh(ctx: JobContext) -> JobResult:
 
     Due provider sources (issue 6) are chained here at merge time.
     """
+    return openrouter_sync(ctx)
+
+
+def openrouter_sync(ctx: JobContext) -> JobResult:
+    """The OpenRouter source alone (`syncmodels openrouter`): fetch → ... → publish."""
     from pipeline.sync import sync_openrouter
 
     result = sync_openrouter(
@@ -290,6 +295,11 @@ JOBS: dict[str, Job] = {
         "full_refresh",
         full_refresh,
         "OpenRouter fetch, everything downstream, then due provider sources",
+    ),
+    "openrouter": Job(
+        "openrouter",
+        openrouter_sync,
+        "The OpenRouter source alone, on demand (`syncmodels openrouter`)",
     ),
     "deprecation_sweep": Job(
         "deprecation_sweep",

@@ -48,7 +48,7 @@ def _refresh(store, config=None, **kw):
 
 
 def test_jobs_table_is_explicit():
-    assert set(JOBS) == {"full_refresh", "deprecation_sweep"}
+    assert set(JOBS) == {"full_refresh", "openrouter", "deprecation_sweep"}
     with pytest.raises(UnknownJob, match="unknown job 'nightly'"):
         run_job("nightly", None, CatalogConfig())  # type: ignore[arg-type]
 
