@@ -65,7 +65,7 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from pipeline.jobs import run_job
+    from pipeline.jobs import run_job, stop_on_sigterm
 
     job = SYNC_TARGETS.get(args.target)
     if job is None:
@@ -78,17 +78,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     interactive = sys.stderr.isatty() and not args.quiet
     if interactive:
         print(f"syncing {args.target} ({job}) into {store.uri}", file=sys.stderr)
-    result = run_job(
-        job,
-        store,
-        config,
-        now=_parse_now(args.now) if args.now else None,
-        force=args.force,
-        wait=args.wait,
-        from_file=Path(args.from_file) if args.from_file else None,
-        overrides=overrides,
-        progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
-    )
+    with stop_on_sigterm():
+        result = run_job(
+            job,
+            store,
+            config,
+            now=_parse_now(args.now) if args.now else None,
+            force=args.force,
+            wait=args.wait,
+            from_file=Path(args.from_file) if args.from_file else None,
+            overrides=overrides,
+            progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
+        )
     if result.exit_code == 0:
         print(result.summary)
     else:

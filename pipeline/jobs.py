@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -394,6 +396,22 @@ def run_job(
         extra={"job": name, "run_id": result.run_id, "outcome": result.outcome},
     )
     return result
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """For a run in the main thread (``syncmodels``): SIGTERM raises KeyboardInterrupt, so a
+    publish in progress rolls back and the lease is released at once instead of lingering until
+    it expires. (``catalog schedule`` installs its own handlers: it lets the job finish.)"""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- status ------------------------------------------------------------------------------------

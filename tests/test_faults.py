@@ -206,7 +206,7 @@ SLOW_SYNC = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from pipeline.config import CatalogConfig
-    from pipeline.jobs import run_job
+    from pipeline.jobs import run_job, stop_on_sigterm
     from pipeline.store import LocalStore
     from pipeline.timeutil import parse_iso
 
@@ -221,17 +221,14 @@ SLOW_SYNC = textwrap.dedent(
             return super().put(key, data, **kw)
 
     config = CatalogConfig.model_validate({"extra": {"jobs": {"lease_ttl_seconds": 1}}})
-    run_job("full_refresh", SlowStore(Path(root)), config, now=parse_iso(now),
-            from_file=Path(payload))
+    with stop_on_sigterm():
+        run_job("full_refresh", SlowStore(Path(root)), config, now=parse_iso(now),
+                from_file=Path(payload))
     """
 )
 
 
-@pytest.mark.slow
-def test_sync_killed_mid_publish_then_a_new_run_repairs_and_takes_over(tmp_path):
-    store = LocalStore(tmp_path / "store")
-    assert _sync(store, OLD).published
-    old_current = store.get(keys.CURRENT).data
+def _start_slow_sync(tmp_path: Path, store: LocalStore) -> tuple[subprocess.Popen, Path]:
     script = tmp_path / "slow_sync.py"
     script.write_text(SLOW_SYNC)
     marker = tmp_path / "marker"
@@ -248,11 +245,20 @@ def test_sync_killed_mid_publish_then_a_new_run_repairs_and_takes_over(tmp_path)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    while not marker.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"slow sync exited early: {proc.stderr.read().decode()}")
+        time.sleep(0.05)
+    return proc, marker
+
+
+@pytest.mark.slow
+def test_sync_killed_mid_publish_then_a_new_run_repairs_and_takes_over(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    assert _sync(store, OLD).published
+    old_current = store.get(keys.CURRENT).data
+    proc, _ = _start_slow_sync(tmp_path, store)
     try:
-        while not marker.exists():
-            if proc.poll() is not None:
-                pytest.fail(f"slow sync exited early: {proc.stderr.read().decode()}")
-            time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(30)
@@ -273,6 +279,26 @@ def test_sync_killed_mid_publish_then_a_new_run_repairs_and_takes_over(tmp_path)
     assert store.get(keys.LOCK) is None
     catalog = CurrentCatalog.model_validate_json(store.get(keys.CURRENT).data)
     assert catalog.run_id == result.run_id
+
+
+@pytest.mark.slow
+def test_sync_stopped_with_sigterm_mid_publish_rolls_back_and_releases(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    assert _sync(store, OLD).published
+    old_set = _well_known_set(store)
+    proc, _ = _start_slow_sync(tmp_path, store)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert proc.returncode != 0
+    assert store.get(keys.LOCK) is None, "the stopped run kept the lease"
+    check_published(store)
+    assert _well_known_set(store) == old_set
 
 
 # -- chaos -----------------------------------------------------------------------------------------
