@@ -8,7 +8,9 @@ stable base36 suffix derived from their full id.
 
 Sticky: the previous ``current.json`` is the memory. A model that already has an alias keeps
 it, whatever order models arrive in; only new models are named, and they never take a name
-that is held. One pass over the catalog, so linear in its size.
+that is held. Cost: one pass over the catalog with set/dict lookups, plus sorts (n log n);
+no step compares models pairwise, and the hash-suffix retry loop only runs on a suffix
+collision, so the whole assignment is effectively linear in the catalog size.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from pipeline.records import AliasChange
 
 # Trailing date and revision tags, tried repeatedly until none matches. Each row is a tag
 # shape seen in real ids.
@@ -79,21 +83,31 @@ def assign_aliases(
 ) -> dict[str, str]:
     """Alias for every model id.
 
-    ``previous``: id → alias already published (sticky). ``reserved``: id → alias from
+    ``previous``: id → alias already published (sticky; none of these names is given to
+    another model, whether or not its holder is among ``models``). ``reserved``: id → alias from
     overrides, which win over everything. ``held``: aliases no new model may take (for
     example those of tombstoned models, which resolution still maps to their redirect).
     """
     reserved = dict(reserved or {})
-    taken: set[str] = set(held) | set(reserved.values())
+    # A set, not ``reserved.values()``: membership is then O(1) per model, which keeps the
+    # whole pass linear instead of O(models × overrides).
+    reserved_names = set(reserved.values())
+    # Every published alias stays taken, also for ids not offered this time: a name never
+    # moves to another model without an override.
+    taken: set[str] = set(held) | reserved_names | set(previous.values())
     result: dict[str, str] = {}
     newcomers: list[tuple[str, bool, AliasCandidate]] = []
-    for model in models:
+    kept_by: dict[str, str] = {}
+    for model in sorted(models, key=lambda m: m.id):
         if model.id in reserved:
             result[model.id] = reserved[model.id]
             continue
         kept = previous.get(model.id)
-        if kept is not None and kept not in reserved.values():
+        # A kept alias yields only to an override, or (corrupt memory) to the smallest id
+        # already holding it; sorting by id above makes that choice order-independent.
+        if kept is not None and kept not in reserved_names and kept not in kept_by:
             result[model.id] = kept
+            kept_by[kept] = model.id
             taken.add(kept)
             continue
         base, stripped = alias_base(model.id)
@@ -123,3 +137,15 @@ def assign_aliases(
             taken.add(alias)
             result[model.id] = alias
     return result
+
+
+def alias_changes(
+    previous: Mapping[str, str], assigned: Mapping[str, str], since: str
+) -> list[AliasChange]:
+    """Alias history entries for every model whose published alias changed (an override took
+    it, or reserved a new name for it), sorted by model id so the history is deterministic."""
+    return [
+        AliasChange(old_alias=previous[model_id], new_alias=alias, model_id=model_id, since=since)
+        for model_id, alias in sorted(assigned.items())
+        if model_id in previous and previous[model_id] != alias
+    ]

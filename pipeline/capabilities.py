@@ -1,18 +1,34 @@
 """Capability flags with the provenance of every decision.
 
-Layers, in order of authority: a manual override (``overrides/capability-overrides.json``),
-then an explicit API signal (supported parameters, modalities, pricing), then a heuristic on
-the id/name family, else false / ``none``. ``detectionSource`` names the layer that decided
-each flag, and ``evidence`` says what matched (shown by ``--explain``).
+Layers, in order of authority (DESIGN.md §5):
+
+1. **override** — an entry of ``overrides/capability-overrides.json`` (``match`` = exact id,
+   ``pattern`` = regular expression searched in the id). Always wins.
+2. **api** — an explicit signal in the feed: modalities (or the 2024 ``modality`` string),
+   ``supported_parameters``, the ``reasoning`` object, pricing.
+3. **heuristic** — the first row of ``HEURISTICS`` whose pattern matches the id or the display
+   name. It fills a flag only where the API said nothing about it. Where it contradicts an API
+   signal, the API wins and the contradiction is reported as a conflict.
+4. else the default (``false`` / ``none`` / ``chat``), published with source ``heuristic`` and
+   evidence starting with ``default:``.
+
+``detectionSource`` names the deciding layer per flag; ``evidence`` says what matched (the
+parameter, modality, pattern or override entry); ``catalog sync … --explain ID`` prints both.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.normalize import Normalized
-from pipeline.records import Kind, Reasoning
+from pipeline.overrides import CapabilityOverride
+from pipeline.records import Kind, ModelRecord, Pricing, Reasoning
+
+Value = str | bool
+"""A flag value: ``kind`` and ``reasoning`` are strings, the others booleans."""
 
 FLAGS = (
     "kind",
@@ -23,6 +39,15 @@ FLAGS = (
     "isImageGen",
     "isFree",
 )
+DEFAULTS: dict[str, Value] = {
+    "kind": "chat",
+    "supportsVision": False,
+    "supportsTools": False,
+    "reasoning": "none",
+    "structuredOutput": False,
+    "isImageGen": False,
+    "isFree": False,
+}
 
 TOOL_PARAMS = frozenset({"tools", "tool_choice"})
 STRUCTURED_PARAMS = frozenset({"response_format", "structured_outputs"})
@@ -39,6 +64,140 @@ OUTPUT_KINDS: tuple[tuple[str, Kind], ...] = (
     ("image", "image"),
 )
 
+# Outputs the feed prices per token. For these, "every listed price is 0" means free. Video,
+# speech, rerank and music are billed per second / character / search / clip, which the feed
+# does not list: their token prices read "0" although every call costs money (2026-08-19:
+# veo-3.1, sora-2-pro, seedance, cohere/rerank-4-pro, lyria-3 all show prompt = completion = 0).
+TOKEN_PRICED_OUTPUTS = frozenset({"text", "embeddings", "embedding"})
+
+# Image-generation families. Shared by the `kind` and `isImageGen` rows below. The negative
+# look-ahead keeps video siblings out (black-forest-labs/flux-3-video); `flux` needs a version
+# or edition after it so that deepgram/flux-tts (speech) does not match.
+_IMAGE_FAMILIES = (
+    r"(^|/)(flux[.-]?\d|flux-(pro|dev|schnell|kontext)|seedream|recraft|gpt-image|imagen"
+    r"|dall-e|stable-diffusion|sdxl|ideogram|midjourney|riverflow|krea-|qwen-image|mai-image"
+    r"|grok-imagine-image|hidream)(?!.*video)"
+)
+
+
+@dataclass(frozen=True)
+class Heuristic:
+    """One row of the heuristic table."""
+
+    flag: str
+    value: Value
+    label: str
+    """What the row recognises, for the evidence (e.g. `reasoning-first family`)."""
+    pattern: re.Pattern[str]
+    kinds: frozenset[str] | None = None
+    """Only for models of these kinds (None: any). Tool and reasoning families are chat
+    families; their names also appear on embedding models (mistralai/codestral-embed)."""
+
+    def evidence(self, found: str, where: str) -> str:
+        return f"{where} contains {found!r}: {self.label} (heuristic /{self.pattern.pattern}/)"
+
+
+def _row(flag: str, value: Value, label: str, regex: str, *, chat_only: bool = False) -> Heuristic:
+    kinds = frozenset({"chat", "router"}) if chat_only else None
+    return Heuristic(flag, value, label, re.compile(regex, re.IGNORECASE), kinds)
+
+
+# Rows are tried in order; the first match per flag counts. Every row was checked against the
+# real payloads in ../shared/fixtures/real (tests/test_capabilities.py keeps them honest).
+HEURISTICS: tuple[Heuristic, ...] = (
+    # kind: OpenRouter's own routers, for feeds without the "Router" tokenizer. openrouter/free
+    # is priced 0, not -1, so pricing cannot tell it from a model; other openrouter/ ids are
+    # real models (openrouter/cinematika-7b in 2024, openrouter/owl-alpha in 2026), hence an
+    # explicit list, never `^openrouter/`.
+    _row(
+        "kind",
+        "router",
+        "an OpenRouter router",
+        r"^openrouter/(auto|auto-beta|free|fusion|bodybuilder|pareto-[a-z-]+)$",
+    ),
+    # kind: embedding models by name, for feeds that give no output modalities (voyageai's
+    # voyage-* are all embedders; its rerankers are voyageai/rerank-*).
+    _row(
+        "kind",
+        "embedding",
+        "an embedding family",
+        r"embed|(^|/)(e5|gte|bge)-|multilingual-e5|minilm|mpnet|voyageai/voyage-",
+    ),
+    # kind: rerankers (cohere/rerank-4-pro, voyageai/rerank-2.5, qwen/qwen3-reranker-8b).
+    _row("kind", "rerank", "a reranker", r"rerank"),
+    # kind: speech-to-text (whisper, *-transcribe, *-asr, *-stt, deepgram nova, parakeet, chirp).
+    _row(
+        "kind",
+        "transcription",
+        "a speech-to-text family",
+        r"whisper|transcribe|-asr\b|-stt\b|deepgram/nova|parakeet|/chirp",
+    ),
+    # kind: text-to-speech (*-tts, *-voice, minimax speech-*, kokoro, orpheus, aura, csm,
+    # fish-audio s1/s2).
+    _row(
+        "kind",
+        "speech",
+        "a text-to-speech family",
+        r"(^|[-/])tts\b|[-/]voice\b|/speech-|kokoro|orpheus|/aura-|/csm-|fish-audio/s\d",
+    ),
+    # kind: video generation (veo, sora, seedance, kling, hailuo, wan, runway gen/aleph, …).
+    _row(
+        "kind",
+        "video",
+        "a video-generation family",
+        r"(^|/)(veo|sora|seedance|kling|hailuo|wan|gen|aleph|happyhorse)-|-video\b",
+    ),
+    # kind: image-only generators (gemini-*-image models also write text: those stay chat).
+    _row("kind", "image", "an image-generation family", _IMAGE_FAMILIES),
+    # supportsVision: vision / VL / omni model names (qwen3-vl, llava, pixtral, glm-4.6v, qvq).
+    _row(
+        "supportsVision",
+        True,
+        "a vision model name",
+        r"vision|(^|[-/.])vl([-.:]|$)|internvl|omni|llava|pixtral|(^|/)qvq|glm-\d(\.\d+)?v\b",
+    ),
+    # supportsTools: agentic coder families are built for tool use (qwen3-coder, devstral,
+    # codestral, *-codex, grok-code); only for feeds without supported_parameters.
+    # moonshotai/kimi-dev-72b is left out: a patch-writing model, listed without tools.
+    _row(
+        "supportsTools",
+        True,
+        "an agentic coder family",
+        r"qwen3?-coder|devstral|codestral|-codex\b|grok-code",
+        chat_only=True,
+    ),
+    # reasoning: reasoning-first families that always think (o1/o3/o4, deepseek-r1 and its
+    # distills, qwq/qvq, *-thinking, magistral, *-reasoning but not *-non-reasoning).
+    _row(
+        "reasoning",
+        "fixed",
+        "a reasoning-first family",
+        r"^openai/o[134]\b|deepseek-r1|deepseek-reasoner|(^|/)r1-|qwq|qvq|thinking|-think\b"
+        r"|magistral|(?<!non-)reasoning",
+        chat_only=True,
+    ),
+    # isImageGen: the image-only families above.
+    _row("isImageGen", True, "an image-generation family", _IMAGE_FAMILIES),
+    # isImageGen: chat models named *-image that also draw (google/gemini-2.5-flash-image,
+    # openai/gpt-5-image-mini, openai/gpt-5.4-image-2).
+    _row(
+        "isImageGen",
+        True,
+        "a chat model that draws",
+        r"-image(-\d+(\.\d+)?)?(-(mini|preview|pro))?(:[a-z]+)?$",
+    ),
+)
+
+# (flag, api value, heuristic value) pairs where the heuristic refines the API instead of
+# contradicting it. A router is a chat endpoint as far as modalities go: only the router
+# row can tell openrouter/free from a model. A reasoning-first family with reasoning
+# controls is `configurable`, which is what the API says; the row only claims "it thinks".
+REFINES: frozenset[tuple[str, Value, Value]] = frozenset({("kind", "chat", "router")})
+AGREES: frozenset[tuple[str, Value, Value]] = frozenset({("reasoning", "configurable", "fixed")})
+
+Signal = tuple[Value, str]
+"""A layer's claim about a flag: (value, evidence)."""
+
 
 @dataclass
 class Capabilities:
@@ -54,73 +213,329 @@ class Capabilities:
     source: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    defaulted: set[str] = field(default_factory=set)
+    """Flags no layer had a signal for (published as source `heuristic`, evidence `default:`)."""
+
+    def value(self, flag: str) -> Value:
+        value: Value = getattr(self, _ATTRS[flag])
+        return value
 
 
-def is_zero_cost(model: Normalized) -> bool:
-    """Free: input and output priced at 0 and no other component priced above 0."""
-    pricing = model.pricing
-    if pricing.variable or pricing.input is None or pricing.output is None:
-        return False
-    components = [
-        value
+_ATTRS = {
+    "kind": "kind",
+    "supportsVision": "supports_vision",
+    "supportsTools": "supports_tools",
+    "reasoning": "reasoning",
+    "structuredOutput": "structured_output",
+    "isImageGen": "is_image_gen",
+    "isFree": "is_free",
+}
+
+
+def positive_prices(pricing: Pricing) -> list[str]:
+    """Names of the price components above 0 (base prices and conditional rules)."""
+    found = [
+        name
         for name in type(pricing).model_fields
         if name not in ("variable", "tiers", "other")
         and (value := getattr(pricing, name)) is not None
+        and value > 0
     ]
-    components.extend(pricing.other.values())
-    return all(value == 0 for value in components)
+    found += [f"other.{key}" for key, value in pricing.other.items() if value > 0]
+    for index, tier in enumerate(pricing.tiers):
+        found += [
+            f"tiers[{index}].{name}"
+            for name in type(tier).model_fields
+            if name not in ("other", "min_prompt_tokens", "utc_start", "utc_end")
+            and (value := getattr(tier, name)) is not None
+            and value > 0
+        ]
+    return found
 
 
-def resolve(model: Normalized) -> Capabilities:
-    """Decide every flag for ``model`` from the API signals it carries."""
-    caps = Capabilities()
-    inputs = set(model.modalities.input)
-    outputs = set(model.modalities.output)
-    params = set(model.supported_parameters or [])
+def is_priced(pricing: Pricing) -> bool:
+    """Has a fixed price above 0 somewhere. A router never is: it is either dynamic (-1,
+    ``variable``) or, like openrouter/free, forwards only to free models at 0."""
+    return not pricing.variable and bool(positive_prices(pricing))
 
-    def decide(flag: str, value: Any, evidence: str) -> None:
-        setattr(caps, _attr(flag), value)
-        caps.source[flag] = "api"
+
+def _free_signal(model: Normalized) -> Signal:
+    pricing = model.pricing
+    if pricing.variable:
+        return False, "pricing -1: dynamic price, not free"
+    if model.id.endswith(":free"):
+        # OpenRouter's `:free` variant tag: a free, rate-limited endpoint of the base model.
+        return True, "id has OpenRouter's :free variant tag"
+    paid = positive_prices(pricing)
+    if paid:
+        return False, f"priced: {', '.join(paid[:3])} > 0"
+    if pricing.input is None or pricing.output is None:
+        return False, "no input/output token price in the feed"
+    unpriced = sorted(set(model.modalities.output) - TOKEN_PRICED_OUTPUTS)
+    if unpriced:
+        return False, (
+            f"token prices are 0 but {'/'.join(unpriced)} output is not priced per token in "
+            "the feed; free only with a :free id"
+        )
+    return True, "every listed price is 0"
+
+
+def api_signals(model: Normalized) -> dict[str, Signal]:
+    """Layer 1: what the feed itself says, flag by flag (absent: it said nothing)."""
+    signals: dict[str, Signal] = {}
+    inputs = sorted(model.modalities.input)
+    outputs = sorted(model.modalities.output)
+
+    # `~vendor/…-latest` ids carry tokenizer "Router" like the real routers, but each points at
+    # one model (`alias_target`, since 2026-08) and is priced as that model: a chat model.
+    alias = model.id.startswith("~") or model.alias_target is not None
+    if model.pricing.variable:
+        # OpenRouter reports -1 for dynamically priced routers (openrouter/auto, fusion, …).
+        signals["kind"] = ("router", "pricing is -1 (dynamic router)")
+    elif model.tokenizer == "Router" and not alias:
+        # openrouter/free is priced 0, not -1; its tokenizer is what marks it as a router.
+        signals["kind"] = ("router", "architecture.tokenizer is Router")
+    elif model.modalities_given:
+        if "text" in outputs:
+            note = f"output modalities {outputs}"
+            if alias:
+                target = model.alias_target or "the current model of its family"
+                note += f"; a ~ alias of {target} with fixed prices, not a router"
+            signals["kind"] = ("chat", note)
+        else:
+            for modality, kind in OUTPUT_KINDS:
+                if modality in outputs:
+                    signals["kind"] = (kind, f"output modality {modality}")
+                    break
+
+    if model.modalities_given:
+        signals["supportsVision"] = ("image" in inputs, f"input modalities {inputs}")
+        signals["isImageGen"] = ("image" in outputs, f"output modalities {outputs}")
+
+    params = model.supported_parameters
+    if params is not None:
+        present = set(params)
+        tools = sorted(present & TOOL_PARAMS)
+        signals["supportsTools"] = (
+            bool(tools),
+            f"supported_parameters has {', '.join(tools)}"
+            if tools
+            else "supported_parameters lack tools/tool_choice",
+        )
+        structured = sorted(present & STRUCTURED_PARAMS)
+        signals["structuredOutput"] = (
+            bool(structured),
+            f"supported_parameters has {', '.join(structured)}"
+            if structured
+            else "supported_parameters lack response_format/structured_outputs",
+        )
+        controls = sorted(present & REASONING_PARAMS)
+        if controls:
+            signals["reasoning"] = (
+                "configurable",
+                f"supported_parameters has {', '.join(controls)}",
+            )
+    if "reasoning" not in signals and model.reasoning_info is not None:
+        # The `reasoning` object (feed schema since 2026-06): `mandatory` means always on.
+        mandatory = model.reasoning_info.get("mandatory")
+        if mandatory is True:
+            signals["reasoning"] = ("fixed", "reasoning.mandatory is true, no reasoning controls")
+        elif mandatory is False:
+            signals["reasoning"] = ("none", "reasoning.mandatory is false, no reasoning controls")
+
+    signals["isFree"] = _free_signal(model)
+    return signals
+
+
+def _heuristic(row: Heuristic, model: Normalized, name: str) -> Signal | None:
+    found = row.pattern.search(model.id)
+    if found is not None:
+        return row.value, row.evidence(found.group(0), "id")
+    found = row.pattern.search(name)
+    if found is not None:
+        return row.value, row.evidence(found.group(0), "name")
+    return None
+
+
+@dataclass
+class _CompiledOverride:
+    index: int
+    match: str | None
+    pattern: re.Pattern[str] | None
+    values: dict[str, Value]
+    evidence: str
+
+
+class Resolver:
+    """Decides every flag of a model; built once per run with the loaded overrides."""
+
+    def __init__(self, overrides: Sequence[CapabilityOverride] = ()) -> None:
+        self._overrides: list[_CompiledOverride] = []
+        for index, entry in enumerate(overrides):
+            selector = (
+                f"match {entry.match!r}"
+                if entry.match is not None
+                else f"pattern /{entry.pattern}/"
+            )
+            self._overrides.append(
+                _CompiledOverride(
+                    index=index,
+                    match=entry.match,
+                    pattern=re.compile(entry.pattern) if entry.pattern is not None else None,
+                    values=entry.set.model_dump(exclude_none=True),
+                    evidence=(
+                        f"capability-overrides.json $.overrides[{index}] ({selector}): {entry.note}"
+                    ),
+                )
+            )
+
+    def override_signals(self, model_id: str) -> dict[str, Signal]:
+        """Layer 3: every override entry that selects ``model_id``; a later entry wins."""
+        signals: dict[str, Signal] = {}
+        for entry in self._overrides:
+            if entry.match == model_id or (
+                entry.pattern is not None and entry.pattern.search(model_id)
+            ):
+                for flag, value in entry.values.items():
+                    signals[flag] = (value, entry.evidence)
+        return signals
+
+    def resolve(self, model: Normalized) -> Capabilities:
+        caps = Capabilities()
+        api = api_signals(model)
+        overrides = self.override_signals(model.id) if self._overrides else {}
+        name = model.name.lower()
+        heuristics: dict[str, Signal] = {}
+
+        for row in HEURISTICS:
+            if row.flag != "kind" or "kind" in heuristics:
+                continue
+            signal = _heuristic(row, model, name)
+            if signal is not None:
+                heuristics["kind"] = signal
+        self._decide(caps, model.id, "kind", api=api, heuristics=heuristics, overrides=overrides)
+
+        for row in HEURISTICS:
+            if row.flag == "kind" or row.flag in heuristics:
+                continue
+            if row.kinds is not None and caps.kind not in row.kinds:
+                continue
+            signal = _heuristic(row, model, name)
+            if signal is not None:
+                heuristics[row.flag] = signal
+        for flag in FLAGS[1:]:
+            self._decide(caps, model.id, flag, api=api, heuristics=heuristics, overrides=overrides)
+        return caps
+
+    @staticmethod
+    def _decide(
+        caps: Capabilities,
+        model_id: str,
+        flag: str,
+        *,
+        api: dict[str, Signal],
+        heuristics: dict[str, Signal],
+        overrides: dict[str, Signal],
+    ) -> None:
+        from_api = api.get(flag)
+        guess = heuristics.get(flag)
+        manual = overrides.get(flag)
+        refines = (
+            from_api is not None and guess is not None and (flag, from_api[0], guess[0]) in REFINES
+        )
+        if manual is not None:
+            value, evidence, layer = manual[0], manual[1], "override"
+        elif refines and guess is not None and from_api is not None:
+            value, layer = guess[0], "heuristic"
+            evidence = f"{guess[1]}; API: {from_api[1]}"
+        elif from_api is not None:
+            value, evidence, layer = from_api[0], from_api[1], "api"
+        elif guess is not None:
+            value, evidence, layer = guess[0], guess[1], "heuristic"
+        else:
+            value, layer = DEFAULTS[flag], "heuristic"
+            evidence = f"default: no API signal and no {flag} pattern matched"
+            caps.defaulted.add(flag)
+        setattr(caps, _ATTRS[flag], value)
+        caps.source[flag] = layer
         caps.evidence[flag] = evidence
 
-    if model.pricing.variable:
-        decide("kind", "router", "pricing is -1 (dynamic router)")
-    elif "text" not in outputs:
-        for modality, kind in OUTPUT_KINDS:
-            if modality in outputs:
-                decide("kind", kind, f"output modality {modality}")
-                break
-    if "kind" not in caps.source:
-        decide("kind", "chat", f"output modalities {sorted(outputs) or ['text']}")
+        if from_api is None:
+            return
+        if (
+            guess is not None
+            and guess[0] != from_api[0]
+            and not refines
+            and (flag, from_api[0], guess[0]) not in AGREES
+        ):
+            caps.conflicts.append(
+                _conflict(model_id, flag, value, layer, ("api", from_api), ("heuristic", guess))
+            )
+        if manual is not None and manual[0] != from_api[0]:
+            caps.conflicts.append(
+                _conflict(model_id, flag, value, layer, ("api", from_api), ("override", manual))
+            )
 
-    decide("supportsVision", "image" in inputs, f"input modalities {sorted(inputs)}")
-    decide("isImageGen", "image" in outputs, f"output modalities {sorted(outputs)}")
-    if model.supported_parameters is not None:
-        tools = sorted(params & TOOL_PARAMS)
-        decide("supportsTools", bool(tools), f"supported_parameters {tools or 'lack tools'}")
-        structured = sorted(params & STRUCTURED_PARAMS)
-        decide(
-            "structuredOutput",
-            bool(structured),
-            f"supported_parameters {structured or 'lack response_format'}",
+
+def _conflict(
+    model_id: str,
+    flag: str,
+    value: Value,
+    layer: str,
+    *claims: tuple[str, Signal],
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": model_id, "flag": flag, "value": value, "decidedBy": layer}
+    for name, (claimed, evidence) in claims:
+        entry[name] = claimed
+        entry[f"{name}Evidence"] = evidence
+    return entry
+
+
+def resolve(model: Normalized, overrides: Sequence[CapabilityOverride] = ()) -> Capabilities:
+    """Decide every flag for ``model`` (convenience for one model; runs use ``Resolver``)."""
+    return Resolver(overrides).resolve(model)
+
+
+def report(resolved: Iterable[Capabilities]) -> dict[str, Any]:
+    """Run-report sections: per-flag counts by deciding layer, and every conflict.
+
+    ``capabilities[flag]`` counts ``api``, ``heuristic`` (a pattern matched), ``override`` and
+    ``default`` (nothing said anything; published as source ``heuristic``)."""
+    counts = {flag: {"api": 0, "heuristic": 0, "override": 0, "default": 0} for flag in FLAGS}
+    conflicts: list[dict[str, Any]] = []
+    for caps in resolved:
+        for flag in FLAGS:
+            layer = "default" if flag in caps.defaulted else caps.source[flag]
+            counts[flag][layer] += 1
+        conflicts.extend(caps.conflicts)
+    conflicts.sort(key=lambda c: (c["id"], FLAGS.index(c["flag"]), "override" in c))
+    return {"capabilities": counts, "conflicts": conflicts}
+
+
+def explain(record: ModelRecord, conflicts: Iterable[dict[str, Any]] = ()) -> list[str]:
+    """Lines for ``--explain``: each flag with its value, deciding layer and evidence."""
+    lines = [f"{record.id} ({record.name}), alias {record.alias}"]
+    rows = [
+        ("kind", record.kind),
+        ("supportsVision", record.supports_vision),
+        ("supportsTools", record.supports_tools),
+        ("reasoning", record.reasoning),
+        ("structuredOutput", record.structured_output),
+        ("isImageGen", record.is_image_gen),
+        ("isFree", record.is_free),
+    ]
+    for flag, value in rows:
+        shown = str(value).lower() if isinstance(value, bool) else value
+        layer = record.detection_source.get(flag, "?")
+        lines.append(f"  {flag:<17}{shown:<14}{layer:<10}{record.evidence.get(flag, '')}")
+    lines.append(f"  {'priceTier':<17}{record.price_tier:<14}{'pricing':<10}{record.cost}")
+    for conflict in conflicts:
+        if conflict["id"] != record.id:
+            continue
+        other = "override" if "override" in conflict else "heuristic"
+        lines.append(
+            f"  conflict on {conflict['flag']}: api says {conflict['api']} "
+            f"({conflict['apiEvidence']}), {other} says {conflict[other]} "
+            f"({conflict[f'{other}Evidence']}); {conflict['decidedBy']} decided"
         )
-        controls = sorted(params & REASONING_PARAMS)
-        if controls:
-            decide("reasoning", "configurable", f"supported_parameters {controls}")
-    free = is_zero_cost(model) or model.id.endswith(":free")
-    decide("isFree", free, "all prices 0" if free else "priced")
-    for flag in FLAGS:
-        caps.source.setdefault(flag, "api" if flag in caps.evidence else "heuristic")
-    return caps
-
-
-def _attr(flag: str) -> str:
-    return {
-        "kind": "kind",
-        "supportsVision": "supports_vision",
-        "supportsTools": "supports_tools",
-        "reasoning": "reasoning",
-        "structuredOutput": "structured_output",
-        "isImageGen": "is_image_gen",
-        "isFree": "is_free",
-    }[flag]
+    return lines

@@ -1,4 +1,5 @@
-"""Command line: ``catalog`` (sync, status, schedule, schemas, build-fallback) and ``syncmodels``.
+"""Command line: ``catalog`` (sync, status, schedule, resolve, cost, export-registry, schemas,
+build-fallback, validate) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
 Every sync target runs a job of ``pipeline.jobs`` through ``run_job`` (lease, publish, status).
@@ -15,19 +16,33 @@ import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline import __version__, keys, logs
-from pipeline.config import CatalogConfig, ConfigError, load_config, resolve_store_uri
+from pipeline.config import (
+    CatalogConfig,
+    ConfigError,
+    curation_config,
+    load_config,
+    resolve_store_uri,
+)
 from pipeline.jobs import UnknownJob
-from pipeline.overrides import OverrideError, load_overrides, resolve_dir, validate_directory
+from pipeline.overrides import (
+    OverrideError,
+    load_overrides,
+    resolve_dir,
+    validate_directory,
+)
+from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-# `syncmodels TARGET` → job of pipeline.jobs.JOBS. `curated` (issue 5) and `providers` /
-# `<source>` (issue 6) are added with their jobs at merge.
+# `syncmodels TARGET` → job of pipeline.jobs.JOBS. `providers` / `<source>` (issue 6) are
+# added with their jobs at merge.
 SYNC_TARGETS: dict[str, str] = {
     "all": "full_refresh",
     "openrouter": "openrouter",
+    "curated": "curated_refresh",
     "sweep": "deprecation_sweep",
 }
 
@@ -73,8 +88,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}"
         )
     config = load_config(args.config)
+    curation_config(config)  # a bad `curation:` section is a usage error before any work
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
+    if job == "curated_refresh" and args.from_file:
+        raise UsageError("`sync curated` reads the published current.json; drop --from-file")
     interactive = sys.stderr.isatty() and not args.quiet
     if interactive:
         print(f"syncing {args.target} ({job}) into {store.uri}", file=sys.stderr)
@@ -90,11 +108,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
             overrides=overrides,
             progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
         )
+    explained = True
+    if args.explain and result.catalog is not None:
+        explained = _explain(result.catalog, result.details, args.explain)
     if result.exit_code == 0:
         print(result.summary)
     else:
         print(f"error: {result.error}", file=sys.stderr)
-    return result.exit_code
+    return result.exit_code if explained else 2
+
+
+def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
+    """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
+    from pipeline.capabilities import explain
+
+    record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
+    if record is None:
+        print(f"error: --explain: {model_ref!r} is not in the published catalog", file=sys.stderr)
+        return False
+    for line in explain(record, details.get("conflicts", [])):
+        print(line)
+    return True
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -129,6 +163,88 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     )
 
 
+def _load_current(store: Store) -> CurrentCatalog:
+    blob = store.get(keys.CURRENT)
+    if blob is None:
+        raise UsageError(f"no {keys.CURRENT} in {store.uri}: run `syncmodels all` first")
+    return CurrentCatalog.model_validate_json(blob.data)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from pipeline import jsonio
+    from pipeline.cost import CostError, estimate_cost, parse_at
+    from pipeline.resolve import CatalogIndex, resolve
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    catalog = _load_current(store)
+    current = jsonio.loads_plain(jsonio.dump_model(catalog))
+    found = resolve(args.model, CatalogIndex(current))
+    if found.model_id is None or not found.exact:
+        raise UsageError(f"no model {args.model!r} (id or alias) in {store.uri}")
+    record = next(m for m in catalog.models if m.id == found.model_id)
+    try:
+        at = parse_at(args.at) if args.at else None
+    except ValueError as exc:
+        raise UsageError(f"--at {args.at!r} is not HH:MM (UTC) or an ISO-8601 time") from exc
+    try:
+        estimate = estimate_cost(
+            record.pricing,
+            input_tokens=args.input,
+            output_tokens=args.output,
+            cached_tokens=args.cached,
+            at=at,
+            model_id=record.id,
+        )
+    except CostError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        document = {
+            "model": record.id,
+            "usd": estimate.usd,
+            "rule": estimate.rule,
+            "lines": [
+                {
+                    "what": ln.what,
+                    "tokens": ln.tokens,
+                    "usdPerMillion": ln.usd_per_million,
+                    "usd": ln.usd,
+                }
+                for ln in estimate.lines
+            ],
+            "notes": estimate.notes,
+        }
+        sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
+        return 0
+    print(f"{record.id}: ${estimate.usd:.6f} (prices: {estimate.rule})")
+    for line in estimate.lines:
+        print(f"  {line.what:<13}{line.tokens:>12,} × ${line.usd_per_million}/1M = ${line.usd:.6f}")
+    for note in estimate.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def cmd_export_registry(args: argparse.Namespace) -> int:
+    from pipeline.registry_export import build_registry, registry_key
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    files = build_registry(_load_current(store))
+    if args.output:
+        target = Path(args.output)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (target / name).write_bytes(data)
+        where = str(target)
+    else:
+        for name, data in files.items():
+            store.put(registry_key(name), data)
+        where = f"{store.uri}/{registry_key('')}"
+    print(f"wrote {len(files)} registry file(s) to {where}")
+    return 0
+
+
 def _age(stamp: str | None, now: datetime) -> str:
     if not stamp:
         return "never"
@@ -142,6 +258,7 @@ def _age(stamp: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.jobs import JOBS
     from pipeline.publish import read_status
     from pipeline.schedule import load_schedule, stale_reason
 
@@ -159,7 +276,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{keys.STATUS} in {store.uri} is unreadable", file=sys.stderr)
         return 1
     now = _parse_now(args.now)
-    crons = {j.name: j.cron for j in load_schedule(config) if j.enabled}
+    # Status entries are keyed by each job's status name (`curated` for curated_refresh).
+    crons = {
+        (JOBS[j.name].status_key if j.name in JOBS else j.name): j.cron
+        for j in load_schedule(config)
+        if j.enabled
+    }
     written = status.generated_at
     print(f"store {store.uri}, status written {written} ({_age(written, now)})")
     header = (
@@ -187,6 +309,68 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{_age(entry.last_end, now):<10}{_age(entry.last_success, now):<14}"
             f"{models!s:>7}  {detail[:160]}"
         )
+    return 0
+
+
+def _read_published(store: Store, key: str) -> Any:
+    """A published JSON document as plain data, or None when the store has none."""
+    from pipeline import jsonio
+
+    blob = store.get(key)
+    if blob is None:
+        return None
+    try:
+        return jsonio.loads_plain(blob.data)
+    except ValueError as exc:
+        raise StoreError(f"{key} in {store.uri} is not valid JSON ({exc})") from exc
+
+
+def curated_ranks(curated: Any) -> dict[str, float]:
+    """``models[].rank`` from curated.json (written by the curation stage), by model id."""
+    ranks: dict[str, float] = {}
+    models = curated.get("models") if isinstance(curated, dict) else None
+    for entry in models if isinstance(models, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        model_id, rank = entry.get("id"), entry.get("rank")
+        if isinstance(model_id, str) and isinstance(rank, int | float):
+            ranks[model_id] = float(rank)
+    return ranks
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.resolve import CatalogIndex, resolve
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    current = _read_published(store, keys.CURRENT)
+    if current is None:
+        print(f"no catalog in {store.uri}: run `syncmodels all` first", file=sys.stderr)
+        return 1
+    # Until the curation stage publishes curated.json, resolve.py ranks by its stand-in score.
+    ranks = curated_ranks(_read_published(store, keys.CURATED))
+    index = CatalogIndex(current, _read_published(store, keys.DEPRECATIONS), ranks)
+    result = resolve(args.ref, index)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0 if result.model is not None else 1
+    if result.model is None:
+        print(
+            f"error: {args.ref!r} does not resolve: no current id or alias, redirect, alias "
+            f"history or removed model matches it in {store.uri}",
+            file=sys.stderr,
+        )
+        return 1
+    model = result.model
+    state = model.get("lifecycle", {}).get("state", "?")
+    print(f"{args.ref} → {model['id']} (alias {model.get('alias', '?')}, {state})")
+    for number, hop in enumerate(result.hops, 1):
+        detail = f"  ({hop.detail})" if hop.detail else ""
+        print(f"  {number}. {hop.step:<16}{hop.ref} → {hop.to}{detail}")
+    if result.notice is not None:
+        print(f"notice {result.notice.id}: {result.notice.text}")
     return 0
 
 
@@ -234,12 +418,20 @@ def cmd_build_fallback(args: argparse.Namespace) -> int:
     from pipeline.sync import SyncRequest, sync_openrouter
 
     config = load_config(args.config)
+    # The embedded catalog is served as is when the feed is down: decide its flags with the
+    # same override files as a live run, or it would contradict them.
+    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         result = sync_openrouter(
             store,
             config,
-            SyncRequest(now=_parse_now(args.now), from_file=Path(args.from_file), job="fallback"),
+            SyncRequest(
+                now=_parse_now(args.now),
+                from_file=Path(args.from_file),
+                job="fallback",
+                overrides=overrides,
+            ),
         )
         if not result.published or result.catalog is None:
             print(f"error: {result.error}", file=sys.stderr)
@@ -275,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--overrides",
         help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
     )
+    sync.add_argument(
+        "--explain",
+        metavar="MODEL_ID",
+        help="after the run, print each capability flag of this model (id or alias) with its "
+        "value, deciding layer and evidence",
+    )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
     sync.add_argument(
         "--wait", action="store_true", help="wait for the run lease instead of exiting (code 3)"
@@ -294,6 +492,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--now", help=argparse.SUPPRESS)
     status.set_defaults(func=cmd_status)
 
+    resolve = sub.add_parser(
+        "resolve",
+        help="resolve a model id or alias the way downstream callers do",
+        description="Follow a model reference (id, alias, old id or old alias) through "
+        "redirects, alias history, same-family fallback and auto; print the model, every "
+        "hop taken and the notice to show the caller once.",
+    )
+    resolve.add_argument("ref", metavar="REF", help="model id or alias")
+    common(resolve)
+    resolve.add_argument("--json", action="store_true", help="print the resolution as JSON")
+    resolve.set_defaults(func=cmd_resolve)
+
     validate = sub.add_parser("validate", help="validate the override files")
     validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")
     validate.add_argument("--config")
@@ -304,6 +514,23 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("--write", action="store_true")
     schemas.add_argument("-v", "--verbose", action="store_true")
     schemas.set_defaults(func=cmd_schemas, config=None)
+
+    cost = sub.add_parser("cost", help="USD cost of a request from the published prices")
+    cost.add_argument("model", help="model id or alias")
+    cost.add_argument("--input", type=int, required=True, help="prompt tokens (cached included)")
+    cost.add_argument("--output", type=int, required=True, help="completion tokens")
+    cost.add_argument("--cached", type=int, default=0, help="prompt tokens read from the cache")
+    cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
+    cost.add_argument("--json", action="store_true", help="machine-readable output")
+    common(cost)
+    cost.set_defaults(func=cmd_cost)
+
+    export = sub.add_parser(
+        "export-registry", help="write the per-family YAML registry from current.json"
+    )
+    common(export)
+    export.add_argument("--output", help="write to this directory instead of the store")
+    export.set_defaults(func=cmd_export_registry)
 
     build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")

@@ -67,6 +67,53 @@ class PublishConfig(Section):
     published without --force."""
 
 
+class CurationWeights(Section):
+    """Rank weights. Defaults: DESIGN.md §5 (`quality*0.45 + reliability*0.25 + latency*0.15 +
+    cost*0.15`), from the original curation design note. They must sum to 1."""
+
+    quality: float = Field(default=0.45, ge=0, le=1)
+    reliability: float = Field(default=0.25, ge=0, le=1)
+    latency: float = Field(default=0.15, ge=0, le=1)
+    cost: float = Field(default=0.15, ge=0, le=1)
+
+
+def _bucket_counts(**counts: int) -> dict[str, int]:
+    return dict(counts)
+
+
+class CurationConfig(Section):
+    """The `curation:` section (kept in ``CatalogConfig.extra`` until this stage parses it)."""
+
+    weights: CurationWeights = Field(default_factory=CurationWeights)
+    """Rank weights."""
+    minimums: dict[str, int] = Field(
+        # DESIGN.md §5 / issue 5: coding 5, reasoning 5, general chat 8, fast/cheap 5,
+        # vision 4, image-gen 3.
+        default_factory=lambda: _bucket_counts(
+            coding=5, reasoning=5, chat=8, fastCheap=5, vision=4, imageGen=3
+        )
+    )
+    """Bucket → fewest models; a bucket that cannot reach it is published short."""
+    sizes: dict[str, int] = Field(
+        # How many each bucket takes when enough models are eligible. The minimums alone give
+        # too few unique models (the best models qualify for several buckets); these sizes,
+        # with max_buckets_per_model 2, were tuned on the 2026-08-19 full OpenRouter snapshot
+        # to land the unique curated core in the 30-40 models of the design note (33 there).
+        default_factory=lambda: _bucket_counts(
+            coding=10, reasoning=10, chat=14, fastCheap=8, vision=8, imageGen=5
+        )
+    )
+    """Bucket → how many models it takes when enough are eligible (never below its minimum)."""
+    max_per_family: int = Field(default=2, ge=1)
+    """Most models of one provider family per bucket (DESIGN.md §5)."""
+    max_buckets_per_model: int = Field(default=2, ge=1)
+    """Most buckets one model is selected for. The best models qualify for nearly every chat
+    bucket; without this cap the same dozen fill them all and the curated core (30-40 models
+    in the design note) shrinks to 21 on the 2026-08-19 snapshot."""
+    flap_window_days: int = Field(default=7, ge=1)
+    """A lifecycle change within this many days counts as flapping (issue 5)."""
+
+
 class CatalogConfig(Section):
     store: str | None = None
     """Store URI; `--store` and `CATALOG_STORE` take precedence."""
@@ -117,6 +164,36 @@ def load_config(path: str | None = None) -> CatalogConfig:
         )
         raise ConfigError(f"config {path}: {problems}") from exc
     return config
+
+
+def curation_config(config: CatalogConfig) -> CurationConfig:
+    """Parse the `curation:` section; a bad one is a ConfigError naming the key."""
+    raw = config.extra.get("curation") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("config: curation: must be a mapping")
+    try:
+        parsed = CurationConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"curation.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config: {problems}") from exc
+    weights = parsed.weights
+    total = weights.quality + weights.reliability + weights.latency + weights.cost
+    if abs(total - 1) > 1e-9:
+        raise ConfigError(f"config: curation.weights must sum to 1 (they sum to {total:g})")
+    known = {"coding", "reasoning", "chat", "fastCheap", "vision", "imageGen"}
+    for section in ("minimums", "sizes"):
+        unknown = sorted(set(getattr(parsed, section)) - known)
+        if unknown:
+            raise ConfigError(
+                f"config: curation.{section}: unknown bucket(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+    defaults = CurationConfig()
+    parsed.minimums = {**defaults.minimums, **parsed.minimums}
+    parsed.sizes = {**defaults.sizes, **parsed.sizes}
+    return parsed
 
 
 def resolve_store_uri(cli_value: str | None, config: CatalogConfig) -> str | None:

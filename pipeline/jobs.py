@@ -12,7 +12,7 @@ import logging
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline import keys, lifecycle, publish
+from pipeline import deprecations, keys, lifecycle, publish
+from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig, ConfigError
 from pipeline.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
 from pipeline.overrides import Overrides
-from pipeline.records import JobStatus, Lifecycle, Outcome, RunReport
+from pipeline.records import CurrentCatalog, JobStatus, Lifecycle, Outcome, RunReport
 from pipeline.schemas import SchemaViolation
 from pipeline.store import Store, StoreError
 from pipeline.sync import ProgressFn, SyncError, SyncRequest, load_previous, make_run_id
@@ -102,6 +103,10 @@ class JobResult:
     error: str | None = None
     holder: LeaseRecord | None = None
     """The lease holder, when the outcome is `locked`."""
+    catalog: CurrentCatalog | None = None
+    """The catalog an OpenRouter sync published (for `--explain`)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """The run report's details (conflicts, changelog, ...)."""
 
     @property
     def exit_code(self) -> int:
@@ -123,6 +128,12 @@ class Job:
     name: str
     run: JobFn
     description: str
+    status_name: str | None = None
+    """Its entry in status.json, when not its name (`curated` for curated_refresh)."""
+
+    @property
+    def status_key(self) -> str:
+        return self.status_name or self.name
 
 
 class UnknownJob(ValueError):
@@ -158,9 +169,29 @@ def openrouter_sync(ctx: JobContext) -> JobResult:
         progress=ctx.progress,
         sleep=ctx.sleep,
     )
-    summary = result.summary
     return JobResult(
-        ctx.job, result.run_id, result.outcome, result.published, summary, result.error
+        ctx.job,
+        result.run_id,
+        result.outcome,
+        result.published,
+        result.summary,
+        result.error,
+        catalog=result.catalog,
+        details=result.report.details,
+    )
+
+
+# -- curated_refresh ---------------------------------------------------------------------------
+
+
+def curated_refresh(ctx: JobContext) -> JobResult:
+    """Ranking and curation from the published current.json, no network (curated_sync)."""
+    from pipeline.curated_sync import sync_curated
+
+    result = sync_curated(ctx.store, ctx.config, now=ctx.now, overrides=ctx.overrides)
+    outcome: Outcome = "ok" if result.published else "failed"
+    return JobResult(
+        ctx.job, result.run_id, outcome, result.published, result.summary, result.error
     )
 
 
@@ -170,23 +201,29 @@ _RAW = re.compile(r"(?:^|/)raw-(\d{10})\.json$")
 
 
 def sweep_lifecycle(
-    models: dict[str, Lifecycle], now: datetime, config: CatalogConfig
+    models: dict[str, Lifecycle],
+    now: datetime,
+    config: CatalogConfig,
+    *,
+    bindings: Collection[str] = frozenset(),
+    forced: Collection[str] = frozenset(),
 ) -> dict[str, Lifecycle]:
     """Advance lifecycle by the clock alone: no feed was read, so nothing counts as missing
     that was not missing already. Models already missing move on (stale → deprecated →
-    removed) with their original ``missingSince``; listed models move only when their
-    announced expiry has passed."""
+    removed, never removed while a consumer binds them) with their original ``missingSince``;
+    listed models move only when their announced expiry has passed or a deprecation override
+    came into force."""
     missing = {i: s for i, s in models.items() if s.missing_since is not None}
-    advanced = lifecycle.advance({}, missing, now, config=config.lifecycle)
+    advanced = lifecycle.advance(
+        {}, missing, now, bindings=bindings, forced=forced, config=config.lifecycle
+    )
     result: dict[str, Lifecycle] = {}
     for model_id, state in models.items():
         if model_id in advanced:
             result[model_id] = advanced[model_id]
-        elif (
-            state.expires_at is not None
-            and state.state != "deprecated"
-            and parse_iso(state.expires_at) <= now
-        ):
+            continue
+        expired = state.expires_at is not None and parse_iso(state.expires_at) <= now
+        if (expired or model_id in forced) and state.state != "deprecated":
             result[model_id] = state.model_copy(
                 update={"state": "deprecated", "state_since": iso(now)}
             )
@@ -211,55 +248,79 @@ def prune_raw(store: Store, now: datetime, retention_days: int) -> list[str]:
 
 
 def deprecation_sweep(ctx: JobContext) -> JobResult:
-    """Lifecycle by the clock from the published current.json (no fetch), then prune raw
-    snapshots older than the retention.
-
-    Rewriting deprecations.json (tombstones of models this sweep removes) plugs in here when the
-    lifecycle stage of issue 4 lands: its bytes go into the same ``publish_set`` call.
-    """
+    """Lifecycle by the clock from the published current.json (no fetch), deprecations.json
+    with the tombstones of models it removes and the overrides now in force, then prune raw
+    snapshots older than the retention."""
     store, now = ctx.store, ctx.now
     began = time.perf_counter()
+    warnings: list[str] = []
     try:
         based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
-    except SyncError as exc:
+        previous_deprecations = deprecations.load_previous(store)
+    except (SyncError, deprecations.DeprecationsError) as exc:
         return _record_failure(ctx, str(exc))
     if previous is None:
         return _record_failure(
             ctx, f"nothing published yet in {store.uri}: run `syncmodels all` first"
         )
 
+    found = load_bindings(store)
+    bound = found.bound()
+    if not found.complete:
+        # An unreadable bindings file might hide a consumer: remove nothing this run.
+        warnings.extend(f"bindings: {problem}" for problem in found.problems)
+        bound |= {m.id for m in previous.models}
+    forced = deprecations.effective_overrides(ctx.overrides.deprecations, now)
     before = {m.id: m.lifecycle for m in previous.models}
-    after = sweep_lifecycle(before, now, ctx.config)
+    after = sweep_lifecycle(before, now, ctx.config, bindings=bound, forced=set(forced))
     moved = sorted(i for i in before if after[i] != before[i])
     removed = sorted(i for i in moved if after[i].state == "removed")
     run_id = make_run_id(now, f"sweep:{previous.run_id}:{','.join(moved)}".encode())
 
-    published = False
-    if moved:
-        records = [
-            m.model_copy(update={"lifecycle": after[m.id]})
-            for m in previous.models
-            if after[m.id].state != "removed"
-        ]
-        catalog = previous.model_copy(
-            update={
-                "generated_at": iso(now),
-                "run_id": run_id,
-                "count": len(records),
-                "models": records,
-            }
-        )
-        try:
-            data = publish.encode("current", catalog)
-        except SchemaViolation as exc:
-            return _record_failure(ctx, f"refusing to publish an invalid catalog: {exc}")
-        publish.publish_set(store, run_id, iso(now), {"current": data}, based_on=based_on)
-        published = True
+    records = [
+        m.model_copy(update={"lifecycle": after[m.id]})
+        for m in previous.models
+        if after[m.id].state != "removed"
+    ]
+    stones = [
+        deprecations.tombstone(m.model_copy(update={"lifecycle": after[m.id]}), iso(now))
+        for m in previous.models
+        if m.id in removed
+    ]
+    listed = {m.id for m in previous.models if m.lifecycle.missing_since is None}
+    doc = deprecations.merge(
+        previous_deprecations,
+        generated_at=iso(now),
+        run_id=run_id,
+        listed=listed,
+        forced=forced,
+        removed=stones,
+    )
+    try:
+        artifacts = {"deprecations": publish.encode("deprecations", doc)}
+        if moved:
+            catalog = previous.model_copy(
+                update={
+                    "generated_at": iso(now),
+                    "run_id": run_id,
+                    "count": len(records),
+                    "models": records,
+                }
+            )
+            artifacts["current"] = publish.encode_listing(
+                "current", catalog, "models", "ModelRecord"
+            )
+    except SchemaViolation as exc:
+        return _record_failure(ctx, f"refusing to publish an invalid catalog: {exc}")
+    # deprecations.json is rewritten only when its content changed; with no lifecycle change
+    # and no new tombstone or redirect nothing is written at all.
+    committed = publish.publish_set(store, run_id, iso(now), artifacts, based_on=based_on)
+    published = bool(committed.written)
 
     pruned = prune_raw(store, now, ctx.settings.raw_retention_days)
     counts = {
-        "published": len(after) - len(removed),
+        "published": len(records),
         "moved": len(moved),
         "removed": len(removed),
         "pruned": len(pruned),
@@ -273,13 +334,23 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
         published=published,
         timings_ms={"total": round((time.perf_counter() - began) * 1000, 3)},
         counts=counts,
-        details={"lifecycle": changes, "removed": removed, "pruned": pruned},
+        warnings=warnings,
+        details={
+            "lifecycle": changes,
+            "removed": removed,
+            "pruned": pruned,
+            "published": {"written": committed.written, "unchanged": committed.unchanged},
+        },
     )
     _record(ctx, report)
     summary = (
         f"sweep: {len(moved)} lifecycle change(s), {len(removed)} removed, "
         f"{len(pruned)} raw snapshot(s) pruned"
-        + (f"; published as {run_id}" if published else "; nothing to publish")
+        + (
+            f"; published {', '.join(committed.written)} as {run_id}"
+            if published
+            else "; nothing to publish"
+        )
         + f" → {store.uri}"
     )
     return JobResult(ctx.job, run_id, "ok", published, summary)
@@ -288,10 +359,9 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
 # -- the table ---------------------------------------------------------------------------------
 
 # Every job this build can run, by the name the cron table (jobs/schedule.yaml) uses.
-# curated_refresh (issue 5, ranking from the published current.json) and provider_refresh
-# (issue 6, provider sources whose TTL expired) are not on this branch: their entries are
-# added here at merge, each pointing at that stage's function. Until then `catalog schedule`
-# lists them as unavailable and does not schedule them.
+# provider_refresh (issue 6, provider sources whose TTL expired) is not on this branch: its
+# entry is added here at merge, pointing at that stage's function. Until then `catalog
+# schedule` lists it as unavailable and does not schedule it.
 JOBS: dict[str, Job] = {
     "full_refresh": Job(
         "full_refresh",
@@ -302,6 +372,12 @@ JOBS: dict[str, Job] = {
         "openrouter",
         openrouter_sync,
         "The OpenRouter source alone, on demand (`syncmodels openrouter`)",
+    ),
+    "curated_refresh": Job(
+        "curated_refresh",
+        curated_refresh,
+        "Ranking and curation from the published current.json, no network",
+        status_name="curated",  # curated_sync's status entry (`catalog sync curated`)
     ),
     "deprecation_sweep": Job(
         "deprecation_sweep",
@@ -340,7 +416,7 @@ def run_job(
     run_now = now or started
     lease_id = new_run_id(name, started)
     ctx = JobContext(
-        job=name,
+        job=job.status_key,
         store=store,
         config=config,
         now=run_now,

@@ -13,6 +13,8 @@ DEPRECATIONS = f"{OPENROUTER}/deprecations.json"
 MANIFEST = f"{OPENROUTER}/manifest.json"
 STATUS = "models/status.json"
 LOCK = "models/lock.json"
+BINDINGS = "models/bindings/"
+"""Prefix of the files downstream consumers write: ``models/bindings/<consumer>.json``."""
 
 
 def openrouter_raw(now: datetime) -> str:

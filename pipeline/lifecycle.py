@@ -1,10 +1,11 @@
 """The lifecycle state machine: active → stale → deprecated → removed.
 
 Clock: the run's time (``--now`` for replays). Seen in an authoritative feed → ``active`` from
-any state (unless its announced expiry has passed → ``deprecated``). Missing: ``stale`` for less
-than ``deprecated_after_days``, ``deprecated`` from then, ``removed`` from
-``removed_after_days`` when no downstream bindings remain (else it stays ``deprecated``).
-A fallback feed never moves anything: callers simply do not run this stage for it.
+any state (unless its announced expiry has passed, or deprecation-overrides.json forces it →
+``deprecated``). Missing: ``stale`` for less than ``deprecated_after_days``, ``deprecated`` from
+then, ``removed`` from ``removed_after_days`` when no downstream bindings remain (else it stays
+``deprecated``). A fallback feed never moves anything: callers simply do not run this stage for
+it. The thresholds live in ``config.lifecycle`` (LifecycleConfig), with where they come from.
 """
 
 from __future__ import annotations
@@ -23,11 +24,20 @@ def _moved(previous: Lifecycle | None, state: LifecycleState, now: str) -> str:
     return now
 
 
-def seen(previous: Lifecycle | None, now: datetime, *, expires_at: str | None = None) -> Lifecycle:
-    """Lifecycle of a model listed by an authoritative feed at ``now``."""
+def seen(
+    previous: Lifecycle | None,
+    now: datetime,
+    *,
+    expires_at: str | None = None,
+    forced: bool = False,
+) -> Lifecycle:
+    """Lifecycle of a model listed by an authoritative feed at ``now``.
+
+    ``forced``: a deprecation override is in effect, so listing it does not make it active.
+    """
     stamp = iso(now)
     expired = expires_at is not None and parse_iso(expires_at) <= now
-    state: LifecycleState = "deprecated" if expired else "active"
+    state: LifecycleState = "deprecated" if expired or forced else "active"
     return Lifecycle(
         state=state,
         first_seen=previous.first_seen if previous else stamp,
@@ -43,6 +53,7 @@ def missing(
     now: datetime,
     *,
     bound: bool = False,
+    forced: bool = False,
     config: LifecycleConfig | None = None,
 ) -> Lifecycle:
     """Lifecycle of a previously known model that the feed no longer lists at ``now``."""
@@ -53,7 +64,11 @@ def missing(
     state: LifecycleState
     if gone_for >= timedelta(days=config.removed_after_days) and not bound:
         state = "removed"
-    elif gone_for >= timedelta(days=config.deprecated_after_days) or previous.state == "deprecated":
+    elif (
+        gone_for >= timedelta(days=config.deprecated_after_days)
+        or previous.state == "deprecated"
+        or forced
+    ):
         # A model already deprecated (expired, or forced) never goes back to merely stale.
         state = "deprecated"
     else:
@@ -74,14 +89,21 @@ def advance(
     now: datetime,
     *,
     bindings: Collection[str] = (),
+    forced: Collection[str] = (),
     config: LifecycleConfig | None = None,
 ) -> dict[str, Lifecycle]:
-    """New lifecycle for every present model (id → expiresAt) and every previously known one."""
+    """New lifecycle for every present model (id → expiresAt) and every previously known one.
+
+    ``bindings``: ids some downstream consumer still uses (never ``removed``). ``forced``: ids a
+    deprecation override currently deprecates. Pass sets: membership is tested once per model.
+    """
     result = {
-        model_id: seen(previous.get(model_id), now, expires_at=expires)
+        model_id: seen(previous.get(model_id), now, expires_at=expires, forced=model_id in forced)
         for model_id, expires in present.items()
     }
     for model_id, before in previous.items():
         if model_id not in result:
-            result[model_id] = missing(before, now, bound=model_id in bindings, config=config)
+            result[model_id] = missing(
+                before, now, bound=model_id in bindings, forced=model_id in forced, config=config
+            )
     return result

@@ -7,6 +7,7 @@ publish USD per 1M tokens computed with exact Decimal arithmetic, so ``2.5`` is 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -65,10 +66,12 @@ class Normalized:
     knowledge_cutoff: str | None
     expires_at: str | None
     tokenizer: str | None = None
-    description: str | None = None
     benchmarks: dict[str, Any] | None = None
     reasoning_info: dict[str, Any] | None = None
     sources: list[SourceRef] = field(default_factory=list)
+    modalities_given: bool = True
+    """False when the feed said nothing about modalities and text → text was assumed: the
+    capability resolver then has no API signal for kind, vision or image output."""
 
 
 def family_of(model_id: str) -> str:
@@ -161,6 +164,14 @@ def _modalities(model: OpenRouterModel) -> Modalities:
     return Modalities(input=["text"], output=["text"])
 
 
+def _modalities_given(model: OpenRouterModel) -> bool:
+    arch = model.architecture
+    if arch.input_modalities is not None or arch.output_modalities is not None:
+        return True
+    modality = (arch.modality or "").strip().lower()
+    return "->" in modality or modality in LEGACY_MODALITY
+
+
 def _positive(value: int | None) -> int | None:
     return value if value is not None and value > 0 else None
 
@@ -188,16 +199,17 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         max_output=_positive(model.top_provider.max_completion_tokens),
         modalities=_modalities(model),
         pricing=pricing,
+        # Interned: the same ~60 parameter names repeat in every record of a 100k catalog.
         supported_parameters=(
-            sorted(set(model.supported_parameters))
+            sorted({sys.intern(p) for p in model.supported_parameters})
             if model.supported_parameters is not None
             else None
         ),
         knowledge_cutoff=model.knowledge_cutoff or None,
         expires_at=_iso_date(model.expiration_date),
         tokenizer=model.architecture.tokenizer,
-        description=model.description,
         benchmarks=model.benchmarks,
         reasoning_info=model.reasoning,
         sources=[SourceRef(source="openrouter", native_id=model.id)],
+        modalities_given=_modalities_given(model),
     )

@@ -121,11 +121,35 @@ class DeprecationOverrides(OverrideFile):
     """Forced deprecations."""
 
 
+class QualityScore(Entry):
+    """A quality score for one id (`match`) or every id a regular expression finds (`pattern`),
+    with where the figure comes from. It beats the feed's benchmarks in curation."""
+
+    match: str | None = Field(default=None, min_length=1)
+    """Exact model id."""
+    pattern: str | None = Field(default=None, min_length=1)
+    """Regular expression searched in the id (Python `re` syntax)."""
+    quality: float = Field(ge=0, le=1)
+    """The quality score, 0 to 1."""
+    as_of: str = Field(alias="asOf", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    """Date the figure was taken (YYYY-MM-DD)."""
+    note: str = Field(min_length=10)
+    """Where the figure comes from and how it was turned into a 0-1 score."""
+
+
+class QualityScores(OverrideFile):
+    """`quality-scores.json`."""
+
+    scores: list[QualityScore] = Field(default_factory=list)
+    """Entries; the first entry that matches an id wins."""
+
+
 # File name → model. Later stages register theirs here (one table, no discovery).
 OVERRIDE_FILES: dict[str, type[OverrideFile]] = {
     "capability-overrides.json": CapabilityOverrides,
     "alias-overrides.json": AliasOverrides,
     "deprecation-overrides.json": DeprecationOverrides,
+    "quality-scores.json": QualityScores,
 }
 
 
@@ -153,19 +177,50 @@ def resolve_dir(cli_value: str | None, config_value: str | None = None) -> Path:
     return Path(chosen) if chosen else REPO_OVERRIDES
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _Duplicate(key)
-        seen[key] = value
-    return seen
-
-
 class _Duplicate(ValueError):
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, path: str = "$") -> None:
         super().__init__(key)
         self.key = key
+        self.path = path
+
+
+def _loads_strict(text: str) -> Any:
+    """``json.loads`` that rejects a key given twice in one object, naming the object's JSON
+    path (the standard parser silently keeps the last value)."""
+    duplicates: list[tuple[str, dict[str, Any]]] = []
+
+    def collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                duplicates.append((key, obj))
+            obj[key] = value
+        return obj
+
+    document = json.loads(text, object_pairs_hook=collect)
+    if duplicates:
+        key, holder = duplicates[0]
+        raise _Duplicate(key, _path_of(document, holder) or "$")
+    return document
+
+
+def _path_of(node: Any, target: dict[str, Any], path: str = "$") -> str | None:
+    if node is target:
+        return path
+    children: Any = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, child in children:
+        found = _path_of(
+            child, target, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def _json_path(parts: Any) -> str:
@@ -187,14 +242,17 @@ def load_file(path: Path) -> OverrideFile:
     except UnicodeDecodeError as exc:
         raise OverrideError(path, "", "not UTF-8 text") from exc
     try:
-        document = json.loads(text, object_pairs_hook=_no_duplicates)
+        document = _loads_strict(text)
     except _Duplicate as exc:
         line = _line_of_key(text, exc.key)
-        raise OverrideError(path, "", f"duplicate key {exc.key!r}{line}") from exc
+        raise OverrideError(path, exc.path, f"duplicate key {exc.key!r}{line}") from exc
     except json.JSONDecodeError as exc:
         raise OverrideError(
             path, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+
+    if model is CapabilityOverrides:
+        _check_flag_names(path, document)
 
     from pipeline import schemas  # local: schemas imports this module's table
 
@@ -209,6 +267,21 @@ def load_file(path: Path) -> OverrideFile:
         raise OverrideError(path, _json_path(first["loc"]), first["msg"]) from exc
     _check_semantics(path, loaded)
     return loaded
+
+
+def _check_flag_names(path: Path, document: Any) -> None:
+    """Name an unknown flag plainly, with the known ones: the schema alone would only report
+    an "additional property", and a misspelt flag is the most likely mistake in this file."""
+    entries = document.get("overrides") if isinstance(document, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        flags = entry.get("set") if isinstance(entry, dict) else None
+        for key in flags if isinstance(flags, dict) else {}:
+            if key not in KNOWN_FLAGS:
+                raise OverrideError(
+                    path,
+                    f"$.overrides[{index}].set.{key}",
+                    f"unknown flag {key!r} (known flags: {', '.join(KNOWN_FLAGS)})",
+                )
 
 
 def _line_of_key(text: str, key: str) -> str:
@@ -266,6 +339,29 @@ def _check_semantics(path: Path, loaded: OverrideFile) -> None:
                     path, f"$.deprecations[{index}].redirectTo", "redirects to itself"
                 )
             seen[dep.id] = index
+    elif isinstance(loaded, QualityScores):
+        _check_quality_scores(path, loaded)
+
+
+def _check_quality_scores(path: Path, loaded: QualityScores) -> None:
+    matched: dict[str, int] = {}
+    for index, score in enumerate(loaded.scores):
+        where = f"$.scores[{index}]"
+        if (score.match is None) == (score.pattern is None):
+            raise OverrideError(path, where, "give exactly one of 'match' or 'pattern'")
+        if score.pattern is not None:
+            try:
+                re.compile(score.pattern)
+            except re.error as exc:
+                raise OverrideError(path, f"{where}.pattern", f"does not compile: {exc}") from exc
+        if score.match is not None:
+            if score.match in matched:
+                raise OverrideError(
+                    path,
+                    f"{where}.match",
+                    f"{score.match!r} is already scored at $.scores[{matched[score.match]}]",
+                )
+            matched[score.match] = index
 
 
 def load_overrides(directory: Path) -> Overrides:

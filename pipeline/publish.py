@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from pipeline import jsonio, keys, schemas
 from pipeline.records import JobStatus, Manifest, ManifestEntry, Status
@@ -50,10 +51,44 @@ class PublishConflict(PublishError):
 
 
 def encode(name: str, artifact: BaseModel) -> bytes:
-    """Published bytes of ``artifact``, validated against schema ``name``."""
+    """Published bytes of ``artifact``, validated against schema ``name``.
+
+    The bytes are parsed back and validated, so what is checked is exactly what is written.
+    """
     data = jsonio.dump_model(artifact)
-    schemas.validate(name, jsonio.loads_plain(data))
+    document = jsonio.loads_plain(data)
+    schemas.validate(name, document)
     return data
+
+
+def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) -> bytes:
+    """Like :func:`encode`, for documents dominated by one large list (``current.json``).
+
+    Each item is serialized, parsed back and validated on its own against the schema's
+    ``item_def`` definition, then spliced into the envelope. The bytes are identical to
+    :func:`encode`'s, but only one item's intermediate copies exist at a time, which keeps a
+    100k-model publish within its memory budget.
+    """
+    items = getattr(artifact, field)
+    envelope = artifact.model_copy(update={field: []})
+    head = jsonio.dump_model(envelope)
+    schemas.validate(name, jsonio.loads_plain(head))
+    if not items:
+        return head
+    key = f'"{to_camel(field)}": []'.encode()
+    before, found, after = head.partition(key)
+    if not found:
+        raise schemas.SchemaViolation(f"{name}: cannot find the {field!r} list to fill in")
+    out = bytearray(before)
+    out += key[:-2] + b"[\n"
+    for index, item in enumerate(items):
+        text = jsonio.dump_model(item)
+        schemas.validate_definition(name, item_def, jsonio.loads_plain(text))
+        if index:
+            out += b",\n"
+        out += b"    " + text.rstrip(b"\n").replace(b"\n", b"\n    ")
+    out += b"\n  ]" + after
+    return bytes(out)
 
 
 def publish_schemas(store: Store) -> None:
@@ -114,6 +149,14 @@ def record_status(store: Store, job: str, entry: JobStatus, generated_at: str) -
 def well_known(name: str) -> str:
     """``models/openrouter/<name>.json``: where readers find artifact ``name``."""
     return f"{keys.OPENROUTER}/{name}.json"
+
+
+def artifact_name(key: str) -> str:
+    """The set's name for a well-known key (``models/openrouter/curated.json`` → ``curated``)."""
+    name = key.removeprefix(f"{keys.OPENROUTER}/").removesuffix(".json")
+    if well_known(name) != key or "/" in name:
+        raise PublishError(f"{key} is not a well-known artifact key of {keys.OPENROUTER}/")
+    return name
 
 
 def sha256(data: bytes) -> str:
@@ -195,6 +238,9 @@ def publish_set(
                 unchanged.append(name)
                 continue
         changed[name] = data
+
+    if not changed and before is not None:
+        return Published(before[0], [], unchanged)  # nothing new: the committed set stands
 
     # 1. Immutable per-run copies: nothing a reader looks at changes yet.
     for name, data in changed.items():

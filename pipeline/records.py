@@ -128,6 +128,22 @@ class SourceRef(Record):
     """The model's id in that source."""
 
 
+class BenchmarkSummary(Record):
+    """The feed's own `benchmarks` (OpenRouter, from mid-2026), reduced to the few numbers
+    curation ranks by. Absent when the feed carries none for the model."""
+
+    intelligence_index: float | None = None
+    """Artificial Analysis Intelligence Index (`artificial_analysis.intelligence_index`)."""
+    coding_index: float | None = None
+    """Artificial Analysis Coding Index (`artificial_analysis.coding_index`)."""
+    agentic_index: float | None = None
+    """Artificial Analysis Agentic Index (`artificial_analysis.agentic_index`)."""
+    design_arena_elo: float | None = None
+    """Mean Elo over the model's Design Arena entries (`design_arena[].elo`)."""
+    design_arena_entries: int | None = None
+    """How many Design Arena entries the mean is over."""
+
+
 class ModelRecord(Record):
     """One model in `current.json`."""
 
@@ -175,10 +191,14 @@ class ModelRecord(Record):
     """Generates images."""
     detection_source: dict[str, DetectionLayer]
     """For each flag, the layer that decided it."""
+    evidence: dict[str, str] = Field(default_factory=dict)
+    """For each flag, what decided it: the parameter, modality, pattern or override entry."""
     supported_parameters: list[str] = Field(default_factory=list)
     """Request parameters the upstream reports as supported."""
     knowledge_cutoff: str | None = None
     """Training data cutoff as given upstream."""
+    benchmarks: BenchmarkSummary | None = None
+    """Summary of the feed's benchmark data, when it has any (curation's quality input)."""
     lifecycle: Lifecycle
     """Lifecycle state and dates."""
     sources: list[SourceRef]
@@ -370,3 +390,124 @@ class Manifest(Record):
     """The run that committed this set."""
     artifacts: dict[str, ManifestEntry]
     """Artifact name (`current`, `curated`, `deprecations`) → where it is and its hash."""
+
+
+BucketName = Literal["coding", "reasoning", "chat", "fastCheap", "vision", "imageGen"]
+ScoreSource = Literal[
+    "override", "benchmarks", "heuristic", "lifecycle", "telemetry", "price", "variable", "default"
+]
+
+
+class Score(Record):
+    """One score in [0, 1] and where it came from."""
+
+    value: float
+    """The score, 0 (worst) to 1 (best), rounded to 4 decimals."""
+    source: ScoreSource
+    """`override` (quality-scores.json), `benchmarks` (the feed's), `heuristic`, `lifecycle`,
+    `telemetry`, `price`, `variable` (dynamic price, neutral value) or `default`."""
+    detail: str | None = None
+    """What the value was computed from, for an operator reading the file."""
+
+
+class Scores(Record):
+    """The four scores a rank is the weighted sum of."""
+
+    quality: Score
+    """How good the model's answers are."""
+    reliability: Score
+    """How dependably it is served."""
+    latency: Score
+    """How fast it answers."""
+    cost: Score
+    """How cheap it is (1 = free)."""
+
+
+class CuratedRef(Record):
+    """A curated model as listed in a bucket."""
+
+    id: str
+    """Model id."""
+    alias: str
+    """Its alias in current.json."""
+
+
+class CuratedModel(Record):
+    """One curated model with its rank and scores."""
+
+    id: str
+    """Model id."""
+    alias: str
+    """Its alias in current.json."""
+    rank: float
+    """quality·w + reliability·w + latency·w + cost·w with the published `weights`."""
+    scores: Scores
+    """The scores the rank is computed from."""
+    buckets: list[BucketName]
+    """Buckets the model was selected for."""
+
+
+class Weights(Record):
+    """Rank weights (they sum to 1)."""
+
+    quality: float
+    """Weight of the quality score."""
+    reliability: float
+    """Weight of the reliability score."""
+    latency: float
+    """Weight of the latency score."""
+    cost: float
+    """Weight of the cost score."""
+
+
+class Constraints(Record):
+    """Selection constraints in force for this document."""
+
+    minimums: dict[str, int]
+    """Bucket → fewest models it should hold (a shortfall is reported, never padded)."""
+    sizes: dict[str, int]
+    """Bucket → how many models are selected when enough are eligible."""
+    max_per_family: int
+    """Most models of one provider family in one bucket."""
+    max_buckets_per_model: int
+    """Most buckets one model is selected for."""
+
+
+class Shortfall(Record):
+    """A bucket published with fewer models than its minimum."""
+
+    bucket: BucketName
+    """The bucket."""
+    minimum: int
+    """Its minimum."""
+    selected: int
+    """How many it holds."""
+    eligible: int
+    """Active models that meet its membership rule."""
+    reason: str
+    """Why it is short."""
+
+
+class CuratedCatalog(Record):
+    """`models/openrouter/curated.json`: the curated shortlist per bucket, with scores."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """The run that produced this document."""
+    catalog_run_id: str
+    """Run id of the current.json it was computed from."""
+    buckets: dict[BucketName, list[CuratedRef]]
+    """Bucket → its models, best ranked first."""
+    models: list[CuratedModel]
+    """Every curated model once, best ranked first."""
+    ranks: dict[str, float]
+    """Rank of every scored active model (curated or not), for same-family fallback."""
+    weights: Weights
+    """Rank weights used."""
+    constraints: Constraints
+    """Selection constraints used."""
+    shortfalls: list[Shortfall] = Field(default_factory=list)
+    """Buckets below their minimum, with the reason."""

@@ -169,8 +169,10 @@ def resolve(ref: str, index: CatalogIndex) -> Resolution:
         if model is not None:
             redirect = index.redirects.get(model["id"])
             state = model.get("lifecycle", {}).get("state")
-            if redirect is not None and state == "deprecated":
-                # A deprecated model with a redirect: send callers on before it disappears.
+            if redirect is not None and state != "active":
+                # A listed-but-deprecated model (override, expiry) or one that went missing
+                # (stale: a renamed id or a vanished variant no longer serves requests) has
+                # a redirect: send callers on instead of to an id that fails or will.
                 result.hops.append(Hop("redirect", model["id"], redirect["to"], _why(redirect)))
                 origin_record = origin_record or model
                 current = redirect["to"]

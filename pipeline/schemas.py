@@ -12,15 +12,23 @@ import json
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import jsonschema_rs
 from pydantic import BaseModel
 
 from pipeline.overrides import OVERRIDE_FILES, schema_name
-from pipeline.records import CurrentCatalog, Deprecations, Manifest, RunReport, Status
+from pipeline.records import (
+    CuratedCatalog,
+    CurrentCatalog,
+    Deprecations,
+    Manifest,
+    RunReport,
+    Status,
+)
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
     "current": CurrentCatalog,
+    "curated": CuratedCatalog,
     "deprecations": Deprecations,
     "manifest": Manifest,
     "run-report": RunReport,
@@ -64,23 +72,58 @@ def committed(name: str) -> bytes:
 
 
 @functools.cache
-def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(committed(name)))
+def _validator(name: str) -> Any:
+    # jsonschema-rs (Rust) validates a 10k-model catalog in ~40 ms where the pure-Python
+    # jsonschema package takes ~10 s; both implement Draft 2020-12 and report JSON paths.
+    return jsonschema_rs.validator_for(json.loads(committed(name)))
 
 
 def first_error(name: str, document: Any) -> tuple[str, str] | None:
     """(JSON path, message) of the first violation of schema ``name``, or None."""
-    errors = sorted(_validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
-    if not errors:
+    validator = _validator(name)
+    if validator.is_valid(document):
         return None
+    errors = sorted(
+        validator.iter_errors(document), key=lambda e: [str(p) for p in e.instance_path]
+    )
     first = errors[0]
     path = "$"
-    for part in first.absolute_path:
+    for part in first.instance_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    message = first.message if len(first.message) <= 300 else first.message[:297] + "..."
+    message = first.message
+    # Optional fields are `anyOf: [X, null]`; "is not valid under any of the given schemas"
+    # hides what X wanted, so name it ("'yes' is not of type 'boolean'").
+    branches = getattr(first.kind, "context", None) or []
+    wanted = [
+        sub
+        for branch in branches
+        for sub in branch
+        if not (sub.schema_path and sub.schema_path[-1] == "type" and "null" in sub.message)
+    ]
+    if len(wanted) == 1:
+        message = wanted[0].message
+    message = message if len(message) <= 300 else message[:297] + "..."
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more)"
     return path, message
+
+
+@functools.cache
+def _definition_validator(name: str, definition: str) -> Any:
+    schema = json.loads(committed(name))
+    return jsonschema_rs.validator_for({"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]})
+
+
+def validate_definition(name: str, definition: str, document: Any) -> None:
+    """Validate one part of artifact ``name`` against its ``$defs/definition`` schema."""
+    validator = _definition_validator(name, definition)
+    if validator.is_valid(document):
+        return
+    error = next(iter(validator.iter_errors(document)))
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path)
+    raise SchemaViolation(
+        f"{name}: {definition} {document.get('id', '?')}: ${path}: {error.message[:300]}"
+    )
 
 
 def validate(name: str, document: Any) -> None:

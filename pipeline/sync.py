@@ -10,32 +10,48 @@ catalog untouched; same inputs and clock give byte-identical artifacts.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 from pydantic import ValidationError
 
-from pipeline import capabilities, fallback, keys, lifecycle, publish, tiers
-from pipeline.aliases import AliasCandidate, assign_aliases
+from pipeline import (
+    capabilities,
+    changelog,
+    deprecations,
+    fallback,
+    keys,
+    lifecycle,
+    publish,
+    tiers,
+)
+from pipeline.aliases import AliasCandidate, alias_changes, assign_aliases
+from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
+from pipeline.rank import summarize_benchmarks
 from pipeline.records import (
+    AliasChange,
     CurrentCatalog,
+    Deprecations,
     JobStatus,
     ModelRecord,
     Outcome,
     QuarantinedRecord,
     RunReport,
+    Tombstone,
 )
 from pipeline.schemas import SchemaViolation
 from pipeline.sources import openrouter
@@ -44,6 +60,9 @@ from pipeline.store import Store, StoreError
 from pipeline.timeutil import iso
 
 log = logging.getLogger("pipeline.sync")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 ProgressFn = Callable[[str, float, str], None]
 """Called after each stage with (stage, milliseconds, detail) for interactive progress."""
@@ -141,11 +160,16 @@ def load_previous(store: Store) -> CurrentCatalog | None:
         ) from exc
 
 
-def parse_records(items: list[Any], run: _Run) -> list[Normalized]:
-    """Validate and normalize each upstream item; quarantine the ones that fail."""
+def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], int]:
+    """Validate and normalize each upstream item; quarantine the ones that fail.
+
+    Returns the normalized records and how many upstream items there were.
+    """
     out: list[Normalized] = []
     seen: set[str] = set()
+    count = 0
     for index, item in enumerate(items):
+        count += 1
         model_id = item.get("id") if isinstance(item, dict) else None
         model_id = model_id if isinstance(model_id, str) else None
         try:
@@ -169,7 +193,7 @@ def parse_records(items: list[Any], run: _Run) -> list[Normalized]:
             continue
         seen.add(normalized.id)
         out.append(normalized)
-    return out
+    return out, count
 
 
 def build_record(
@@ -204,8 +228,10 @@ def build_record(
         structured_output=caps.structured_output,
         is_image_gen=caps.is_image_gen,
         detection_source=dict(sorted(caps.source.items())),
+        evidence=dict(sorted(caps.evidence.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,
+        benchmarks=summarize_benchmarks(model.benchmarks),
         lifecycle=state,
         sources=model.sources,
     )
@@ -246,6 +272,28 @@ def check_publish_guard(
     return None
 
 
+def batch_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    """Pause the cyclic garbage collector for a batch run.
+
+    A sync allocates millions of small acyclic objects (parsed JSON, records); each automatic
+    generation-2 collection rescans all of them, which made a 100k-model run superlinear.
+    Reference counting still frees everything; the collector resumes when the run returns.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return wrapper
+
+
+@batch_gc
 def sync_openrouter(
     store: Store,
     config: CatalogConfig,
@@ -276,13 +324,17 @@ def sync_openrouter(
             except FetchError as exc:
                 unavailable = str(exc)
 
-    # -- parse -----------------------------------------------------------------------------
-    items: list[Any] = []
+    # -- parse and normalize (streamed: one upstream record in memory at a time) -----------
+    normalized: list[Normalized] = []
+    input_count = 0
     if raw is not None:
-        with run.stage("parse", lambda: f"{len(items)} records"):
+        with run.stage(
+            "normalize", lambda: f"{len(normalized)} ok, {len(run.quarantined)} quarantined"
+        ):
             try:
-                items = openrouter.extract_items(raw)
+                normalized, input_count = parse_records(openrouter.iter_items(raw), run)
             except openrouter.PayloadError as exc:
+                run.quarantined.clear()
                 where = str(request.from_file) if request.from_file else "OpenRouter"
                 if request.from_file is not None:
                     return _failed(store, run, f"{where}: {exc}")
@@ -292,53 +344,80 @@ def sync_openrouter(
         # The manifest this run builds on: publishing aborts if another set lands meanwhile.
         run.based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
-    except SyncError as exc:
+        previous_deprecations = deprecations.load_previous(store)
+    except (SyncError, deprecations.DeprecationsError) as exc:
         return _failed(store, run, str(exc))
 
     if unavailable is not None or raw is None:
         return _unavailable(store, config, run, previous, unavailable or "no payload")
 
-    # -- normalize -------------------------------------------------------------------------
-    normalized: list[Normalized] = []
-    with run.stage(
-        "normalize", lambda: f"{len(normalized)} ok, {len(run.quarantined)} quarantined"
-    ):
-        normalized = parse_records(items, run)
-
     present_ids = {m.id for m in normalized}
     guard = check_publish_guard(present_ids, previous, config)
     if guard is not None and not request.force:
-        return _guarded(store, run, guard, guard_figures(present_ids, previous), len(items))
+        return _guarded(store, run, guard, guard_figures(present_ids, previous), input_count)
     if guard is not None:
         run.warnings.append(f"published with --force although {guard}")
 
     # -- capabilities and tiers ----------------------------------------------------------------
     resolved: dict[str, capabilities.Capabilities] = {}
     with run.stage("capabilities"):
+        resolver = capabilities.Resolver(request.overrides.capabilities)
         for model in normalized:
-            resolved[model.id] = capabilities.resolve(model)
+            resolved[model.id] = resolver.resolve(model)
+    run.details.update(capabilities.report(resolved.values()))
 
     # -- aliases ---------------------------------------------------------------------------
+    # Memory: the previous current.json, plus tombstones for removed models that come back
+    # (they get their old alias again). Aliases of removed models and old aliases from the
+    # history stay held, so resolution of those names keeps leading where it did.
     prev_models = {m.id: m for m in previous.models} if previous else {}
+    tombstones = (
+        {t.id: t for t in previous_deprecations.tombstones} if previous_deprecations else {}
+    )
+    history = previous_deprecations.alias_history if previous_deprecations else []
     aliases: dict[str, str] = {}
-    with run.stage("aliases"):
+    changes: list[AliasChange] = []
+    with run.stage("aliases", lambda: f"{len(changes)} changed"):
         carried_ids = [i for i in prev_models if i not in present_ids]
+        memory = {i: m.alias for i, m in prev_models.items()}
+        memory.update({i: t.alias for i, t in tombstones.items() if i in present_ids})
+        held = {t.alias for i, t in tombstones.items() if i not in present_ids}
+        held.update(change.old_alias for change in history)
         candidates = [AliasCandidate(m.id, m.created) for m in normalized]
         candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
-        aliases = assign_aliases(candidates, {i: m.alias for i, m in prev_models.items()})
+        aliases = assign_aliases(candidates, memory, request.overrides.aliases, held)
+        changes = alias_changes(memory, aliases, iso(now))
 
     # -- lifecycle -------------------------------------------------------------------------
+    forced = deprecations.effective_overrides(request.overrides.deprecations, now)
+    prev_states = {i: m.lifecycle for i, m in prev_models.items()}
+    prev_states.update(
+        {
+            i: t.record.lifecycle.model_copy(update={"state": "removed"})
+            for i, t in tombstones.items()
+            if i in present_ids
+        }
+    )
     with run.stage("lifecycle"):
+        bindings = load_bindings(store)
+        bound = bindings.bound()
+        if not bindings.complete:
+            # An unreadable bindings file might hide a consumer: remove nothing this run.
+            run.warnings.extend(f"bindings: {problem}" for problem in bindings.problems)
+            bound |= set(prev_models)
         states = lifecycle.advance(
             {m.id: m.expires_at for m in normalized},
-            {i: m.lifecycle for i, m in prev_models.items()},
+            prev_states,
             now,
+            bindings=bound,
+            forced=set(forced),
             config=config.lifecycle,
         )
 
     # -- assemble --------------------------------------------------------------------------
     records: list[ModelRecord] = []
     removed: list[str] = []
+    stones: list[Tombstone] = []
     with run.stage("assemble"):
         for model in normalized:
             records.append(
@@ -348,9 +427,22 @@ def sync_openrouter(
             state = states[model_id]
             if state.state == "removed":
                 removed.append(model_id)
+                stones.append(deprecations.tombstone(prev_models[model_id], state.state_since))
                 continue
-            records.append(prev_models[model_id].model_copy(update={"lifecycle": state}))
+            records.append(
+                prev_models[model_id].model_copy(
+                    update={"lifecycle": state, "alias": aliases[model_id]}
+                )
+            )
         records.sort(key=lambda r: r.id)
+
+    # -- redirects (deprecations.json) -----------------------------------------------------
+    with run.stage("deprecations"):
+        known = previous_deprecations.redirects if previous_deprecations else []
+        redirected = {r.from_id for r in known}
+        vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
+        siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
+        detected = deprecations.detect_redirects(vanished, siblings, iso(now))
 
     run_id = make_run_id(now, raw)
     raw_key = keys.openrouter_raw(now)
@@ -362,9 +454,21 @@ def sync_openrouter(
         count=len(records),
         models=records,
     )
+    deprecated_doc = deprecations.merge(
+        previous_deprecations,
+        generated_at=iso(now),
+        run_id=run_id,
+        listed=present_ids,
+        detected=detected,
+        forced=forced,
+        removed=stones,
+        alias_changes=changes,
+    )
+    before = {r.from_id: r for r in known}
+    fresh_redirects = [r for r in deprecated_doc.redirects if before.get(r.from_id) != r]
     added = sorted(present_ids - set(prev_models))
     counts = {
-        "input": len(items),
+        "input": input_count,
         "published": len(records),
         "listed": len(normalized),
         "quarantined": len(run.quarantined),
@@ -372,9 +476,57 @@ def sync_openrouter(
         "removed": len(removed),
         "missing": sum(1 for r in records if r.lifecycle.missing_since is not None),
     }
-    run.details["changelog"] = {"added": added, "removed": sorted(removed)}
+    run.details["changelog"] = changelog.build(
+        prev_models,
+        previous_states=prev_states,
+        records=records,
+        listed=present_ids,
+        removed=removed,
+        new_redirects=fresh_redirects,
+        alias_changes=changes,
+    )
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
-    return _publish(store, run, catalog, raw=raw, raw_key=raw_key, counts=counts, outcome="ok")
+    # The records now hold everything publish needs; drop the stage inputs (raw benchmark
+    # blobs, evidence strings) before the curate and publish stages allocate their output.
+    normalized.clear()
+    resolved.clear()
+    extra = _curate(run, catalog, config, request)
+    return _publish(
+        store,
+        run,
+        catalog,
+        raw=raw,
+        raw_key=raw_key,
+        counts=counts,
+        outcome="ok",
+        deprecations_doc=deprecated_doc,
+        extra=extra,
+    )
+
+
+def _curate(
+    run: _Run, catalog: CurrentCatalog, config: CatalogConfig, request: SyncRequest
+) -> dict[str, bytes]:
+    """curated.json for this catalog (issue 5), published with it. A curation failure never
+    blocks the catalog: it is a warning and the last published curated.json stays."""
+    from pipeline import curate
+    from pipeline.config import ConfigError, curation_config
+
+    with run.stage("curate"):
+        try:
+            curated = curate.build_curated(
+                catalog,
+                now=request.now,
+                run_id=catalog.run_id,
+                config=curation_config(config),
+                overrides=curate.quality_overrides(request.overrides),
+            )
+            data = publish.encode("curated", curated)
+        except (ConfigError, SchemaViolation) as exc:
+            run.warnings.append(f"{keys.CURATED} not updated: {exc}")
+            return {}
+    run.details["curation"] = curate.summary(curated)
+    return {keys.CURATED: data}
 
 
 def _fetch(
@@ -414,10 +566,19 @@ def _publish(
     counts: dict[str, int],
     outcome: Outcome,
     error: str | None = None,
+    deprecations_doc: Deprecations | None = None,
+    extra: dict[str, bytes] | None = None,
 ) -> SyncResult:
     try:
         with run.stage("publish", lambda: f"{catalog.count} models"):
-            artifacts = {"current": publish.encode("current", catalog), **run.artifacts}
+            current_bytes = publish.encode_listing("current", catalog, "models", "ModelRecord")
+            # Every artifact is encoded (validated) before anything is written; deprecations
+            # is None on the embedded-fallback path (the published one stays in the set).
+            artifacts = {"current": current_bytes, **run.artifacts}
+            if deprecations_doc is not None:
+                artifacts["deprecations"] = publish.encode("deprecations", deprecations_doc)
+            for key, data in (extra or {}).items():  # already validated (curated.json)
+                artifacts[publish.artifact_name(key)] = data
             if raw is not None and raw_key is not None:
                 store.put(raw_key, raw)
             publish.publish_schemas(store)

@@ -3,6 +3,11 @@
 Tier boundaries are USD per 1M input tokens (DESIGN.md §5): free = input and output both 0,
 budget (0, 1), standard [1, 5), pro [5, 15), premium ≥ 15, variable for dynamic routers.
 The boundaries come from configuration (``tiers:``); the defaults are the ones above.
+
+``unknown`` is for models the input-token price cannot place: no input price at all, or an
+input price of 0 on a model that is not free (image generators priced per output image such
+as black-forest-labs/flux.2-pro; video, speech and rerank models that the feed does not price
+per token and lists at "0"). Calling those `budget` would advertise a price that does not exist.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ def classify(pricing: Pricing, *, is_free: bool, config: TierConfig | None = Non
     price = pricing.input
     if price is None:
         return "unknown"
+    if price == 0:
+        # Free input with paid output is cheap per token; with nothing paid per token the
+        # money is in units the tiers do not measure (see the module docstring).
+        return "budget" if pricing.output is not None and pricing.output > 0 else "unknown"
     if price < config.budget_below:
         return "budget"
     if price < config.standard_below:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,4 +77,75 @@ def sync_file(store: Store, config: CatalogConfig) -> Callable[..., SyncResult]:
     return run
 
 
-__all__ = ["FIXTURES", "fixture_date", "fixture_path", "keys", "openrouter_fixtures", "read_json"]
+__all__ = [
+    "FIXTURES",
+    "Replay",
+    "ReplayStep",
+    "fixture_date",
+    "fixture_path",
+    "keys",
+    "openrouter_fixtures",
+    "read_json",
+]
+
+
+# Replay of the real OpenRouter history (issue 4). Starts after the 2024-02-18 capture: going
+# from it to 2025-10-01 loses 81% of the models, which the publish guard rightly refuses
+# without --force.
+REPLAY_START = "openrouter-models-2025-10-01.json"
+
+
+@dataclass
+class ReplayStep:
+    """What one replayed run published."""
+
+    name: str
+    now: datetime
+    result: SyncResult
+    current: dict[str, Any]
+    deprecations: dict[str, Any]
+
+    @property
+    def models(self) -> dict[str, dict[str, Any]]:
+        return {m["id"]: m for m in self.current["models"]}
+
+    @property
+    def changelog(self) -> dict[str, Any]:
+        return dict(self.result.report.details["changelog"])
+
+
+@dataclass
+class Replay:
+    store: LocalStore
+    steps: list[ReplayStep]
+
+    def at(self, name_part: str) -> ReplayStep:
+        (step,) = [s for s in self.steps if name_part in s.name]
+        return step
+
+
+@pytest.fixture(scope="session")
+def replay(tmp_path_factory: pytest.TempPathFactory) -> Replay:
+    """Sync every real snapshot from REPLAY_START on, in date order, with --now at each
+    snapshot's capture time (run once per session; the store is the result of the last)."""
+    names = [n for n in openrouter_fixtures() if "-all-" not in n and n >= REPLAY_START] or [
+        REPLAY_START
+    ]
+    store = LocalStore(tmp_path_factory.mktemp("replay") / "store")
+    steps = []
+    for name in names:
+        now = fixture_date(name)
+        result = sync_openrouter(
+            store, CatalogConfig(), SyncRequest(now=now, from_file=fixture_path(name))
+        )
+        assert result.published, f"{name}: {result.error}"
+        steps.append(
+            ReplayStep(
+                name,
+                now,
+                result,
+                read_json(store, keys.CURRENT),
+                read_json(store, keys.DEPRECATIONS),
+            )
+        )
+    return Replay(store, steps)

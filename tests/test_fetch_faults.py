@@ -104,7 +104,10 @@ def test_401_is_not_retried_and_names_the_source(sync_net, store, sync_file):
 
 
 BAD_BODIES = {
-    "truncated": (lambda: fixture_path(PAYLOAD).read_bytes()[:5000], "not valid JSON at line"),
+    "truncated": (
+        lambda: fixture_path(PAYLOAD).read_bytes()[:5000],
+        "not valid JSON (parse error: premature EOF",
+    ),
     "html": (lambda: b"<!DOCTYPE html><html><body>Bad gateway</body></html>", "HTML, not JSON"),
     "empty": (lambda: b"", "body is empty"),
     "data-null": (lambda: b'{"data": null}', "'data' is null"),
@@ -144,6 +147,7 @@ def test_bad_file_fails_without_fallback(sync_file, store, tmp_path):
     result = sync_file(broken)
     assert not result.published
     assert str(broken) in result.error and "not valid JSON" in result.error
+    assert "\n" not in result.error
     assert store.get(keys.CURRENT) is None
     missing = sync_file(tmp_path / "nope.json")
     assert "cannot read" in missing.error

@@ -48,7 +48,8 @@ def _refresh(store, config=None, **kw):
 
 
 def test_jobs_table_is_explicit():
-    assert set(JOBS) == {"full_refresh", "openrouter", "deprecation_sweep"}
+    assert set(JOBS) == {"full_refresh", "openrouter", "curated_refresh", "deprecation_sweep"}
+    assert JOBS["curated_refresh"].status_key == "curated"
     with pytest.raises(UnknownJob, match="unknown job 'nightly'"):
         run_job("nightly", None, CatalogConfig())  # type: ignore[arg-type]
 
@@ -210,10 +211,25 @@ def test_deprecation_sweep_job_advances_publishes_and_prunes(store):
     current = CurrentCatalog.model_validate_json(store.get(keys.CURRENT).data)
     assert victim not in {m.id for m in current.models}
     assert current.count == len(models) - 1
+    stones = read_json(store, keys.DEPRECATIONS)["tombstones"]
+    assert victim in {t["id"] for t in stones}
+    assert check_published(store).artifacts["deprecations"].run_id == later.run_id
 
     # Nothing left to move: no new publish, still a success.
     quiet = run_job("deprecation_sweep", store, CatalogConfig(), now=T0 + timedelta(days=31))
     assert quiet.outcome == "ok" and not quiet.published and quiet.exit_code == 0
+
+
+def test_sweep_never_removes_a_bound_model_and_applies_forced_deprecations():
+    now = parse_iso("2026-08-20T00:00:00Z")
+    models = {
+        "bound": _lc(state="deprecated", missing_since="2026-07-01T00:00:00Z"),
+        "forced": _lc(),
+    }
+    after = sweep_lifecycle(models, now, CatalogConfig(), bindings={"bound"}, forced={"forced"})
+    assert after["bound"].state == "deprecated"
+    assert after["forced"].state == "deprecated"
+    assert after["forced"].missing_since is None
 
 
 def test_prune_respects_the_configured_retention(store):

@@ -16,10 +16,11 @@ Quirks this module owns (each shown by a test on the real payloads in ../shared/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import simplejson
+import ijson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.config import OpenRouterConfig
@@ -91,42 +92,66 @@ class OpenRouterModel(_Lenient):
         return value
 
 
-def extract_items(raw: bytes) -> list[Any]:
-    """Unwrap the model list from any of the three known envelopes.
+def _payload_problem(exc: Exception) -> PayloadError:
+    # yajl's messages span several lines with a caret diagram; the first line says it all.
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
+    return PayloadError(f"the response is not valid JSON ({text[:160]}; truncated download?)")
 
-    Raises PayloadError with a reason an operator can act on.
+
+def iter_items(raw: bytes) -> Iterator[Any]:
+    """Stream the model list out of any of the three known envelopes.
+
+    The envelope is checked before the first item is returned, so an empty body, an HTML page,
+    ``{"data": null}`` or an error object fail at once. Items are parsed one at a time (ijson):
+    a 100k-model payload never exists as one big list of dicts. A payload that breaks off
+    midway raises PayloadError when the iteration reaches the break.
     """
     if not raw.strip():
         raise PayloadError("the response body is empty")
-    head = raw.lstrip()[:200].lower()
-    if head.startswith((b"<!doctype", b"<html", b"<")):
+    if raw.lstrip()[:1] == b"<":
         raise PayloadError("the response is HTML, not JSON (an error or login page?)")
+    prefix = _list_prefix(raw)
+    return _stream(raw, prefix)
+
+
+def _list_prefix(raw: bytes) -> str:
+    """The ijson prefix of the model list: ``item`` (bare list), ``data.item`` or
+    ``models.item``. Reads only as far as the list's opening bracket."""
+    events = ijson.parse(raw, use_float=True)
     try:
-        document = simplejson.loads(raw)
-    except (simplejson.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = (
-            f" at line {exc.lineno} column {exc.colno}"
-            if isinstance(exc, simplejson.JSONDecodeError)
-            else ""
-        )
-        raise PayloadError(
-            f"the response is not valid JSON{where} (truncated download?): {exc}"
-        ) from exc
-    if isinstance(document, list):
-        return document
-    if isinstance(document, dict):
-        for key in ("data", "models"):
-            if key in document:
-                items = document[key]
-                if isinstance(items, list):
-                    return items
-                shape = "null" if items is None else type(items).__name__
-                raise PayloadError(f"'{key}' is {shape}, not a list of models")
-        if "error" in document:
-            raise PayloadError(f"the API returned an error object: {str(document['error'])[:200]}")
-        keys = ", ".join(sorted(document)[:8]) or "none"
-        raise PayloadError(f"no model list found (expected 'data' or 'models'; keys: {keys})")
-    raise PayloadError(f"expected a JSON object or list, got {type(document).__name__}")
+        _, event, _ = next(events)
+        if event == "start_array":
+            return "item"
+        if event != "start_map":
+            raise PayloadError(f"expected a JSON object or list, got a bare {event}")
+        keys: list[str] = []
+        for path, event, value in events:
+            if path == "" and event == "map_key":
+                keys.append(str(value))
+                continue
+            if path in ("data", "models") and keys and keys[-1] == path:
+                if event == "start_array":
+                    return f"{path}.item"
+                shape = "null" if event == "null" else event.replace("start_", "")
+                raise PayloadError(f"'{path}' is {shape}, not a list of models")
+            if path == "error" and keys and keys[-1] == "error":
+                raise PayloadError("the API returned an error object instead of models")
+    except ijson.JSONError as exc:
+        raise _payload_problem(exc) from exc
+    found = ", ".join(sorted(keys)[:8]) or "none"
+    raise PayloadError(f"no model list found (expected 'data' or 'models'; keys: {found})")
+
+
+def _stream(raw: bytes, prefix: str) -> Iterator[Any]:
+    try:
+        yield from ijson.items(raw, prefix, use_float=True)
+    except ijson.JSONError as exc:
+        raise _payload_problem(exc) from exc
+
+
+def extract_items(raw: bytes) -> list[Any]:
+    """The whole model list (for tools and tests; the sync streams with :func:`iter_items`)."""
+    return list(iter_items(raw))
 
 
 def fetch_catalog(
@@ -162,4 +187,5 @@ __all__ = [
     "PayloadError",
     "extract_items",
     "fetch_catalog",
+    "iter_items",
 ]

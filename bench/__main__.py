@@ -1,0 +1,24 @@
+"""`python -m bench`: every benchmark, in one explicit list."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# Module name → what it measures. Each module has a main() that prints its figures.
+BENCHMARKS = {
+    "bench.core": "core sync: real payloads and synthetic 1k/10k/100k catalogs",
+}
+
+
+def main() -> None:
+    only = set(sys.argv[1:])
+    for module, what in BENCHMARKS.items():
+        if only and module.split(".")[-1] not in only:
+            continue
+        print(f"\n### {module}: {what}", flush=True)
+        importlib.import_module(module).main()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Core sync benchmark: real payloads end to end, and synthetic catalogs of 1k/10k/100k models.
+
+Targets (issue 2): the 414-model payload end to end in < 300 ms of in-process time; per-model
+cost at 100k within 1.5x of that at 1k (no quadratic step); 100k models under 1.5 GB peak RSS.
+Each synthetic size runs in its own process so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
+REAL = ["openrouter-models-2026-08-17.json", "openrouter-models-all-2026-08-19.json"]
+SIZES = [1_000, 10_000, 100_000]
+
+
+def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, float]:
+    """One in-process sync into a fresh temporary store; returns stage timings in ms."""
+    from pipeline.config import CatalogConfig
+    from pipeline.store import LocalStore
+    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.timeutil import parse_iso
+
+    with tempfile.TemporaryDirectory() as scratch:
+        store = LocalStore(Path(scratch))
+        started = time.perf_counter()
+        result = sync_openrouter(
+            store, CatalogConfig(), SyncRequest(now=parse_iso(now), from_file=payload)
+        )
+        wall = (time.perf_counter() - started) * 1000
+    if not result.published:
+        raise SystemExit(f"benchmark sync failed: {result.error}")
+    timings = dict(result.report.timings_ms)
+    timings["wall"] = wall
+    timings["models"] = float(result.report.counts["published"])
+    return timings
+
+
+def synthesize(count: int, target: Path) -> None:
+    """A catalog of ``count`` models made by mutating the real 2026-08-19 'all' records."""
+    source = json.loads((FIXTURES / "openrouter-models-all-2026-08-19.json").read_bytes())["data"]
+    out = []
+    for n in range(count):
+        record = copy.deepcopy(source[n % len(source)])
+        generation = n // len(source)
+        if generation:
+            record["id"] = f"{record['id']}-syn{generation}"
+            record["canonical_slug"] = (
+                f"{record.get('canonical_slug') or record['id']}-syn{generation}"
+            )
+            record["name"] = f"{record['name']} #{generation}"
+            pricing = record.get("pricing") or {}
+            if pricing.get("prompt") not in (None, "-1", "0"):
+                pricing["prompt"] = str(float(pricing["prompt"]) * (1 + generation % 7 / 100))
+        out.append(record)
+    target.write_text(json.dumps({"data": out}))
+
+
+def child(payload: str) -> None:
+    """Entry point of the per-size subprocess: print timings and own peak RSS as JSON."""
+    timings = run_once(Path(payload))
+    timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(timings))
+
+
+def _stages(t: dict[str, float]) -> str:
+    order = [
+        "fetch",
+        "parse",
+        "normalize",
+        "capabilities",
+        "aliases",
+        "lifecycle",
+        "assemble",
+        "publish",
+    ]
+    return "  ".join(f"{s} {t[s]:.0f}" for s in order if s in t)
+
+
+def main() -> None:
+    if not FIXTURES.exists():
+        print(f"core: skipped, no fixtures at {FIXTURES}")
+        return
+    print("== core sync (in-process ms; median of 5 runs after 1 warm-up) ==")
+    for name in REAL:
+        path = FIXTURES / name
+        run_once(path)
+        runs = [run_once(path) for _ in range(5)]
+        total = statistics.median(r["total"] for r in runs)
+        median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        models = int(median["models"])
+        mark = "ok" if models != 414 or total < 300 else "OVER TARGET"
+        print(
+            f"{name}: {models} models, total {total:.1f} ms "
+            f"({total / models * 1000:.0f} µs/model) [{mark if models == 414 else ''}]"
+        )
+        print(f"    stages: {_stages(median)}")
+
+    print("== synthetic catalogs (one process each) ==")
+    per_model: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in SIZES:
+            payload = Path(scratch) / f"synthetic-{size}.json"
+            synthesize(size, payload)
+            mb = payload.stat().st_size / 1e6
+            proc = subprocess.run(
+                [sys.executable, "-m", "bench.core", "--child", str(payload)],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                check=False,
+            )
+            if proc.returncode != 0:
+                print(f"{size}: failed: {proc.stderr.strip()[-500:]}")
+                continue
+            t = json.loads(proc.stdout.strip().splitlines()[-1])
+            per_model[size] = t["total"] / t["models"]
+            print(
+                f"{size:>7} models ({mb:.0f} MB payload): total {t['total'] / 1000:.2f} s, "
+                f"{per_model[size] * 1000:.0f} µs/model, peak RSS {t['peak_rss_mb']:.0f} MB"
+            )
+            print(f"    stages: {_stages(t)}")
+            if size == 100_000:
+                verdict = "ok" if t["peak_rss_mb"] < 1536 else "OVER TARGET"
+                print(f"    peak RSS target < 1536 MB: {verdict}")
+    if 1_000 in per_model and 100_000 in per_model:
+        ratio = per_model[100_000] / per_model[1_000]
+        verdict = "ok" if ratio <= 1.5 else "OVER TARGET"
+        print(f"cost per model at 100k / at 1k: {ratio:.2f}x (target <= 1.5x): {verdict}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(sys.argv[2])
+    else:
+        main()

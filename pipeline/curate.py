@@ -1,0 +1,272 @@
+"""Buckets and selection: the curated shortlist (``curated.json``) from the ranked catalog.
+
+Membership rules (every rule also needs: lifecycle `active`, not a router, not a `~` alias
+pointer — the model it points to is curated instead). "chat" below means kind `chat` and
+not an image generator (those belong to `imageGen` only).
+
+| bucket      | member when                                                                   |
+|-------------|-------------------------------------------------------------------------------|
+| `coding`    | chat · tools · (coder family name, or feed coding index ≥ CODING_INDEX_MIN)   |
+| `reasoning` | chat · reasoning `fixed` or `configurable`                                    |
+| `chat`      | chat · text in and text out                                                   |
+| `fastCheap` | chat · price tier `free` or `budget` · latency score ≥ the neutral 0.5        |
+| `vision`    | chat · accepts image input                                                    |
+| `imageGen`  | generates images (`isImageGen`)                                               |
+
+Selection: each bucket takes eligible models by rank (then id) until its size, with at most
+``max_per_family`` per provider family; a `:variant` (`:free`, `:batch`, ...) and its base
+model are one line, so a bucket holds at most one of them and they never use two family slots.
+Buckets pick in rounds (one model each per round) and a model sits in at most
+``max_buckets_per_model`` buckets, so the same few top models do not fill every bucket. A bucket
+below its minimum is published short with a `shortfalls` entry — never padded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.config import CurationConfig
+from pipeline.overrides import Overrides, QualityScore, QualityScores
+from pipeline.rank import DEFAULT, Ranked, base_id, rank_catalog
+from pipeline.records import (
+    BucketName,
+    Constraints,
+    CuratedCatalog,
+    CuratedModel,
+    CuratedRef,
+    CurrentCatalog,
+    Shortfall,
+    Weights,
+)
+from pipeline.timeutil import iso
+
+QUALITY_FILE = "quality-scores.json"
+
+# Coder lines by name (the design note's "Qwen coder line, Devstral line, ...").
+CODER_RE = re.compile(r"(coder|codestral|devstral|codex|code)", re.IGNORECASE)
+# Artificial Analysis Coding Index at or above which a general model counts as a coding model:
+# on the 2026-08-19 full feed the index of active chat models runs from 2.7 to 78.0, and 72 of
+# the 166 benchmarked ones (43%) reach 50 — a round bar just above the median.
+CODING_INDEX_MIN = 50.0
+
+
+def _is_chat(r: Ranked) -> bool:
+    # Image generators that also write text (kind chat) belong to imageGen only.
+    return r.record.kind == "chat" and not r.record.is_image_gen
+
+
+def _coding(r: Ranked) -> bool:
+    record = r.record
+    bench = record.benchmarks
+    strong = bench is not None and (bench.coding_index or 0) >= CODING_INDEX_MIN
+    named = CODER_RE.search(record.id.split("/", 1)[-1]) is not None
+    return _is_chat(r) and record.supports_tools and (named or strong)
+
+
+def _reasoning(r: Ranked) -> bool:
+    return _is_chat(r) and r.record.reasoning != "none"
+
+
+def _chat(r: Ranked) -> bool:
+    mods = r.record.modalities
+    return _is_chat(r) and "text" in mods.input and "text" in mods.output
+
+
+def _fast_cheap(r: Ranked) -> bool:
+    return (
+        _is_chat(r)
+        and r.record.price_tier in ("free", "budget")
+        and r.scores.latency.value >= DEFAULT
+    )
+
+
+def _vision(r: Ranked) -> bool:
+    return _is_chat(r) and r.record.supports_vision
+
+
+def _image_gen(r: Ranked) -> bool:
+    return r.record.is_image_gen
+
+
+@dataclass(frozen=True)
+class BucketRule:
+    name: BucketName
+    rule: str
+    """The rule in words (shown in shortfall reasons)."""
+    member: Callable[[Ranked], bool]
+
+
+BUCKETS: tuple[BucketRule, ...] = (
+    BucketRule("coding", "chat, tools, coder name or coding index ≥ 50", _coding),
+    BucketRule("reasoning", "chat with reasoning fixed or configurable", _reasoning),
+    BucketRule("chat", "chat, text in and out", _chat),
+    BucketRule("fastCheap", "chat, free or budget tier, not slow", _fast_cheap),
+    BucketRule("vision", "chat accepting image input", _vision),
+    BucketRule("imageGen", "generates images", _image_gen),
+)
+
+
+def curatable(r: Ranked) -> bool:
+    """Common to every bucket: active (already true of ranked models), no router, no alias."""
+    return r.record.kind != "router" and not r.record.id.startswith("~")
+
+
+@dataclass
+class Selection:
+    """One bucket's picks and why others were passed over."""
+
+    rule: BucketRule
+    size: int
+    candidates: list[Ranked]
+    """Eligible models, best ranked first."""
+    chosen: list[Ranked] = field(default_factory=list)
+    families: Counter[str] = field(default_factory=Counter)
+    lines: set[str] = field(default_factory=set)
+    family_capped: int = 0
+    variant_skipped: int = 0
+    spread_skipped: int = 0
+    cursor: int = 0
+
+    @property
+    def eligible(self) -> int:
+        return len(self.candidates)
+
+    def take_next(self, max_per_family: int, used: Counter[str], max_buckets: int) -> bool:
+        """Pick this bucket's next model; False when the bucket is full or exhausted."""
+        while len(self.chosen) < self.size and self.cursor < len(self.candidates):
+            item = self.candidates[self.cursor]
+            self.cursor += 1
+            line = base_id(item.record.id)
+            if line in self.lines:
+                self.variant_skipped += 1
+            elif self.families[item.record.family] >= max_per_family:
+                self.family_capped += 1
+            elif used[item.record.id] >= max_buckets:
+                self.spread_skipped += 1
+            else:
+                self.chosen.append(item)
+                self.families[item.record.family] += 1
+                self.lines.add(line)
+                used[item.record.id] += 1
+                return True
+        return False
+
+
+def select_all(
+    pool: Sequence[Ranked], sizes: dict[BucketName, int], config: CurationConfig
+) -> list[Selection]:
+    """Fill the buckets in rounds, one pick per bucket per round, so the best models spread
+    over the buckets instead of the same few filling all of them (``max_buckets_per_model``)."""
+    ordered = sorted(pool, key=lambda r: (-r.rank, r.record.id))
+    selections = [
+        Selection(rule, sizes[rule.name], [r for r in ordered if rule.member(r)])
+        for rule in BUCKETS
+    ]
+    used: Counter[str] = Counter()
+    progress = True
+    while progress:
+        progress = False
+        for selection in selections:
+            if selection.take_next(config.max_per_family, used, config.max_buckets_per_model):
+                progress = True
+    return selections
+
+
+def _shortfall(rule: BucketRule, minimum: int, picked: Selection, cap: int) -> Shortfall:
+    reason = f"only {picked.eligible} active model(s) meet the rule ({rule.rule})"
+    if picked.family_capped or picked.variant_skipped or picked.spread_skipped:
+        reason += (
+            f"; {picked.family_capped} more left out by the cap of {cap} per family, "
+            f"{picked.variant_skipped} as variants of a model already in the bucket and "
+            f"{picked.spread_skipped} already curated in enough other buckets"
+        )
+    return Shortfall(
+        bucket=rule.name,
+        minimum=minimum,
+        selected=len(picked.chosen),
+        eligible=picked.eligible,
+        reason=reason,
+    )
+
+
+def quality_overrides(overrides: Overrides) -> list[QualityScore]:
+    """The entries of quality-scores.json, when it was loaded."""
+    loaded = overrides.files.get(QUALITY_FILE)
+    return list(loaded.scores) if isinstance(loaded, QualityScores) else []
+
+
+def build_curated(
+    catalog: CurrentCatalog,
+    *,
+    now: datetime,
+    run_id: str,
+    config: CurationConfig,
+    overrides: Sequence[QualityScore] = (),
+) -> CuratedCatalog:
+    """Score, rank, bucket and select: the curated.json document (pure)."""
+    ranked = rank_catalog(catalog.models, now=now, config=config, quality_overrides=overrides)
+    pool = [r for r in ranked.values() if curatable(r)]
+    buckets: dict[BucketName, list[CuratedRef]] = {}
+    member_of: dict[str, list[BucketName]] = {}
+    shortfalls: list[Shortfall] = []
+    sizes: dict[BucketName, int] = {
+        rule.name: max(config.minimums[rule.name], config.sizes[rule.name]) for rule in BUCKETS
+    }
+    for picked in select_all(pool, sizes, config):
+        rule = picked.rule
+        minimum = config.minimums[rule.name]
+        buckets[rule.name] = [
+            CuratedRef(id=r.record.id, alias=r.record.alias) for r in picked.chosen
+        ]
+        if len(picked.chosen) < minimum:
+            shortfalls.append(_shortfall(rule, minimum, picked, config.max_per_family))
+    for rule in BUCKETS:
+        for ref in buckets[rule.name]:
+            member_of.setdefault(ref.id, []).append(rule.name)
+    models = [
+        CuratedModel(
+            id=ranked[model_id].record.id,
+            alias=ranked[model_id].record.alias,
+            rank=ranked[model_id].rank,
+            scores=ranked[model_id].scores,
+            buckets=names,
+        )
+        for model_id, names in member_of.items()
+    ]
+    models.sort(key=lambda m: (-m.rank, m.id))
+    weights = config.weights
+    return CuratedCatalog(
+        generated_at=iso(now),
+        run_id=run_id,
+        catalog_run_id=catalog.run_id,
+        buckets=buckets,
+        models=models,
+        ranks={model_id: ranked[model_id].rank for model_id in sorted(ranked)},
+        weights=Weights(
+            quality=weights.quality,
+            reliability=weights.reliability,
+            latency=weights.latency,
+            cost=weights.cost,
+        ),
+        constraints=Constraints(
+            minimums=dict(config.minimums),
+            sizes=dict(sizes),
+            max_per_family=config.max_per_family,
+            max_buckets_per_model=config.max_buckets_per_model,
+        ),
+        shortfalls=shortfalls,
+    )
+
+
+def summary(curated: CuratedCatalog) -> dict[str, Any]:
+    """The run report's `curation` section."""
+    return {
+        "models": len(curated.models),
+        "buckets": {name: len(refs) for name, refs in curated.buckets.items()},
+        "shortfalls": [s.bucket for s in curated.shortfalls],
+    }

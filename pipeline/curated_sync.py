@@ -1,0 +1,163 @@
+"""`catalog sync curated`: recompute curated.json from the published current.json.
+
+No network and no other artifact is touched: it reads ``current.json``, scores and selects
+(``curate.build_curated``), validates, and writes ``curated.json``, the run report and this
+job's status entry. Same current.json, overrides, config and clock → byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from pipeline import curate, keys, publish
+from pipeline.config import CatalogConfig, curation_config
+from pipeline.overrides import Overrides
+from pipeline.records import CurrentCatalog, JobStatus, Outcome, RunReport
+from pipeline.schemas import SchemaViolation
+from pipeline.store import Store, StoreError
+from pipeline.timeutil import iso
+
+JOB = "curated"
+
+log = logging.getLogger("pipeline.curated_sync")
+
+
+@dataclass
+class CuratedResult:
+    """How a curated recalculation ended."""
+
+    run_id: str
+    published: bool
+    summary: str
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.published else 1
+
+
+def _run_id(now: datetime, current: bytes) -> str:
+    digest = hashlib.sha256(b"curated\0" + current).hexdigest()[:8]
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+
+
+def sync_curated(
+    store: Store, config: CatalogConfig, *, now: datetime, overrides: Overrides
+) -> CuratedResult:
+    """Recompute and publish curated.json from the store's current.json."""
+    started = time.perf_counter()
+    settings = curation_config(config)  # a bad `curation:` section stops here (ConfigError)
+    based_on = store.head(keys.MANIFEST)  # the set this run builds on (publish_set checks it)
+    blob = store.get(keys.CURRENT)
+    if blob is None:
+        reason = f"no {keys.CURRENT} in {store.uri}: run `syncmodels all` first"
+        return _finish(
+            store,
+            now,
+            _run_id(now, b""),
+            outcome="failed",
+            error=reason,
+            counts={},
+            started=started,
+        )
+    run_id = _run_id(now, blob.data)
+    try:
+        catalog = CurrentCatalog.model_validate_json(blob.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        reason = f"the published {keys.CURRENT} is unreadable ({where}: {first['msg']})"
+        return _finish(
+            store, now, run_id, outcome="failed", error=reason, counts={}, started=started
+        )
+    curated = curate.build_curated(
+        catalog,
+        now=now,
+        run_id=run_id,
+        config=settings,
+        overrides=curate.quality_overrides(overrides),
+    )
+    try:
+        data = publish.encode("curated", curated)
+    except SchemaViolation as exc:
+        reason = f"refusing to publish an invalid curated.json: {exc}"
+        return _finish(
+            store, now, run_id, outcome="failed", error=reason, counts={}, started=started
+        )
+    publish.publish_schemas(store)  # writes nothing when the published schemas are current
+    # Committed through the manifest like every artifact of the set (rewritten only when its
+    # content apart from run metadata changed).
+    publish.publish_set(store, run_id, iso(now), {"curated": data}, based_on=based_on)
+    counts = {
+        "published": len(curated.models),
+        "scored": len(curated.ranks),
+        "curated": len(curated.models),
+        "shortfalls": len(curated.shortfalls),
+    }
+    result = _finish(
+        store,
+        now,
+        run_id,
+        outcome="ok",
+        error=None,
+        counts=counts,
+        started=started,
+        details=curate.summary(curated),
+    )
+    short = ", ".join(s.bucket for s in curated.shortfalls)
+    result.summary = (
+        f"curated: {len(curated.models)} models in {len(curated.buckets)} buckets from "
+        f"{catalog.run_id} published as {run_id} → {store.uri}"
+        + (f" [short: {short}]" if short else "")
+    )
+    return result
+
+
+def _finish(
+    store: Store,
+    now: datetime,
+    run_id: str,
+    *,
+    outcome: Outcome,
+    error: str | None,
+    counts: dict[str, int],
+    started: float,
+    details: dict[str, Any] | None = None,
+) -> CuratedResult:
+    stamp = iso(now)
+    published = outcome == "ok"
+    report = RunReport(
+        generated_at=stamp,
+        run_id=run_id,
+        job=JOB,
+        outcome=outcome,
+        published=published,
+        error=error,
+        timings_ms={"total": round((time.perf_counter() - started) * 1000, 3)},
+        counts=counts,
+        details={"curation": details} if details else {},
+    )
+    entry = JobStatus(
+        last_start=stamp,
+        last_end=stamp,
+        outcome=outcome,
+        run_id=run_id,
+        published=published,
+        last_success=stamp if published else None,
+        error=error,
+        counts=counts,
+    )
+    try:
+        store.put(keys.run_report(run_id), publish.encode("run-report", report))
+        publish.record_status(store, JOB, entry, stamp)
+    except (StoreError, SchemaViolation) as exc:
+        # curated.json (if any) is out; a missing report must not turn that into a failure.
+        log.error("could not write run report or status", extra={"error": str(exc)})
+    return CuratedResult(run_id, published, error or "", error)
