@@ -496,9 +496,10 @@ def stop_on_sigterm() -> Iterator[None]:
 def _record(ctx: JobContext, report: RunReport, sources: dict[str, Any] | None = None) -> None:
     """Write a job's run report and its status entry (failures logged, never raised)."""
     stamp = iso(ctx.now)
+    took = timedelta(seconds=round(report.timings_ms.get("total", 0.0) / 1000))
     entry = JobStatus(
         last_start=stamp,
-        last_end=stamp,
+        last_end=iso(ctx.now + took),
         outcome=report.outcome,
         run_id=report.run_id,
         published=report.published,

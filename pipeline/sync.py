@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -639,7 +639,8 @@ def _finish(store: Store, run: _Run, report: RunReport) -> None:
     stamp = iso(run.request.now)
     entry = JobStatus(
         last_start=stamp,
-        last_end=stamp,
+        # The run's clock plus its duration: an operator sees how long the run took.
+        last_end=iso(run.request.now + timedelta(seconds=round(run.elapsed_s()))),
         outcome=report.outcome,
         run_id=report.run_id,
         published=report.published,
