@@ -8,6 +8,8 @@ import sys
 # Module name → what it measures. Each module has a main() that prints its figures.
 BENCHMARKS = {
     "bench.core": "core sync: real payloads and synthetic 1k/10k/100k catalogs",
+    "bench.capabilities": "share of the sync spent in the capability resolver (414 models)",
+    "bench.providers": "providers sync: 14 sources each answering after 1 s (target < 2 s)",
 }
 
 

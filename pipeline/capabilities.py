@@ -335,9 +335,9 @@ def api_signals(model: Normalized) -> dict[str, Signal]:
                 "configurable",
                 f"supported_parameters has {', '.join(controls)}",
             )
-    if "reasoning" not in signals and model.reasoning_info is not None:
+    if "reasoning" not in signals and model.reasoning_mandatory is not None:
         # The `reasoning` object (feed schema since 2026-06): `mandatory` means always on.
-        mandatory = model.reasoning_info.get("mandatory")
+        mandatory = model.reasoning_mandatory
         if mandatory is True:
             signals["reasoning"] = ("fixed", "reasoning.mandatory is true, no reasoning controls")
         elif mandatory is False:

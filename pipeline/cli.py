@@ -37,13 +37,14 @@ from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-# `syncmodels TARGET` → job of pipeline.jobs.JOBS. `providers` / `<source>` (issue 6) are
-# added with their jobs at merge.
+# `syncmodels TARGET` → job of pipeline.jobs.JOBS; any other target naming a provider source
+# (`syncmodels openai`) runs provider_refresh for just that source.
 SYNC_TARGETS: dict[str, str] = {
     "all": "full_refresh",
     "openrouter": "openrouter",
     "curated": "curated_refresh",
     "sweep": "deprecation_sweep",
+    "providers": "provider_refresh",
 }
 
 
@@ -81,18 +82,29 @@ def _progress_printer() -> object:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from pipeline.jobs import run_job, stop_on_sigterm
+    from pipeline.provider_config import load_providers_config
 
-    job = SYNC_TARGETS.get(args.target)
-    if job is None:
-        raise UsageError(
-            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}"
-        )
     config = load_config(args.config)
+    sources = load_providers_config(config).sources
+    if args.target not in SYNC_TARGETS and args.target not in sources:
+        raise UsageError(
+            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}, "
+            f"or a provider source: {', '.join(sources)}"
+        )
     curation_config(config)  # a bad `curation:` section is a usage error before any work
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
+    if args.list:
+        if args.target != "providers":
+            raise UsageError("--list goes with `sync providers`")
+        return _list_providers(store, config, _parse_now(args.now))
+    job = SYNC_TARGETS.get(args.target, "provider_refresh")
+    only = [args.target] if args.target not in SYNC_TARGETS else None
     if job == "curated_refresh" and args.from_file:
         raise UsageError("`sync curated` reads the published current.json; drop --from-file")
+    if job == "provider_refresh" and args.from_file:
+        raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
+    manifests = resolve_dir(args.overrides, config.overrides_dir) / "pinned"
     interactive = sys.stderr.isatty() and not args.quiet
     if interactive:
         print(f"syncing {args.target} ({job}) into {store.uri}", file=sys.stderr)
@@ -106,16 +118,34 @@ def cmd_sync(args: argparse.Namespace) -> int:
             wait=args.wait,
             from_file=Path(args.from_file) if args.from_file else None,
             overrides=overrides,
+            only=only,
+            refresh=args.refresh,
+            manifest_dir=str(manifests),
             progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
         )
     explained = True
     if args.explain and result.catalog is not None:
         explained = _explain(result.catalog, result.details, args.explain)
-    if result.exit_code == 0:
-        print(result.summary)
-    else:
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.error and result.exit_code != 0:
         print(f"error: {result.error}", file=sys.stderr)
+    # One summary line on stdout: for `all`, OpenRouter's then the providers' (the providers'
+    # alone when OpenRouter published nothing).
+    shown = result.exit_code == 0 or result.published or job in ("full_refresh", "provider_refresh")
+    if shown and result.outcome != "locked" and result.summary != result.error:
+        print(result.summary)
     return result.exit_code if explained else 2
+
+
+def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
+    from pipeline.providers import plan
+
+    print(f"{'source':<20}{'type':<19}{'enabled':<9}{'ttl':>7}  state")
+    for row in plan(store, config, now):
+        enabled = "yes" if row.enabled else "no"
+        print(f"{row.source:<20}{row.type_name:<19}{enabled:<9}{row.ttl_seconds:>6}s  {row.state}")
+    return 0
 
 
 def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
@@ -310,7 +340,33 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{_age(entry.last_end, now):<10}{_age(entry.last_success, now):<14}"
             f"{models!s:>7}  {detail[:160]}"
         )
+        if job == "providers":
+            _print_provider_sources(entry.sources, now)
     return 0
+
+
+def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
+    """One line per provider source: the tier that served it, data age, and why."""
+    for name, info in sorted(sources.items()):
+        if not isinstance(info, dict):
+            continue
+        tier = str(info.get("servedBy", "?"))
+        age = _age(info.get("dataAsOf"), now) if info.get("dataAsOf") else "-"
+        why = str(info.get("reason") or "")
+        print(f"  {name:<16}{tier:<10}{age:<12}{info.get('count', 0)!s:>6}  {why[:110]}")
+
+
+def _pinned_problems(directory: Path) -> list[str]:
+    """Every problem in the pinned provider manifests (``<overrides>/pinned/*.yaml``)."""
+    from pipeline.sources.pinned import ManifestError, load
+
+    problems = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            load(path.read_bytes(), str(path), path.stem)
+        except ManifestError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _read_published(store: Store, key: str) -> Any:
@@ -326,23 +382,10 @@ def _read_published(store: Store, key: str) -> Any:
         raise StoreError(f"{key} in {store.uri} is not valid JSON ({exc})") from exc
 
 
-def curated_ranks(curated: Any) -> dict[str, float]:
-    """``models[].rank`` from curated.json (written by the curation stage), by model id."""
-    ranks: dict[str, float] = {}
-    models = curated.get("models") if isinstance(curated, dict) else None
-    for entry in models if isinstance(models, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        model_id, rank = entry.get("id"), entry.get("rank")
-        if isinstance(model_id, str) and isinstance(rank, int | float):
-            ranks[model_id] = float(rank)
-    return ranks
-
-
 def cmd_resolve(args: argparse.Namespace) -> int:
     import json
 
-    from pipeline.resolve import CatalogIndex, resolve
+    from pipeline.resolve import CatalogIndex, ranks_from_curated, resolve
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -350,8 +393,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if current is None:
         print(f"no catalog in {store.uri}: run `syncmodels all` first", file=sys.stderr)
         return 1
-    # Until the curation stage publishes curated.json, resolve.py ranks by its stand-in score.
-    ranks = curated_ranks(_read_published(store, keys.CURATED))
+    # Same-family fallback ranks by curated.json; without one, resolve.py's stand-in score.
+    ranks = ranks_from_curated(_read_published(store, keys.CURATED))
     index = CatalogIndex(current, _read_published(store, keys.DEPRECATIONS), ranks)
     result = resolve(args.ref, index)
     if args.json:
@@ -378,13 +421,17 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
-    problems = validate_directory(directory)
+    problems = validate_directory(directory) + _pinned_problems(directory / "pinned")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 1
     names = sorted(p.name for p in directory.glob("*.json"))
-    print(f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'})")
+    pinned = sorted(p.name for p in (directory / "pinned").glob("*.yaml"))
+    print(
+        f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'}), "
+        f"{len(pinned)} pinned manifest(s) valid ({', '.join(pinned) or 'none'})"
+    )
     return 0
 
 
@@ -459,7 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", help="debug logs")
 
     sync = sub.add_parser("sync", help="fetch, normalize and publish the catalog")
-    sync.add_argument("target", choices=None, metavar="TARGET", help=" | ".join(SYNC_TARGETS))
+    sync.add_argument(
+        "target",
+        choices=None,
+        metavar="TARGET",
+        help=f"{' | '.join(SYNC_TARGETS)} | a provider source (openai, ...)",
+    )
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
     sync.add_argument("--from-file", help="use a recorded payload instead of the network")
@@ -475,6 +527,14 @@ def build_parser() -> argparse.ArgumentParser:
         "value, deciding layer and evidence",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
+    sync.add_argument(
+        "--list",
+        action="store_true",
+        help="with `providers`: show each source, enabled, TTL and why it is skipped",
+    )
+    sync.add_argument(
+        "--refresh", action="store_true", help="provider sources: ignore fresh caches"
+    )
     sync.add_argument(
         "--wait", action="store_true", help="wait for the run lease instead of exiting (code 3)"
     )

@@ -89,6 +89,12 @@ class JobContext:
     sleep: Callable[[float], None] | None = None
     progress: ProgressFn | None = None
     settings: JobSettings = field(default_factory=JobSettings)
+    only: list[str] | None = None
+    """Provider jobs: just these sources (`syncmodels openai`); None means every due one."""
+    refresh: bool = False
+    """Provider jobs: ignore fresh caches (`--refresh`)."""
+    manifest_dir: str | None = None
+    """Provider jobs: directory of pinned provider manifests (default: the overrides')."""
 
 
 @dataclass
@@ -107,6 +113,10 @@ class JobResult:
     """The catalog an OpenRouter sync published (for `--explain`)."""
     details: dict[str, Any] = field(default_factory=dict)
     """The run report's details (conflicts, changelog, ...)."""
+    warnings: list[str] = field(default_factory=list)
+    """Things to show an operator (provider sources served by a fallback, ...)."""
+    code: int = EXIT_OK
+    """A further exit code the job asks for (provider sources that could not be served)."""
 
     @property
     def exit_code(self) -> int:
@@ -114,8 +124,8 @@ class JobResult:
         if self.outcome == "locked":
             return EXIT_LOCKED
         if self.outcome == "ok" or (self.outcome == "degraded" and self.published):
-            return EXIT_OK
-        return EXIT_FAILED
+            return self.code
+        return max(EXIT_FAILED, self.code)
 
 
 JobFn = Callable[[JobContext], JobResult]
@@ -144,11 +154,22 @@ class UnknownJob(ValueError):
 
 
 def full_refresh(ctx: JobContext) -> JobResult:
-    """OpenRouter fetch, then everything downstream (normalize → ... → publish).
-
-    Due provider sources (issue 6) are chained here at merge time.
-    """
-    return openrouter_sync(ctx)
+    """OpenRouter fetch, everything downstream (normalize → ... → publish), then the provider
+    sources that are due (they are enriched from the catalog just published, so they come
+    second). The result is OpenRouter's; a provider source that could not be served at all
+    makes the exit code non-zero, as `syncmodels all` always did."""
+    result = openrouter_sync(ctx)
+    try:
+        providers = provider_refresh(ctx)
+    except (StoreError, ConfigError) as exc:  # the catalog is published; providers failed
+        result.warnings.append(f"provider sources: {exc}")
+        result.code = EXIT_FAILED
+        return result
+    line = providers.summary.split(" → ", 1)[0]
+    result.summary = f"{result.summary}; {line}" if result.published else line
+    result.warnings.extend(providers.warnings)
+    result.code = max(result.code, providers.exit_code)
+    return result
 
 
 def openrouter_sync(ctx: JobContext) -> JobResult:
@@ -178,6 +199,34 @@ def openrouter_sync(ctx: JobContext) -> JobResult:
         result.error,
         catalog=result.catalog,
         details=result.report.details,
+    )
+
+
+# -- provider_refresh --------------------------------------------------------------------------
+
+
+def provider_refresh(ctx: JobContext) -> JobResult:
+    """Provider-native lists whose TTL has expired (or ``ctx.only``), with their fallbacks."""
+    from pipeline.providers import ProvidersRequest, sync_providers
+
+    request = ProvidersRequest(now=ctx.now, only=ctx.only, refresh=ctx.refresh, force=ctx.force)
+    result = sync_providers(
+        ctx.store, ctx.config, request, manifest_dir=ctx.manifest_dir, sleep=ctx.sleep
+    )
+    warnings = [
+        f"{name}: {res.tier}: {res.reason}"
+        for name, res in result.results.items()
+        if res.tier in ("catalog", "stale", "failed") or (ctx.only and res.tier == "skipped")
+    ]
+    return JobResult(
+        "providers",
+        result.run_id,
+        result.outcome,
+        result.outcome != "failed",
+        result.summary,
+        result.report.error,
+        details=result.report.details,
+        warnings=warnings,
     )
 
 
@@ -359,9 +408,7 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
 # -- the table ---------------------------------------------------------------------------------
 
 # Every job this build can run, by the name the cron table (jobs/schedule.yaml) uses.
-# provider_refresh (issue 6, provider sources whose TTL expired) is not on this branch: its
-# entry is added here at merge, pointing at that stage's function. Until then `catalog
-# schedule` lists it as unavailable and does not schedule it.
+# Each entry's function is thin: the stage modules do the work and write their artifacts.
 JOBS: dict[str, Job] = {
     "full_refresh": Job(
         "full_refresh",
@@ -378,6 +425,12 @@ JOBS: dict[str, Job] = {
         curated_refresh,
         "Ranking and curation from the published current.json, no network",
         status_name="curated",  # curated_sync's status entry (`catalog sync curated`)
+    ),
+    "provider_refresh": Job(
+        "provider_refresh",
+        provider_refresh,
+        "Provider-native lists whose TTL has expired (hourly; fetches only what is due)",
+        status_name="providers",  # providers.py's status entry (`catalog sync providers`)
     ),
     "deprecation_sweep": Job(
         "deprecation_sweep",
@@ -401,12 +454,16 @@ def run_job(
     sleep: Callable[[float], None] | None = None,
     progress: ProgressFn | None = None,
     clock: Clock = utcnow,
+    only: list[str] | None = None,
+    refresh: bool = False,
+    manifest_dir: str | None = None,
 ) -> JobResult:
     """Run job ``name`` under the run lease: the one entry point of every trigger.
 
     ``now`` is the run's clock (default: the wall clock); ``clock`` is the wall clock the lease
-    expires by. Returns a JobResult (``exit_code`` for a CLI); raises UnknownJob for a name
-    not in ``JOBS`` and ConfigError for an invalid `jobs:` section, never for a failed run.
+    expires by. ``only``, ``refresh`` and ``manifest_dir`` apply to the provider sources.
+    Returns a JobResult (``exit_code`` for a CLI); raises UnknownJob for a name not in
+    ``JOBS`` and ConfigError for an invalid `jobs:` section, never for a failed run.
     """
     job = JOBS.get(name)
     if job is None:
@@ -428,6 +485,9 @@ def run_job(
         sleep=sleep,
         progress=progress,
         settings=settings,
+        only=only,
+        refresh=refresh,
+        manifest_dir=manifest_dir,
     )
     try:
         lease = acquire(

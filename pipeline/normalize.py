@@ -8,12 +8,20 @@ publish USD per 1M tokens computed with exact Decimal arithmetic, so ``2.5`` is 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.jsonio import to_decimal_number
-from pipeline.records import Modalities, PriceFields, PriceTierRule, Pricing, SourceRef
+from pipeline.records import (
+    BenchmarkSummary,
+    Modalities,
+    PriceFields,
+    PriceTierRule,
+    Pricing,
+    SourceRef,
+)
 from pipeline.sources.openrouter import OpenRouterModel
 
 PER_MILLION = Decimal(1_000_000)
@@ -46,7 +54,7 @@ class NormalizeError(ValueError):
     """A record cannot be normalized; the message says which field and why."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Normalized:
     """A model in our shape, with the raw signals later stages decide from."""
 
@@ -66,12 +74,19 @@ class Normalized:
     knowledge_cutoff: str | None
     expires_at: str | None
     tokenizer: str | None = None
-    benchmarks: dict[str, Any] | None = None
-    reasoning_info: dict[str, Any] | None = None
+    benchmarks: BenchmarkSummary | None = None
+    """Compact summary of the feed's `benchmarks` (see summarize_benchmarks)."""
+    reasoning_mandatory: bool | None = None
+    """The feed's `reasoning.mandatory` (schema since 2026-06): reasoning always on."""
     sources: list[SourceRef] = field(default_factory=list)
     modalities_given: bool = True
     """False when the feed said nothing about modalities and text → text was assumed: the
     capability resolver then has no API signal for kind, vision or image output."""
+
+
+def _mandatory(reasoning: dict[str, Any] | None) -> bool | None:
+    value = reasoning.get("mandatory") if isinstance(reasoning, dict) else None
+    return value if isinstance(value, bool) else None
 
 
 def family_of(model_id: str) -> str:
@@ -183,6 +198,35 @@ def _iso_date(value: str | None) -> str | None:
     return f"{value}T00:00:00Z" if len(value) == 10 else value
 
 
+def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | None:
+    """The feed's ``benchmarks`` object → the compact summary published in current.json."""
+    if not isinstance(raw, Mapping):
+        return None
+    summary = BenchmarkSummary()
+    analysis = raw.get("artificial_analysis")
+    if isinstance(analysis, Mapping):
+        for key in ("intelligence_index", "coding_index", "agentic_index"):
+            value = analysis.get(key)
+            # null means "not measured" upstream; bools are not numbers here.
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                setattr(summary, key, float(value))
+    arena = raw.get("design_arena")
+    if isinstance(arena, list):
+        elos = [
+            float(entry["elo"])
+            for entry in arena
+            if isinstance(entry, Mapping)
+            and isinstance(entry.get("elo"), int | float)
+            and not isinstance(entry.get("elo"), bool)
+        ]
+        if elos:
+            summary.design_arena_elo = round(sum(elos) / len(elos), 1)
+            summary.design_arena_entries = len(elos)
+    if not summary.model_dump(exclude_none=True):
+        return None
+    return summary
+
+
 def normalize_openrouter(model: OpenRouterModel) -> Normalized:
     """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
     pricing = normalize_pricing(model.pricing)
@@ -208,8 +252,10 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         knowledge_cutoff=model.knowledge_cutoff or None,
         expires_at=_iso_date(model.expiration_date),
         tokenizer=model.architecture.tokenizer,
-        benchmarks=model.benchmarks,
-        reasoning_info=model.reasoning,
+        # Summarized here: the raw benchmark blobs would otherwise stay alive, a few KB per
+        # model, for the whole run.
+        benchmarks=summarize_benchmarks(model.benchmarks),
+        reasoning_mandatory=_mandatory(model.reasoning),
         sources=[SourceRef(source="openrouter", native_id=model.id)],
         modalities_given=_modalities_given(model),
     )

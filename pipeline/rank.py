@@ -87,35 +87,6 @@ BENCHMARK_METRICS = ANALYSIS_METRICS + ARENA_METRICS
 SCORED_KINDS = ("chat", "image")
 
 
-def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | None:
-    """The feed's ``benchmarks`` object → the compact summary published in current.json."""
-    if not isinstance(raw, Mapping):
-        return None
-    summary = BenchmarkSummary()
-    analysis = raw.get("artificial_analysis")
-    if isinstance(analysis, Mapping):
-        for key in ("intelligence_index", "coding_index", "agentic_index"):
-            value = analysis.get(key)
-            # null means "not measured" upstream; bools are not numbers here.
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                setattr(summary, key, float(value))
-    arena = raw.get("design_arena")
-    if isinstance(arena, list):
-        elos = [
-            float(entry["elo"])
-            for entry in arena
-            if isinstance(entry, Mapping)
-            and isinstance(entry.get("elo"), int | float)
-            and not isinstance(entry.get("elo"), bool)
-        ]
-        if elos:
-            summary.design_arena_elo = round(sum(elos) / len(elos), 1)
-            summary.design_arena_entries = len(elos)
-    if not summary.model_dump(exclude_none=True):
-        return None
-    return summary
-
-
 def base_id(model_id: str) -> str:
     """``openai/gpt-5.4:batch`` → ``openai/gpt-5.4`` (variants share their base's line)."""
     return model_id.split(":", 1)[0]
@@ -331,9 +302,3 @@ def rank_catalog(
         )
         out[record.id] = Ranked(record, scores, weighted_rank(scores, config.weights))
     return out
-
-
-def ranks_from_curated(curated: Mapping[str, Any]) -> dict[str, float]:
-    """The `ranks` map of a published curated.json, for ``resolve.CatalogIndex(ranks=...)``."""
-    ranks = curated.get("ranks") or {}
-    return {str(k): float(v) for k, v in ranks.items()}

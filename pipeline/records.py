@@ -22,6 +22,7 @@ Reasoning = Literal["none", "fixed", "configurable"]
 DetectionLayer = Literal["api", "heuristic", "override", "telemetry"]
 LifecycleState = Literal["active", "stale", "deprecated", "removed"]
 Outcome = Literal["ok", "degraded", "guarded", "failed", "locked"]
+ServedBy = Literal["api", "catalog", "stale"]
 PriceTier = Literal["free", "budget", "standard", "pro", "premium", "variable", "unknown"]
 
 
@@ -226,6 +227,42 @@ class CurrentCatalog(Record):
     """When the underlying data was fetched, if older than `generatedAt` (fallbacks)."""
     count: int
     """Number of models."""
+    models: list[ModelRecord]
+    """Models, sorted by id."""
+
+
+class ProviderCatalog(Record):
+    """`models/providers/<source>/current.json`: one provider-native list, normalized, and
+    the cache metadata that decides when it is fetched again."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """When this document was written (run clock), ISO-8601 UTC."""
+    run_id: str
+    """The run that wrote it."""
+    source: str
+    """Source name (the `sources:` key), also each record's `provider`."""
+    source_type: str
+    """Registry type of the source (`openai`, `openai-compatible`, `xai` for its pinned
+    manifest, ...); differs from `source` for named instances."""
+    fetched_at: str
+    """When the data was fetched from the provider's API (for `catalog`: when the OpenRouter
+    catalog it was taken from was generated)."""
+    ttl_seconds: int
+    """Cache lifetime: with `servedBy` `api`, no request is made before `fetchedAt` + this."""
+    served_by: ServedBy
+    """Tier that served the data: the provider `api`, the OpenRouter `catalog` entries for the
+    vendor, or the `stale` cache of an earlier fetch."""
+    reason: str | None = None
+    """Why the API did not serve (absent when it did)."""
+    raw_key: str | None = None
+    """Store key of the raw response this list was normalized from (API tier only)."""
+    count: int
+    """Number of models."""
+    provenance: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Model id → field → where it came from (`native`, or `openrouter:<id>` when taken from
+    the matching OpenRouter record because the native API lacks it)."""
     models: list[ModelRecord]
     """Models, sorted by id."""
 

@@ -75,6 +75,21 @@ class Resolution:
         }
 
 
+def ranks_from_curated(curated: Any) -> dict[str, float]:
+    """Model id → rank from a published curated.json: its `ranks` map (every scored model),
+    else the ranks of the curated shortlist (`models[].rank`). Empty when there is none."""
+    if not isinstance(curated, Mapping):
+        return {}
+    ranks: dict[str, float] = {}
+    for entry in curated.get("models") or []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("rank"), int | float):
+            ranks[str(entry["id"])] = float(entry["rank"])
+    table = curated.get("ranks")
+    if isinstance(table, Mapping):
+        ranks.update({str(k): float(v) for k, v in table.items() if isinstance(v, int | float)})
+    return ranks
+
+
 def _stand_in_rank(model: Mapping[str, Any]) -> float:
     """Until a curated rank exists: prefer newer models (``created``), then larger context."""
     created = float(model.get("created") or 0)

@@ -21,9 +21,11 @@ from pipeline.records import (
     CurrentCatalog,
     Deprecations,
     Manifest,
+    ProviderCatalog,
     RunReport,
     Status,
 )
+from pipeline.sources.pinned import PinnedManifest
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
@@ -31,13 +33,16 @@ ARTIFACTS: dict[str, type[BaseModel]] = {
     "curated": CuratedCatalog,
     "deprecations": Deprecations,
     "manifest": Manifest,
+    "provider-current": ProviderCatalog,
     "run-report": RunReport,
     "status": Status,
 }
 
 # Override file schemas (validated at load time; not published).
 OVERRIDES: dict[str, type[BaseModel]] = {
-    schema_name(file): model for file, model in OVERRIDE_FILES.items()
+    **{schema_name(file): model for file, model in OVERRIDE_FILES.items()},
+    # overrides/pinned/<provider>.yaml (validated by pipeline.sources.pinned).
+    "pinned-manifest": PinnedManifest,
 }
 
 

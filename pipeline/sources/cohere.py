@@ -1,0 +1,87 @@
+"""Cohere's ``GET /v1/models``: page tokens, endpoints and nullable features.
+
+Quirks owned here:
+
+- Pages follow ``next_page_token`` (sent back as ``page_token``); ``page_size`` up to 1000.
+- The envelope is ``{"models": [...]}`` and the id is ``name``.
+- What a model is for is in ``endpoints`` (chat/generate, embed, embed_image, rerank,
+  transcriptions); ``features`` (tools, json_schema, reasoning, vision, ...) may be null, which
+  means "not reported", not "none".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.sources.native import (
+    Adapter,
+    FetchContext,
+    NativeModel,
+    load_json,
+    positive_int,
+    record,
+    text,
+)
+from pipeline.sources.openrouter import PayloadError
+
+PAGE_SIZE = "1000"
+MAX_PAGES = 100
+
+
+def fetch(ctx: FetchContext) -> list[bytes]:
+    pages: list[bytes] = []
+    params = {"page_size": PAGE_SIZE}
+    for _ in range(MAX_PAGES):
+        body = ctx.get("/models", headers=ctx.bearer(), params=params)
+        pages.append(body)
+        page = load_json(body, ctx.source)
+        token = page.get("next_page_token") if isinstance(page, dict) else None
+        if not isinstance(token, str) or not token:
+            return pages
+        params = {"page_size": PAGE_SIZE, "page_token": token}
+    raise PayloadError(f"{ctx.source}: still a next_page_token after {MAX_PAGES} pages")
+
+
+def parse(pages: list[bytes]) -> list[Any]:
+    items: list[Any] = []
+    for number, body in enumerate(pages, 1):
+        page = load_json(body, "cohere")
+        data = page.get("models") if isinstance(page, dict) else None
+        if not isinstance(data, list):
+            raise PayloadError(f"cohere: page {number} has no 'models' list")
+        items.extend(data)
+    return items
+
+
+def translate(item: Any) -> NativeModel:
+    entry = record(item, "cohere")
+    model_id = text(entry, "name")
+    if model_id is None:
+        raise ValueError("name is missing or empty")
+    endpoints = set(entry.get("endpoints") or [])
+    model = NativeModel(id=model_id, max_context=positive_int(entry.get("context_length")))
+    features = entry.get("features")
+    if "embed" in endpoints or "embed_image" in endpoints:
+        inputs = ["text", "image"] if "embed_image" in endpoints else ["text"]
+        model.input_modalities, model.output_modalities = inputs, ["embeddings"]
+    elif "rerank" in endpoints:
+        model.input_modalities, model.output_modalities = ["text"], ["rerank"]
+    elif "transcriptions" in endpoints:
+        model.input_modalities, model.output_modalities = ["audio"], ["transcription"]
+    elif endpoints & {"chat", "generate"}:
+        vision = isinstance(features, list) and "vision" in features
+        model.input_modalities = ["text", "image"] if vision else ["text"]
+        model.output_modalities = ["text"]
+    if isinstance(features, list):
+        params = ["max_tokens", "temperature"]
+        if "tools" in features or "strict_tools" in features:
+            params += ["tool_choice", "tools"]
+        if "json_schema" in features or "json_mode" in features:
+            params.append("response_format")
+        if "reasoning" in features:
+            params.append("reasoning")
+        model.supported_parameters = sorted(set(params))
+    return model
+
+
+ADAPTER = Adapter(fetch=fetch, parse=parse, translate=translate, paginated=True)

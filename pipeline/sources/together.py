@@ -1,0 +1,79 @@
+"""Together AI's ``GET /v1/models``: a bare list with numeric prices per 1M tokens.
+
+Quirks owned here:
+
+- The body is a bare JSON array, not ``{"data": [...]}``.
+- ``pricing.input`` / ``output`` / ``cached_input`` are already USD per 1M tokens, as JSON
+  numbers. Models billed per image, per second of video or per hour report 0 for the token
+  prices: that 0 means "not priced per token" and is dropped, except for Together's free
+  endpoints (ids ending in ``-Free``), where 0 is the real price.
+- ``type`` says what the model is (chat, language, code, image, video, audio, transcribe,
+  embedding, rerank, moderation); ``context_length`` is missing for a quarter of the list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.jsonio import to_decimal_number
+from pipeline.records import Pricing
+from pipeline.sources.native import (
+    Adapter,
+    NativeModel,
+    epoch_of,
+    per_million,
+    positive_int,
+    record,
+    single_page_items,
+    text,
+)
+from pipeline.sources.openai import fetch
+
+MODALITIES_BY_TYPE: dict[str, tuple[list[str], list[str]]] = {
+    "chat": (["text"], ["text"]),
+    "language": (["text"], ["text"]),
+    "code": (["text"], ["text"]),
+    "moderation": (["text"], ["text"]),
+    "image": (["text", "image"], ["image"]),
+    "video": (["text", "image"], ["video"]),
+    "audio": (["text"], ["speech"]),
+    "transcribe": (["audio"], ["transcription"]),
+    "embedding": (["text"], ["embeddings"]),
+    "rerank": (["text"], ["rerank"]),
+}
+
+
+def _pricing(model_id: str, prices: Any) -> Pricing | None:
+    if not isinstance(prices, dict):
+        return None
+    free = model_id.endswith("-Free")
+    fields = {"input": "input", "output": "output", "cached_input": "cache_read"}
+    pricing = Pricing()
+    for key, name in fields.items():
+        price = per_million(prices.get(key))
+        if price is None or (price == 0 and not free):
+            continue
+        setattr(pricing, name, to_decimal_number(price))
+    return pricing if pricing.input is not None or pricing.output is not None else None
+
+
+def translate(item: Any) -> NativeModel:
+    entry = record(item, "together")
+    model_id = text(entry, "id")
+    if model_id is None:
+        raise ValueError("id is missing or empty")
+    model = NativeModel(
+        id=model_id,
+        name=text(entry, "display_name"),
+        created=epoch_of(entry.get("created")),
+        max_context=positive_int(entry.get("context_length")),
+        pricing=_pricing(model_id, entry.get("pricing")),
+    )
+    kind = entry.get("type")
+    if isinstance(kind, str) and kind in MODALITIES_BY_TYPE:
+        inputs, outputs = MODALITIES_BY_TYPE[kind]
+        model.input_modalities, model.output_modalities = list(inputs), list(outputs)
+    return model
+
+
+ADAPTER = Adapter(fetch=fetch, parse=single_page_items, translate=translate)
