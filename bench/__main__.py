@@ -14,11 +14,12 @@ BENCHMARKS = {
 
 
 def main() -> None:
-    only = set(sys.argv[1:])
+    only = set(sys.argv[1:])  # e.g. `python -m bench core providers`
     for module, what in BENCHMARKS.items():
         if only and module.split(".")[-1] not in only:
             continue
         print(f"\n### {module}: {what}", flush=True)
+        sys.argv = [module]  # modules may read their own options; they get none from here
         importlib.import_module(module).main()  # type: ignore[attr-defined]
 
 

@@ -99,7 +99,7 @@ class Heuristic:
 
 def _row(flag: str, value: Value, label: str, regex: str, *, chat_only: bool = False) -> Heuristic:
     kinds = frozenset({"chat", "router"}) if chat_only else None
-    return Heuristic(flag, value, label, re.compile(regex, re.IGNORECASE), kinds)
+    return Heuristic(flag, value, label, re.compile(regex, re.IGNORECASE | re.MULTILINE), kinds)
 
 
 # Rows are tried in order; the first match per flag counts. Every row was checked against the
@@ -347,14 +347,15 @@ def api_signals(model: Normalized) -> dict[str, Signal]:
     return signals
 
 
-def _heuristic(row: Heuristic, model: Normalized, name: str) -> Signal | None:
-    found = row.pattern.search(model.id)
-    if found is not None:
-        return row.value, row.evidence(found.group(0), "id")
-    found = row.pattern.search(name)
-    if found is not None:
-        return row.value, row.evidence(found.group(0), "name")
-    return None
+def _heuristic(row: Heuristic, model: Normalized, text: str) -> Signal | None:
+    """Search ``text`` (the id, a newline, the lower-cased name) once. Patterns compile with
+    MULTILINE, so ``^``/``$`` anchor at the id's and the name's ends as if searched apart, and
+    the leftmost match is in the id whenever the id matches."""
+    found = row.pattern.search(text)
+    if found is None:
+        return None
+    where = "id" if found.start() < len(model.id) else "name"
+    return row.value, row.evidence(found.group(0), where)
 
 
 @dataclass
@@ -404,13 +405,13 @@ class Resolver:
         caps = Capabilities()
         api = api_signals(model)
         overrides = self.override_signals(model.id) if self._overrides else {}
-        name = model.name.lower()
+        text = f"{model.id}\n{model.name.lower()}"
         heuristics: dict[str, Signal] = {}
 
         for row in HEURISTICS:
             if row.flag != "kind" or "kind" in heuristics:
                 continue
-            signal = _heuristic(row, model, name)
+            signal = _heuristic(row, model, text)
             if signal is not None:
                 heuristics["kind"] = signal
         self._decide(caps, model.id, "kind", api=api, heuristics=heuristics, overrides=overrides)
@@ -420,7 +421,7 @@ class Resolver:
                 continue
             if row.kinds is not None and caps.kind not in row.kinds:
                 continue
-            signal = _heuristic(row, model, name)
+            signal = _heuristic(row, model, text)
             if signal is not None:
                 heuristics[row.flag] = signal
         for flag in FLAGS[1:]:

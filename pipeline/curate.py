@@ -31,8 +31,9 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.config import CurationConfig
+from pipeline.normalize import variant_base
 from pipeline.overrides import Overrides, QualityScore, QualityScores
-from pipeline.rank import DEFAULT, Ranked, base_id, rank_catalog
+from pipeline.rank import DEFAULT, Ranked, rank_catalog
 from pipeline.records import (
     BucketName,
     Constraints,
@@ -141,7 +142,7 @@ class Selection:
         while len(self.chosen) < self.size and self.cursor < len(self.candidates):
             item = self.candidates[self.cursor]
             self.cursor += 1
-            line = base_id(item.record.id)
+            line = variant_base(item.record.id)
             if line in self.lines:
                 self.variant_skipped += 1
             elif self.families[item.record.family] >= max_per_family:

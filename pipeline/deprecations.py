@@ -27,6 +27,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from pipeline import keys
+from pipeline.normalize import variant_base, variant_tag
 from pipeline.overrides import DeprecationOverride
 from pipeline.records import AliasChange, Deprecations, ModelRecord, Redirect, Tombstone
 from pipeline.store import Store
@@ -52,16 +53,6 @@ def load_previous(store: Store) -> Deprecations | None:
             f"({where}: {first['msg']}); refusing to overwrite it and lose redirects and "
             "tombstones — restore it or delete it"
         ) from exc
-
-
-def variant_base(model_id: str) -> str:
-    """``z-ai/glm-4.6:exacto`` → ``z-ai/glm-4.6`` (ids without a tag are their own base)."""
-    return model_id.split(":", 1)[0]
-
-
-def variant_tag(model_id: str) -> str:
-    """``z-ai/glm-4.6:exacto`` → ``exacto``; ``""`` for an id without a tag."""
-    return model_id.split(":", 1)[1] if ":" in model_id else ""
 
 
 def by_slug(listed: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:

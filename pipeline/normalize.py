@@ -89,6 +89,16 @@ def _mandatory(reasoning: dict[str, Any] | None) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def variant_base(model_id: str) -> str:
+    """``z-ai/glm-4.6:exacto`` → ``z-ai/glm-4.6`` (ids without a tag are their own base)."""
+    return model_id.split(":", 1)[0]
+
+
+def variant_tag(model_id: str) -> str:
+    """``z-ai/glm-4.6:exacto`` → ``exacto``; ``""`` for an id without a tag."""
+    return model_id.split(":", 1)[1] if ":" in model_id else ""
+
+
 def family_of(model_id: str) -> str:
     """Vendor prefix of an id (``~anthropic/claude-opus-latest`` → ``anthropic``)."""
     head = model_id.split("/", 1)[0] if "/" in model_id else model_id.split(":", 1)[0]

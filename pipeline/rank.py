@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.config import CurationConfig, CurationWeights
+from pipeline.normalize import variant_base
 from pipeline.overrides import QualityScore
 from pipeline.records import BenchmarkSummary, ModelRecord, PriceTier, Score, Scores
 from pipeline.timeutil import parse_iso
@@ -87,11 +88,6 @@ BENCHMARK_METRICS = ANALYSIS_METRICS + ARENA_METRICS
 SCORED_KINDS = ("chat", "image")
 
 
-def base_id(model_id: str) -> str:
-    """``openai/gpt-5.4:batch`` → ``openai/gpt-5.4`` (variants share their base's line)."""
-    return model_id.split(":", 1)[0]
-
-
 def is_scored(record: ModelRecord) -> bool:
     """Active chat/image models are scored; routers, embeddings, speech, ... are not."""
     return record.lifecycle.state == "active" and record.kind in SCORED_KINDS
@@ -125,7 +121,7 @@ def _score(value: float, source: Any, detail: str | None = None) -> Score:
 
 
 def _override_for(model_id: str, entries: Sequence[QualityScore]) -> QualityScore | None:
-    for candidate in (model_id, base_id(model_id)):
+    for candidate in (model_id, variant_base(model_id)):
         for entry in entries:
             if entry.match == candidate or (
                 entry.pattern is not None and re.search(entry.pattern, candidate)
@@ -140,7 +136,7 @@ def _benchmarks_of(
     """A variant without its own benchmarks inherits its base model's (same weights)."""
     if record.benchmarks is not None:
         return record.benchmarks
-    base = by_id.get(base_id(record.id))
+    base = by_id.get(variant_base(record.id))
     return base.benchmarks if base is not None else None
 
 
@@ -186,8 +182,8 @@ def quality_score(
             detail = ", ".join(shown) + " (min-max normalized over the catalog, averaged)"
             return _score(sum(parts) / len(parts), "benchmarks", detail)
     tier = record.price_tier
-    if record.is_free and base_id(record.id) in by_id and base_id(record.id) != record.id:
-        tier = by_id[base_id(record.id)].price_tier  # a :free variant is its base model
+    if record.is_free and variant_base(record.id) in by_id and variant_base(record.id) != record.id:
+        tier = by_id[variant_base(record.id)].price_tier  # a :free variant is its base model
     if tier in QUALITY_BY_TIER:
         return _score(QUALITY_BY_TIER[tier], "heuristic", f"price tier {tier}")
     return _score(DEFAULT, "default", "no override, benchmark or price tier to go by")

@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
@@ -46,6 +46,7 @@ from pipeline.records import (
     AliasChange,
     CurrentCatalog,
     Deprecations,
+    DetectionLayer,
     JobStatus,
     ModelRecord,
     Outcome,
@@ -196,6 +197,9 @@ def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], in
     return out, count
 
 
+_RECORD_FIELDS = set(ModelRecord.model_fields)
+
+
 def build_record(
     model: Normalized,
     caps: capabilities.Capabilities,
@@ -203,9 +207,16 @@ def build_record(
     state: Any,
     config: CatalogConfig,
 ) -> ModelRecord:
-    """Assemble the published record from the stage outputs."""
+    """Assemble the published record from the stage outputs.
+
+    Every part was validated by the stage that made it, and the whole catalog is validated
+    against its JSON Schema before it is written, so the record is built with pydantic's
+    trusted constructor. It also shares one fields-set among all records instead of a
+    30-name set each: about 200 MB less at 100k models.
+    """
     tier = tiers.classify(model.pricing, is_free=caps.is_free, config=config.tiers)
-    return ModelRecord(
+    return ModelRecord.model_construct(
+        _RECORD_FIELDS,
         id=model.id,
         name=model.name,
         alias=alias,
@@ -227,7 +238,7 @@ def build_record(
         reasoning=caps.reasoning,
         structured_output=caps.structured_output,
         is_image_gen=caps.is_image_gen,
-        detection_source=dict(sorted(caps.source.items())),
+        detection_source=cast("dict[str, DetectionLayer]", dict(sorted(caps.source.items()))),
         evidence=dict(sorted(caps.evidence.items())),
         supported_parameters=model.supported_parameters or [],
         knowledge_cutoff=model.knowledge_cutoff,

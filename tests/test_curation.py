@@ -12,6 +12,7 @@ from conftest import fixture_date, fixture_path, read_json
 from pipeline import cli, jsonio, keys
 from pipeline.config import ConfigError, CurationConfig, curation_config, load_config
 from pipeline.curate import build_curated, quality_overrides
+from pipeline.normalize import variant_base as base_id
 from pipeline.overrides import (
     REPO_OVERRIDES,
     OverrideError,
@@ -19,7 +20,7 @@ from pipeline.overrides import (
     load_file,
     load_overrides,
 )
-from pipeline.rank import VARIABLE_COST, base_id, cost_score, rank_catalog
+from pipeline.rank import VARIABLE_COST, cost_score, rank_catalog
 from pipeline.records import CurrentCatalog
 from pipeline.resolve import CatalogIndex, profile, ranks_from_curated
 from pipeline.timeutil import parse_iso

@@ -77,8 +77,9 @@ def test_live_fetch_asks_for_all_modalities_with_user_agent_and_key(sync_net, st
 
 
 def test_500_then_success_is_retried(sync_net):
+    # 520 is Cloudflare's "unknown error" in front of origins: every 5xx is retried.
     upstream = Upstream(
-        httpx.Response(500), httpx.Response(502), ok(fixture_path(PAYLOAD).read_bytes())
+        httpx.Response(500), httpx.Response(520), ok(fixture_path(PAYLOAD).read_bytes())
     )
     result = sync_net(upstream)
     assert result.published

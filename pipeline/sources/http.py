@@ -19,7 +19,8 @@ import httpx
 from pipeline import __version__
 
 USER_AGENT = f"model-catalog-sync/{__version__} (+https://github.com/model-catalog-sync)"
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Retried: every 5xx, plus request timeout, too early and rate limited.
+RETRY_STATUSES = frozenset({408, 425, 429})
 
 
 class FetchError(Exception):
@@ -114,7 +115,7 @@ def get_with_retries(
                 return response
             status = response.status_code
             last_problem = f"HTTP {status}"
-            if status not in RETRY_STATUSES:
+            if status < 500 and status not in RETRY_STATUSES:
                 raise FetchError(f"{source}: GET {safe_url} answered {last_problem}; not retried")
             retry_after = response.headers.get("Retry-After")
         if attempt == policy.max_attempts:
