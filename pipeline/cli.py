@@ -1,10 +1,11 @@
-"""Command line: ``catalog`` (sync, status, serve, resolve, cost, export-registry, schemas,
-build-fallback, validate) and ``syncmodels``.
+"""Command line: ``catalog`` (sync, status, schedule, serve, resolve, cost, export-registry,
+schemas, build-fallback, validate) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
+Every sync target runs a job of ``pipeline.jobs`` through ``run_job`` (lease, publish, status).
 Exit codes: 0 published (or the command succeeded), 1 nothing published / failed, 2 usage or
-configuration error. The last line of every sync is a one-line summary on stdout; errors are
-one line on stderr.
+configuration error, 3 another run holds the lease. The last line of every sync is a one-line
+summary on stdout; errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from pipeline.config import (
     load_config,
     resolve_store_uri,
 )
+from pipeline.jobs import TARGETS, UnknownJob
 from pipeline.overrides import (
     OverrideError,
-    Overrides,
     load_overrides,
     resolve_dir,
     validate_directory,
@@ -37,9 +38,9 @@ from pipeline.records import CurrentCatalog
 from pipeline.store import Store, StoreError, open_store
 from pipeline.timeutil import parse_iso, utcnow
 
-SYNC_TARGETS = ("all", "openrouter", "curated", "providers")
 
-
+# `syncmodels TARGET` → job of pipeline.jobs.JOBS; any other target naming a provider source
+# (`syncmodels openai`) runs provider_refresh for just that source.
 class UsageError(Exception):
     """Bad arguments; exit 2."""
 
@@ -73,16 +74,14 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from pipeline.jobs import UnknownJob, job_for, run_job, stop_on_sigterm
     from pipeline.provider_config import load_providers_config
-    from pipeline.sync import SyncRequest, sync_openrouter
 
     config = load_config(args.config)
-    sources = load_providers_config(config).sources
-    if args.target not in SYNC_TARGETS and args.target not in sources:
-        raise UsageError(
-            f"unknown sync target {args.target!r}; choose one of: {', '.join(SYNC_TARGETS)}, "
-            f"or a provider source: {', '.join(sources)}"
-        )
+    try:
+        job, only = job_for(args.target, load_providers_config(config).sources)
+    except UnknownJob as exc:
+        raise UsageError(str(exc)) from exc
     curation_config(config)  # a bad `curation:` section is a usage error before any work
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = _open(args, config)
@@ -90,71 +89,42 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.target != "providers":
             raise UsageError("--list goes with `sync providers`")
         return _list_providers(store, config, _parse_now(args.now))
-    if args.target == "curated":
-        return _sync_curated(args, config, store, overrides)
-    if args.target not in {"all", "openrouter"}:
-        if args.from_file:
-            raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
-        only = None if args.target == "providers" else [args.target]
-        return _sync_providers(args, store, config, only)[0]
-    request = SyncRequest(
-        now=_parse_now(args.now),
-        from_file=Path(args.from_file) if args.from_file else None,
-        force=args.force,
-        job="full_refresh" if args.target == "all" else args.target,
-        overrides=overrides,
-    )
+    if job == "curated_refresh" and args.from_file:
+        raise UsageError("`sync curated` reads the published current.json; drop --from-file")
+    if job == "provider_refresh" and args.from_file:
+        raise UsageError("--from-file applies to `sync openrouter` and `sync all` only")
+    manifests = resolve_dir(args.overrides, config.overrides_dir) / "pinned"
     interactive = sys.stderr.isatty() and not args.quiet
     if interactive:
-        print(f"syncing {args.target} into {store.uri}", file=sys.stderr)
-    result = sync_openrouter(
-        store,
-        config,
-        request,
-        progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
-    )
+        print(f"syncing {args.target} ({job}) into {store.uri}", file=sys.stderr)
+    with stop_on_sigterm():
+        result = run_job(
+            job,
+            store,
+            config,
+            now=_parse_now(args.now) if args.now else None,
+            force=args.force,
+            wait=args.wait,
+            from_file=Path(args.from_file) if args.from_file else None,
+            overrides=overrides,
+            only=only,
+            refresh=args.refresh,
+            manifest_dir=str(manifests),
+            progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
+        )
     explained = True
     if args.explain and result.catalog is not None:
-        explained = _explain(result.catalog, result.report.details, args.explain)
-    if not result.published:
+        explained = _explain(result.catalog, result.details, args.explain)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.error and result.exit_code != 0:
         print(f"error: {result.error}", file=sys.stderr)
-    if args.target != "all":
-        if result.published:
-            print(result.summary)
-        return result.exit_code if explained else 2
-    # Provider lists are enriched from the catalog just published, so they come second. The
-    # last stdout line stays one summary of the whole run: OpenRouter's, then the providers'.
-    code, providers = _sync_providers(args, store, config, None, show=False)
-    providers = providers.split(" → ", 1)[0]
-    print(f"{result.summary}; {providers}" if result.published else providers)
-    return max(result.exit_code, code) if explained else 2
-
-
-def _sync_providers(
-    args: argparse.Namespace,
-    store: Store,
-    config: CatalogConfig,
-    only: list[str] | None,
-    *,
-    show: bool = True,
-) -> tuple[int, str]:
-    """Run the provider sources; print warnings (and the summary when ``show``)."""
-    from pipeline.providers import ProvidersRequest, UnknownSource, sync_providers
-
-    request = ProvidersRequest(
-        now=_parse_now(args.now), only=only, refresh=args.refresh, force=args.force
-    )
-    manifests = resolve_dir(args.overrides, config.overrides_dir) / "pinned"
-    try:
-        result = sync_providers(store, config, request, manifest_dir=str(manifests))
-    except UnknownSource as exc:
-        raise UsageError(str(exc)) from exc
-    for name, res in result.results.items():
-        if res.tier in ("catalog", "stale", "failed") or (only and res.tier == "skipped"):
-            print(f"warning: {name}: {res.tier}: {res.reason}", file=sys.stderr)
-    if show:
+    # One summary line on stdout: for `all`, OpenRouter's then the providers' (the providers'
+    # alone when OpenRouter published nothing).
+    shown = result.exit_code == 0 or result.published or job in ("full_refresh", "provider_refresh")
+    if shown and result.outcome != "locked" and result.summary != result.error:
         print(result.summary)
-    return result.exit_code, result.summary
+    return result.exit_code if explained else 2
 
 
 def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
@@ -180,20 +150,36 @@ def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -
     return True
 
 
-def _sync_curated(
-    args: argparse.Namespace, config: CatalogConfig, store: Store, overrides: Overrides
-) -> int:
-    """`catalog sync curated`: curated.json from the published current.json, no network."""
-    from pipeline.curated_sync import sync_curated
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from pipeline.jobs import JOBS, run_job
+    from pipeline.schedule import describe, load_schedule, schedule_settings, serve
 
-    if args.from_file:
-        raise UsageError("`sync curated` reads the published current.json; drop --from-file")
-    result = sync_curated(store, config, now=_parse_now(args.now), overrides=overrides)
-    if result.published:
-        print(result.summary)
-    else:
-        print(f"error: {result.error}", file=sys.stderr)
-    return result.exit_code
+    config = load_config(args.config)
+    jobs = load_schedule(config)
+    if args.list:
+        for line in describe(jobs, set(JOBS), utcnow()):
+            print(line)
+        return 0
+    store = _open(args, config)
+    missing = [j.name for j in jobs if j.enabled and j.name not in JOBS]
+    for name in missing:
+        print(f"warning: {name} is in the cron table but not in this build", file=sys.stderr)
+    runnable = [j for j in jobs if j.name in JOBS]
+    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
+
+    def runner(name: str) -> object:
+        return run_job(name, store, config, overrides=overrides)
+
+    def ready() -> None:
+        names = ", ".join(j.name for j in runnable if j.enabled)
+        print(f"scheduling {names} on {store.uri} (SIGTERM/SIGINT to stop)", flush=True)
+
+    return serve(
+        runnable,
+        runner,
+        misfire_grace_seconds=schedule_settings(config).misfire_grace_seconds,
+        ready=ready,
+    )
 
 
 def _load_current(store: Store) -> CurrentCatalog:
@@ -291,7 +277,9 @@ def _age(stamp: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.jobs import JOBS
     from pipeline.publish import read_status
+    from pipeline.schedule import load_schedule, stale_reason
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -307,16 +295,39 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{keys.STATUS} in {store.uri} is unreadable", file=sys.stderr)
         return 1
     now = _parse_now(args.now)
+    # Status entries are keyed by each job's status name (`curated` for curated_refresh);
+    # a job of the table this build does not run is not expected to succeed.
+    crons = {
+        JOBS[j.name].status_key: j.cron
+        for j in load_schedule(config)
+        if j.enabled and j.name in JOBS
+    }
     written = status.generated_at
     print(f"store {store.uri}, status written {written} ({_age(written, now)})")
-    header = f"{'job':<18}{'outcome':<10}{'last run':<22}{'age':<10}{'models':>7}  detail"
+    header = (
+        f"{'job':<19}{'outcome':<10}{'last run':<22}{'age':<10}{'last success':<14}"
+        f"{'models':>7}  detail"
+    )
     print(header)
-    for job, entry in sorted(status.jobs.items()):
+    for job in sorted(set(status.jobs) | set(crons)):
+        entry = status.jobs.get(job)
+        flagged, why = (
+            stale_reason(entry.last_success if entry else None, crons[job], now)
+            if job in crons
+            else (False, None)
+        )
+        mark = "! " if flagged else ""
+        if entry is None:
+            print(f"{mark + job:<19}{'-':<10}{'never':<22}{'':<10}{'never':<14}{'':>7}  {why}")
+            continue
         detail = entry.error or ", ".join(entry.warnings[:1]) or ""
+        if why:
+            detail = f"STALE: {why}" + (f"; {detail}" if detail else "")
         models = entry.counts.get("published", "")
         print(
-            f"{job:<18}{entry.outcome:<10}{entry.last_end:<22}{_age(entry.last_end, now):<10}"
-            f"{models!s:>7}  {detail[:120]}"
+            f"{mark + job:<19}{entry.outcome:<10}{entry.last_end:<22}"
+            f"{_age(entry.last_end, now):<10}{_age(entry.last_success, now):<14}"
+            f"{models!s:>7}  {detail[:160]}"
         )
         if job == "providers":
             _print_provider_sources(entry.sources, now)
@@ -528,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         choices=None,
         metavar="TARGET",
-        help="all | openrouter | curated | providers | a provider source (openai, ...)",
+        help=f"{' | '.join(TARGETS)} | a provider source (openai, ...)",
     )
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
@@ -553,7 +564,17 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--refresh", action="store_true", help="provider sources: ignore fresh caches"
     )
+    sync.add_argument(
+        "--wait", action="store_true", help="wait for the run lease instead of exiting (code 3)"
+    )
     sync.set_defaults(func=cmd_sync)
+
+    schedule = sub.add_parser("schedule", help="run the cron table in the foreground")
+    common(schedule)
+    schedule.add_argument(
+        "--list", action="store_true", help="print every job with its trigger and next run"
+    )
+    schedule.set_defaults(func=cmd_schedule)
 
     status = sub.add_parser("status", help="show the last outcome of each job")
     common(status)
@@ -633,7 +654,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(verbose=getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
-    except UsageError as exc:
+    except (UsageError, UnknownJob) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
@@ -657,7 +678,7 @@ def syncmodels_main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(
             "usage: syncmodels TARGET [options]   (same as: catalog sync TARGET)\n"
-            f"targets: {', '.join(SYNC_TARGETS)}; options: see `catalog sync --help`"
+            f"targets: {', '.join(TARGETS)}; options: see `catalog sync --help`"
         )
         return 0 if args else 2
     return main(["sync", *args])

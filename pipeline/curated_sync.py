@@ -54,6 +54,7 @@ def sync_curated(
     """Recompute and publish curated.json from the store's current.json."""
     started = time.perf_counter()
     settings = curation_config(config)  # a bad `curation:` section stops here (ConfigError)
+    based_on = store.head(keys.MANIFEST)  # the set this run builds on (publish_set checks it)
     blob = store.get(keys.CURRENT)
     if blob is None:
         reason = f"no {keys.CURRENT} in {store.uri}: run `syncmodels all` first"
@@ -91,7 +92,9 @@ def sync_curated(
             store, now, run_id, outcome="failed", error=reason, counts={}, started=started
         )
     publish.publish_schemas(store)  # writes nothing when the published schemas are current
-    store.put(keys.CURATED, data)
+    # Committed through the manifest like every artifact of the set (rewritten only when its
+    # content apart from run metadata changed).
+    publish.publish_set(store, run_id, iso(now), {"curated": data}, based_on=based_on)
     counts = {
         "published": len(curated.models),
         "scored": len(curated.ranks),

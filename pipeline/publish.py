@@ -1,17 +1,53 @@
-"""Validate artifacts against their schemas and write them to a store.
+"""Validate artifacts against their schemas and write them to a store, atomically as a set.
 
 Nothing is written unless it validates: an artifact is encoded once, parsed back, checked
 against the committed JSON Schema, and only then handed to the store.
+
+A published set (``current``, ``curated``, ``deprecations``) is committed by a small
+transaction, ``publish_set``:
+
+1. immutable per-run copies ``models/openrouter/runs/<run_id>/<name>.json``;
+2. the well-known ``models/openrouter/<name>.json``;
+3. ``manifest.json`` last, with a conditional write on the previous manifest's etag.
+
+A failure at any step puts the well-known files back as they were, so the store keeps the old
+set; a lost race on the manifest aborts loudly instead of overwriting the winner. A run killed
+half-way (no chance to roll back) is repaired by ``repair`` at the start of the next run, which
+copies the per-run copies the manifest names back over the well-known files.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from pipeline import jsonio, keys, schemas
-from pipeline.records import JobStatus, Status
-from pipeline.store import Store
+from pipeline.records import JobStatus, Manifest, ManifestEntry, Status
+from pipeline.store import PreconditionFailed, Store, StoreError
+
+log = logging.getLogger("pipeline.publish")
+
+# Artifacts rewritten only when their content apart from run metadata changed: readers that
+# poll them (and caches keyed on their hash) should see a change only when there is one.
+REWRITE_ONLY_ON_CHANGE = frozenset({"curated", "deprecations"})
+# Run metadata every artifact carries; ignored when deciding whether content changed.
+RUN_METADATA = ("generatedAt", "runId")
+# Conditional read-modify-write of status.json: attempts before giving up on a busy store.
+STATUS_ATTEMPTS = 5
+
+
+class PublishError(StoreError):
+    """The set could not be committed; the message names the store, the key and the run."""
+
+
+class PublishConflict(PublishError):
+    """Another publisher committed a manifest while this run was publishing."""
 
 
 def encode(name: str, artifact: BaseModel) -> bytes:
@@ -77,11 +113,210 @@ def read_status(store: Store) -> Status | None:
 
 
 def record_status(store: Store, job: str, entry: JobStatus, generated_at: str) -> None:
-    """Update one job's entry in status.json, keeping the others."""
-    status = read_status(store) or Status(generated_at=generated_at)
-    previous = status.jobs.get(job)
-    if entry.last_success is None and previous is not None:
-        entry.last_success = previous.last_success
-    status.jobs[job] = entry
-    status.generated_at = generated_at
-    store.put(keys.STATUS, encode("status", status))
+    """Update one job's entry in status.json, keeping the others.
+
+    A conditional read-modify-write: jobs of several schedulers (and a locked run reporting
+    `locked`) may update status.json at once, and none may drop another job's entry.
+    """
+    for _ in range(STATUS_ATTEMPTS):
+        blob = store.get(keys.STATUS)
+        status: Status | None = None
+        if blob is not None:
+            try:
+                status = Status.model_validate_json(blob.data)
+            except ValueError:
+                status = None  # unreadable: start afresh rather than block every job
+        status = status or Status(generated_at=generated_at)
+        previous = status.jobs.get(job)
+        if entry.last_success is None and previous is not None:
+            entry.last_success = previous.last_success
+        status.jobs[job] = entry
+        status.generated_at = generated_at
+        data = encode("status", status)
+        try:
+            if blob is None:
+                store.put(keys.STATUS, data, if_none_match=True)
+            else:
+                store.put(keys.STATUS, data, if_match=blob.etag)
+            return
+        except PreconditionFailed:
+            continue
+    raise StoreError(
+        f"{keys.STATUS} in {store.uri}: gave up after {STATUS_ATTEMPTS} conflicting updates"
+    )
+
+
+def well_known(name: str) -> str:
+    """``models/openrouter/<name>.json``: where readers find artifact ``name``."""
+    return f"{keys.OPENROUTER}/{name}.json"
+
+
+def artifact_name(key: str) -> str:
+    """The set's name for a well-known key (``models/openrouter/curated.json`` → ``curated``)."""
+    name = key.removeprefix(f"{keys.OPENROUTER}/").removesuffix(".json")
+    if well_known(name) != key or "/" in name:
+        raise PublishError(f"{key} is not a well-known artifact key of {keys.OPENROUTER}/")
+    return name
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256, as recorded in the manifest."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(store: Store) -> tuple[Manifest, str] | None:
+    """The committed manifest and its etag, or None on a store that has none yet."""
+    blob = store.get(keys.MANIFEST)
+    if blob is None:
+        return None
+    try:
+        return Manifest.model_validate_json(blob.data), blob.etag
+    except ValidationError as exc:
+        raise PublishError(
+            f"{keys.MANIFEST} in {store.uri} is unreadable ({exc.errors()[0]['msg']}); "
+            "refusing to publish over it: restore it from models/openrouter/runs/ or delete it"
+        ) from exc
+
+
+def _content(data: bytes) -> Any:
+    document = jsonio.loads(data)
+    if isinstance(document, dict):
+        for key in RUN_METADATA:
+            document.pop(key, None)
+    return document
+
+
+@dataclass
+class Published:
+    """What a committed transaction wrote."""
+
+    manifest: Manifest
+    written: list[str] = field(default_factory=list)
+    """Artifact names whose well-known copy was rewritten."""
+    unchanged: list[str] = field(default_factory=list)
+    """Artifact names kept as they were (content apart from run metadata unchanged)."""
+
+
+class LatestMarker:
+    """Marker: build on whatever manifest is committed when publishing starts."""
+
+
+LATEST = LatestMarker()
+
+
+def publish_set(
+    store: Store,
+    run_id: str,
+    generated_at: str,
+    artifacts: Mapping[str, bytes],
+    *,
+    based_on: str | LatestMarker | None = LATEST,
+) -> Published:
+    """Commit ``artifacts`` ({name: validated bytes}) as run ``run_id``'s published set.
+
+    ``based_on`` is the etag of the manifest the run read its previous state under (None: the
+    store had none); when another set was committed since, the run built on stale state and
+    PublishConflict is raised before anything is written. Artifacts this run did not produce
+    keep their manifest entry (and the run that produced them). Raises PublishConflict when
+    another manifest was committed meanwhile, PublishError or StoreError when a write failed;
+    either way the well-known files are put back.
+    """
+    before = read_manifest(store)
+    if not isinstance(based_on, LatestMarker) and (before[1] if before else None) != based_on:
+        raise PublishConflict(
+            f"{keys.MANIFEST} in {store.uri} was committed by another run "
+            f"({before[0].run_id if before else 'none: it was deleted'}) after run {run_id} "
+            "read its previous state; nothing of this run was written"
+        )
+    entries: dict[str, ManifestEntry] = dict(before[0].artifacts) if before else {}
+    changed: dict[str, bytes] = {}
+    unchanged: list[str] = []
+    for name, data in sorted(artifacts.items()):
+        if name in REWRITE_ONLY_ON_CHANGE and name in entries:
+            old = store.get(well_known(name))
+            if old is not None and _content(old.data) == _content(data):
+                unchanged.append(name)
+                continue
+        changed[name] = data
+
+    if not changed and before is not None:
+        return Published(before[0], [], unchanged)  # nothing new: the committed set stands
+
+    # 1. Immutable per-run copies: nothing a reader looks at changes yet.
+    for name, data in changed.items():
+        store.put(keys.openrouter_run_copy(run_id, name), data)
+
+    # 2. Well-known copies, remembering what they replace; 3. the manifest.
+    saved: dict[str, bytes | None] = {}
+    try:
+        for name, data in changed.items():
+            old_blob = store.get(well_known(name))
+            saved[name] = None if old_blob is None else old_blob.data
+            store.put(well_known(name), data)
+            entries[name] = ManifestEntry(
+                key=keys.openrouter_run_copy(run_id, name), sha256=sha256(data), run_id=run_id
+            )
+        manifest = Manifest(generated_at=generated_at, run_id=run_id, artifacts=entries)
+        body = encode("manifest", manifest)
+        if before is None:
+            store.put(keys.MANIFEST, body, if_none_match=True)
+        else:
+            store.put(keys.MANIFEST, body, if_match=before[1])
+    except PreconditionFailed as exc:
+        _roll_back(store, run_id, saved)
+        repair(store)
+        raise PublishConflict(
+            f"{keys.MANIFEST} in {store.uri} changed while run {run_id} was publishing "
+            "(another publisher without the lease?); nothing of this run was committed"
+        ) from exc
+    except BaseException:
+        _roll_back(store, run_id, saved)
+        raise
+    log.info(
+        "published set committed",
+        extra={"run_id": run_id, "written": sorted(changed), "unchanged": unchanged},
+    )
+    return Published(manifest, sorted(changed), unchanged)
+
+
+def _roll_back(store: Store, run_id: str, saved: Mapping[str, bytes | None]) -> None:
+    """Put back the well-known files this run replaced (best effort; ``repair`` finishes)."""
+    for name, data in reversed(list(saved.items())):
+        try:
+            if data is None:
+                store.delete(well_known(name))
+            else:
+                store.put(well_known(name), data)
+        except StoreError as exc:
+            log.error(
+                "rollback failed; the next run repairs it from the manifest",
+                extra={"run_id": run_id, "key": well_known(name), "error": str(exc)},
+            )
+
+
+def repair(store: Store) -> list[str]:
+    """Make every well-known artifact match the committed manifest again (after a run was
+    killed mid-publish). Returns the names restored from their per-run copies."""
+    committed = read_manifest(store)
+    if committed is None:
+        return []
+    restored: list[str] = []
+    for name, entry in sorted(committed[0].artifacts.items()):
+        current = store.get(well_known(name))
+        if current is not None and sha256(current.data) == entry.sha256:
+            continue
+        copy = store.get(entry.key)
+        if copy is None or sha256(copy.data) != entry.sha256:
+            raise PublishError(
+                f"{keys.MANIFEST} in {store.uri} names {entry.key} (run {entry.run_id}) but "
+                "that copy is missing or does not match its hash; cannot repair "
+                f"{well_known(name)}"
+            )
+        store.put(well_known(name), copy.data)
+        restored.append(name)
+    if restored:
+        log.warning(
+            "repaired well-known artifacts from the manifest",
+            extra={"store": store.uri, "restored": restored, "run_id": committed[0].run_id},
+        )
+    return restored

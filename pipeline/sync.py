@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -103,7 +103,7 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when something was published, else 1 (2 for a held lease, set by the CLI)."""
+        """0 when something was published, else 1 (a held lease is 3, see pipeline.jobs)."""
         return 0 if self.published else 1
 
 
@@ -118,6 +118,11 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    """Validated bytes of further artifacts of this run's set (`deprecations`, `curated`),
+    committed together with `current` by ``publish.publish_set``."""
+    based_on: str | publish.LatestMarker | None = publish.LATEST
+    """Etag of the manifest the previous state was read under (None: there was none)."""
 
     @contextmanager
     def stage(self, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
@@ -243,22 +248,36 @@ def build_record(
     )
 
 
+def guard_figures(present_ids: set[str], previous: CurrentCatalog | None) -> dict[str, int]:
+    """The numbers the publish guard decides on (recorded in status when it objects)."""
+    before = {m.id for m in previous.models if m.lifecycle.state == "active"} if previous else set()
+    return {
+        "listed": len(present_ids),
+        "previouslyActive": len(before),
+        "lost": len(before - present_ids),
+    }
+
+
 def check_publish_guard(
     present_ids: set[str], previous: CurrentCatalog | None, config: CatalogConfig
 ) -> str | None:
-    """Why this feed must not be published without --force, or None when it may."""
+    """Why this feed must not be published without --force, or None when it may.
+
+    An authoritative feed that is empty, or lost more than ``publish.max_loss_fraction``
+    (default 25%) of the previously active models, is far more likely an upstream incident
+    than a real mass retirement; publishing it would start the lifecycle clock on every
+    missing model.
+    """
     if not present_ids:
         return "the feed lists no models"
-    if previous is None:
-        return None
-    before = {m.id for m in previous.models if m.lifecycle.state == "active"}
+    figures = guard_figures(present_ids, previous)
+    before, lost = figures["previouslyActive"], figures["lost"]
     if not before:
         return None
-    lost = before - present_ids
-    share = len(lost) / len(before)
+    share = lost / before
     if share > config.publish.max_loss_fraction:
         return (
-            f"the feed lost {len(lost)} of {len(before)} previously active models "
+            f"the feed lost {lost} of {before} previously active models "
             f"({share:.0%} > {config.publish.max_loss_fraction:.0%})"
         )
     return None
@@ -333,6 +352,8 @@ def sync_openrouter(
                 unavailable = f"{where}: {exc}"
 
     try:
+        # The manifest this run builds on: publishing aborts if another set lands meanwhile.
+        run.based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
         previous_deprecations = deprecations.load_previous(store)
     except (SyncError, deprecations.DeprecationsError) as exc:
@@ -347,7 +368,7 @@ def sync_openrouter(
     present_ids = {m.id for m in normalized}
     guard = check_publish_guard(present_ids, previous, config)
     if guard is not None and not request.force:
-        return _guarded(store, run, guard, input_count)
+        return _guarded(store, run, guard, guard_figures(present_ids, previous), input_count)
     if guard is not None:
         run.warnings.append(f"published with --force although {guard}")
 
@@ -571,21 +592,24 @@ def _publish(
     try:
         with run.stage("publish", lambda: f"{catalog.count} models"):
             current_bytes = publish.encode_listing("current", catalog, "models", "ModelRecord")
-            # deprecations.json: encoded (validated) before anything is written, written right
-            # after current.json; None on the embedded-fallback path.
-            deprecations_bytes = (
-                publish.encode("deprecations", deprecations_doc)
-                if deprecations_doc is not None
-                else None
-            )
+            # Every artifact is encoded (validated) before anything is written; deprecations
+            # is None on the embedded-fallback path (the published one stays in the set).
+            artifacts = {"current": current_bytes, **run.artifacts}
+            if deprecations_doc is not None:
+                artifacts["deprecations"] = publish.encode("deprecations", deprecations_doc)
+            for key, data in (extra or {}).items():  # already validated (curated.json)
+                artifacts[publish.artifact_name(key)] = data
             if raw is not None and raw_key is not None:
                 store.put(raw_key, raw)
-            store.put(keys.CURRENT, current_bytes)
-            if deprecations_bytes is not None:
-                store.put(keys.DEPRECATIONS, deprecations_bytes)
-            for key, data in (extra or {}).items():  # already validated (curated.json)
-                store.put(key, data)
             publish.publish_schemas(store)
+            # current.json, curated.json, deprecations.json and manifest.json, as one set.
+            committed = publish.publish_set(
+                store, catalog.run_id, catalog.generated_at, artifacts, based_on=run.based_on
+            )
+            run.details["published"] = {
+                "written": committed.written,
+                "unchanged": committed.unchanged,
+            }
     except SchemaViolation as exc:
         return _failed(store, run, f"refusing to publish an invalid catalog: {exc}")
     report = _report(run, catalog.run_id, outcome, published=True, counts=counts, error=error)
@@ -635,7 +659,8 @@ def _finish(store: Store, run: _Run, report: RunReport) -> None:
     stamp = iso(run.request.now)
     entry = JobStatus(
         last_start=stamp,
-        last_end=stamp,
+        # The run's clock plus its duration: an operator sees how long the run took.
+        last_end=iso(run.request.now + timedelta(seconds=round(run.elapsed_s()))),
         outcome=report.outcome,
         run_id=report.run_id,
         published=report.published,
@@ -652,14 +677,21 @@ def _finish(store: Store, run: _Run, report: RunReport) -> None:
         log.error("could not write run report or status", extra={"error": str(exc)})
 
 
-def _failed(store: Store, run: _Run, reason: str, *, outcome: Outcome = "failed") -> SyncResult:
+def _failed(
+    store: Store,
+    run: _Run,
+    reason: str,
+    *,
+    outcome: Outcome = "failed",
+    counts: dict[str, int] | None = None,
+) -> SyncResult:
     run_id = make_run_id(run.request.now, reason.encode())
     report = _report(
         run,
         run_id,
         outcome,
         published=False,
-        counts={"quarantined": len(run.quarantined)},
+        counts={"quarantined": len(run.quarantined), **(counts or {})},
         error=reason,
     )
     with suppress(StoreError):
@@ -670,13 +702,16 @@ def _failed(store: Store, run: _Run, reason: str, *, outcome: Outcome = "failed"
     )
 
 
-def _guarded(store: Store, run: _Run, reason: str, count: int) -> SyncResult:
-    run.details["guard"] = {"reason": reason, "inputRecords": count}
+def _guarded(
+    store: Store, run: _Run, reason: str, figures: dict[str, int], count: int
+) -> SyncResult:
+    run.details["guard"] = {"reason": reason, "inputRecords": count, **figures}
     return _failed(
         store,
         run,
         f"publish guard: {reason}; rerun with --force to publish anyway",
         outcome="guarded",
+        counts={"input": count, **figures},
     )
 
 

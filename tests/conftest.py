@@ -160,3 +160,20 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Replay:
             )
         )
     return Replay(store, steps)
+
+
+def commit(store: Store, artifacts: dict[str, Any], run_id: str | None = None) -> str:
+    """Publish documents (artifact name → dict or raw bytes) the way a sync commits a set:
+    per-run copies, well-known files, then the manifest. For tests that change a store under
+    a reader, including with content the pipeline itself would refuse to publish."""
+    import hashlib
+
+    from pipeline.publish import publish_set
+
+    encoded = {
+        name: doc if isinstance(doc, bytes) else jsonio.dumps(doc)
+        for name, doc in artifacts.items()
+    }
+    run_id = run_id or "test-" + hashlib.sha256(b"".join(encoded.values())).hexdigest()[:12]
+    publish_set(store, run_id, "2026-08-19T00:00:00Z", encoded)
+    return run_id

@@ -281,9 +281,12 @@ def test_sync_curated_changes_only_curated_and_is_deterministic(synced, monkeypa
     first = _snapshot(root)
     changed = {k for k in first if before.get(k) != first[k]}
     report = {k for k in changed if k.startswith("models/runs/")}
-    assert changed - report == {keys.CURATED, keys.STATUS}
+    # curated.json is committed through the manifest with its immutable per-run copy (issue 7).
+    copies = {k for k in changed if k.startswith("models/openrouter/runs/")}
+    assert changed - report - copies == {keys.CURATED, keys.STATUS, keys.MANIFEST}
     assert len(report) == 1
     curated = jsonio.loads(first[keys.CURATED])
+    assert copies == {keys.openrouter_run_copy(curated["runId"], "curated")}
     assert curated["generatedAt"] == "2026-08-21T03:00:00Z"
     assert curated["catalogRunId"] == jsonio.loads(first[keys.CURRENT])["runId"]
     status = jsonio.loads(first[keys.STATUS])

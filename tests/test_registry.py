@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import fixture_path, read_json
+from conftest import commit, fixture_path, read_json
 from moto import mock_aws
 
 from pipeline import jsonio, keys
@@ -140,7 +140,7 @@ def test_open_get_and_resolve_over_a_real_sync(synced):
     state = registry.state()
     assert state["runId"] == current["runId"]
     assert state["models"] == current["count"] == 414
-    assert state["viaManifest"] is False
+    assert state["viaManifest"] is True  # the sync commits every set through manifest.json
     for record in current["models"][:50]:
         assert registry.get(record["id"])["id"] == record["id"]
         assert registry.get(record["alias"])["id"] == record["id"]
@@ -217,7 +217,7 @@ def test_cost_base_and_long_context_prices(synced):
 
 def test_resolution_through_deprecations_and_curated_buckets(synced):
     current = read_json(synced, keys.CURRENT)
-    put_json(synced, keys.DEPRECATIONS, deprecations_for(current))
+    commit(synced, {"deprecations": deprecations_for(current)})
     published = read_json(synced, keys.CURATED)  # the sync's own curated.json
     registry = Registry.open(synced)
 
@@ -293,7 +293,7 @@ def test_invalid_current_keeps_the_old_set_and_reports(synced, bad, message):
     registry = Registry.open(synced)
     before = registry.state()["runId"]
     good = synced.get(keys.CURRENT).data
-    synced.put(keys.CURRENT, bad)
+    commit(synced, {"current": bad})
     result = registry.refresh()
     assert result.changed is False
     assert message in (result.error or "")
@@ -302,7 +302,7 @@ def test_invalid_current_keeps_the_old_set_and_reports(synced, bad, message):
     assert registry.get("openai/gpt-4o") is not None
     # The same broken file is not reloaded on every poll; the error stays reported.
     assert registry.refresh().error == result.error
-    synced.put(keys.CURRENT, good)
+    commit(synced, {"current": good})
     assert registry.refresh().error is None
     assert registry.state()["error"] is None
     assert registry.state()["lastRefreshError"]["message"] == result.error

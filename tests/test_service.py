@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import fixture_path, read_json
+from conftest import commit, fixture_path, read_json
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -124,7 +124,7 @@ def test_deprecated_models_only_with_include(synced, client_for):
     current = read_json(synced, keys.CURRENT)
     model = next(m for m in current["models"] if m["lifecycle"]["state"] == "active")
     model["lifecycle"]["state"] = "deprecated"
-    synced.put(keys.CURRENT, jsonio.dumps(current))
+    commit(synced, {"current": current})
     client = client_for()
     default = [m["id"] for m in client.get("/v1/models").json()["data"]]
     wider = [m["id"] for m in client.get("/v1/models?include=deprecated").json()["data"]]
@@ -220,7 +220,7 @@ def test_model_by_id_alias_and_redirect(client_for, synced):
         ],
         "aliasHistory": [],
     }
-    synced.put(keys.DEPRECATIONS, jsonio.dumps(deprecations))
+    commit(synced, {"deprecations": deprecations})
     client = client_for()
 
     by_id = client.get("/v1/models/openai/gpt-4o").json()
@@ -295,31 +295,32 @@ def test_bad_query_parameters_get_422_naming_the_parameter(client, path, param):
 
 def test_curated_endpoint(client_for, synced):
     client = client_for()
-    assert client.get("/api/models/curated").json() == {
-        "available": False,
-        "runId": None,
-        "buckets": {},
+    published = read_json(synced, keys.CURATED)  # the sync's own curated.json
+    body = client.get("/api/models/curated").json()
+    assert body["available"] is True and body["runId"] == published["runId"]
+    assert {b: [e["id"] for e in v] for b, v in body["buckets"].items()} == {
+        b: [e["id"] for e in v] for b, v in published["buckets"].items()
     }
-    current = read_json(synced, keys.CURRENT)
-    coding = [m for m in current["models"] if m["supportsTools"]][:2]
+    # A new curation run keeps two coding models: the reader serves it after a refresh.
+    coding = published["buckets"]["coding"][:2]
+    kept = {e["id"] for e in coding}
     curated = {
-        "schemaVersion": 1,
-        "generatedAt": current["generatedAt"],
+        **published,
         "runId": "curation-run",
-        "buckets": {"coding": [{"id": m["id"], "alias": m["alias"]} for m in coding]},
+        "buckets": {**published["buckets"], "coding": coding},
         "models": [
-            {"id": m["id"], "alias": m["alias"], "rank": 0.5, "scores": {}, "buckets": ["coding"]}
-            for m in coding
+            {**m, "buckets": [b for b in m["buckets"] if b != "coding" or m["id"] in kept]}
+            for m in published["models"]
         ],
     }
-    synced.put(keys.CURATED, jsonio.dumps(curated))
+    commit(synced, {"curated": curated})
     assert client.app.state.registry.refresh().changed
     body = client.get("/api/models/curated?bucket=coding").json()
     assert body["available"] is True and body["runId"] == "curation-run"
-    assert [e["id"] for e in body["buckets"]["coding"]] == [m["id"] for m in coding]
+    assert [e["id"] for e in body["buckets"]["coding"]] == [e["id"] for e in coding]
     assert body["buckets"]["coding"][0]["model"]["id"] == coding[0]["id"]
     in_bucket = client.get("/api/models?bucket=coding").json()["data"]
-    assert sorted(m["id"] for m in in_bucket) == sorted(m["id"] for m in coding)
+    assert sorted(m["id"] for m in in_bucket) == sorted(kept)
 
 
 # -- readiness -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fixture_path
+from conftest import commit, fixture_path
 
 from pipeline import jsonio, keys
 from pipeline.timeutil import iso, utcnow
@@ -326,7 +326,7 @@ def test_catalog_serve_end_to_end(tmp_path, store, sync_file, serve, upstream):
 
     # -- an invalid current.json: keep serving, report it ------------------------------------
     good = store.get(keys.CURRENT).data
-    store.put(keys.CURRENT, good[: len(good) // 2])  # truncated upload
+    commit(store, {"current": good[: len(good) // 2]})  # a truncated set
     error = eventually(
         "the reader to report the invalid catalog",
         lambda: server.admin_status()["reader"]["error"],
@@ -335,7 +335,7 @@ def test_catalog_serve_end_to_end(tmp_path, store, sync_file, serve, upstream):
     assert server.admin_status()["reader"]["runId"] == third.run_id
     assert http.get("/v1/models").content == served_before
     assert "catalog_refresh_error 1" in http.get("/metrics").text
-    store.put(keys.CURRENT, good)
+    commit(store, {"current": good})
     eventually("the error to clear", lambda: server.admin_status()["reader"]["error"] is None)
 
     # -- the admin token never reaches the logs ----------------------------------------------

@@ -44,29 +44,31 @@ class JobOutcome:
     error: str | None = None
 
 
-# ── ADAPTER ───────────────────────────────────────────────────────────────────────────────
-# Integrator: at merge, replace the body of this one function with
-#     result = pipeline.jobs.run_job(job_name, store, config, now=now, force=False, wait=False)
-# (run_job takes the run lease models/lock.json itself). Everything else in this module only
-# calls run_job_adapter.
 def run_job_adapter(scope: str, store: Store, config_path: str | None, now: datetime) -> JobOutcome:
-    """Run the job for ``scope`` into ``store`` the way ``syncmodels`` does."""
+    """Run the job for ``scope`` into ``store`` through the same entry point as ``syncmodels``
+    (``pipeline.jobs.run_job``, which takes the run lease itself)."""
     from pipeline.config import load_config
+    from pipeline.jobs import UnknownJob, job_for, run_job
     from pipeline.overrides import load_overrides, resolve_dir
-    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.provider_config import load_providers_config
 
-    if scope not in ("all", "openrouter"):
-        return JobOutcome(
-            None, "failed", False, f"scope {scope!r} has no job in this build (all, openrouter)"
-        )
     config = load_config(config_path)
-    overrides = load_overrides(resolve_dir(None, config.overrides_dir))
-    job = "full_refresh" if scope == "all" else scope  # as `syncmodels all|openrouter` names it
-    result = sync_openrouter(store, config, SyncRequest(now=now, job=job, overrides=overrides))
+    try:
+        job, only = job_for(scope, load_providers_config(config).sources)
+    except UnknownJob as exc:
+        return JobOutcome(None, "failed", False, str(exc))
+    overrides_dir = resolve_dir(None, config.overrides_dir)
+    result = run_job(
+        job,
+        store,
+        config,
+        now=now,
+        overrides=load_overrides(overrides_dir),
+        only=only,
+        manifest_dir=str(overrides_dir / "pinned"),
+    )
     return JobOutcome(result.run_id, result.outcome, result.published, result.error)
 
-
-# ── END ADAPTER ───────────────────────────────────────────────────────────────────────────
 
 JobRunner = Callable[[str, Store, str | None, datetime], JobOutcome]
 

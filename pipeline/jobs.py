@@ -1,0 +1,652 @@
+"""Jobs: the units the cron table, ``syncmodels X`` and the admin refresh endpoint run.
+
+Each job is a thin function over the pipeline stages, listed in one explicit table (``JOBS``).
+``run_job`` is the one entry point every trigger calls: it takes the run lease, repairs a set a
+killed run left half-published, runs the job (which publishes and records its status), and
+releases the lease — also when the job fails or the process is asked to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline import deprecations, keys, lifecycle, publish
+from pipeline.bindings import load_bindings
+from pipeline.config import CatalogConfig, ConfigError
+from pipeline.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
+from pipeline.overrides import Overrides
+from pipeline.records import CurrentCatalog, JobStatus, Lifecycle, Outcome, RunReport
+from pipeline.schemas import SchemaViolation
+from pipeline.store import Store, StoreError
+from pipeline.sync import ProgressFn, SyncError, SyncRequest, load_previous, make_run_id
+from pipeline.timeutil import iso, parse_iso, utcnow
+
+log = logging.getLogger("pipeline.jobs")
+
+# Exit codes shared by every trigger (documented in README.md, "Jobs, schedule and publishing").
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_LOCKED = 3
+
+
+class JobSettings(BaseModel):
+    """`jobs:` in catalog.yaml: how jobs hold the lease and keep the store tidy."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    lease_ttl_seconds: float = 900.0
+    """How long a lease lives without renewal. A crashed run blocks others at most this long."""
+    lease_renew_seconds: float | None = None
+    """How often a running job renews its lease (default: a third of the TTL)."""
+    lease_wait_poll_seconds: float = 10.0
+    """With `--wait`, how often to look whether the lease is free."""
+    raw_retention_days: int = 90
+    """Raw snapshots older than this many days are pruned by the deprecation sweep."""
+
+    @property
+    def renew_every(self) -> float:
+        return self.lease_renew_seconds or self.lease_ttl_seconds / 3
+
+
+def job_settings(config: CatalogConfig) -> JobSettings:
+    """The typed `jobs:` section of the configuration."""
+    try:
+        return JobSettings.model_validate(config.extra.get("jobs") or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"jobs.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config: {problems}") from exc
+
+
+@dataclass
+class JobContext:
+    """Everything a job function needs; time, network and storage come in from outside."""
+
+    job: str
+    store: Store
+    config: CatalogConfig
+    now: datetime
+    """The run's clock (``--now`` for replays)."""
+    run_id: str
+    """The lease holder's id for this run."""
+    force: bool = False
+    from_file: Path | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+    transport: httpx.BaseTransport | None = None
+    sleep: Callable[[float], None] | None = None
+    progress: ProgressFn | None = None
+    settings: JobSettings = field(default_factory=JobSettings)
+    only: list[str] | None = None
+    """Provider jobs: just these sources (`syncmodels openai`); None means every due one."""
+    refresh: bool = False
+    """Provider jobs: ignore fresh caches (`--refresh`)."""
+    manifest_dir: str | None = None
+    """Provider jobs: directory of pinned provider manifests (default: the overrides')."""
+
+
+@dataclass
+class JobResult:
+    """How one job run ended, for the CLI, the scheduler and the admin endpoint."""
+
+    job: str
+    run_id: str
+    outcome: Outcome
+    published: bool
+    summary: str
+    error: str | None = None
+    holder: LeaseRecord | None = None
+    """The lease holder, when the outcome is `locked`."""
+    catalog: CurrentCatalog | None = None
+    """The catalog an OpenRouter sync published (for `--explain`)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """The run report's details (conflicts, changelog, ...)."""
+    warnings: list[str] = field(default_factory=list)
+    """Things to show an operator (provider sources served by a fallback, ...)."""
+    code: int = EXIT_OK
+    """A further exit code the job asks for (provider sources that could not be served)."""
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok (or degraded with something published), 3 lease held, else 1."""
+        if self.outcome == "locked":
+            return EXIT_LOCKED
+        if self.outcome == "ok" or (self.outcome == "degraded" and self.published):
+            return self.code
+        return max(EXIT_FAILED, self.code)
+
+
+JobFn = Callable[[JobContext], JobResult]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One entry of the jobs table."""
+
+    name: str
+    run: JobFn
+    description: str
+    status_name: str | None = None
+    """Its entry in status.json, when not its name (`curated` for curated_refresh)."""
+
+    @property
+    def status_key(self) -> str:
+        return self.status_name or self.name
+
+
+class UnknownJob(ValueError):
+    """No job of that name in this build."""
+
+
+# -- full_refresh ------------------------------------------------------------------------------
+
+
+def full_refresh(ctx: JobContext) -> JobResult:
+    """OpenRouter fetch, everything downstream (normalize → ... → publish), then the provider
+    sources that are due (they are enriched from the catalog just published, so they come
+    second). The result is OpenRouter's; a provider source that could not be served at all
+    makes the exit code non-zero, as `syncmodels all` always did."""
+    result = openrouter_sync(ctx)
+    try:
+        providers = provider_refresh(ctx)
+    except (StoreError, ConfigError) as exc:  # the catalog is published; providers failed
+        result.warnings.append(f"provider sources: {exc}")
+        result.code = EXIT_FAILED
+        return result
+    line = providers.summary.split(" → ", 1)[0]
+    result.summary = f"{result.summary}; {line}" if result.published else line
+    result.warnings.extend(providers.warnings)
+    result.code = max(result.code, providers.exit_code)
+    return result
+
+
+def openrouter_sync(ctx: JobContext) -> JobResult:
+    """The OpenRouter source alone (`syncmodels openrouter`): fetch → ... → publish."""
+    from pipeline.sync import sync_openrouter
+
+    result = sync_openrouter(
+        ctx.store,
+        ctx.config,
+        SyncRequest(
+            now=ctx.now,
+            from_file=ctx.from_file,
+            force=ctx.force,
+            job=ctx.job,
+            overrides=ctx.overrides,
+        ),
+        transport=ctx.transport,
+        progress=ctx.progress,
+        sleep=ctx.sleep,
+    )
+    return JobResult(
+        ctx.job,
+        result.run_id,
+        result.outcome,
+        result.published,
+        result.summary,
+        result.error,
+        catalog=result.catalog,
+        details=result.report.details,
+    )
+
+
+# -- provider_refresh --------------------------------------------------------------------------
+
+
+def provider_refresh(ctx: JobContext) -> JobResult:
+    """Provider-native lists whose TTL has expired (or ``ctx.only``), with their fallbacks."""
+    from pipeline.providers import ProvidersRequest, sync_providers
+
+    request = ProvidersRequest(now=ctx.now, only=ctx.only, refresh=ctx.refresh, force=ctx.force)
+    result = sync_providers(
+        ctx.store, ctx.config, request, manifest_dir=ctx.manifest_dir, sleep=ctx.sleep
+    )
+    warnings = [
+        f"{name}: {res.tier}: {res.reason}"
+        for name, res in result.results.items()
+        if res.tier in ("catalog", "stale", "failed") or (ctx.only and res.tier == "skipped")
+    ]
+    return JobResult(
+        "providers",
+        result.run_id,
+        result.outcome,
+        result.outcome != "failed",
+        result.summary,
+        result.report.error,
+        details=result.report.details,
+        warnings=warnings,
+    )
+
+
+# -- curated_refresh ---------------------------------------------------------------------------
+
+
+def curated_refresh(ctx: JobContext) -> JobResult:
+    """Ranking and curation from the published current.json, no network (curated_sync)."""
+    from pipeline.curated_sync import sync_curated
+
+    result = sync_curated(ctx.store, ctx.config, now=ctx.now, overrides=ctx.overrides)
+    outcome: Outcome = "ok" if result.published else "failed"
+    return JobResult(
+        ctx.job, result.run_id, outcome, result.published, result.summary, result.error
+    )
+
+
+# -- deprecation_sweep -------------------------------------------------------------------------
+
+_RAW = re.compile(r"(?:^|/)raw-(\d{10})\.json$")
+
+
+def sweep_lifecycle(
+    models: dict[str, Lifecycle],
+    now: datetime,
+    config: CatalogConfig,
+    *,
+    bindings: Collection[str] = frozenset(),
+    forced: Collection[str] = frozenset(),
+) -> dict[str, Lifecycle]:
+    """Advance lifecycle by the clock alone: no feed was read, so nothing counts as missing
+    that was not missing already. Models already missing move on (stale → deprecated →
+    removed, never removed while a consumer binds them) with their original ``missingSince``;
+    listed models move only when their announced expiry has passed or a deprecation override
+    came into force."""
+    missing = {i: s for i, s in models.items() if s.missing_since is not None}
+    advanced = lifecycle.advance(
+        {}, missing, now, bindings=bindings, forced=forced, config=config.lifecycle
+    )
+    result: dict[str, Lifecycle] = {}
+    for model_id, state in models.items():
+        if model_id in advanced:
+            result[model_id] = advanced[model_id]
+            continue
+        expired = state.expires_at is not None and parse_iso(state.expires_at) <= now
+        if (expired or model_id in forced) and state.state != "deprecated":
+            result[model_id] = state.model_copy(
+                update={"state": "deprecated", "state_since": iso(now)}
+            )
+        else:
+            result[model_id] = state
+    return result
+
+
+def prune_raw(store: Store, now: datetime, retention_days: int) -> list[str]:
+    """Delete raw snapshots (OpenRouter and provider lists) older than the retention."""
+    cutoff = now - timedelta(days=retention_days)
+    pruned: list[str] = []
+    for key in store.list(f"{keys.OPENROUTER}/") + store.list("models/providers/"):
+        match = _RAW.search(key)
+        if match is None:
+            continue
+        taken = datetime.strptime(match.group(1), "%Y%m%d%H").replace(tzinfo=now.tzinfo)
+        if taken < cutoff:
+            store.delete(key)
+            pruned.append(key)
+    return pruned
+
+
+def deprecation_sweep(ctx: JobContext) -> JobResult:
+    """Lifecycle by the clock from the published current.json (no fetch), deprecations.json
+    with the tombstones of models it removes and the overrides now in force, then prune raw
+    snapshots older than the retention."""
+    store, now = ctx.store, ctx.now
+    began = time.perf_counter()
+    warnings: list[str] = []
+    try:
+        based_on = store.head(keys.MANIFEST)
+        previous = load_previous(store)
+        previous_deprecations = deprecations.load_previous(store)
+    except (SyncError, deprecations.DeprecationsError) as exc:
+        return _record_failure(ctx, str(exc))
+    if previous is None:
+        return _record_failure(
+            ctx, f"nothing published yet in {store.uri}: run `syncmodels all` first"
+        )
+
+    found = load_bindings(store)
+    bound = found.bound()
+    if not found.complete:
+        # An unreadable bindings file might hide a consumer: remove nothing this run.
+        warnings.extend(f"bindings: {problem}" for problem in found.problems)
+        bound |= {m.id for m in previous.models}
+    forced = deprecations.effective_overrides(ctx.overrides.deprecations, now)
+    before = {m.id: m.lifecycle for m in previous.models}
+    after = sweep_lifecycle(before, now, ctx.config, bindings=bound, forced=set(forced))
+    moved = sorted(i for i in before if after[i] != before[i])
+    removed = sorted(i for i in moved if after[i].state == "removed")
+    run_id = make_run_id(now, f"sweep:{previous.run_id}:{','.join(moved)}".encode())
+
+    records = [
+        m.model_copy(update={"lifecycle": after[m.id]})
+        for m in previous.models
+        if after[m.id].state != "removed"
+    ]
+    stones = [
+        deprecations.tombstone(m.model_copy(update={"lifecycle": after[m.id]}), iso(now))
+        for m in previous.models
+        if m.id in removed
+    ]
+    listed = {m.id for m in previous.models if m.lifecycle.missing_since is None}
+    doc = deprecations.merge(
+        previous_deprecations,
+        generated_at=iso(now),
+        run_id=run_id,
+        listed=listed,
+        forced=forced,
+        removed=stones,
+    )
+    try:
+        artifacts = {"deprecations": publish.encode("deprecations", doc)}
+        if moved:
+            catalog = previous.model_copy(
+                update={
+                    "generated_at": iso(now),
+                    "run_id": run_id,
+                    "count": len(records),
+                    "models": records,
+                }
+            )
+            artifacts["current"] = publish.encode_listing(
+                "current", catalog, "models", "ModelRecord"
+            )
+    except SchemaViolation as exc:
+        return _record_failure(ctx, f"refusing to publish an invalid catalog: {exc}")
+    # deprecations.json is rewritten only when its content changed; with no lifecycle change
+    # and no new tombstone or redirect nothing is written at all.
+    committed = publish.publish_set(store, run_id, iso(now), artifacts, based_on=based_on)
+    published = bool(committed.written)
+
+    pruned = prune_raw(store, now, ctx.settings.raw_retention_days)
+    counts = {
+        "published": len(records),
+        "moved": len(moved),
+        "removed": len(removed),
+        "pruned": len(pruned),
+    }
+    changes = {i: {"from": before[i].state, "to": after[i].state} for i in moved}
+    report = RunReport(
+        generated_at=iso(now),
+        run_id=run_id,
+        job=ctx.job,
+        outcome="ok",
+        published=published,
+        timings_ms={"total": round((time.perf_counter() - began) * 1000, 3)},
+        counts=counts,
+        warnings=warnings,
+        details={
+            "lifecycle": changes,
+            "removed": removed,
+            "pruned": pruned,
+            "published": {"written": committed.written, "unchanged": committed.unchanged},
+        },
+    )
+    _record(ctx, report)
+    summary = (
+        f"sweep: {len(moved)} lifecycle change(s), {len(removed)} removed, "
+        f"{len(pruned)} raw snapshot(s) pruned"
+        + (
+            f"; published {', '.join(committed.written)} as {run_id}"
+            if published
+            else "; nothing to publish"
+        )
+        + f" → {store.uri}"
+    )
+    return JobResult(ctx.job, run_id, "ok", published, summary)
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+# Every job this build can run, by the name the cron table (jobs/schedule.yaml) uses.
+# Each entry's function is thin: the stage modules do the work and write their artifacts.
+JOBS: dict[str, Job] = {
+    "full_refresh": Job(
+        "full_refresh",
+        full_refresh,
+        "OpenRouter fetch, everything downstream, then due provider sources",
+    ),
+    "openrouter": Job(
+        "openrouter",
+        openrouter_sync,
+        "The OpenRouter source alone, on demand (`syncmodels openrouter`)",
+    ),
+    "curated_refresh": Job(
+        "curated_refresh",
+        curated_refresh,
+        "Ranking and curation from the published current.json, no network",
+        status_name="curated",  # curated_sync's status entry (`catalog sync curated`)
+    ),
+    "provider_refresh": Job(
+        "provider_refresh",
+        provider_refresh,
+        "Provider-native lists whose TTL has expired (hourly; fetches only what is due)",
+        status_name="providers",  # providers.py's status entry (`catalog sync providers`)
+    ),
+    "deprecation_sweep": Job(
+        "deprecation_sweep",
+        deprecation_sweep,
+        "Advance lifecycle by the clock, rewrite deprecations, prune old raw snapshots",
+    ),
+}
+
+
+# What operators and the admin API name (`syncmodels TARGET`, refresh `scope`) → job. Any
+# configured provider source name runs provider_refresh for that source alone.
+TARGETS: dict[str, str] = {
+    "all": "full_refresh",
+    "openrouter": "openrouter",
+    "curated": "curated_refresh",
+    "sweep": "deprecation_sweep",
+    "providers": "provider_refresh",
+}
+
+
+def job_for(target: str, sources: Collection[str]) -> tuple[str, list[str] | None]:
+    """(job name, the only provider sources to run) for a trigger; UnknownJob otherwise."""
+    if target in TARGETS:
+        return TARGETS[target], None
+    if target in sources:
+        return "provider_refresh", [target]
+    raise UnknownJob(
+        f"unknown sync target {target!r}; choose one of: {', '.join(TARGETS)}, "
+        f"or a provider source: {', '.join(sorted(sources))}"
+    )
+
+
+def run_job(
+    name: str,
+    store: Store,
+    config: CatalogConfig,
+    *,
+    now: datetime | None = None,
+    force: bool = False,
+    wait: bool = False,
+    from_file: Path | None = None,
+    overrides: Overrides | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+    progress: ProgressFn | None = None,
+    clock: Clock = utcnow,
+    only: list[str] | None = None,
+    refresh: bool = False,
+    manifest_dir: str | None = None,
+) -> JobResult:
+    """Run job ``name`` under the run lease: the one entry point of every trigger.
+
+    ``now`` is the run's clock (default: the wall clock); ``clock`` is the wall clock the lease
+    expires by. ``only``, ``refresh`` and ``manifest_dir`` apply to the provider sources.
+    Returns a JobResult (``exit_code`` for a CLI); raises UnknownJob for a name not in
+    ``JOBS`` and ConfigError for an invalid `jobs:` section, never for a failed run.
+    """
+    job = JOBS.get(name)
+    if job is None:
+        raise UnknownJob(f"unknown job {name!r}; this build has: {', '.join(sorted(JOBS))}")
+    settings = job_settings(config)
+    started = clock()
+    run_now = now or started
+    lease_id = new_run_id(name, started)
+    ctx = JobContext(
+        job=job.status_key,
+        store=store,
+        config=config,
+        now=run_now,
+        run_id=lease_id,
+        force=force,
+        from_file=from_file,
+        overrides=overrides or Overrides(),
+        transport=transport,
+        sleep=sleep,
+        progress=progress,
+        settings=settings,
+        only=only,
+        refresh=refresh,
+        manifest_dir=manifest_dir,
+    )
+    try:
+        lease = acquire(
+            store,
+            run_id=lease_id,
+            job=name,
+            ttl=timedelta(seconds=settings.lease_ttl_seconds),
+            clock=clock,
+            wait=wait,
+            poll_seconds=settings.lease_wait_poll_seconds,
+            sleep=sleep or time.sleep,
+        )
+    except LeaseHeld as exc:
+        log.warning("lease held", extra={"job": name, "run_id": lease_id, "error": str(exc)})
+        result = JobResult(name, lease_id, "locked", False, str(exc), str(exc), exc.holder)
+        _record_quietly(ctx, "locked", str(exc))
+        return result
+    except StoreError as exc:
+        error = f"{name}: could not take the lease: {exc}"
+        log.error("lease failed", extra={"job": name, "run_id": lease_id, "error": str(exc)})
+        return JobResult(name, lease_id, "failed", False, error, error)
+
+    log.info("job started", extra={"job": name, "run_id": lease_id, "store": store.uri})
+    lease.start_renewing(settings.renew_every)
+    try:
+        publish.repair(store)
+        result = job.run(ctx)
+    except StoreError as exc:
+        error = f"{name} run {lease_id}: {exc}"
+        log.error("job failed", extra={"job": name, "run_id": lease_id, "error": str(exc)})
+        _record_quietly(ctx, "failed", error)
+        result = JobResult(name, lease_id, "failed", False, error, error)
+    except Exception as exc:  # a bug: record it, keep the scheduler alive, release the lease
+        error = f"{name} run {lease_id}: unexpected {type(exc).__name__}: {exc}"
+        log.exception("job crashed", extra={"job": name, "run_id": lease_id})
+        _record_quietly(ctx, "failed", error)
+        result = JobResult(name, lease_id, "failed", False, error, error)
+    finally:
+        lease.release()
+    log.info(
+        "job finished",
+        extra={"job": name, "run_id": result.run_id, "outcome": result.outcome},
+    )
+    return result
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """For a run in the main thread (``syncmodels``): SIGTERM raises KeyboardInterrupt, so a
+    publish in progress rolls back and the lease is released at once instead of lingering until
+    it expires. (``catalog schedule`` installs its own handlers: it lets the job finish.)"""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+def _record(ctx: JobContext, report: RunReport, sources: dict[str, Any] | None = None) -> None:
+    """Write a job's run report and its status entry (failures logged, never raised)."""
+    stamp = iso(ctx.now)
+    took = timedelta(seconds=round(report.timings_ms.get("total", 0.0) / 1000))
+    entry = JobStatus(
+        last_start=stamp,
+        last_end=iso(ctx.now + took),
+        outcome=report.outcome,
+        run_id=report.run_id,
+        published=report.published,
+        last_success=stamp if report.outcome in ("ok", "degraded") else None,
+        error=report.error,
+        counts=report.counts,
+        sources=sources or {},
+        warnings=report.warnings,
+    )
+    try:
+        ctx.store.put(keys.run_report(report.run_id), publish.encode("run-report", report))
+        publish.record_status(ctx.store, ctx.job, entry, stamp)
+    except (StoreError, SchemaViolation) as exc:
+        log.error(
+            "could not write run report or status",
+            extra={"job": ctx.job, "run_id": report.run_id, "error": str(exc)},
+        )
+
+
+def _record_quietly(ctx: JobContext, outcome: Outcome, error: str) -> None:
+    """Record a run that ended before its job could (lease held, store failure)."""
+    stamp = iso(ctx.now)
+    entry = JobStatus(
+        last_start=stamp,
+        last_end=stamp,
+        outcome=outcome,
+        run_id=ctx.run_id,
+        published=False,
+        error=error,
+    )
+    try:
+        publish.record_status(ctx.store, ctx.job, entry, stamp)
+    except (StoreError, SchemaViolation) as exc:
+        log.error(
+            "could not write status",
+            extra={"job": ctx.job, "run_id": ctx.run_id, "error": str(exc)},
+        )
+
+
+def _record_failure(ctx: JobContext, error: str) -> JobResult:
+    run_id = make_run_id(ctx.now, f"{ctx.job}:{error}".encode())
+    report = RunReport(
+        generated_at=iso(ctx.now),
+        run_id=run_id,
+        job=ctx.job,
+        outcome="failed",
+        published=False,
+        error=error,
+    )
+    _record(ctx, report)
+    log.error("job did not publish", extra={"job": ctx.job, "run_id": run_id, "error": error})
+    return JobResult(ctx.job, run_id, "failed", False, f"{ctx.job}: not published: {error}", error)
+
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "JOBS",
+    "Job",
+    "JobContext",
+    "JobResult",
+    "JobSettings",
+    "UnknownJob",
+    "job_settings",
+    "run_job",
+]

@@ -1,0 +1,317 @@
+"""The cron table (``jobs/schedule.yaml``, UTC) and ``catalog schedule``, which runs it.
+
+The table is the single source of the cron expressions: ``catalog schedule`` runs it with
+APScheduler in the foreground, and the infra/k8s CronJobs must use the same expressions.
+``schedule:`` in catalog.yaml overrides an entry's cron (or disables it).
+
+The scheduler runs one job at a time (one worker thread; the run lease serializes it against
+every other scheduler and manual run anyway), coalesces missed fires into one, and drops a fire
+later than the misfire grace time. On SIGTERM/SIGINT it stops firing and waits for the running
+job, which then releases its lease as usual.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.config import CatalogConfig, ConfigError
+
+log = logging.getLogger("pipeline.schedule")
+
+TABLE_PATH = Path(__file__).resolve().parent.parent / "jobs" / "schedule.yaml"
+"""The cron table in a source checkout (the default)."""
+
+# Used when the package runs without its checkout (an installed wheel): the same table as
+# jobs/schedule.yaml, which a test keeps in step.
+BUILTIN_TABLE: dict[str, dict[str, Any]] = {
+    "full_refresh": {"cron": "0 */6 * * *", "command": ["sync", "all"]},
+    "curated_refresh": {"cron": "30 1 * * *", "command": ["sync", "curated"]},
+    "deprecation_sweep": {"cron": "45 1 * * *", "command": ["sync", "sweep"]},
+    "provider_refresh": {"cron": "15 * * * *", "command": ["sync", "providers"]},
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class TableEntry(_Strict):
+    """One row of jobs/schedule.yaml."""
+
+    cron: str
+    """Five-field cron expression, UTC."""
+    command: list[str]
+    """The CLI command that runs the job (`catalog …`), for CronJobs and operators."""
+    description: str = ""
+    """What the job does."""
+
+
+class EntryOverride(_Strict):
+    """`schedule.jobs.<name>` in catalog.yaml."""
+
+    cron: str | None = None
+    """Replacement cron expression (UTC)."""
+    enabled: bool = True
+    """False leaves the job out of `catalog schedule`."""
+
+
+class ScheduleSettings(_Strict):
+    """`schedule:` in catalog.yaml."""
+
+    table: str | None = None
+    """Another cron table file instead of jobs/schedule.yaml."""
+    misfire_grace_seconds: int = 600
+    """A fire later than this (the process was busy or down) is skipped, not run late."""
+    jobs: dict[str, EntryOverride] = Field(default_factory=dict)
+    """Per-job overrides of the table."""
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job with its effective trigger."""
+
+    name: str
+    cron: str
+    command: tuple[str, ...]
+    description: str
+    enabled: bool = True
+
+
+def schedule_settings(config: CatalogConfig) -> ScheduleSettings:
+    """The typed `schedule:` section of the configuration."""
+    try:
+        return ScheduleSettings.model_validate(config.extra.get("schedule") or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"schedule.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config: {problems}") from exc
+
+
+def read_table(path: Path | None = None) -> dict[str, TableEntry]:
+    """Parse a cron table file (default jobs/schedule.yaml, else the built-in copy)."""
+    target = path or TABLE_PATH
+    if path is None and not target.exists():
+        return {n: TableEntry.model_validate(e) for n, e in BUILTIN_TABLE.items()}
+    try:
+        loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cron table {target}: cannot read it ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cron table {target}: not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("jobs"), dict):
+        raise ConfigError(f"cron table {target}: expected a top-level `jobs:` mapping")
+    table: dict[str, TableEntry] = {}
+    for name, entry in loaded["jobs"].items():
+        try:
+            table[str(name)] = TableEntry.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"cron table {target}: jobs.{name}.{where}: {first['msg']}") from exc
+    return table
+
+
+def load_schedule(config: CatalogConfig) -> list[ScheduledJob]:
+    """The effective schedule: the cron table with catalog.yaml's overrides applied.
+
+    Every cron expression is checked here, so a typo fails at start-up naming the job.
+    """
+    settings = schedule_settings(config)
+    table = read_table(Path(settings.table) if settings.table else None)
+    unknown = sorted(set(settings.jobs) - set(table))
+    if unknown:
+        raise ConfigError(
+            f"config: schedule.jobs names {', '.join(unknown)}, not in the cron table "
+            f"({', '.join(sorted(table))})"
+        )
+    jobs: list[ScheduledJob] = []
+    for name, entry in table.items():
+        override = settings.jobs.get(name, EntryOverride())
+        cron = override.cron or entry.cron
+        try:
+            cron_trigger(cron)
+        except ValueError as exc:
+            raise ConfigError(f"schedule: job {name}: invalid cron {cron!r}: {exc}") from exc
+        jobs.append(
+            ScheduledJob(name, cron, tuple(entry.command), entry.description, override.enabled)
+        )
+    return jobs
+
+
+def cron_trigger(expression: str) -> Any:
+    """An APScheduler CronTrigger for a five-field expression, in UTC."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(expression, timezone=UTC)
+
+
+def next_fires(expression: str, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fire times of ``expression`` after ``after``."""
+    trigger = cron_trigger(expression)
+    fires: list[datetime] = []
+    previous: datetime | None = None
+    now = after
+    for _ in range(count):
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None:
+            break
+        fires.append(fire)
+        previous, now = fire, fire + timedelta(seconds=1)
+    return fires
+
+
+def period(expression: str, at: datetime | None = None) -> timedelta:
+    """The job's period: the longest gap between its fires over the next week or so (so an
+    hourly, 6-hourly or daily cron gives 1h, 6h or 24h; a weekday cron gives 3 days)."""
+    fires = next_fires(expression, at or datetime(2026, 1, 1, tzinfo=UTC), 200)
+    gaps = [b - a for a, b in itertools.pairwise(fires)]
+    return max(gaps) if gaps else timedelta(days=1)
+
+
+def stale_reason(
+    last_success: str | None, expression: str, now: datetime
+) -> tuple[bool, str | None]:
+    """(flagged, why) for a job whose last success is older than twice its period."""
+    from pipeline.timeutil import parse_iso
+
+    limit = 2 * period(expression, now)
+    if last_success is None:
+        return True, "never succeeded"
+    age = now - parse_iso(last_success)
+    if age > limit:
+        return True, f"last success {_span(age)} ago > 2× period ({_span(limit / 2)})"
+    return False, None
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 86400:
+        return f"{seconds / 86400:.3g}d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g}h"
+    return f"{max(seconds // 60, 0)}m"
+
+
+Runner = Callable[[str], object]
+"""Runs one job by name (``run_job`` with the scheduler's store and config)."""
+
+
+def build_scheduler(
+    jobs: list[ScheduledJob],
+    runner: Runner,
+    *,
+    misfire_grace_seconds: int = 600,
+    trigger_factory: Callable[[str], Any] = cron_trigger,
+) -> Any:
+    """A BackgroundScheduler with one trigger per enabled job, not started."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        # One worker: scheduled jobs never overlap one another in this process.
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": misfire_grace_seconds,
+        },
+    )
+    for job in jobs:
+        if not job.enabled:
+            continue
+        scheduler.add_job(
+            runner,
+            trigger=trigger_factory(job.cron),
+            args=[job.name],
+            id=job.name,
+            name=job.name,
+        )
+    return scheduler
+
+
+def serve(
+    jobs: list[ScheduledJob],
+    runner: Runner,
+    *,
+    misfire_grace_seconds: int = 600,
+    trigger_factory: Callable[[str], Any] = cron_trigger,
+    stop: threading.Event | None = None,
+    install_signals: bool = True,
+    ready: Callable[[], None] | None = None,
+) -> int:
+    """Run the schedule in the foreground until SIGTERM/SIGINT (or ``stop`` is set).
+
+    On a stop signal no new job starts; the running one finishes and releases its lease, then
+    this returns 0. ``ready`` is called once the signal handlers are in place and the
+    scheduler runs.
+    """
+    stop = stop or threading.Event()
+
+    def run_unless_stopping(name: str) -> object:
+        # A fire already queued behind the running job when the stop came must not start.
+        if stop.is_set():
+            log.info("not starting: stopping", extra={"job": name})
+            return None
+        return runner(name)
+
+    scheduler = build_scheduler(
+        jobs,
+        run_unless_stopping,
+        misfire_grace_seconds=misfire_grace_seconds,
+        trigger_factory=trigger_factory,
+    )
+    previous: dict[signal.Signals, Any] = {}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if install_signals:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+    scheduler.start()
+    try:
+        for job in scheduler.get_jobs():
+            log.info(
+                "scheduled",
+                extra={"job": job.id, "trigger": str(job.trigger), "next": str(job.next_run_time)},
+            )
+        if ready is not None:
+            ready()
+        while not stop.wait(1.0):
+            pass
+        log.info("stopping: no new jobs; waiting for the running one to finish")
+    finally:
+        scheduler.shutdown(wait=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    log.info("scheduler stopped")
+    return 0
+
+
+def describe(jobs: list[ScheduledJob], available: set[str], now: datetime) -> list[str]:
+    """Lines of `catalog schedule --list`: job, trigger, next run time, command."""
+    lines = [f"{'job':<19}{'cron (UTC)':<16}{'next run':<22}command"]
+    for job in jobs:
+        if not job.enabled:
+            when = "disabled"
+        elif job.name not in available:
+            when = "not in this build"
+        else:
+            fires = next_fires(job.cron, now, 1)
+            when = fires[0].strftime("%Y-%m-%dT%H:%M:%SZ") if fires else "never"
+        lines.append(f"{job.name:<19}{job.cron:<16}{when:<22}catalog {' '.join(job.command)}")
+    return lines
