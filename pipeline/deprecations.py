@@ -24,35 +24,20 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from pipeline import keys
 from pipeline.normalize import variant_base, variant_tag
 from pipeline.overrides import DeprecationOverride
+from pipeline.publish import read_published
 from pipeline.records import AliasChange, Deprecations, ModelRecord, Redirect, Tombstone
 from pipeline.store import Store
 from pipeline.timeutil import iso, parse_iso
 
 
-class DeprecationsError(Exception):
-    """The published deprecations.json cannot be read; the message says what to do."""
-
-
 def load_previous(store: Store) -> Deprecations | None:
     """The published deprecations.json, or None on a store that has none yet."""
-    blob = store.get(keys.DEPRECATIONS)
-    if blob is None:
-        return None
-    try:
-        return Deprecations.model_validate_json(blob.data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise DeprecationsError(
-            f"the published {keys.DEPRECATIONS} in {store.uri} is unreadable "
-            f"({where}: {first['msg']}); refusing to overwrite it and lose redirects and "
-            "tombstones — restore it or delete it"
-        ) from exc
+    return read_published(
+        store, keys.DEPRECATIONS, Deprecations, would_lose="redirects and tombstones"
+    )
 
 
 def by_slug(listed: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:

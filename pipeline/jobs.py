@@ -30,7 +30,7 @@ from pipeline.overrides import Overrides
 from pipeline.records import CurrentCatalog, JobStatus, Lifecycle, Outcome, RunReport
 from pipeline.schemas import SchemaViolation
 from pipeline.store import Store, StoreError
-from pipeline.sync import ProgressFn, SyncError, SyncRequest, load_previous, make_run_id
+from pipeline.sync import ProgressFn, SyncRequest, load_previous, make_run_id
 from pipeline.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("pipeline.jobs")
@@ -307,7 +307,7 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
         based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
         previous_deprecations = deprecations.load_previous(store)
-    except (SyncError, deprecations.DeprecationsError) as exc:
+    except publish.UnreadableArtifact as exc:
         return _record_failure(ctx, str(exc))
     if previous is None:
         return _record_failure(

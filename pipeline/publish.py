@@ -22,7 +22,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
@@ -89,6 +89,33 @@ def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) ->
         out += b"    " + text.rstrip(b"\n").replace(b"\n", b"\n    ")
     out += b"\n  ]" + after
     return bytes(out)
+
+
+class UnreadableArtifact(Exception):
+    """A published artifact a run depends on does not parse; overwriting it would lose data."""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_published(store: Store, key: str, model: type[M], *, would_lose: str) -> M | None:
+    """The artifact at ``key`` as ``model``; None when the store has none yet.
+
+    A run builds on what it reads (lifecycle history, redirects, tombstones), so an unreadable
+    artifact stops it rather than being replaced: UnreadableArtifact says what would be lost.
+    """
+    blob = store.get(key)
+    if blob is None:
+        return None
+    try:
+        return model.model_validate_json(blob.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UnreadableArtifact(
+            f"the published {key} in {store.uri} is unreadable ({where}: {first['msg']}); "
+            f"refusing to overwrite it and lose {would_lose} — restore it or delete it"
+        ) from exc
 
 
 def publish_schemas(store: Store) -> None:

@@ -147,18 +147,9 @@ def make_run_id(now: datetime, payload: bytes) -> str:
 
 def load_previous(store: Store) -> CurrentCatalog | None:
     """The published catalog, the memory for aliases and lifecycle; None on a fresh store."""
-    blob = store.get(keys.CURRENT)
-    if blob is None:
-        return None
-    try:
-        return CurrentCatalog.model_validate_json(blob.data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SyncError(
-            f"the published {keys.CURRENT} in {store.uri} is unreadable ({where}: {first['msg']});"
-            " refusing to overwrite it and lose lifecycle history — restore it or delete it"
-        ) from exc
+    return publish.read_published(
+        store, keys.CURRENT, CurrentCatalog, would_lose="lifecycle history"
+    )
 
 
 def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], int]:
@@ -356,7 +347,7 @@ def sync_openrouter(
         run.based_on = store.head(keys.MANIFEST)
         previous = load_previous(store)
         previous_deprecations = deprecations.load_previous(store)
-    except (SyncError, deprecations.DeprecationsError) as exc:
+    except publish.UnreadableArtifact as exc:
         return _failed(store, run, str(exc))
 
     if unavailable is not None or raw is None:

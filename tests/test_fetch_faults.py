@@ -238,3 +238,17 @@ def test_same_payload_and_clock_give_identical_bytes(sync_file, tmp_path):
     assert a.get(keys.CURRENT).data == b.get(keys.CURRENT).data
     names_a = [Path(k).name for k in a.list("models/openrouter/")]
     assert names_a == [Path(k).name for k in b.list("models/openrouter/")]
+
+
+@pytest.mark.parametrize(
+    ("key", "loses"),
+    [(keys.CURRENT, "lifecycle history"), (keys.DEPRECATIONS, "redirects and tombstones")],
+)
+def test_a_corrupt_published_artifact_is_never_overwritten(key, loses, sync_file, store):
+    sync_file(fixture_path(PAYLOAD), now="2026-08-18T00:00:00Z")
+    store.put(key, b'{"schemaVersion": 1, "models": "not a list"}')
+    before = {k: store.get(k).data for k in store.list("models/openrouter/")}
+    result = sync_file(fixture_path(LATER))
+    assert not result.published
+    assert f"the published {key}" in result.error and f"lose {loses}" in result.error
+    assert {k: store.get(k).data for k in store.list("models/openrouter/")} == before

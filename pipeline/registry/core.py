@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
-from pipeline.resolve import CatalogIndex, Resolution, resolve
+from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
 from pipeline.store import Store, open_store
 from pipeline.timeutil import parse_iso
 
@@ -91,11 +91,8 @@ class Snapshot:
         self.set = catalog
         self.loaded_at = loaded_at
         curated = catalog.curated or {}
-        ranks = {
-            str(m["id"]): float(m["rank"])
-            for m in curated.get("models", [])
-            if isinstance(m, dict) and "id" in m and isinstance(m.get("rank"), int | float)
-        }
+        # Same-family fallback ranks by the published curation (every scored model).
+        ranks = ranks_from_curated(curated)
         self.index = CatalogIndex(catalog.current, catalog.deprecations, ranks)
         self.models: list[dict[str, Any]] = sorted(
             self.index.models.values(), key=lambda m: str(m["id"])
