@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, keys, logs
+from pipeline import __version__, jsonio, keys, logs
 from pipeline.config import (
     CatalogConfig,
     ConfigError,
@@ -190,7 +190,6 @@ def _load_current(store: Store) -> CurrentCatalog:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from pipeline import jsonio
     from pipeline.cost import CostError, estimate_cost, parse_at
     from pipeline.resolve import CatalogIndex, resolve
 
@@ -287,9 +286,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     if blob is None:
         print(f"no status yet in {store.uri}: run `syncmodels all` first", file=sys.stderr)
         return 1
-    if args.json:
-        sys.stdout.write(blob.data.decode("utf-8"))
-        return 0
     status = read_status(store)
     if status is None:
         print(f"{keys.STATUS} in {store.uri} is unreadable", file=sys.stderr)
@@ -302,6 +298,19 @@ def cmd_status(args: argparse.Namespace) -> int:
         for j in load_schedule(config)
         if j.enabled and j.name in JOBS
     }
+    overdue: dict[str, str] = {}
+    for job, cron in crons.items():
+        entry = status.jobs.get(job)
+        flagged, why = stale_reason(entry.last_success if entry else None, cron, now)
+        if flagged:
+            overdue[job] = why or "overdue"
+    if args.json:
+        # status.json as published, plus `overdue`: the jobs whose last success is older than
+        # twice their period, computed now (it is not stored: it depends on the reader's clock).
+        document = jsonio.loads(blob.data)
+        document["overdue"] = overdue
+        sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
+        return 0
     written = status.generated_at
     print(f"store {store.uri}, status written {written} ({_age(written, now)})")
     header = (
@@ -311,12 +320,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(header)
     for job in sorted(set(status.jobs) | set(crons)):
         entry = status.jobs.get(job)
-        flagged, why = (
-            stale_reason(entry.last_success if entry else None, crons[job], now)
-            if job in crons
-            else (False, None)
-        )
-        mark = "! " if flagged else ""
+        why = overdue.get(job)
+        mark = "! " if why else ""
         if entry is None:
             print(f"{mark + job:<19}{'-':<10}{'never':<22}{'':<10}{'never':<14}{'':>7}  {why}")
             continue

@@ -4,6 +4,7 @@ trigger (jobs fire, never overlap, stop cleanly on SIGTERM)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -183,5 +184,10 @@ def test_catalog_status_flags_a_stale_job(tmp_path, capsys):
     late = capsys.readouterr().out
     row = next(line for line in late.splitlines() if "full_refresh" in line)
     assert row.startswith("! full_refresh") and "STALE: last success 1d ago > 2× period (6h)" in row
-    assert main(["status", "--store", store, "--json"]) == 0
-    assert '"full_refresh"' in capsys.readouterr().out
+    assert main(["status", "--store", store, "--json", "--now", "2026-08-19T09:00:00Z"]) == 0
+    fresh_json = json.loads(capsys.readouterr().out)
+    assert "full_refresh" in fresh_json["jobs"]
+    assert "full_refresh" not in fresh_json["overdue"]
+    assert main(["status", "--store", store, "--json", "--now", "2026-08-20T06:00:00Z"]) == 0
+    late_json = json.loads(capsys.readouterr().out)
+    assert late_json["overdue"]["full_refresh"] == "last success 1d ago > 2× period (6h)"
