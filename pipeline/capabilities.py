@@ -99,7 +99,9 @@ class Heuristic:
 
 def _row(flag: str, value: Value, label: str, regex: str, *, chat_only: bool = False) -> Heuristic:
     kinds = frozenset({"chat", "router"}) if chat_only else None
-    return Heuristic(flag, value, label, re.compile(regex, re.IGNORECASE | re.MULTILINE), kinds)
+    # Matched against lower-cased text (see Resolver.resolve): IGNORECASE would make every
+    # search several times slower.
+    return Heuristic(flag, value, label, re.compile(regex, re.MULTILINE), kinds)
 
 
 # Rows are tried in order; the first match per flag counts. Every row was checked against the
@@ -405,7 +407,7 @@ class Resolver:
         caps = Capabilities()
         api = api_signals(model)
         overrides = self.override_signals(model.id) if self._overrides else {}
-        text = f"{model.id}\n{model.name.lower()}"
+        text = f"{model.id}\n{model.name}".lower()
         heuristics: dict[str, Signal] = {}
 
         for row in HEURISTICS:
