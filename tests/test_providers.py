@@ -406,3 +406,33 @@ def test_unusable_body_names_the_source_and_url(server, store):
     assert outcome.tier == "catalog"
     assert outcome.reason.startswith(f"API failed: deepseek: {base}: ")
     assert "not valid JSON" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("source", "cursor"),
+    [
+        ("anthropic", {"has_more": True, "last_id": "claude-x", "data": []}),
+        ("cohere", {"next_page_token": "again", "models": []}),
+        ("gemini", {"nextPageToken": "again", "models": []}),
+    ],
+)
+def test_a_cursor_that_never_ends_stops_at_the_page_cap(source, cursor):
+    import httpx
+
+    from pipeline.sources import anthropic, cohere, gemini
+    from pipeline.sources.http import RetryPolicy
+    from pipeline.sources.native import MAX_PAGES, FetchContext
+    from pipeline.sources.openrouter import PayloadError
+
+    adapter = {"anthropic": anthropic, "cohere": cohere, "gemini": gemini}[source]
+    calls: list[httpx.Request] = []
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json=cursor)
+
+    with httpx.Client(transport=httpx.MockTransport(endless)) as client:
+        ctx = FetchContext(source, "https://x", client, RetryPolicy(), api_key="k")
+        with pytest.raises(PayloadError, match=f"{source}: the listing still continues after"):
+            adapter.fetch(ctx)
+    assert len(calls) == MAX_PAGES

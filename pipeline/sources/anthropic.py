@@ -19,7 +19,8 @@ from pipeline.sources.native import (
     FetchContext,
     NativeModel,
     epoch_of,
-    load_json,
+    fetch_pages,
+    list_items,
     positive_int,
     record,
     text,
@@ -28,35 +29,24 @@ from pipeline.sources.openrouter import PayloadError
 
 API_VERSION = "2023-06-01"
 PAGE_LIMIT = "1000"
-MAX_PAGES = 100  # a cursor that never ends is an upstream bug, not a reason to loop forever
 
 
 def fetch(ctx: FetchContext) -> list[bytes]:
     headers = {"x-api-key": ctx.api_key or "", "anthropic-version": API_VERSION}
-    pages: list[bytes] = []
-    params = {"limit": PAGE_LIMIT}
-    for _ in range(MAX_PAGES):
-        body = ctx.get("/models", headers=headers, params=params)
-        pages.append(body)
-        page = load_json(body, ctx.source)
+
+    def following(page: Any) -> dict[str, str] | None:
         if not isinstance(page, dict) or not page.get("has_more"):
-            return pages
+            return None
         last_id = page.get("last_id")
         if not isinstance(last_id, str) or not last_id:
             raise PayloadError(f"{ctx.source}: has_more is true but last_id is missing")
-        params = {"limit": PAGE_LIMIT, "after_id": last_id}
-    raise PayloadError(f"{ctx.source}: still has_more after {MAX_PAGES} pages; giving up")
+        return {"limit": PAGE_LIMIT, "after_id": last_id}
+
+    return fetch_pages(ctx, headers, {"limit": PAGE_LIMIT}, following)
 
 
 def parse(pages: list[bytes]) -> list[Any]:
-    items: list[Any] = []
-    for number, body in enumerate(pages, 1):
-        page = load_json(body, "anthropic")
-        data = page.get("data") if isinstance(page, dict) else None
-        if not isinstance(data, list):
-            raise PayloadError(f"anthropic: page {number} has no 'data' list")
-        items.extend(data)
-    return items
+    return list_items(pages, "anthropic", "data")
 
 
 def _supported(capabilities: dict[str, Any], name: str) -> bool:

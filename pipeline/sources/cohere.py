@@ -17,40 +17,28 @@ from pipeline.sources.native import (
     Adapter,
     FetchContext,
     NativeModel,
-    load_json,
+    fetch_pages,
+    list_items,
     positive_int,
     record,
     text,
 )
-from pipeline.sources.openrouter import PayloadError
 
 PAGE_SIZE = "1000"
-MAX_PAGES = 100
 
 
 def fetch(ctx: FetchContext) -> list[bytes]:
-    pages: list[bytes] = []
-    params = {"page_size": PAGE_SIZE}
-    for _ in range(MAX_PAGES):
-        body = ctx.get("/models", headers=ctx.bearer(), params=params)
-        pages.append(body)
-        page = load_json(body, ctx.source)
+    def following(page: Any) -> dict[str, str] | None:
         token = page.get("next_page_token") if isinstance(page, dict) else None
         if not isinstance(token, str) or not token:
-            return pages
-        params = {"page_size": PAGE_SIZE, "page_token": token}
-    raise PayloadError(f"{ctx.source}: still a next_page_token after {MAX_PAGES} pages")
+            return None
+        return {"page_size": PAGE_SIZE, "page_token": token}
+
+    return fetch_pages(ctx, ctx.bearer(), {"page_size": PAGE_SIZE}, following)
 
 
 def parse(pages: list[bytes]) -> list[Any]:
-    items: list[Any] = []
-    for number, body in enumerate(pages, 1):
-        page = load_json(body, "cohere")
-        data = page.get("models") if isinstance(page, dict) else None
-        if not isinstance(data, list):
-            raise PayloadError(f"cohere: page {number} has no 'models' list")
-        items.extend(data)
-    return items
+    return list_items(pages, "cohere", "models")
 
 
 def translate(item: Any) -> NativeModel:

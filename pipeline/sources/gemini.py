@@ -19,44 +19,31 @@ from pipeline.sources.native import (
     Adapter,
     FetchContext,
     NativeModel,
-    load_json,
+    fetch_pages,
+    list_items,
     positive_int,
     record,
     text,
 )
-from pipeline.sources.openrouter import PayloadError
 
 PAGE_SIZE = "1000"
-MAX_PAGES = 100
 
 
 def fetch(ctx: FetchContext) -> list[bytes]:
     headers = {"x-goog-api-key": ctx.api_key or ""}
-    pages: list[bytes] = []
-    params = {"pageSize": PAGE_SIZE}
-    for _ in range(MAX_PAGES):
-        body = ctx.get("/models", headers=headers, params=params)
-        pages.append(body)
-        page = load_json(body, ctx.source)
+
+    def following(page: Any) -> dict[str, str] | None:
         token = page.get("nextPageToken") if isinstance(page, dict) else None
         if not isinstance(token, str) or not token:
-            return pages
-        params = {"pageSize": PAGE_SIZE, "pageToken": token}
-    raise PayloadError(f"{ctx.source}: still a nextPageToken after {MAX_PAGES} pages")
+            return None
+        return {"pageSize": PAGE_SIZE, "pageToken": token}
+
+    return fetch_pages(ctx, headers, {"pageSize": PAGE_SIZE}, following)
 
 
 def parse(pages: list[bytes]) -> list[Any]:
-    items: list[Any] = []
-    for number, body in enumerate(pages, 1):
-        page = load_json(body, "gemini")
-        if not isinstance(page, dict):
-            raise PayloadError(f"gemini: page {number} is not an object")
-        # The last page of an empty listing has no "models" key at all.
-        data = page.get("models", [])
-        if not isinstance(data, list):
-            raise PayloadError(f"gemini: page {number}: 'models' is not a list")
-        items.extend(data)
-    return items
+    # The last page of an empty listing has no "models" key at all.
+    return list_items(pages, "gemini", "models", optional=True)
 
 
 def translate(item: Any) -> NativeModel:

@@ -98,6 +98,42 @@ def load_json(body: bytes, source: str) -> Any:
         raise PayloadError(f"{source}: the response is not valid JSON: {exc}") from exc
 
 
+MAX_PAGES = 100  # a cursor that never ends is an upstream bug, not a reason to loop forever
+
+
+def fetch_pages(
+    ctx: FetchContext,
+    headers: Mapping[str, str],
+    first: dict[str, str],
+    following: Callable[[Any], dict[str, str] | None],
+) -> list[bytes]:
+    """GET ``/models`` page by page. ``following`` reads a parsed page and returns the query of
+    the next one, or None on the last page. Every page's bytes are kept, in order."""
+    pages: list[bytes] = []
+    params: dict[str, str] | None = first
+    for _ in range(MAX_PAGES):
+        body = ctx.get("/models", headers=headers, params=params)
+        pages.append(body)
+        params = following(load_json(body, ctx.source))
+        if params is None:
+            return pages
+    raise PayloadError(f"{ctx.source}: the listing still continues after {MAX_PAGES} pages")
+
+
+def list_items(pages: list[bytes], source: str, key: str, *, optional: bool = False) -> list[Any]:
+    """The ``key`` lists of every page, joined. ``optional``: a page may lack the key."""
+    items: list[Any] = []
+    for number, body in enumerate(pages, 1):
+        page = load_json(body, source)
+        if not isinstance(page, dict):
+            raise PayloadError(f"{source}: page {number} is not an object")
+        data = page.get(key, [] if optional else None)
+        if not isinstance(data, list):
+            raise PayloadError(f"{source}: page {number} has no {key!r} list")
+        items.extend(data)
+    return items
+
+
 def single_page_items(pages: list[bytes]) -> list[Any]:
     """``{"data": [...]}``, ``{"models": [...]}`` or a bare list, from one page.
 
