@@ -550,16 +550,7 @@ def _fall_back(
     if shared.config.cache.use_catalog_fallback and inst.vendors:
         document = _from_catalog(shared, inst, cached, problem)
         if document is not None:
-            shared.store.put(
-                keys.provider_current(inst.name), publish.encode("provider-current", document)
-            )
-            return SourceResult(
-                inst.name,
-                "catalog",
-                count=document.count,
-                data_as_of=document.fetched_at,
-                reason=f"API failed: {problem}",
-            )
+            return _serve(shared, inst, document, "catalog", f"API failed: {problem}")
     if cached is not None:
         stale = cached.model_copy(
             update={
@@ -569,21 +560,22 @@ def _fall_back(
                 "reason": problem,
             }
         )
-        shared.store.put(
-            keys.provider_current(inst.name), publish.encode("provider-current", stale)
-        )
-        return SourceResult(
-            inst.name,
-            "stale",
-            count=stale.count,
-            data_as_of=stale.fetched_at,
-            reason=f"API failed and no catalog entries: {problem}",
-        )
+        return _serve(shared, inst, stale, "stale", f"API failed and no catalog entries: {problem}")
     return SourceResult(
         inst.name,
         "failed",
         reason=f"{problem}; no catalog entries and no cached list to fall back on "
         "(check the base URL, the key variable and the provider's status page)",
+    )
+
+
+def _serve(
+    shared: _Env, inst: SourceInstance, document: ProviderCatalog, tier: Tier, reason: str
+) -> SourceResult:
+    """Publish a fallback tier's list as the source's current.json and report it."""
+    shared.store.put(keys.provider_current(inst.name), publish.encode("provider-current", document))
+    return SourceResult(
+        inst.name, tier, count=document.count, data_as_of=document.fetched_at, reason=reason
     )
 
 
