@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-import pytest
 
 from pipeline import jsonio, keys, schemas
 from pipeline.publish import well_known
@@ -94,16 +93,6 @@ def check_published(store: Store, validated: set[str] | None = None) -> Manifest
     if status is not None:
         schemas.validate("status", jsonio.loads_plain(status.data))
     return manifest
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials so boto3 never looks for real ones."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @contextmanager

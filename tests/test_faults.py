@@ -18,13 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import REPO, fixture_date, fixture_path, openrouter_fixtures
-from storewrap import (  # noqa: F401
+from storewrap import (
     FaultyStore,
-    aws_env,
     check_published,
     moto_bucket,
     s3_store,
-    sha256,
 )
 
 from pipeline import jsonio, keys

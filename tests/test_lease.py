@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fixture_path
-from storewrap import FaultyStore, aws_env, check_published, moto_server  # noqa: F401
+from storewrap import FaultyStore, check_published, moto_server
 
 from pipeline import keys
 from pipeline.config import CatalogConfig

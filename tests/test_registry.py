@@ -333,18 +333,6 @@ def test_registry_over_s3_polls_the_etag(aws_env, sync_file):
         assert registry.state()["runId"] == later.run_id
 
 
-@pytest.fixture
-def aws_env(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
-
-
 def test_import_loads_no_boto3_pydantic_or_web_stack(tmp_path):
     code = (
         "import sys, pipeline.registry\n"

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from conftest import fixture_path, read_json
 from moto import mock_aws
+from storewrap import moto_server
 
 from pipeline import keys
 from pipeline.cli import main
@@ -82,18 +83,6 @@ def test_open_store_picks_the_implementation(tmp_path, monkeypatch):
         open_store("s3://")
 
 
-@pytest.fixture
-def aws_env(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
-
-
 def test_s3_store_contract_in_process(aws_env):
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
@@ -115,21 +104,15 @@ def test_sync_into_s3_in_process(aws_env, sync_file):
 
 
 @pytest.fixture
-def moto_server(aws_env, monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
-    monkeypatch.setenv("CATALOG_S3_ADDRESSING", "path")
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+def s3_endpoint(aws_env, monkeypatch):
+    """moto's HTTP server on 127.0.0.1, wired in the way an operator points at R2 or MinIO."""
+    with moto_server(BUCKET) as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+        monkeypatch.setenv("CATALOG_S3_ADDRESSING", "path")
+        yield endpoint
 
 
-def test_end_to_end_through_a_real_s3_endpoint(moto_server, capsys):
+def test_end_to_end_through_a_real_s3_endpoint(s3_endpoint, capsys):
     """The CLI against moto's HTTP server on 127.0.0.1, as it would talk to R2 or MinIO."""
     uri = f"s3://{BUCKET}/e2e"
     path = fixture_path("openrouter-models-all-2026-08-19.json")
