@@ -752,4 +752,6 @@ def _unavailable(
         counts=counts,
         outcome="degraded",
         error=f"OpenRouter unavailable; published the embedded catalog: {reason}",
+        # A first run offline still gives readers a shortlist, curated from the embedded data.
+        extra=_curate(run, catalog, config, run.request),
     )

@@ -171,6 +171,11 @@ def test_unreachable_on_a_fresh_store_publishes_the_embedded_catalog(sync_net, s
     status = read_json(store, keys.STATUS)["jobs"]["openrouter"]
     assert status["outcome"] == "degraded"
     assert status["sources"]["openrouter"]["servedBy"] == "embedded"
+    # readers get a shortlist too, curated from the embedded records
+    curated = read_json(store, keys.CURATED)
+    assert curated["runId"] == current["runId"]
+    shipped_ids = {m.id for m in embedded.models}
+    assert curated["models"] and {m["id"] for m in curated["models"]} <= shipped_ids
 
 
 def test_bad_record_is_quarantined_and_the_rest_published(sync_file, store, tmp_path):
