@@ -75,12 +75,14 @@ def child(payload: str) -> None:
 def _stages(t: dict[str, float]) -> str:
     order = [
         "fetch",
-        "parse",
         "normalize",
         "capabilities",
         "aliases",
         "lifecycle",
         "assemble",
+        "deprecations",
+        "raw",
+        "curate",
         "publish",
     ]
     return "  ".join(f"{s} {t[s]:.0f}" for s in order if s in t)

@@ -498,7 +498,7 @@ def sync_openrouter(
     # The raw snapshot records what upstream served this hour, whatever becomes of the rest of
     # the publish; writing it first lets a 100k-model run drop the payload before the output
     # is built.
-    with run.stage("publish"):
+    with run.stage("raw", lambda: raw_key):
         store.put(raw_key, raw)
     raw = None
     extra = _curate(run, catalog, config, request)
