@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.jsonpath import json_path
 from pipeline.records import Kind, Reasoning
 
 REPO_OVERRIDES = Path(__file__).resolve().parent.parent / "overrides"
@@ -223,13 +224,6 @@ def _path_of(node: Any, target: dict[str, Any], path: str = "$") -> str | None:
     return None
 
 
-def _json_path(parts: Any) -> str:
-    out = "$"
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
 def load_file(path: Path) -> OverrideFile:
     """Load and fully validate one override file."""
     model = OVERRIDE_FILES.get(path.name)
@@ -264,7 +258,7 @@ def load_file(path: Path) -> OverrideFile:
         loaded = model.model_validate(document)
     except ValidationError as exc:  # the schema should have caught it; keep the path anyway
         first = exc.errors()[0]
-        raise OverrideError(path, _json_path(first["loc"]), first["msg"]) from exc
+        raise OverrideError(path, json_path(first["loc"]), first["msg"]) from exc
     _check_semantics(path, loaded)
     return loaded
 

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema_rs
 from pydantic import BaseModel
 
+from pipeline.jsonpath import json_path
 from pipeline.overrides import OVERRIDE_FILES, schema_name
 from pipeline.records import (
     CuratedCatalog,
@@ -92,9 +93,7 @@ def first_error(name: str, document: Any) -> tuple[str, str] | None:
         validator.iter_errors(document), key=lambda e: [str(p) for p in e.instance_path]
     )
     first = errors[0]
-    path = "$"
-    for part in first.instance_path:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    path = json_path(first.instance_path)
     message = first.message
     # Optional fields are `anyOf: [X, null]`; "is not valid under any of the given schemas"
     # hides what X wanted, so name it ("'yes' is not of type 'boolean'").
@@ -125,9 +124,9 @@ def validate_definition(name: str, definition: str, document: Any) -> None:
     if validator.is_valid(document):
         return
     error = next(iter(validator.iter_errors(document)))
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path)
+    path = json_path(error.instance_path)
     raise SchemaViolation(
-        f"{name}: {definition} {document.get('id', '?')}: ${path}: {error.message[:300]}"
+        f"{name}: {definition} {document.get('id', '?')}: {path}: {error.message[:300]}"
     )
 
 

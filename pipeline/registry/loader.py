@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import keys
+from pipeline.jsonpath import json_path
 from pipeline.store import LocalStore, Store, StoreError
 
 # Schema versions this reader understands (records.SCHEMA_VERSION; not imported, to keep the
@@ -105,37 +106,18 @@ def _validator(name: str) -> Callable[[Any], str | None] | None:
     if not path.exists():
         return None
     schema = json.loads(path.read_bytes())
-    try:
-        # jsonschema-rs validates a 100k-model catalog in about a second; the pure-Python
-        # jsonschema package (the fallback) takes minutes for the same document.
-        import jsonschema_rs
+    # jsonschema-rs validates a 100k-model catalog in about a second; the pure-Python
+    # jsonschema package takes minutes for the same document.
+    import jsonschema_rs
 
-        fast = jsonschema_rs.validator_for(schema)
+    validator = jsonschema_rs.validator_for(schema)
 
-        def check_fast(document: Any) -> str | None:
-            for error in fast.iter_errors(document):
-                return f"{_path(error.instance_path)}: {_short(error.message)}"
-            return None
+    def check(document: Any) -> str | None:
+        for error in validator.iter_errors(document):
+            return f"{json_path(error.instance_path)}: {_short(error.message)}"
+        return None
 
-        return check_fast
-    except ImportError:  # pragma: no cover - jsonschema-rs is a dependency
-        from jsonschema import Draft202012Validator
-
-        slow = Draft202012Validator(schema)
-
-        def check_slow(document: Any) -> str | None:
-            for error in slow.iter_errors(document):
-                return f"{_path(list(error.absolute_path))}: {_short(error.message)}"
-            return None
-
-        return check_slow
-
-
-def _path(parts: Any) -> str:
-    out = "$"
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
+    return check
 
 
 def _short(message: str) -> str:
