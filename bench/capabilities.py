@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pipeline.config import CatalogConfig
 from pipeline.overrides import REPO_OVERRIDES, load_overrides
-from pipeline.store import LocalStore
-from pipeline.sync import SyncRequest, sync_openrouter
+from pipeline.publishing.store import LocalStore
+from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import parse_iso
 
 PAYLOAD = "openrouter-models-2026-08-17.json"

@@ -26,8 +26,8 @@ SIZES = [1_000, 10_000, 100_000]
 def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, float]:
     """One in-process sync into a fresh temporary store; returns stage timings in ms."""
     from pipeline.config import CatalogConfig
-    from pipeline.store import LocalStore
-    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.publishing.store import LocalStore
+    from pipeline.runs.sync import SyncRequest, sync_openrouter
     from pipeline.timeutil import parse_iso
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import CatalogConfig
-from pipeline.providers import ProvidersRequest, sync_providers
+from pipeline.publishing.store import LocalStore
+from pipeline.runs.providers import ProvidersRequest, sync_providers
 from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
-from pipeline.store import LocalStore
 from pipeline.timeutil import utcnow
 
 DELAY_S = 1.0

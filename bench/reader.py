@@ -68,8 +68,8 @@ def import_time_ms() -> tuple[float, float]:
 def real_catalog(scratch: Path) -> dict[str, Any]:
     """current.json of a real sync of the real payload."""
     from pipeline.config import CatalogConfig
-    from pipeline.store import LocalStore
-    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.publishing.store import LocalStore
+    from pipeline.runs.sync import SyncRequest, sync_openrouter
     from pipeline.timeutil import utcnow
 
     store = LocalStore(scratch / "real")
@@ -101,8 +101,8 @@ def synthetic(base: dict[str, Any], size: int) -> dict[str, Any]:
 
 
 def bench_library(base: dict[str, Any], scratch: Path) -> None:
+    from pipeline.publishing.store import LocalStore
     from pipeline.registry import Registry
-    from pipeline.store import LocalStore
 
     for size in SIZES:
         document = synthetic(base, size)

@@ -1,22 +1,21 @@
 """model-catalog-sync: an always-fresh, trustworthy catalog of LLM models.
 
-The package reads as the data flow; each stage is one module:
+The package reads top-down, each layer importing only the ones below it:
 
-    sources/      fetch upstream lists (openrouter, providers)
-    normalize     upstream record → ModelRecord
-    capabilities  flags with per-flag provenance (api → heuristic → override)
-    tiers         price tiers
-    aliases       stable short names
-    lifecycle     active → stale → deprecated → removed
-    rank          scores (quality, reliability, latency, cost) with sources, and the rank
-    curate        buckets and selection → curated.json (curated_sync: `catalog sync curated`)
-    registry_export  per-family YAML registry
-    cost          USD cost of a request, tier rules included
-    publish       validate and write artifacts to a store; the atomic publish transaction
-    sync          the orchestrator that wires the stages
-    lease         the run lease (models/lock.json)
-    jobs          the jobs table and run_job, the entry point of every trigger
-    schedule      the cron table (jobs/schedule.yaml) and `catalog schedule`
+    cli.py        `catalog` / `syncmodels`: argument parsing, exit codes, output
+    registry/     the reader: library (Registry) and HTTP service over a published set
+    runs/         orchestration: jobs (run_job), sync, providers, curated_sync, schedule, fallback
+    sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests
+    stages/       pure transforms: normalize → capabilities → tiers → aliases → lifecycle →
+                  deprecations → rank → curate; changelog, enrich, cost, bindings
+    resolve.py    id / alias / redirect / family fallback resolution (CLI and reader)
+    overrides.py  hand-maintained override files, loaded strictly
+    schemagen.py  which model each committed JSON Schema is generated from
+    publishing/   store, schemas (validation), jsonio, keys, publish transaction, lease,
+                  YAML registry export
+    payloads.py   upstream payload types (what sources hand to stages)
+    records.py    published record types (what stages hand to publishing)
+    config.py, provider_config.py, timeutil.py, logs.py   settings and small utilities
 """
 
 __version__ = "0.1.0"

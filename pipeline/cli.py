@@ -2,7 +2,7 @@
 schemas, build-fallback, validate) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
-Every sync target runs a job of ``pipeline.jobs`` through ``run_job`` (lease, publish, status).
+Every sync target runs a job of ``pipeline.runs.jobs`` through ``run_job`` (lease, publish, status).
 Exit codes: 0 published (or the command succeeded), 1 nothing published / failed, 2 usage or
 configuration error, 3 another run holds the lease. The last line of every sync is a one-line
 summary on stdout; errors are one line on stderr.
@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, jsonio, keys, logs
+from pipeline import __version__, logs
 from pipeline.config import (
     CatalogConfig,
     ConfigError,
@@ -27,19 +27,20 @@ from pipeline.config import (
     load_config,
     resolve_store_uri,
 )
-from pipeline.jobs import TARGETS, UnknownJob
 from pipeline.overrides import (
     OverrideError,
     load_overrides,
     resolve_dir,
     validate_directory,
 )
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.store import Store, StoreError, open_store
 from pipeline.records import CurrentCatalog
-from pipeline.store import Store, StoreError, open_store
+from pipeline.runs.jobs import TARGETS, UnknownJob
 from pipeline.timeutil import parse_iso, utcnow
 
 
-# `syncmodels TARGET` → job of pipeline.jobs.JOBS; any other target naming a provider source
+# `syncmodels TARGET` → job of pipeline.runs.jobs.JOBS; any other target naming a provider source
 # (`syncmodels openai`) runs provider_refresh for just that source.
 class UsageError(Exception):
     """Bad arguments; exit 2."""
@@ -74,8 +75,8 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from pipeline.jobs import UnknownJob, job_for, run_job, stop_on_sigterm
     from pipeline.provider_config import load_providers_config
+    from pipeline.runs.jobs import UnknownJob, job_for, run_job, stop_on_sigterm
 
     config = load_config(args.config)
     try:
@@ -128,7 +129,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
-    from pipeline.providers import plan
+    from pipeline.runs.providers import plan
 
     print(f"{'source':<20}{'type':<19}{'enabled':<9}{'ttl':>7}  state")
     for row in plan(store, config, now):
@@ -139,7 +140,7 @@ def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
 
 def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
     """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
-    from pipeline.capabilities import explain
+    from pipeline.stages.capabilities import explain
 
     record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
     if record is None:
@@ -151,8 +152,8 @@ def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from pipeline.jobs import JOBS, run_job
-    from pipeline.schedule import describe, load_schedule, schedule_settings, serve
+    from pipeline.runs.jobs import JOBS, run_job
+    from pipeline.runs.schedule import describe, load_schedule, schedule_settings, serve
 
     config = load_config(args.config)
     jobs = load_schedule(config)
@@ -190,8 +191,8 @@ def _load_current(store: Store) -> CurrentCatalog:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from pipeline.cost import CostError, estimate_cost, parse_at
     from pipeline.resolve import CatalogIndex, resolve
+    from pipeline.stages.cost import CostError, estimate_cost, parse_at
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -244,7 +245,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def cmd_export_registry(args: argparse.Namespace) -> int:
-    from pipeline.registry_export import build_registry, registry_key
+    from pipeline.publishing.registry_export import build_registry, registry_key
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -276,9 +277,9 @@ def _age(stamp: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.jobs import JOBS
-    from pipeline.publish import read_status
-    from pipeline.schedule import load_schedule, stale_reason
+    from pipeline.publishing.publish import read_status
+    from pipeline.runs.jobs import JOBS
+    from pipeline.runs.schedule import load_schedule, stale_reason
 
     config = load_config(args.config)
     store = _open(args, config)
@@ -365,7 +366,7 @@ def _pinned_problems(directory: Path) -> list[str]:
 
 def _read_published(store: Store, key: str) -> Any:
     """A published JSON document as plain data, or None when the store has none."""
-    from pipeline import jsonio
+    from pipeline.publishing import jsonio
 
     blob = store.get(key)
     if blob is None:
@@ -430,13 +431,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from pipeline import schemas
+    from pipeline import schemagen
 
     target = Path(__file__).parent / "schemas"
     stale = []
-    for name in schemas.all_names():
+    for name in schemagen.all_names():
         path = target / f"{name}.schema.json"
-        fresh = schemas.render(name)
+        fresh = schemagen.render(name)
         if not path.exists() or path.read_bytes() != fresh:
             stale.append(name)
             if args.write:
@@ -455,9 +456,9 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def cmd_build_fallback(args: argparse.Namespace) -> int:
-    from pipeline import fallback
-    from pipeline.store import LocalStore
-    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.publishing.store import LocalStore
+    from pipeline.runs import fallback
+    from pipeline.runs.sync import SyncRequest, sync_openrouter
 
     config = load_config(args.config)
     # The embedded catalog is served as is when the feed is down: decide its flags with the

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.jsonpath import json_path
+from pipeline.publishing import schemas
+from pipeline.publishing.jsonpath import json_path
 from pipeline.records import Kind, Reasoning
 
 REPO_OVERRIDES = Path(__file__).resolve().parent.parent / "overrides"
@@ -247,8 +248,6 @@ def load_file(path: Path) -> OverrideFile:
 
     if model is CapabilityOverrides:
         _check_flag_names(path, document)
-
-    from pipeline import schemas  # local: schemas imports this module's table
 
     error = schemas.first_error(schema_name(path.name), document)
     if error is not None:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import jsonio, keys
 from pipeline.config import CatalogConfig
-from pipeline.store import LocalStore, Store
-from pipeline.sync import SyncRequest, SyncResult, sync_openrouter
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.store import LocalStore, Store
+from pipeline.runs.sync import SyncRequest, SyncResult, sync_openrouter
 from pipeline.timeutil import parse_iso
 
 REPO = Path(__file__).resolve().parent.parent
@@ -178,7 +178,7 @@ def commit(store: Store, artifacts: dict[str, Any], run_id: str | None = None) -
     a reader, including with content the pipeline itself would refuse to publish."""
     import hashlib
 
-    from pipeline.publish import publish_set
+    from pipeline.publishing.publish import publish_set
 
     encoded = {
         name: doc if isinstance(doc, bytes) else jsonio.dumps(doc)

@@ -11,10 +11,10 @@ from typing import Any
 
 import boto3
 
-from pipeline import jsonio, keys, schemas
-from pipeline.publish import well_known
+from pipeline.publishing import jsonio, keys, schemas
+from pipeline.publishing.publish import well_known
+from pipeline.publishing.store import Blob, S3Store, Store, StoreError
 from pipeline.records import CurrentCatalog, Manifest
-from pipeline.store import Blob, S3Store, Store, StoreError
 
 WriteHook = Callable[[str, str], None]
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import fixture_date, fixture_path, read_json
 
-from pipeline import keys
-from pipeline.aliases import AliasCandidate, alias_base, alias_changes, assign_aliases
 from pipeline.config import CatalogConfig
 from pipeline.overrides import ALIAS_SHAPE, Overrides
+from pipeline.publishing import keys
+from pipeline.publishing.store import LocalStore
 from pipeline.resolve import CatalogIndex, resolve
-from pipeline.store import LocalStore
-from pipeline.sync import SyncRequest, sync_openrouter
+from pipeline.runs.sync import SyncRequest, sync_openrouter
+from pipeline.stages.aliases import AliasCandidate, alias_base, alias_changes, assign_aliases
 
 ALL = "openrouter-models-all-2026-08-19.json"
 

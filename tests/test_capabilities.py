@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 from conftest import REPO, fixture_path, openrouter_fixtures, read_json
 
-from pipeline import capabilities, keys, tiers
-from pipeline.capabilities import FLAGS, Heuristic, Resolver
+from pipeline import payloads
 from pipeline.cli import main
 from pipeline.config import TierConfig
-from pipeline.normalize import Normalized, normalize_openrouter
 from pipeline.overrides import CapabilityOverride, CapabilitySet
+from pipeline.publishing import keys
 from pipeline.records import Pricing
 from pipeline.sources import openrouter
+from pipeline.stages import capabilities, tiers
+from pipeline.stages.capabilities import FLAGS, Heuristic, Resolver
+from pipeline.stages.normalize import Normalized, normalize_openrouter
 
 ALL = "openrouter-models-all-2026-08-19.json"
 ROUTERS = {
@@ -49,7 +51,7 @@ def raw_models(name: str) -> tuple[dict[str, Any], ...]:
 @functools.cache
 def normalized(name: str) -> tuple[Normalized, ...]:
     return tuple(
-        normalize_openrouter(openrouter.OpenRouterModel.model_validate(item))
+        normalize_openrouter(payloads.OpenRouterModel.model_validate(item))
         for item in raw_models(name)
     )
 
@@ -58,8 +60,8 @@ def normalized(name: str) -> tuple[Normalized, ...]:
 def all_catalog(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The built artifact and run report of a sync of the "all" snapshot (no overrides)."""
     from pipeline.config import CatalogConfig
-    from pipeline.store import LocalStore
-    from pipeline.sync import SyncRequest, sync_openrouter
+    from pipeline.publishing.store import LocalStore
+    from pipeline.runs.sync import SyncRequest, sync_openrouter
     from pipeline.timeutil import parse_iso
 
     store = LocalStore(tmp_path_factory.mktemp("all"))
@@ -89,7 +91,7 @@ def feed_model(model_id: str = "acme/model-1", **fields: Any) -> Normalized:
         "top_provider": {},
     }
     item.update(fields)
-    return normalize_openrouter(openrouter.OpenRouterModel.model_validate(item))
+    return normalize_openrouter(payloads.OpenRouterModel.model_validate(item))
 
 
 # -- the "all" snapshot -------------------------------------------------------------------

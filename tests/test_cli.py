@@ -8,10 +8,12 @@ import sys
 
 from conftest import REPO, fixture_path, read_json
 
-from pipeline import fallback, keys, schemas
+from pipeline import schemagen
 from pipeline.cli import main, syncmodels_main
+from pipeline.publishing import keys, schemas
+from pipeline.publishing.store import LocalStore
 from pipeline.records import CurrentCatalog
-from pipeline.store import LocalStore
+from pipeline.runs import fallback
 
 
 def test_syncmodels_is_catalog_sync(tmp_path, capsys):
@@ -89,8 +91,8 @@ def test_store_from_environment(tmp_path, monkeypatch, capsys):
 
 
 def test_committed_schemas_match_the_models():
-    for name in schemas.all_names():
-        assert schemas.committed(name) == schemas.render(name), (
+    for name in schemagen.all_names():
+        assert schemas.committed(name) == schemagen.render(name), (
             f"pipeline/schemas/{name}.schema.json is stale: run `catalog schemas --write`"
         )
 

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from conftest import fixture_path
 
-from pipeline import cli, jsonio
-from pipeline.cost import CostError, estimate_cost
-from pipeline.normalize import normalize_openrouter
+from pipeline import cli
+from pipeline.payloads import OpenRouterModel
+from pipeline.publishing import jsonio
 from pipeline.records import Pricing
-from pipeline.sources.openrouter import OpenRouterModel
+from pipeline.stages.cost import CostError, estimate_cost
+from pipeline.stages.normalize import normalize_openrouter
 
 FEED = "openrouter-models-2026-08-19.json"
 ALL = "openrouter-models-all-2026-08-19.json"

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import fixture_date, fixture_path, read_json
 
-from pipeline import cli, jsonio, keys
+from pipeline import cli
 from pipeline.config import ConfigError, CurationConfig, curation_config, load_config
-from pipeline.curate import build_curated, quality_overrides
-from pipeline.normalize import variant_base as base_id
 from pipeline.overrides import (
     REPO_OVERRIDES,
     OverrideError,
@@ -20,9 +18,12 @@ from pipeline.overrides import (
     load_file,
     load_overrides,
 )
-from pipeline.rank import VARIABLE_COST, cost_score, rank_catalog
+from pipeline.publishing import jsonio, keys
 from pipeline.records import CurrentCatalog
 from pipeline.resolve import CatalogIndex, profile, ranks_from_curated
+from pipeline.stages.curate import build_curated, quality_overrides
+from pipeline.stages.normalize import variant_base as base_id
+from pipeline.stages.rank import VARIABLE_COST, cost_score, rank_catalog
 from pipeline.timeutil import parse_iso
 
 ALL = "openrouter-models-all-2026-08-19.json"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.enrich import OpenRouterIndex, match_key
-from pipeline.fallback import load_embedded
 from pipeline.records import ModelRecord
+from pipeline.runs.fallback import load_embedded
+from pipeline.stages.enrich import OpenRouterIndex, match_key
 
 
 @pytest.mark.parametrize(

@@ -25,13 +25,13 @@ from storewrap import (
     s3_store,
 )
 
-from pipeline import jsonio, keys
 from pipeline.config import CatalogConfig
-from pipeline.jobs import run_job
-from pipeline.lease import read_holder
-from pipeline.publish import PublishConflict, publish_set, well_known
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.lease import read_holder
+from pipeline.publishing.publish import PublishConflict, publish_set, well_known
+from pipeline.publishing.store import LocalStore, Store, StoreError
 from pipeline.records import CurrentCatalog
-from pipeline.store import LocalStore, Store, StoreError
+from pipeline.runs.jobs import run_job
 from pipeline.timeutil import parse_iso
 
 OLD = "openrouter-models-2026-06-22.json"
@@ -206,8 +206,8 @@ SLOW_SYNC = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from pipeline.config import CatalogConfig
-    from pipeline.jobs import run_job, stop_on_sigterm
-    from pipeline.store import LocalStore
+    from pipeline.runs.jobs import run_job, stop_on_sigterm
+    from pipeline.publishing.store import LocalStore
     from pipeline.timeutil import parse_iso
 
     root, payload, now, marker = sys.argv[1:5]

@@ -10,10 +10,11 @@ import httpx
 import pytest
 from conftest import fixture_path, read_json
 
-from pipeline import fallback, keys
 from pipeline.config import CatalogConfig
-from pipeline.store import Store
-from pipeline.sync import SyncRequest, SyncResult, sync_openrouter
+from pipeline.publishing import keys
+from pipeline.publishing.store import Store
+from pipeline.runs import fallback
+from pipeline.runs.sync import SyncRequest, SyncResult, sync_openrouter
 from pipeline.timeutil import parse_iso
 
 PAYLOAD = "openrouter-models-2026-08-17.json"
@@ -234,7 +235,7 @@ def test_secrets_never_reach_logs_or_artifacts(sync_net, store, monkeypatch, cap
 
 
 def test_same_payload_and_clock_give_identical_bytes(sync_file, tmp_path):
-    from pipeline.store import LocalStore
+    from pipeline.publishing.store import LocalStore
 
     a, b = LocalStore(tmp_path / "a"), LocalStore(tmp_path / "b")
     for target in (a, b):

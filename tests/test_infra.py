@@ -24,8 +24,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from pipeline import keys
 from pipeline.config import load_config
+from pipeline.publishing import keys
 
 INFRA = REPO / "infra"
 K8S = INFRA / "k8s"

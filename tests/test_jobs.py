@@ -10,12 +10,12 @@ import pytest
 from conftest import fixture_path, read_json
 from storewrap import check_published
 
-from pipeline import jsonio, keys, publish
 from pipeline.cli import main
 from pipeline.config import CatalogConfig
-from pipeline.jobs import EXIT_LOCKED, JOBS, UnknownJob, prune_raw, run_job, sweep_lifecycle
-from pipeline.lease import acquire
+from pipeline.publishing import jsonio, keys, publish
+from pipeline.publishing.lease import acquire
 from pipeline.records import CurrentCatalog, Lifecycle
+from pipeline.runs.jobs import EXIT_LOCKED, JOBS, UnknownJob, prune_raw, run_job, sweep_lifecycle
 from pipeline.timeutil import iso, parse_iso
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
@@ -77,7 +77,7 @@ def test_full_refresh_publishes_a_manifested_set_and_status(store):
 
 
 def test_same_inputs_and_clock_give_byte_identical_sets(tmp_path):
-    from pipeline.store import LocalStore
+    from pipeline.publishing.store import LocalStore
 
     a, b = LocalStore(tmp_path / "a"), LocalStore(tmp_path / "b")
     _refresh(a)
@@ -252,7 +252,7 @@ def test_sweep_on_an_empty_store_fails_clearly(store):
 
 def test_syncmodels_exit_codes(tmp_path, capsys):
     from pipeline.cli import syncmodels_main
-    from pipeline.store import LocalStore
+    from pipeline.publishing.store import LocalStore
 
     root = str(tmp_path / "s")
     payload = str(fixture_path(PAYLOAD))

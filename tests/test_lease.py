@@ -11,11 +11,11 @@ import pytest
 from conftest import fixture_path
 from storewrap import FaultyStore, check_published, moto_server
 
-from pipeline import keys
 from pipeline.config import CatalogConfig
-from pipeline.jobs import EXIT_LOCKED, JobResult, run_job
-from pipeline.lease import LeaseHeld, LeaseLost, acquire, read_holder
-from pipeline.store import LocalStore, S3Store, Store
+from pipeline.publishing import keys
+from pipeline.publishing.lease import LeaseHeld, LeaseLost, acquire, read_holder
+from pipeline.publishing.store import LocalStore, S3Store, Store
+from pipeline.runs.jobs import EXIT_LOCKED, JobResult, run_job
 from pipeline.timeutil import parse_iso
 
 T0 = parse_iso("2026-08-19T06:00:00Z")
@@ -138,7 +138,7 @@ def test_run_job_reports_the_holder_and_records_locked(store, config):
 
 
 def check_status(store: Store) -> dict:
-    from pipeline import jsonio
+    from pipeline.publishing import jsonio
 
     blob = store.get(keys.STATUS)
     assert blob is not None

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from conftest import Replay, fixture_date, fixture_path, read_json
 
-from pipeline import keys
 from pipeline.config import CatalogConfig
 from pipeline.overrides import DeprecationOverride, Overrides
+from pipeline.publishing import keys
+from pipeline.publishing.store import LocalStore
 from pipeline.resolve import CatalogIndex, resolve
+from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.sources.openrouter import extract_items
-from pipeline.store import LocalStore
-from pipeline.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import iso, parse_iso
 
 EXACTO = (
@@ -290,7 +290,7 @@ def test_deprecation_override_forces_deprecated_with_redirect(tmp_path: Path) ->
 
 
 def test_deprecations_json_is_published_schema_valid(replay: Replay) -> None:
-    from pipeline import schemas
+    from pipeline.publishing import schemas
 
     blob = replay.store.get(keys.DEPRECATIONS)
     assert blob is not None

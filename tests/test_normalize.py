@@ -8,9 +8,10 @@ import pytest
 import simplejson
 from conftest import fixture_path, read_json
 
-from pipeline import keys
-from pipeline.normalize import NormalizeError, normalize_openrouter, normalize_pricing
-from pipeline.sources.openrouter import OpenRouterModel, extract_items
+from pipeline.payloads import OpenRouterModel
+from pipeline.publishing import keys
+from pipeline.sources.openrouter import extract_items
+from pipeline.stages.normalize import NormalizeError, normalize_openrouter, normalize_pricing
 
 PER_TOKEN_KEYS = {
     "prompt": "input",

@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 from conftest import REPO, fixture_path
 
-from pipeline import schemas
+from pipeline import schemagen
 from pipeline.cli import main
-from pipeline.normalize import family_of
 from pipeline.overrides import (
     OVERRIDE_FILES,
     AliasOverrides,
     load_overrides,
     validate_directory,
 )
+from pipeline.publishing import schemas
 from pipeline.sources import openrouter
+from pipeline.stages.normalize import family_of
 
 ALL = "openrouter-models-all-2026-08-19.json"
 SHIPPED = REPO / "overrides"
@@ -68,7 +69,7 @@ def test_committed_schemas_match_the_models(capsys):
     assert main(["schemas"]) == 0, capsys.readouterr().err
     for file_name in OVERRIDE_FILES:
         name = file_name.removesuffix(".json")
-        assert schemas.committed(name) == schemas.render(name)
+        assert schemas.committed(name) == schemagen.render(name)
 
 
 def test_shipped_capability_override_applies_in_a_sync(tmp_path, capsys):

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import read_json
 
-from pipeline import keys
 from pipeline.config import CatalogConfig
-from pipeline.providers import ProvidersRequest, sync_providers
+from pipeline.publishing import keys
+from pipeline.runs.providers import ProvidersRequest, sync_providers
 from pipeline.sources import pinned
 from pipeline.timeutil import parse_iso
 

@@ -89,8 +89,8 @@ def test_unknown_sync_target_lists_sources(tmp_path: Path, capsys):
 def test_sync_all_runs_openrouter_then_due_providers(tmp_path: Path, capsys, monkeypatch):
     from conftest import REPO, fixture_path, read_json
 
-    from pipeline import keys
-    from pipeline.store import LocalStore
+    from pipeline.publishing import keys
+    from pipeline.publishing.store import LocalStore
 
     monkeypatch.setenv("CATALOG_OVERRIDES", str(REPO / "overrides"))
     store_dir = tmp_path / "s"

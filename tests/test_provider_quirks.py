@@ -7,8 +7,9 @@ from typing import Any
 
 from conftest import fixture_path
 
+from pipeline.payloads import NativeModel
 from pipeline.sources import anthropic, cohere, gemini, groq, mistral, openai, together
-from pipeline.sources.native import Adapter, NativeModel
+from pipeline.sources.native import Adapter
 
 
 def translate_all(adapter: Adapter, fixture: str) -> dict[str, NativeModel]:

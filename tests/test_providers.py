@@ -13,11 +13,11 @@ import pytest
 from conftest import FIXTURES, REPO, fixture_path, read_json
 from provider_server import KEY, ProviderServer, expected_pages, items_of
 
-from pipeline import keys
 from pipeline.config import CatalogConfig
-from pipeline.providers import ProvidersRequest, UnknownSource, sync_providers
-from pipeline.store import LocalStore
-from pipeline.sync import SyncRequest, sync_openrouter
+from pipeline.publishing import keys
+from pipeline.publishing.store import LocalStore
+from pipeline.runs.providers import ProvidersRequest, UnknownSource, sync_providers
+from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import parse_iso
 
 NOW = parse_iso("2026-08-19T06:00:00Z")
@@ -419,10 +419,10 @@ def test_unusable_body_names_the_source_and_url(server, store):
 def test_a_cursor_that_never_ends_stops_at_the_page_cap(source, cursor):
     import httpx
 
+    from pipeline.payloads import PayloadError
     from pipeline.sources import anthropic, cohere, gemini
     from pipeline.sources.http import RetryPolicy
     from pipeline.sources.native import MAX_PAGES, FetchContext
-    from pipeline.sources.openrouter import PayloadError
 
     adapter = {"anthropic": anthropic, "cohere": cohere, "gemini": gemini}[source]
     calls: list[httpx.Request] = []

@@ -14,7 +14,8 @@ import pytest
 from conftest import commit, fixture_path, read_json
 from moto import mock_aws
 
-from pipeline import jsonio, keys
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.store import Blob, LocalStore, Store, StoreError, open_store
 from pipeline.registry import (
     CatalogUnavailable,
     CostUnavailable,
@@ -23,7 +24,6 @@ from pipeline.registry import (
     Registry,
     estimate_cost,
 )
-from pipeline.store import Blob, LocalStore, Store, StoreError, open_store
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
 LATER = "openrouter-models-all-2026-08-19.json"

@@ -8,8 +8,9 @@ from decimal import Decimal
 import yaml
 from conftest import fixture_path, read_json
 
-from pipeline import cli, keys
-from pipeline.registry_export import PREFIX
+from pipeline import cli
+from pipeline.publishing import keys
+from pipeline.publishing.registry_export import PREFIX
 
 ALL = "openrouter-models-all-2026-08-19.json"
 CAPABILITIES = {

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import Replay
 
-from pipeline import jsonio, keys
 from pipeline.cli import main
+from pipeline.publishing import jsonio, keys
 from pipeline.resolve import AUTO_ID, CatalogIndex, resolve
 
 

@@ -17,7 +17,7 @@ from conftest import REPO, fixture_path
 
 from pipeline.cli import main
 from pipeline.config import CatalogConfig, ConfigError
-from pipeline.schedule import (
+from pipeline.runs.schedule import (
     BUILTIN_TABLE,
     TABLE_PATH,
     describe,

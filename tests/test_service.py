@@ -20,13 +20,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from pipeline import jsonio, keys
 from pipeline.config import CatalogConfig
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.store import Store
 from pipeline.registry import Registry, formats
 from pipeline.registry.admin import JobOutcome
 from pipeline.registry.service import create_app
-from pipeline.store import Store
-from pipeline.sync import SyncRequest, sync_openrouter
+from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import iso, utcnow
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
@@ -333,7 +333,7 @@ def test_readiness_needs_a_young_enough_catalog(client_for, store, synced):
 
 
 def test_empty_store_is_not_ready_and_says_why(client_for, tmp_path):
-    from pipeline.store import LocalStore
+    from pipeline.publishing.store import LocalStore
 
     client = client_for(LocalStore(tmp_path / "empty"))
     ready = client.get("/readyz")

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from conftest import commit, fixture_path
 
-from pipeline import jsonio, keys
+from pipeline.publishing import jsonio, keys
 from pipeline.timeutil import iso, utcnow
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,16 @@ from conftest import fixture_path, read_json
 from moto import mock_aws
 from storewrap import moto_server
 
-from pipeline import keys
 from pipeline.cli import main
-from pipeline.store import LocalStore, PreconditionFailed, S3Store, Store, StoreError, open_store
+from pipeline.publishing import keys
+from pipeline.publishing.store import (
+    LocalStore,
+    PreconditionFailed,
+    S3Store,
+    Store,
+    StoreError,
+    open_store,
+)
 
 BUCKET = "catalog-test"
 

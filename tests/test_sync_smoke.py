@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import fixture_path, openrouter_fixtures, read_json
 
-from pipeline import keys
+from pipeline.publishing import keys
 
 
 @pytest.mark.parametrize("name", openrouter_fixtures())

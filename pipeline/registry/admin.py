@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline import keys
+from pipeline.publishing import keys
+from pipeline.publishing.store import Store
 from pipeline.registry.core import Registry
 from pipeline.registry.loader import read_json
-from pipeline.store import Store
 from pipeline.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("pipeline.registry.admin")
@@ -46,11 +46,11 @@ class JobOutcome:
 
 def run_job_adapter(scope: str, store: Store, config_path: str | None, now: datetime) -> JobOutcome:
     """Run the job for ``scope`` into ``store`` through the same entry point as ``syncmodels``
-    (``pipeline.jobs.run_job``, which takes the run lease itself)."""
+    (``pipeline.runs.jobs.run_job``, which takes the run lease itself)."""
     from pipeline.config import load_config
-    from pipeline.jobs import UnknownJob, job_for, run_job
     from pipeline.overrides import load_overrides, resolve_dir
     from pipeline.provider_config import load_providers_config
+    from pipeline.runs.jobs import UnknownJob, job_for, run_job
 
     config = load_config(config_path)
     try:

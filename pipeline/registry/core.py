@@ -18,10 +18,10 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
-from pipeline.store import Store, open_store
 from pipeline.timeutil import parse_iso
 
 log = logging.getLogger("pipeline.registry")

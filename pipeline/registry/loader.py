@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import keys
-from pipeline.jsonpath import json_path
-from pipeline.store import LocalStore, Store, StoreError
+from pipeline.publishing import keys
+from pipeline.publishing.jsonpath import json_path
+from pipeline.publishing.store import LocalStore, Store, StoreError
 
 # Schema versions this reader understands (records.SCHEMA_VERSION; not imported, to keep the
 # library free of pydantic).

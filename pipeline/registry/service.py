@@ -31,7 +31,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import __version__, keys
+from pipeline import __version__
+from pipeline.publishing import keys
 from pipeline.records import Deprecations, ModelRecord
 from pipeline.registry import formats
 from pipeline.registry.admin import (
@@ -725,7 +726,7 @@ def serve(
     """Run the service until interrupted (``catalog serve``)."""
     import uvicorn
 
-    from pipeline.store import open_store
+    from pipeline.publishing.store import open_store
 
     registry = Registry(open_store(store_uri, **(store_options or {})))
     result = registry.refresh()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.payloads import NativeModel, PayloadError
 from pipeline.sources.native import (
     Adapter,
     FetchContext,
-    NativeModel,
     epoch_of,
     fetch_pages,
     list_items,
@@ -25,7 +25,6 @@ from pipeline.sources.native import (
     record,
     text,
 )
-from pipeline.sources.openrouter import PayloadError
 
 API_VERSION = "2023-06-01"
 PAGE_LIMIT = "1000"

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.payloads import NativeModel
 from pipeline.sources.native import (
     Adapter,
     FetchContext,
-    NativeModel,
     fetch_pages,
     list_items,
     positive_int,

@@ -14,17 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.normalize import normalize_pricing
-from pipeline.sources.native import (
-    Adapter,
-    NativeModel,
-    epoch_of,
-    positive_int,
-    record,
-    single_page_items,
-    text,
-)
+from pipeline.payloads import NativeModel
+from pipeline.sources.native import Adapter, epoch_of, positive_int, record, single_page_items, text
 from pipeline.sources.openai import fetch
+from pipeline.stages.normalize import normalize_pricing
 
 TOKEN_PRICE_KEYS = ("prompt", "completion", "input_cache_read", "input_cache_write")
 

@@ -20,17 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.sources.native import (
-    Adapter,
-    NativeModel,
-    iso_date,
-    positive_int,
-    record,
-    single_page_items,
-    text,
-)
+from pipeline.payloads import NativeModel, PayloadError
+from pipeline.sources.native import Adapter, iso_date, positive_int, record, single_page_items, text
 from pipeline.sources.openai import fetch
-from pipeline.sources.openrouter import PayloadError
 
 DATED = re.compile(r"-\d{4}$")
 

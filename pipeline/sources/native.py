@@ -3,7 +3,7 @@
 
 Adapters stay thin: ``fetch`` returns the response bodies verbatim (one per page), ``parse``
 unwraps the model list, ``translate`` turns one upstream record into a NativeModel. Caching,
-fallback, enrichment and writing live in ``pipeline.providers``, never here.
+fallback, enrichment and writing live in ``pipeline.runs.providers``, never here.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 import httpx
 import simplejson
 
-from pipeline.records import Pricing
+from pipeline.payloads import NativeModel, PayloadError
 from pipeline.sources.http import RetryPolicy, get_with_retries
-from pipeline.sources.openrouter import PayloadError
 from pipeline.timeutil import parse_iso
 
 
@@ -59,25 +58,6 @@ class FetchContext:
     def bearer(self) -> dict[str, str]:
         """``Authorization: Bearer`` when a key is configured (optional for local servers)."""
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-
-
-@dataclass
-class NativeModel:
-    """One upstream record translated; None means "this API does not say"."""
-
-    id: str
-    name: str | None = None
-    created: int | None = None
-    max_context: int | None = None
-    max_output: int | None = None
-    input_modalities: list[str] | None = None
-    output_modalities: list[str] | None = None
-    pricing: Pricing | None = None
-    supported_parameters: list[str] | None = None
-    expires_at: str | None = None
-    canonical_slug: str | None = None
-    notes: dict[str, str] = field(default_factory=dict)
-    """Where a non-obvious value came from (e.g. modalities guessed from the id)."""
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from pipeline.payloads import NativeModel
 from pipeline.records import Pricing
-from pipeline.sources.native import (
-    Adapter,
-    FetchContext,
-    NativeModel,
-    record,
-    single_page_items,
-    text,
-)
+from pipeline.sources.native import Adapter, FetchContext, record, single_page_items, text
 
 
 def fetch(ctx: FetchContext) -> list[bytes]:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline.payloads import NativeModel
 from pipeline.sources.native import (
     Adapter,
     FetchContext,
-    NativeModel,
     epoch_of,
     iso_date,
     record,

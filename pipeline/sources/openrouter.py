@@ -21,75 +21,12 @@ from typing import Any
 
 import httpx
 import ijson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.config import OpenRouterConfig
+from pipeline.payloads import OpenRouterModel, PayloadError
 from pipeline.sources.http import FetchError, RetryPolicy, get_with_retries, make_client
 
 SOURCE = "openrouter"
-
-
-class PayloadError(Exception):
-    """The catalog payload as a whole is unusable (not JSON, no model list)."""
-
-
-class _Lenient(BaseModel):
-    # Upstream adds fields all the time; a new key must never break the sync.
-    model_config = ConfigDict(extra="ignore")
-
-
-class OpenRouterArchitecture(_Lenient):
-    modality: str | None = None
-    input_modalities: list[str] | None = None
-    output_modalities: list[str] | None = None
-    tokenizer: str | None = None
-    instruct_type: str | None = None
-
-
-class OpenRouterTopProvider(_Lenient):
-    context_length: int | None = None
-    max_completion_tokens: int | None = None
-    is_moderated: bool | None = None
-
-
-class OpenRouterAliasTarget(_Lenient):
-    name: str | None = None
-    slug: str | None = None
-
-
-class OpenRouterModel(_Lenient):
-    """One entry of ``GET /api/v1/models``, as lenient as the history of the feed requires."""
-
-    id: str = Field(min_length=1)
-    name: str | None = None
-    created: int | None = None
-    canonical_slug: str | None = None
-    hugging_face_id: str | None = None
-    description: str | None = None
-    context_length: int | None = None
-    architecture: OpenRouterArchitecture = Field(default_factory=OpenRouterArchitecture)
-    # Kept as a raw mapping: keys come and go (sparse pricing) and values are decimal strings
-    # that normalize.py converts exactly; `overrides` is a list of long-context rules.
-    pricing: dict[str, Any] | None = None
-    top_provider: OpenRouterTopProvider = Field(default_factory=OpenRouterTopProvider)
-    supported_parameters: list[str] | None = None
-    knowledge_cutoff: str | None = None
-    expiration_date: str | None = None
-    alias_target: OpenRouterAliasTarget | None = None
-    benchmarks: dict[str, Any] | None = None
-    reasoning: dict[str, Any] | None = None
-
-    @field_validator("architecture", "top_provider", mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
-
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if value != value.strip() or any(ch.isspace() for ch in value):
-            raise ValueError("id contains whitespace")
-        return value
 
 
 def _payload_problem(exc: Exception) -> PayloadError:

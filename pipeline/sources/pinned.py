@@ -11,72 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from pipeline.normalize import NormalizeError, normalize_pricing
-from pipeline.sources.native import Adapter, FetchContext, NativeModel, iso_date
-
-Capability = Literal["tools", "vision", "reasoning", "structured_output", "web_search"]
+from pipeline.payloads import NativeModel, PinnedManifest, PinnedModel
+from pipeline.sources.native import Adapter, FetchContext, iso_date
+from pipeline.stages.normalize import NormalizeError, normalize_pricing
 
 
 class ManifestError(Exception):
     """A pinned manifest is missing or invalid; the message names file, entry and field."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-
-class PinnedPricing(_Strict):
-    """USD per token (decimal strings), like OpenRouter's pricing."""
-
-    prompt: str | None = None
-    """USD per input token."""
-    completion: str | None = None
-    """USD per output token."""
-    input_cache_read: str | None = None
-    """USD per cached input token."""
-    request: str | None = None
-    """USD per request (e.g. Perplexity's search fee), where a single figure applies."""
-
-
-class PinnedModel(_Strict):
-    """One model of a pinned manifest."""
-
-    provider: str
-    """Provider id; must equal the manifest's."""
-    model_id: str = Field(min_length=1, pattern=r"^\S+$")
-    """The id the provider's API takes."""
-    name: str | None = None
-    """Display name."""
-    context_window: int = Field(gt=0)
-    """Context window in tokens."""
-    max_output_tokens: int | None = Field(default=None, gt=0)
-    """Maximum completion tokens, where documented."""
-    capabilities: list[Capability] = Field(default_factory=list)
-    """What the model supports beyond text in, text out."""
-    pricing: PinnedPricing
-    """Prices per token."""
-    release_date: dt.date | None = None
-    """Public release date."""
-
-
-class PinnedManifest(_Strict):
-    """``overrides/pinned/<provider>.yaml``."""
-
-    provider: str
-    """Provider id (the file's stem)."""
-    reviewed: dt.date
-    """When a person last checked every entry against the provider's documentation."""
-    sources: list[str] = Field(min_length=1)
-    """URLs of the documentation the entries were checked against."""
-    notes: str | None = None
-    """Anything a reviewer should know (e.g. prices that vary by request options)."""
-    models: list[PinnedModel] = Field(min_length=1)
-    """The models."""
 
 
 def manifest_path(ctx: FetchContext) -> Path:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.jsonio import to_decimal_number
+from pipeline.payloads import NativeModel
+from pipeline.publishing.jsonio import to_decimal_number
 from pipeline.records import Pricing
 from pipeline.sources.native import (
     Adapter,
-    NativeModel,
     epoch_of,
     per_million,
     positive_int,

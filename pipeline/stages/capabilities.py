@@ -23,9 +23,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.normalize import Normalized
 from pipeline.overrides import CapabilityOverride
 from pipeline.records import Kind, ModelRecord, Pricing, Reasoning
+from pipeline.stages.normalize import Normalized
 
 Value = str | bool
 """A flag value: ``kind`` and ``reasoning`` are strings, the others booleans."""

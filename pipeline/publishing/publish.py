@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
-from pipeline import jsonio, keys, schemas
+from pipeline.publishing import jsonio, keys, schemas
+from pipeline.publishing.store import PreconditionFailed, Store, StoreError
 from pipeline.records import JobStatus, Manifest, ManifestEntry, Status
-from pipeline.store import PreconditionFailed, Store, StoreError
 
-log = logging.getLogger("pipeline.publish")
+log = logging.getLogger("pipeline.publishing.publish")
 
 # Artifacts rewritten only when their content apart from run metadata changed: readers that
 # poll them (and caches keyed on their hash) should see a change only when there is one.

@@ -1,8 +1,10 @@
-"""JSON Schemas of the published artifacts and of the override files, generated from models.
+"""Validation against the committed JSON Schemas (``pipeline/schemas/<name>.schema.json``).
 
-The generated schemas are committed under ``pipeline/schemas/`` (``catalog schemas --write``).
-Artifact schemas are also published to ``models/schemas/<artifact>.schema.json``. A test fails
-when a committed file drifts from its model, so a field change is always a visible diff.
+This module only reads the committed files; which model each schema is generated from lives in
+``pipeline.schemagen`` (``catalog schemas --write``), which knows the override and payload
+models too. Keeping generation out of here lets the override loader validate against a schema
+without an import cycle. Artifact schemas are also published to
+``models/schemas/<artifact>.schema.json``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from typing import Any
 import jsonschema_rs
 from pydantic import BaseModel
 
-from pipeline.jsonpath import json_path
-from pipeline.overrides import OVERRIDE_FILES, schema_name
+from pipeline.publishing.jsonpath import json_path
 from pipeline.records import (
     CuratedCatalog,
     CurrentCatalog,
@@ -26,7 +27,6 @@ from pipeline.records import (
     RunReport,
     Status,
 )
-from pipeline.sources.pinned import PinnedManifest
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
@@ -39,37 +39,9 @@ ARTIFACTS: dict[str, type[BaseModel]] = {
     "status": Status,
 }
 
-# Override file schemas (validated at load time; not published).
-OVERRIDES: dict[str, type[BaseModel]] = {
-    **{schema_name(file): model for file, model in OVERRIDE_FILES.items()},
-    # overrides/pinned/<provider>.yaml (validated by pipeline.sources.pinned).
-    "pinned-manifest": PinnedManifest,
-}
-
 
 class SchemaViolation(ValueError):
     """An artifact does not match its schema; the message names the artifact and the path."""
-
-
-def all_names() -> list[str]:
-    """Every committed schema."""
-    return sorted({*ARTIFACTS, *OVERRIDES})
-
-
-def generate(name: str) -> dict[str, Any]:
-    """The JSON Schema for ``name``, as generated from its model."""
-    if name in ARTIFACTS:
-        schema = ARTIFACTS[name].model_json_schema(by_alias=True, mode="serialization")
-    else:
-        schema = OVERRIDES[name].model_json_schema(by_alias=True, mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"models/schemas/{name}.schema.json"
-    return schema
-
-
-def render(name: str) -> bytes:
-    """The committed file's bytes for ``name``."""
-    return (json.dumps(generate(name), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def committed(name: str) -> bytes:

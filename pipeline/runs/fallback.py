@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from pipeline import jsonio
+from pipeline.publishing import jsonio
 from pipeline.records import CurrentCatalog
 
 EMBEDDED = "data/openrouter-catalog.json"
@@ -20,7 +20,7 @@ EMBEDDED = "data/openrouter-catalog.json"
 
 def embedded_path() -> Path:
     """Where the embedded catalog lives in a source checkout."""
-    return Path(__file__).parent / EMBEDDED
+    return Path(__file__).resolve().parents[1] / EMBEDDED
 
 
 def load_embedded() -> CurrentCatalog:

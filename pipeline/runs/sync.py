@@ -26,22 +26,12 @@ from typing import Any, ParamSpec, TypeVar, cast
 import httpx
 from pydantic import ValidationError
 
-from pipeline import (
-    capabilities,
-    changelog,
-    deprecations,
-    enrich,
-    fallback,
-    keys,
-    lifecycle,
-    publish,
-    tiers,
-)
-from pipeline.aliases import AliasCandidate, alias_changes, assign_aliases
-from pipeline.bindings import load_bindings
+from pipeline import payloads
 from pipeline.config import CatalogConfig
-from pipeline.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.overrides import Overrides
+from pipeline.publishing import keys, publish
+from pipeline.publishing.schemas import SchemaViolation
+from pipeline.publishing.store import Store, StoreError
 from pipeline.records import (
     AliasChange,
     CurrentCatalog,
@@ -54,13 +44,16 @@ from pipeline.records import (
     RunReport,
     Tombstone,
 )
-from pipeline.schemas import SchemaViolation
+from pipeline.runs import fallback
 from pipeline.sources import openrouter
 from pipeline.sources.http import FetchError
-from pipeline.store import Store, StoreError
+from pipeline.stages import capabilities, changelog, deprecations, enrich, lifecycle, tiers
+from pipeline.stages.aliases import AliasCandidate, alias_changes, assign_aliases
+from pipeline.stages.bindings import load_bindings
+from pipeline.stages.normalize import Normalized, NormalizeError, normalize_openrouter
 from pipeline.timeutil import iso
 
-log = logging.getLogger("pipeline.sync")
+log = logging.getLogger("pipeline.runs.sync")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,7 +96,7 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when something was published, else 1 (a held lease is 3, see pipeline.jobs)."""
+        """0 when something was published, else 1 (a held lease is 3, see pipeline.runs.jobs)."""
         return 0 if self.published else 1
 
 
@@ -167,7 +160,7 @@ def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], in
         try:
             if not isinstance(item, dict):
                 raise NormalizeError(f"entry is {type(item).__name__}, not an object")
-            parsed = openrouter.OpenRouterModel.model_validate(item)
+            parsed = payloads.OpenRouterModel.model_validate(item)
             normalized = normalize_openrouter(parsed)
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -335,7 +328,7 @@ def sync_openrouter(
         ):
             try:
                 normalized, input_count = parse_records(openrouter.iter_items(raw), run)
-            except openrouter.PayloadError as exc:
+            except payloads.PayloadError as exc:
                 run.quarantined.clear()
                 where = str(request.from_file) if request.from_file else "OpenRouter"
                 if request.from_file is not None:
@@ -520,8 +513,8 @@ def _curate(
 ) -> dict[str, bytes]:
     """curated.json for this catalog (issue 5), published with it. A curation failure never
     blocks the catalog: it is a warning and the last published curated.json stays."""
-    from pipeline import curate
     from pipeline.config import ConfigError, curation_config
+    from pipeline.stages import curate
 
     with run.stage("curate"):
         try:

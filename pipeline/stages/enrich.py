@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from pipeline.normalize import Normalized
+from pipeline.payloads import NativeModel
+from pipeline.publishing.store import Store, StoreError
 from pipeline.records import ModelRecord, ProviderCatalog, SourceRef
-from pipeline.sources.native import NativeModel
-from pipeline.store import Store, StoreError
+from pipeline.stages.normalize import Normalized
 
-log = logging.getLogger("pipeline.enrich")
+log = logging.getLogger("pipeline.stages.enrich")
 
 PROVIDERS_PREFIX = "models/providers/"
 # Hugging Face org (as hosts such as Together and Groq write it) → OpenRouter vendor prefix,

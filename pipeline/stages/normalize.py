@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipeline.jsonio import to_decimal_number
+from pipeline.payloads import OpenRouterModel
+from pipeline.publishing.jsonio import to_decimal_number
 from pipeline.records import (
     BenchmarkSummary,
     Modalities,
@@ -22,7 +23,6 @@ from pipeline.records import (
     Pricing,
     SourceRef,
 )
-from pipeline.sources.openrouter import OpenRouterModel
 
 PER_MILLION = Decimal(1_000_000)
 

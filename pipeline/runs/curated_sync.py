@@ -16,17 +16,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline import curate, keys, publish
 from pipeline.config import CatalogConfig, curation_config
 from pipeline.overrides import Overrides
+from pipeline.publishing import keys, publish
+from pipeline.publishing.schemas import SchemaViolation
+from pipeline.publishing.store import Store, StoreError
 from pipeline.records import CurrentCatalog, JobStatus, Outcome, RunReport
-from pipeline.schemas import SchemaViolation
-from pipeline.store import Store, StoreError
+from pipeline.stages import curate
 from pipeline.timeutil import iso
 
 JOB = "curated"
 
-log = logging.getLogger("pipeline.curated_sync")
+log = logging.getLogger("pipeline.runs.curated_sync")
 
 
 @dataclass

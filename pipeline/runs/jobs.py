@@ -22,18 +22,19 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline import deprecations, keys, lifecycle, publish
-from pipeline.bindings import load_bindings
 from pipeline.config import CatalogConfig, ConfigError
-from pipeline.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
 from pipeline.overrides import Overrides
+from pipeline.publishing import keys, publish
+from pipeline.publishing.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
+from pipeline.publishing.schemas import SchemaViolation
+from pipeline.publishing.store import Store, StoreError
 from pipeline.records import CurrentCatalog, JobStatus, Lifecycle, Outcome, RunReport
-from pipeline.schemas import SchemaViolation
-from pipeline.store import Store, StoreError
-from pipeline.sync import ProgressFn, SyncRequest, load_previous, make_run_id
+from pipeline.runs.sync import ProgressFn, SyncRequest, load_previous, make_run_id
+from pipeline.stages import deprecations, lifecycle
+from pipeline.stages.bindings import load_bindings
 from pipeline.timeutil import iso, parse_iso, utcnow
 
-log = logging.getLogger("pipeline.jobs")
+log = logging.getLogger("pipeline.runs.jobs")
 
 # Exit codes shared by every trigger (documented in README.md, "Jobs, schedule and publishing").
 EXIT_OK = 0
@@ -174,7 +175,7 @@ def full_refresh(ctx: JobContext) -> JobResult:
 
 def openrouter_sync(ctx: JobContext) -> JobResult:
     """The OpenRouter source alone (`syncmodels openrouter`): fetch → ... → publish."""
-    from pipeline.sync import sync_openrouter
+    from pipeline.runs.sync import sync_openrouter
 
     result = sync_openrouter(
         ctx.store,
@@ -207,7 +208,7 @@ def openrouter_sync(ctx: JobContext) -> JobResult:
 
 def provider_refresh(ctx: JobContext) -> JobResult:
     """Provider-native lists whose TTL has expired (or ``ctx.only``), with their fallbacks."""
-    from pipeline.providers import ProvidersRequest, sync_providers
+    from pipeline.runs.providers import ProvidersRequest, sync_providers
 
     request = ProvidersRequest(now=ctx.now, only=ctx.only, refresh=ctx.refresh, force=ctx.force)
     result = sync_providers(
@@ -235,7 +236,7 @@ def provider_refresh(ctx: JobContext) -> JobResult:
 
 def curated_refresh(ctx: JobContext) -> JobResult:
     """Ranking and curation from the published current.json, no network (curated_sync)."""
-    from pipeline.curated_sync import sync_curated
+    from pipeline.runs.curated_sync import sync_curated
 
     result = sync_curated(ctx.store, ctx.config, now=ctx.now, overrides=ctx.overrides)
     outcome: Outcome = "ok" if result.published else "failed"

@@ -28,9 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
 
-log = logging.getLogger("pipeline.schedule")
+log = logging.getLogger("pipeline.runs.schedule")
 
-TABLE_PATH = Path(__file__).resolve().parent.parent / "jobs" / "schedule.yaml"
+TABLE_PATH = Path(__file__).resolve().parents[2] / "jobs" / "schedule.yaml"
 """The cron table in a source checkout (the default)."""
 
 # Used when the package runs without its checkout (an installed wheel): the same table as

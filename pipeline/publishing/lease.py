@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from pipeline import jsonio, keys
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.store import PreconditionFailed, Store, StoreError
 from pipeline.records import Record
-from pipeline.store import PreconditionFailed, Store, StoreError
 from pipeline.timeutil import iso, parse_iso, utcnow
 
-log = logging.getLogger("pipeline.lease")
+log = logging.getLogger("pipeline.publishing.lease")
 
 Clock = Callable[[], datetime]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline import jsonio, keys
-from pipeline.store import Store
+from pipeline.publishing import jsonio, keys
+from pipeline.publishing.store import Store
 
 
 @dataclass

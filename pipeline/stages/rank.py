@@ -26,9 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.config import CurationConfig, CurationWeights
-from pipeline.normalize import variant_base
 from pipeline.overrides import QualityScore
 from pipeline.records import BenchmarkSummary, ModelRecord, PriceTier, Score, Scores
+from pipeline.stages.normalize import variant_base
 from pipeline.timeutil import parse_iso
 
 DEFAULT = 0.5

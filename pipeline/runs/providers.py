@@ -30,13 +30,13 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError
 
-from pipeline import capabilities, fallback, keys, lifecycle, publish
-from pipeline.aliases import AliasCandidate, assign_aliases
 from pipeline.config import CatalogConfig
-from pipeline.enrich import OpenRouterIndex, fill_from_openrouter
-from pipeline.normalize import Normalized, family_of
 from pipeline.overrides import resolve_dir
+from pipeline.payloads import NativeModel, PayloadError
 from pipeline.provider_config import ProvidersConfig, SourceInstance, load_providers_config
+from pipeline.publishing import keys, publish
+from pipeline.publishing.schemas import SchemaViolation
+from pipeline.publishing.store import Store, StoreError
 from pipeline.records import (
     CurrentCatalog,
     JobStatus,
@@ -49,16 +49,18 @@ from pipeline.records import (
     RunReport,
     SourceRef,
 )
-from pipeline.schemas import SchemaViolation
+from pipeline.runs import fallback
+from pipeline.runs.sync import build_record, make_run_id
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
-from pipeline.sources.native import FetchContext, NativeModel, raw_snapshot
-from pipeline.sources.openrouter import PayloadError
+from pipeline.sources.native import FetchContext, raw_snapshot
 from pipeline.sources.pinned import ManifestError
-from pipeline.store import Store, StoreError
-from pipeline.sync import build_record, make_run_id
+from pipeline.stages import capabilities, lifecycle
+from pipeline.stages.aliases import AliasCandidate, assign_aliases
+from pipeline.stages.enrich import OpenRouterIndex, fill_from_openrouter
+from pipeline.stages.normalize import Normalized, family_of
 from pipeline.timeutil import iso, parse_iso
 
-log = logging.getLogger("pipeline.providers")
+log = logging.getLogger("pipeline.runs.providers")
 
 Tier = Literal["api", "cache", "catalog", "stale", "failed", "skipped"]
 JOB = "providers"

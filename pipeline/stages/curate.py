@@ -31,9 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.config import CurationConfig
-from pipeline.normalize import variant_base
 from pipeline.overrides import Overrides, QualityScore, QualityScores
-from pipeline.rank import DEFAULT, Ranked, rank_catalog
 from pipeline.records import (
     BucketName,
     Constraints,
@@ -44,6 +42,8 @@ from pipeline.records import (
     Shortfall,
     Weights,
 )
+from pipeline.stages.normalize import variant_base
+from pipeline.stages.rank import DEFAULT, Ranked, rank_catalog
 from pipeline.timeutil import iso
 
 QUALITY_FILE = "quality-scores.json"
