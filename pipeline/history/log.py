@@ -135,9 +135,9 @@ def record_run(
     store: Store,
     *,
     previous: CurrentCatalog | None,
-    previous_redirects: Mapping[str, str],
+    previous_redirects: Mapping[str, track.Redirect],
     records: Sequence[ModelRecord],
-    redirects: Mapping[str, str],
+    redirects: Mapping[str, track.Redirect],
     removed: Sequence[str],
     run_id: str,
     observed_at: str,
@@ -174,9 +174,9 @@ def record_run(
     return append(store, found, run_id=run_id, generated_at=generated_at, index=index)
 
 
-def redirect_map(redirects: Iterable[Redirect]) -> dict[str, str]:
-    """``from`` → ``to`` of a deprecations document's redirects."""
-    return {r.from_id: r.to for r in redirects}
+def redirect_map(redirects: Iterable[Redirect]) -> dict[str, track.Redirect]:
+    """``from`` → (``to``, reason) of a deprecations document's redirects."""
+    return {r.from_id: (r.to, r.reason) for r in redirects}
 
 
 def prune(store: Store) -> list[str]:

@@ -22,11 +22,15 @@ TRACKED: dict[str, str] = {
     **WATCHED_FIELDS,
     "price_tier": "priceTier",
 }
-FIELDS: tuple[str, ...] = (*TRACKED.values(), "state", "redirectTo", "pricing.*")
+FIELDS: tuple[str, ...] = (*TRACKED.values(), "state", "redirectTo", "redirectReason", "pricing.*")
 """What the index lists as tracked (``pricing.*``: every price component)."""
 
 
-def view(record: ModelRecord, redirect: str | None = None) -> dict[str, Any]:
+Redirect = tuple[str, str]
+"""(target id, reason) of a redirect away from a model."""
+
+
+def view(record: ModelRecord, redirect: Redirect | None = None) -> dict[str, Any]:
     """The tracked values of ``record`` (absent values left out)."""
     out: dict[str, Any] = {}
     for attr, name in TRACKED.items():
@@ -35,7 +39,7 @@ def view(record: ModelRecord, redirect: str | None = None) -> dict[str, Any]:
             out[name] = value
     out["state"] = record.lifecycle.state
     if redirect is not None:
-        out["redirectTo"] = redirect
+        out["redirectTo"], out["redirectReason"] = redirect
     for key, value in price_view(record.pricing).items():
         out[f"pricing.{key}"] = value
     return out
@@ -52,9 +56,9 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list
 
 def events(
     previous: Mapping[str, ModelRecord] | None,
-    previous_redirects: Mapping[str, str],
+    previous_redirects: Mapping[str, Redirect],
     records: Iterable[ModelRecord],
-    redirects: Mapping[str, str],
+    redirects: Mapping[str, Redirect],
     removed: Collection[str],
     *,
     at: str,
@@ -86,10 +90,10 @@ def events(
         before = view(old_record, previous_redirects.get(model_id))
         after = {"state": "removed"}
         if model_id in redirects:
-            after["redirectTo"] = redirects[model_id]
+            after["redirectTo"], after["redirectReason"] = redirects[model_id]
         changes = {
             name: [before.get(name), after.get(name)]
-            for name in ("state", "redirectTo")
+            for name in ("state", "redirectTo", "redirectReason")
             if before.get(name) != after.get(name)
         }
         out.append(_event(at, run_id, model_id, "removed", changes))
@@ -99,7 +103,7 @@ def events(
 
 def baseline_events(
     previous: Mapping[str, ModelRecord],
-    previous_redirects: Mapping[str, str],
+    previous_redirects: Mapping[str, Redirect],
     *,
     at: str,
     run_id: str,

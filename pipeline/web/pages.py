@@ -76,6 +76,8 @@ def usd(value: Any) -> str:
     """A price per 1M tokens as shown (exact digits up to 6 significant, no float noise)."""
     if value is None:
         return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return e(value)
     number = float(value)
     if number == 0:
         return "$0"
@@ -513,7 +515,11 @@ def price_rows_of(pricing: Mapping[str, Any]) -> list[tuple[str, str]]:
             for rule in value:
                 if isinstance(rule, Mapping):
                     when = ", ".join(f"{k} {v}" for k, v in rule.items() if k in limits)
-                    prices = ", ".join(f"{k} {usd(v)}" for k, v in rule.items() if k not in limits)
+                    prices = ", ".join(
+                        f"{k} {usd(v)}"
+                        for k, v in rule.items()
+                        if k not in limits and isinstance(v, int | float)
+                    )
                     out.append(("rule", e(f"{when}: {prices}")))
         elif isinstance(value, bool):
             out.append((e(key), e(value)))
