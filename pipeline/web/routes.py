@@ -27,6 +27,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from pipeline.history.query import HistoryError
 from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
@@ -41,6 +42,40 @@ PAGE_CACHE = "public, max-age=60"
 STATIC = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 CHANGES_PAGE = 100
 API_LIMIT_MAX = 1000
+
+
+class ChangesPage(BaseModel):
+    """A page of changes, oldest first; pass ``nextCursor`` back as ``cursor``."""
+
+    data: list[dict[str, Any]]
+    total: int
+    nextCursor: str | None
+    runId: str
+
+
+class PriceAtOut(BaseModel):
+    at: str
+    prices: dict[str, Any]
+    since: str
+    until: str | None
+    state: str | None
+
+
+class HistoryOut(BaseModel):
+    """A model's recorded changes, oldest first (and its prices at ``at`` when asked)."""
+
+    id: str
+    events: list[dict[str, Any]]
+    priceAt: PriceAtOut | None = None
+
+
+class NotFoundOut(BaseModel):
+    detail: str
+    closeMatches: list[str]
+
+
+class ProblemOut(BaseModel):
+    detail: str
 
 
 def _html(text: str, status: int = 200, etag: str | None = None) -> Response:
@@ -217,7 +252,15 @@ def build_router(registry: Registry) -> APIRouter:
             message = f"no model {ref!r} in the catalog or its history"
             return not_found(message, snapshot.close_matches(ref))
 
-    @router.get("/api/changes", summary="Changes after a date, a time or a run id (oldest first)")
+    @router.get(
+        "/api/changes",
+        summary="Changes after a date, a time or a run id (oldest first)",
+        response_model=None,
+        responses={
+            200: {"model": ChangesPage},
+            503: {"model": ProblemOut, "description": "No catalog loaded (yet)."},
+        },
+    )
     def api_changes(
         since: str | None = Query(None, description="YYYY-MM-DD, a UTC time, or a run id"),
         limit: int = Query(100, ge=1, le=API_LIMIT_MAX),
@@ -242,6 +285,8 @@ def build_router(registry: Registry) -> APIRouter:
             )
         try:
             page, total = registry.changes(since, offset=offset, limit=limit)
+        except CatalogUnavailable as exc:
+            return JSONResponse({"detail": f"catalog not loaded: {exc}"}, status_code=503)
         except HistoryError as exc:
             return JSONResponse(
                 {"detail": [{"loc": ["query", "since"], "msg": str(exc), "type": "value_error"}]},
@@ -258,7 +303,14 @@ def build_router(registry: Registry) -> APIRouter:
         )
 
     @router.get(
-        "/api/models/{ref:path}/history", summary="A model's recorded changes, oldest first"
+        "/api/models/{ref:path}/history",
+        summary="A model's recorded changes, oldest first",
+        response_model=None,
+        responses={
+            200: {"model": HistoryOut},
+            404: {"model": NotFoundOut, "description": "Not found."},
+            503: {"model": ProblemOut, "description": "No catalog loaded (yet)."},
+        },
     )
     def api_history(
         ref: str, at: str | None = Query(None, description="also answer the prices at this date")
@@ -282,9 +334,15 @@ def build_router(registry: Registry) -> APIRouter:
                         "state": price.state,
                     }
                 )
-        except ModelNotFound as exc:
+        except CatalogUnavailable as exc:
+            return JSONResponse({"detail": f"catalog not loaded: {exc}"}, status_code=503)
+        except ModelNotFound:
             return JSONResponse(
-                {"detail": str(exc), "closeMatches": snap().close_matches(ref)}, status_code=404
+                {
+                    "detail": f"no model {ref!r} in the catalog or its history",
+                    "closeMatches": snap().close_matches(ref),
+                },
+                status_code=404,
             )
         except HistoryError as exc:
             return JSONResponse(
