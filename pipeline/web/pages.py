@@ -293,7 +293,7 @@ def price_chart(timeline: Sequence[Mapping[str, Any]], end: str) -> str:
             if value is not None:
                 path.append(f"M{x(at):.1f},{y(value):.1f}H{x(upto):.1f}")
                 shapes.append(
-                    f'<circle class="point {name}" data-series="{name}" data-at="{e(at)}" data-usd="{value:g}"'
+                    f'<circle class="point {name}" data-series="{name}" data-at="{e(at)}" data-usd="{value!r}"'
                     f' cx="{x(at):.1f}" cy="{y(value):.1f}" r="4"><title>{name} {usd(value)} per 1M from {e(at[:10])}</title></circle>'
                 )
             rows.append(f"<tr><td>{e(at)}</td><td>{name}</td><td class=num>{usd(value)}</td></tr>")
@@ -427,7 +427,7 @@ def model_page(
     sources = model.get("detectionSource") or {}
     evidence = model.get("evidence") or {}
     flags = "".join(
-        f'<tr data-flag="{f}"><th>{f}</th><td>{e(model.get(f))}</td><td><span class="layer layer-{e(sources.get(f))}">{e(sources.get(f, "—"))}</span></td><td>{e(evidence.get(f, ""))}</td></tr>'
+        f'<tr data-flag="{f}"><th>{f}</th><td>{e(_shown(model.get(f)))}</td><td><span class="layer layer-{e(sources.get(f))}">{e(sources.get(f, "—"))}</span></td><td>{e(evidence.get(f, ""))}</td></tr>'
         for f in FLAGS
         if f in model
     )
