@@ -28,7 +28,6 @@ from pipeline.records import (
     CurrentCatalog,
     HistoryEvent,
     HistoryIndex,
-    HistorySegment,
     HistorySegmentRef,
     ModelRecord,
     Redirect,
@@ -48,35 +47,45 @@ def read_index(store: Store) -> HistoryIndex | None:
 
 
 def _event_bytes(event: HistoryEvent) -> bytes:
+    """One event as a compact JSON line, validated against the segment schema's definition."""
     document = event.model_dump(mode="python", by_alias=True)
-    return simplejson.dumps(
-        document, use_decimal=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    data = simplejson.dumps(document, use_decimal=True, separators=(",", ":"), ensure_ascii=True)
+    schemas.validate_definition("history-segment", "HistoryEvent", simplejson.loads(data))
+    return data.encode()
 
 
 def encode_segment(segment_run: str, generated_at: str, seq: int, events: Sequence[bytes]) -> bytes:
-    """A segment's bytes: one event per line (compact), validated against its schema."""
+    """A segment's bytes: a header, then one compact event per line. Each event was validated
+    when it was first written (``_event_bytes``), and carried events are verified against the
+    index's SHA-256, so appending never re-parses or re-validates what a segment already
+    holds; the envelope is checked here."""
     head = {
         "schemaVersion": SCHEMA_VERSION,
         "generatedAt": generated_at,
         "runId": segment_run,
         "seq": seq,
     }
+    schemas.validate("history-segment", {**head, "events": []})
     text = simplejson.dumps(head, separators=(",", ":"))[:-1]
-    data = (text + ',"events":[\n' + ",\n".join(e.decode() for e in events) + "\n]}\n").encode()
-    schemas.validate("history-segment", simplejson.loads(data))
-    return data
+    return (text + ',"events":[\n').encode() + b",\n".join(events) + b"\n]}\n"
 
 
 def _segment_events(store: Store, ref: HistorySegmentRef) -> list[bytes]:
+    """The event lines of a committed segment, as bytes (checked against the index)."""
     blob = store.get(ref.key)
     if blob is None or hashlib.sha256(blob.data).hexdigest() != ref.sha256:
         raise publish.UnreadableArtifact(
             f"history segment {ref.key} in {store.uri} is missing or does not match the index; "
             "refusing to rewrite it and lose its events — run `catalog history rebuild`"
         )
-    segment = HistorySegment.model_validate_json(blob.data)
-    return [_event_bytes(e) for e in segment.events]
+    lines = blob.data.split(b"\n")[1:-2]  # header line; then events; then "]}" and ""
+    events = [line.removesuffix(b",") for line in lines]
+    if len(events) != ref.events:
+        raise publish.UnreadableArtifact(
+            f"history segment {ref.key} in {store.uri} holds {len(events)} events where the "
+            f"index says {ref.events}; run `catalog history rebuild`"
+        )
+    return events
 
 
 def append(

@@ -9,6 +9,7 @@ change in the history either.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -45,6 +46,19 @@ def view(record: ModelRecord, redirect: Redirect | None = None) -> dict[str, Any
     return out
 
 
+_TRACKED_VALUES = operator.attrgetter(*TRACKED)
+
+
+def _same(old: ModelRecord, new: ModelRecord) -> bool:
+    """A cheap "nothing tracked changed" (most models, most runs); False may still turn out
+    to be no change once prices are compared the sparse way, which ``view`` does."""
+    return (
+        old.lifecycle.state == new.lifecycle.state
+        and old.pricing.__dict__ == new.pricing.__dict__
+        and _TRACKED_VALUES(old) == _TRACKED_VALUES(new)
+    )
+
+
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     changes: dict[str, list[Any]] = {}
     for name in sorted(before.keys() | after.keys()):
@@ -74,13 +88,16 @@ def events(
     out: list[HistoryEvent] = []
     for record in records:
         new_ids.add(record.id)
-        after = view(record, redirects.get(record.id))
         old_record = prev.get(record.id)
         if old_record is None:
+            after = view(record, redirects.get(record.id))
             out.append(_event(at, run_id, record.id, "added", _diff({}, after)))
             continue
-        before = view(old_record, previous_redirects.get(record.id))
-        changes = _diff(before, after)
+        redirect = previous_redirects.get(record.id)
+        if redirect == redirects.get(record.id) and _same(old_record, record):
+            continue
+        before = view(old_record, redirect)
+        changes = _diff(before, view(record, redirects.get(record.id)))
         if changes:
             out.append(_event(at, run_id, record.id, "changed", changes))
     for model_id in sorted(removed):

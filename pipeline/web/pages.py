@@ -323,9 +323,39 @@ def _epoch(at: str) -> float:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
 
 
+def _rules(value: list[Any]) -> str:
+    """Long-context / time-of-day price rules, compactly (``≥272,000 tok: input $10, …``)."""
+    out = []
+    for rule in value:
+        if not isinstance(rule, Mapping):
+            continue
+        when = []
+        if "minPromptTokens" in rule:
+            when.append(f"≥{int(rule['minPromptTokens']):,} tok")
+        if "utcStart" in rule or "utcEnd" in rule:
+            when.append(f"{rule.get('utcStart', '')}–{rule.get('utcEnd', '')} UTC")
+        prices = [
+            f"{k} {usd(float(v))}"
+            for k, v in rule.items()
+            if k not in ("minPromptTokens", "utcStart", "utcEnd", "other") and _number(v)
+        ]
+        out.append(f"{' '.join(when) or 'rule'}: {', '.join(prices)}")
+    return "; ".join(out) or "—"
+
+
+def _number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool)
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, list) and value and isinstance(value[0], Mapping):
+        return _rules(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -334,10 +364,7 @@ def _shown(value: Any) -> str:
 def describe_change(name: str, change: Sequence[Any]) -> str:
     before, after = change[0], change[1]
     if name.startswith("pricing."):
-        shown = [
-            usd(v) if isinstance(v, int | float) else ("—" if v is None else str(v))
-            for v in (before, after)
-        ]
+        shown = [usd(v) if isinstance(v, int | float) else _shown(v) for v in (before, after)]
     else:
         shown = [_shown(v) for v in (before, after)]
     return f"{name}: {shown[0]} → {shown[1]}"
