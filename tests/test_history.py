@@ -378,3 +378,42 @@ def test_bad_moments_are_refused() -> None:
     for bad in ("yesterday", "2026-13", "2026-03-01T06:00:00+02:00"):
         with pytest.raises(HistoryError):
             moment(bad, end_of_day=True)
+
+
+def test_rebuild_from_all_recorded_snapshots(tmp_path, capsys) -> None:
+    """The acceptance run: `catalog history rebuild --from-dir` over every recorded OpenRouter
+    snapshot (2024-02-18 → 2026-08-19, the `all` capture included) in time order."""
+    fixtures = fixture_path("openrouter-models-2026-08-19.json").parent
+    store = LocalStore(tmp_path / "store")
+    latest = "openrouter-models-all-2026-08-19.json"
+    sync_openrouter(
+        store,
+        CatalogConfig(),
+        SyncRequest(now=fixture_date(latest), from_file=fixture_path(latest)),
+    )
+    code = main(
+        [
+            "history",
+            "rebuild",
+            "--from-dir",
+            str(fixtures),
+            "--store",
+            str(store.root),
+            "--now",
+            "2026-08-19T02:00:00Z",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"rebuilt from {len(openrouter_fixtures())} payload(s)" in captured.out
+    history = _history(store)
+    exacto = history.timeline(EXACTO)
+    states = [e["changes"]["state"][1] for e in exacto if "state" in e["changes"]]
+    assert states == ["active", "stale", "deprecated", "removed"]
+    assert any(e["changes"].get("redirectTo") == [None, "z-ai/glm-4.6"] for e in exacto)
+    renamed, _ = history.changes("2026-04-02", ids=["reka/reka-edge"])
+    assert any(e["changes"].get("redirectReason") == [None, "rename"] for e in renamed)
+    # The 2024 capture is the start of the history.
+    assert history.events[0]["at"] == iso(fixture_date("openrouter-models-2024-02-18.json"))
+    registry = Registry.open(store)
+    assert registry.timeline(EXACTO) == exacto
