@@ -554,9 +554,9 @@ def _history(
     deprecations_doc: Deprecations,
     removed: list[str],
 ) -> dict[str, bytes]:
-    """This run's changes appended to the history (issue 19), published with the set. A
-    history problem never blocks the catalog: it is a warning, and `catalog history rebuild`
-    backfills what was missed from the raw snapshots."""
+    """This run's changes appended to the history (issue 19), published with the set. An
+    unreadable history never blocks the catalog: it is a warning, and `catalog history
+    rebuild` backfills what was missed from the raw snapshots."""
     from pipeline.history import log as history_log
 
     with run.stage("history"):
@@ -574,7 +574,10 @@ def _history(
                 observed_at=catalog.data_as_of or catalog.generated_at,
                 generated_at=catalog.generated_at,
             )
-        except (StoreError, SchemaViolation, publish.UnreadableArtifact) as exc:
+        except (SchemaViolation, publish.UnreadableArtifact) as exc:
+            # A store that fails a write fails the run (StoreError propagates: the set stays
+            # as it was and the next run records these changes); a history that cannot be
+            # read is the history's problem, not the catalog's.
             run.warnings.append(f"{keys.HISTORY} not updated: {exc}")
             return {}
     return {} if data is None else {keys.HISTORY: data}
