@@ -32,7 +32,7 @@ sync: $(STAMP)
 
 ## Quick start 2: the whole suite — lint, types, tests.
 test: $(STAMP) $(CHECKOV_STAMP) lint types
-	CATALOG_REQUIRE_INFRA_TOOLS=1 $(BIN)/pytest
+	CATALOG_REQUIRE_INFRA_TOOLS=1 CATALOG_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

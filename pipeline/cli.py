@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, logs
+from pipeline import __version__, cli_views, logs
 from pipeline.config import (
     CatalogConfig,
     ConfigError,
@@ -196,31 +196,37 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = _open(args, config)
-    catalog = _load_current(store)
-    current = jsonio.loads_plain(jsonio.dump_model(catalog))
-    found = resolve(args.model, CatalogIndex(current))
-    if found.model_id is None or not found.exact:
-        raise UsageError(f"no model {args.model!r} (id or alias) in {store.uri}")
-    record = next(m for m in catalog.models if m.id == found.model_id)
+    if args.on:
+        record_id, pricing, span = _pricing_on(store, args.model, args.on)
+        print(f"prices of {record_id} on {args.on}: observed {span}", file=sys.stderr)
+    else:
+        catalog = _load_current(store)
+        current = jsonio.loads_plain(jsonio.dump_model(catalog))
+        found = resolve(args.model, CatalogIndex(current))
+        if found.model_id is None or not found.exact:
+            raise UsageError(f"no model {args.model!r} (id or alias) in {store.uri}")
+        record = next(m for m in catalog.models if m.id == found.model_id)
+        record_id, pricing = record.id, record.pricing
     try:
         at = parse_at(args.at) if args.at else None
     except ValueError as exc:
         raise UsageError(f"--at {args.at!r} is not HH:MM (UTC) or an ISO-8601 time") from exc
     try:
         estimate = estimate_cost(
-            record.pricing,
+            pricing,
             input_tokens=args.input,
             output_tokens=args.output,
             cached_tokens=args.cached,
             at=at,
-            model_id=record.id,
+            model_id=record_id,
         )
     except CostError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
         document = {
-            "model": record.id,
+            "model": record_id,
+            "on": args.on,
             "usd": estimate.usd,
             "rule": estimate.rule,
             "lines": [
@@ -236,12 +242,67 @@ def cmd_cost(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
         return 0
-    print(f"{record.id}: ${estimate.usd:.6f} (prices: {estimate.rule})")
+    print(f"{record_id}: ${estimate.usd:.6f} (prices: {estimate.rule})")
     for line in estimate.lines:
         print(f"  {line.what:<13}{line.tokens:>12,} × ${line.usd_per_million}/1M = ${line.usd:.6f}")
     for note in estimate.notes:
         print(f"  note: {note}")
     return 0
+
+
+def cmd_history_rebuild(args: argparse.Namespace) -> int:
+    """`catalog history rebuild [--from-dir DIR]`: the history_rebuild job, under the lease."""
+    from pipeline.runs.jobs import run_job, stop_on_sigterm
+
+    config = load_config(args.config)
+    overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
+    store = _open(args, config)
+    source = Path(args.from_dir) if args.from_dir else None
+    if source is not None and not source.is_dir():
+        raise UsageError(f"--from-dir {args.from_dir}: not a directory")
+    with stop_on_sigterm():
+        result = run_job(
+            "history_rebuild",
+            store,
+            config,
+            now=_parse_now(args.now) if args.now else None,
+            wait=args.wait,
+            from_file=source,
+            overrides=overrides,
+            progress=_progress_printer() if sys.stderr.isatty() else None,  # type: ignore[arg-type]
+        )
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.outcome != "ok":
+        print(f"error: {result.error or result.summary}", file=sys.stderr)
+    else:
+        print(result.summary)
+    return result.exit_code
+
+
+def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
+    """(model id, Pricing, span) of ``ref`` on date ``when``, from the published history."""
+    from pipeline.history.query import HistoryError
+    from pipeline.records import Pricing
+    from pipeline.registry import ModelNotFound, Registry
+
+    registry = Registry.open(store)
+    try:
+        model_id = registry.history_id(ref)
+        price = registry.price_at(model_id, when)
+    except (ModelNotFound, HistoryError) as exc:
+        raise UsageError(str(exc).strip("'\"")) from exc
+    if price is None:
+        raise UsageError(f"{model_id} was not in the catalog on {when} (per its history)")
+    prices = {k: v for k, v in price.prices.items() if "." not in k}
+    others = {k.split(".", 1)[1]: v for k, v in price.prices.items() if k.startswith("other.")}
+    pricing = Pricing.model_validate({**prices, "other": others})
+    span = (
+        f"{price.since} until {price.until}"
+        if price.until
+        else f"{price.since} on (still the latest)"
+    )
+    return model_id, pricing, span
 
 
 def cmd_export_registry(args: argparse.Namespace) -> int:
@@ -633,6 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--output", type=int, required=True, help="completion tokens")
     cost.add_argument("--cached", type=int, default=0, help="prompt tokens read from the cache")
     cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
+    cost.add_argument("--on", help="price on this date (YYYY-MM-DD), from the published history")
     cost.add_argument("--json", action="store_true", help="machine-readable output")
     common(cost)
     cost.set_defaults(func=cmd_cost)
@@ -643,6 +705,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(export)
     export.add_argument("--output", help="write to this directory instead of the store")
     export.set_defaults(func=cmd_export_registry)
+
+    # Read-only views of the published store and the history (pipeline/cli_views.py).
+    cli_views.register(sub, common, lambda a: _open(a, load_config(a.config)), cmd_history_rebuild)
 
     build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")

@@ -54,8 +54,10 @@ def test_jobs_table_is_explicit():
         "curated_refresh",
         "deprecation_sweep",
         "provider_refresh",
+        "history_rebuild",
     }
     assert JOBS["provider_refresh"].status_key == "providers"
+    assert JOBS["history_rebuild"].status_key == "history"
     assert JOBS["curated_refresh"].status_key == "curated"
     with pytest.raises(UnknownJob, match="unknown job 'nightly'"):
         run_job("nightly", None, CatalogConfig())  # type: ignore[arg-type]

@@ -11,6 +11,9 @@ CURRENT = f"{OPENROUTER}/current.json"
 CURATED = f"{OPENROUTER}/curated.json"
 DEPRECATIONS = f"{OPENROUTER}/deprecations.json"
 MANIFEST = f"{OPENROUTER}/manifest.json"
+HISTORY = f"{OPENROUTER}/history.json"
+HISTORY_SEGMENTS = f"{OPENROUTER}/history/"
+"""Prefix of the history segments: ``models/openrouter/history/<seq>-<run_id>.json``."""
 STATUS = "models/status.json"
 LOCK = "models/lock.json"
 BINDINGS = "models/bindings/"
@@ -45,3 +48,8 @@ def provider_current(source: str) -> str:
 def provider_raw(source: str, now: datetime) -> str:
     """``models/providers/<source>/raw-YYYYMMDDHH.json``."""
     return f"models/providers/{source}/raw-{hour_stamp(now)}.json"
+
+
+def history_segment(seq: int, run_id: str) -> str:
+    """``models/openrouter/history/<seq>-<run_id>.json`` (immutable: a rewrite gets a new key)."""
+    return f"{HISTORY_SEGMENTS}{seq:06d}-{run_id}.json"

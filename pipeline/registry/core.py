@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pipeline.history.query import History, PriceAt
 from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
@@ -111,6 +112,8 @@ class Snapshot:
             self.state_counts[state] = self.state_counts.get(state, 0) + 1
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self._memo_lock = threading.Lock()
+        self.history: History | None = None
+        """Loaded on first use by ``Registry.history()``."""
 
     @property
     def version(self) -> str:
@@ -271,6 +274,7 @@ class Registry:
         self.refreshes = 0
         self.failures = 0
         self.swaps = 0
+        self._history_lock = threading.Lock()
 
     @classmethod
     def open(cls, store: str | Store | None, *, clock: Callable[[], float] = time.time) -> Registry:
@@ -425,6 +429,50 @@ class Registry:
         else:
             record = model
         return estimate_cost(record, input, output, cached)
+
+    # -- history (issue 19) ------------------------------------------------------------------
+
+    def history(self) -> History:
+        """The published history of the set being served (segments read on first use)."""
+        snapshot = self.snapshot
+        with self._history_lock:
+            if snapshot.history is None:
+                snapshot.history = History.load(
+                    snapshot.set.history, self._read_bytes, f"{self.store.uri}/"
+                )
+            return snapshot.history
+
+    def _read_bytes(self, key: str) -> bytes | None:
+        blob = self.store.get(key)
+        return None if blob is None else blob.data
+
+    def history_id(self, ref: str) -> str:
+        """The model id a history question is about: an id the history knows (removed ones
+        included), else what ``ref`` resolves to as an id or alias."""
+        if self.history().known(ref):
+            return ref
+        model = self.get(ref)
+        if model is None:
+            resolution = self.resolve(ref)
+            if resolution.model is None or not resolution.exact:
+                raise ModelNotFound(f"no model {ref!r} in the catalog or its history")
+            model = resolution.model
+        return str(model["id"])
+
+    def timeline(self, ref: str) -> list[dict[str, Any]]:
+        """Every recorded change of one model, oldest first."""
+        return self.history().timeline(self.history_id(ref))
+
+    def price_at(self, ref: str, when: str) -> PriceAt | None:
+        """The model's prices at ``when`` (a date = the end of that UTC day, or a UTC time),
+        with the span they held; None when it had no record then."""
+        return self.history().price_at(self.history_id(ref), when)
+
+    def changes(
+        self, since: str | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Changes observed after ``since`` (a date, a UTC time or a run id), oldest first."""
+        return self.history().changes(since, offset=offset, limit=limit)
 
 
 @contextlib.contextmanager

@@ -33,6 +33,7 @@ ARTIFACT_KEYS = {
     "current": keys.CURRENT,
     "deprecations": keys.DEPRECATIONS,
     "curated": keys.CURATED,
+    "history": keys.HISTORY,
 }
 
 _SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -55,6 +56,8 @@ class CatalogSet:
     manifest: dict[str, Any] | None
     version: str
     """Short digest of the artifacts' bytes: changes exactly when the content changes."""
+    history: dict[str, Any] | None = None
+    """The history index (``history.json``); its segments are read on first use."""
 
     @property
     def run_id(self) -> str:
@@ -219,6 +222,7 @@ def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
         curated=documents.get("curated"),
         manifest=manifest,
         version=version,
+        history=documents.get("history"),
     )
 
 

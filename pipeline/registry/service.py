@@ -55,6 +55,7 @@ from pipeline.registry.core import (
 )
 from pipeline.registry.metrics import Metrics, MetricsMiddleware
 from pipeline.timeutil import utcnow
+from pipeline.web.routes import build_router as explorer_router
 
 log = logging.getLogger("pipeline.registry.service")
 
@@ -387,6 +388,7 @@ def create_app(
     app.state.registry = registry
     app.state.refresher = refresher
     app.state.metrics = metrics
+    app.include_router(explorer_router(registry))  # the web explorer (pipeline/web)
 
     def snapshot() -> Snapshot:
         try:

@@ -23,12 +23,21 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
+from pipeline.history import log as history_log
 from pipeline.overrides import Overrides
 from pipeline.publishing import keys, publish
 from pipeline.publishing.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import CurrentCatalog, JobStatus, Lifecycle, Outcome, RunReport
+from pipeline.records import (
+    CurrentCatalog,
+    Deprecations,
+    JobStatus,
+    Lifecycle,
+    ModelRecord,
+    Outcome,
+    RunReport,
+)
 from pipeline.runs.sync import ProgressFn, SyncRequest, load_previous, make_run_id
 from pipeline.stages import deprecations, lifecycle
 from pipeline.stages.bindings import load_bindings
@@ -297,6 +306,38 @@ def prune_raw(store: Store, now: datetime, retention_days: int) -> list[str]:
     return pruned
 
 
+def _sweep_history(
+    store: Store,
+    warnings: list[str],
+    *,
+    previous: CurrentCatalog,
+    previous_deprecations: Deprecations | None,
+    doc: Deprecations,
+    records: list[ModelRecord],
+    removed: list[str],
+    now: datetime,
+) -> dict[str, bytes]:
+    """The sweep's lifecycle moves appended to the history (a warning if that fails)."""
+    try:
+        data = history_log.record_run(
+            store,
+            previous=previous,
+            previous_redirects=history_log.redirect_map(
+                previous_deprecations.redirects if previous_deprecations else []
+            ),
+            records=records,
+            redirects=history_log.redirect_map(doc.redirects),
+            removed=removed,
+            run_id=doc.run_id,
+            observed_at=iso(now),
+            generated_at=iso(now),
+        )
+    except publish.UnreadableArtifact as exc:  # a failing store fails the sweep instead
+        warnings.append(f"{keys.HISTORY} not updated: {exc}")
+        return {}
+    return {} if data is None else {"history": data}
+
+
 def deprecation_sweep(ctx: JobContext) -> JobResult:
     """Lifecycle by the clock from the published current.json (no fetch), deprecations.json
     with the tombstones of models it removes and the overrides now in force, then prune raw
@@ -361,6 +402,18 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
             artifacts["current"] = publish.encode_listing(
                 "current", catalog, "models", "ModelRecord"
             )
+            artifacts.update(
+                _sweep_history(
+                    store,
+                    warnings,
+                    previous=previous,
+                    previous_deprecations=previous_deprecations,
+                    doc=doc,
+                    records=records,
+                    removed=removed,
+                    now=now,
+                )
+            )
     except SchemaViolation as exc:
         return _record_failure(ctx, f"refusing to publish an invalid catalog: {exc}")
     # deprecations.json is rewritten only when its content changed; with no lifecycle change
@@ -369,6 +422,10 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
     published = bool(committed.written)
 
     pruned = prune_raw(store, now, ctx.settings.raw_retention_days)
+    try:
+        history_log.prune(store)
+    except (StoreError, publish.UnreadableArtifact) as exc:
+        warnings.append(f"history segments not pruned: {exc}")
     counts = {
         "published": len(records),
         "moved": len(moved),
@@ -406,6 +463,13 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
     return JobResult(ctx.job, run_id, "ok", published, summary)
 
 
+def history_rebuild(ctx: JobContext) -> JobResult:
+    """`catalog history rebuild`: replay recorded payloads into a fresh history."""
+    from pipeline.history.rebuild import rebuild
+
+    return rebuild(ctx)
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 # Every job this build can run, by the name the cron table (jobs/schedule.yaml) uses.
@@ -437,6 +501,12 @@ JOBS: dict[str, Job] = {
         "deprecation_sweep",
         deprecation_sweep,
         "Advance lifecycle by the clock, rewrite deprecations, prune old raw snapshots",
+    ),
+    "history_rebuild": Job(
+        "history_rebuild",
+        history_rebuild,
+        "Backfill the history by replaying raw snapshots or recorded payloads (on demand)",
+        status_name="history",
     ),
 }
 

@@ -495,6 +495,17 @@ def sync_openrouter(
         store.put(raw_key, raw)
     raw = None
     extra = _curate(run, catalog, config, request)
+    extra.update(
+        _history(
+            store,
+            run,
+            previous=previous,
+            previous_deprecations=previous_deprecations,
+            catalog=catalog,
+            deprecations_doc=deprecated_doc,
+            removed=removed,
+        )
+    )
     return _publish(
         store,
         run,
@@ -531,6 +542,45 @@ def _curate(
             return {}
     run.details["curation"] = curate.summary(curated)
     return {keys.CURATED: data}
+
+
+def _history(
+    store: Store,
+    run: _Run,
+    *,
+    previous: CurrentCatalog | None,
+    previous_deprecations: Deprecations | None,
+    catalog: CurrentCatalog,
+    deprecations_doc: Deprecations,
+    removed: list[str],
+) -> dict[str, bytes]:
+    """This run's changes appended to the history (issue 19), published with the set. An
+    unreadable history never blocks the catalog: it is a warning, and `catalog history
+    rebuild` backfills what was missed from the raw snapshots."""
+    from pipeline.history import log as history_log
+
+    with run.stage("history"):
+        try:
+            data = history_log.record_run(
+                store,
+                previous=previous,
+                previous_redirects=history_log.redirect_map(
+                    previous_deprecations.redirects if previous_deprecations else []
+                ),
+                records=catalog.models,
+                redirects=history_log.redirect_map(deprecations_doc.redirects),
+                removed=removed,
+                run_id=catalog.run_id,
+                observed_at=catalog.data_as_of or catalog.generated_at,
+                generated_at=catalog.generated_at,
+            )
+        except (SchemaViolation, publish.UnreadableArtifact) as exc:
+            # A store that fails a write fails the run (StoreError propagates: the set stays
+            # as it was and the next run records these changes); a history that cannot be
+            # read is the history's problem, not the catalog's.
+            run.warnings.append(f"{keys.HISTORY} not updated: {exc}")
+            return {}
+    return {} if data is None else {keys.HISTORY: data}
 
 
 def _fetch(

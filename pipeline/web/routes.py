@@ -1,0 +1,412 @@
+"""The explorer's routes on ``catalog serve``: the pages, their machine twins and the feed.
+
+| route | what |
+|---|---|
+| ``GET /`` | the catalog table (filters and sort in the query string, first page rendered) |
+| ``GET /models/{id}`` | one model (also a removed one, from its history) |
+| ``GET /compare?ids=a,b`` | two to four models side by side |
+| ``GET /curated`` | curated buckets with each score's source |
+| ``GET /changes[?since=&model=&page=]`` | latest changes, newest first |
+| ``GET /feeds/changes.atom`` | the same as an Atom feed |
+| ``GET /explorer/rows.json`` | every model's table row (what the page's script filters) |
+| ``GET /api/changes?since=&limit=&cursor=`` | changes after a date or run id, oldest first |
+| ``GET /api/models/{ref}/history[?at=DATE]`` | a model's timeline (and its prices at a date) |
+
+Pages depend only on the set being served, so the expensive ones are built once per catalog
+version (the snapshot's memo); everything carries a Content-Security-Policy that keeps every
+request on this origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from pipeline.history.query import HistoryError
+from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
+from pipeline.web import pages, rows
+from pipeline.web.pages import Links
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_CACHE = "public, max-age=60"
+STATIC = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
+CHANGES_PAGE = 100
+API_LIMIT_MAX = 1000
+
+
+class ChangesPage(BaseModel):
+    """A page of changes, oldest first; pass ``nextCursor`` back as ``cursor``."""
+
+    data: list[dict[str, Any]]
+    total: int
+    nextCursor: str | None
+    runId: str
+
+
+class PriceAtOut(BaseModel):
+    at: str
+    prices: dict[str, Any]
+    since: str
+    until: str | None
+    state: str | None
+
+
+class HistoryOut(BaseModel):
+    """A model's recorded changes, oldest first (and its prices at ``at`` when asked)."""
+
+    id: str
+    events: list[dict[str, Any]]
+    priceAt: PriceAtOut | None = None
+
+
+class NotFoundOut(BaseModel):
+    detail: str
+    closeMatches: list[str]
+
+
+class ProblemOut(BaseModel):
+    detail: str
+
+
+def _html(text: str, status: int = 200, etag: str | None = None) -> Response:
+    headers = {"Content-Security-Policy": CSP, "Cache-Control": PAGE_CACHE}
+    if etag:
+        headers["ETag"] = etag
+    return Response(
+        text, status_code=status, media_type="text/html; charset=utf-8", headers=headers
+    )
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.sha256(data).hexdigest()[:24]}"'
+
+
+def subtitle(snapshot: Snapshot) -> str:
+    current = snapshot.set.current
+    as_of = current.get("dataAsOf") or current.get("generatedAt", "")
+    return f"{len(snapshot.models):,} models · data as of {str(as_of)[:16].replace('T', ' ')} UTC · run {snapshot.run_id}"
+
+
+def end_of_data(snapshot: Snapshot) -> str:
+    current = snapshot.set.current
+    return str(current.get("dataAsOf") or current.get("generatedAt"))
+
+
+def build_router(registry: Registry) -> APIRouter:
+    """The explorer's routes over ``registry`` (include with ``app.include_router``)."""
+    router = APIRouter()
+    links = Links()
+
+    def snap() -> Snapshot:
+        return registry.snapshot
+
+    def cached(
+        request: Request, key: tuple[Any, ...], build: Callable[[Snapshot], str], media: str
+    ) -> Response:
+        snapshot = snap()
+        data, etag = snapshot.memo(("explorer", *key), lambda: _encoded(build(snapshot)))
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        headers = {"ETag": etag, "Cache-Control": PAGE_CACHE, "Content-Security-Policy": CSP}
+        return Response(data, media_type=media, headers=headers)
+
+    def not_found(message: str, matches: list[str]) -> Response:
+        items = "".join(
+            f'<li><a href="{pages.e(links.model(m))}">{pages.e(m)}</a></li>' for m in matches
+        )
+        body = f"<h1>Not found</h1><p>{pages.e(message)}</p>" + (
+            f"<p>Did you mean:</p><ul>{items}</ul>" if items else ""
+        )
+        return _html(pages.layout("Not found", body, links, current="model"), status=404)
+
+    def bad_request(message: str) -> Response:
+        return _html(
+            pages.layout(
+                "Bad request", f"<h1>Bad request</h1><p>{pages.e(message)}</p>", links, current=""
+            ),
+            status=400,
+        )
+
+    @router.get("/", include_in_schema=False)
+    def catalog_page(request: Request) -> Response:
+        try:
+            snapshot = snap()
+        except CatalogUnavailable as exc:
+            return _html(
+                pages.layout(
+                    "No catalog", f"<h1>No catalog yet</h1><p>{pages.e(exc)}</p>", links, current=""
+                ),
+                status=503,
+            )
+        try:
+            view = rows.View.parse(request.query_params)
+        except QueryError as exc:
+            return bad_request(str(exc))
+        if not view.query():
+            return cached(
+                request, ("table",), lambda s: _table(s, view, links), "text/html; charset=utf-8"
+            )
+        return _html(_table(snapshot, view, links))
+
+    @router.get("/explorer/rows.json", include_in_schema=False)
+    def rows_json(request: Request) -> Response:
+        return cached(
+            request,
+            ("rows",),
+            lambda s: json.dumps(rows.all_rows(s), separators=(",", ":")),
+            "application/json",
+        )
+
+    @router.get("/explorer/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            return Response("not found", status_code=404)
+        data = resources.files("pipeline.web").joinpath(f"static/{name}").read_bytes()
+        return Response(
+            data,
+            media_type=STATIC[name],
+            headers={"Cache-Control": "public, max-age=300", "ETag": _etag(data)},
+        )
+
+    @router.get("/compare", include_in_schema=False)
+    def compare(ids: str = "") -> Response:
+        snapshot = snap()
+        wanted = [i.strip() for i in ids.split(",") if i.strip()][:4]
+        by_id = {r["id"]: r for r in rows.all_rows(snapshot)}
+        found, missing = [], []
+        for ref in wanted:
+            model = snapshot.get(ref)
+            if model is not None and model["id"] in by_id:
+                found.append(by_id[model["id"]])
+            else:
+                missing.append(ref)
+        return _html(pages.compare_page(found, links, subtitle=subtitle(snapshot), missing=missing))
+
+    @router.get("/curated", include_in_schema=False)
+    def curated(request: Request) -> Response:
+        return cached(
+            request,
+            ("curated",),
+            lambda s: pages.curated_page(s.curated(), links, subtitle=subtitle(s)),
+            "text/html; charset=utf-8",
+        )
+
+    @router.get("/changes", include_in_schema=False)
+    def changes(
+        since: str | None = None, model: str | None = None, page: int = Query(1, ge=1, le=100_000)
+    ) -> Response:
+        snapshot = snap()
+        try:
+            history = registry.history()
+            if model:
+                events = list(reversed(registry.timeline(model)))
+                heading = f"Changes of {model}"
+            else:
+                found, _ = history.changes(since)
+                events = list(reversed(found))
+                heading = f"Changes since {since}" if since else "Latest changes"
+        except (HistoryError, ModelNotFound) as exc:
+            return bad_request(str(exc))
+        events = [ev for ev in events if ev.get("event") != "tracked"] if not model else events
+        start = (page - 1) * CHANGES_PAGE
+        chunk = events[start : start + CHANGES_PAGE]
+        older = None
+        if start + CHANGES_PAGE < len(events):
+            query = {
+                k: v for k, v in (("since", since), ("model", model), ("page", str(page + 1))) if v
+            }
+            older = links.page("changes", query)
+        return _html(
+            pages.changes_page(
+                chunk, links, subtitle=subtitle(snapshot), heading=heading, older=older
+            )
+        )
+
+    @router.get("/feeds/changes.atom", include_in_schema=False)
+    def feed(request: Request) -> Response:
+        base = str(request.base_url)
+
+        def build(s: Snapshot) -> str:
+            return pages.atom(
+                registry.history().latest(100), base=base, updated=end_of_data(s), links=links
+            )
+
+        return cached(request, ("atom", base), build, "application/atom+xml")
+
+    @router.get("/models/{ref:path}", include_in_schema=False)
+    def model_page(ref: str) -> Response:
+        snapshot = snap()
+        try:
+            return _html(_model(registry, snapshot, ref, links))
+        except ModelNotFound:
+            message = f"no model {ref!r} in the catalog or its history"
+            return not_found(message, snapshot.close_matches(ref))
+
+    @router.get(
+        "/api/changes",
+        summary="Changes after a date, a time or a run id (oldest first)",
+        response_model=None,
+        responses={
+            200: {"model": ChangesPage},
+            503: {"model": ProblemOut, "description": "No catalog loaded (yet)."},
+        },
+    )
+    def api_changes(
+        since: str | None = Query(None, description="YYYY-MM-DD, a UTC time, or a run id"),
+        limit: int = Query(100, ge=1, le=API_LIMIT_MAX),
+        cursor: str | None = Query(None, description="nextCursor of the previous page"),
+    ) -> Response:
+        try:
+            offset = int(cursor) if cursor else 0
+            if offset < 0:
+                raise ValueError(cursor)
+        except ValueError:
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["query", "cursor"],
+                            "msg": "not a cursor from this API",
+                            "type": "value_error",
+                        }
+                    ]
+                },
+                status_code=422,
+            )
+        try:
+            page, total = registry.changes(since, offset=offset, limit=limit)
+        except CatalogUnavailable as exc:
+            return JSONResponse({"detail": f"catalog not loaded: {exc}"}, status_code=503)
+        except HistoryError as exc:
+            return JSONResponse(
+                {"detail": [{"loc": ["query", "since"], "msg": str(exc), "type": "value_error"}]},
+                status_code=422,
+            )
+        following = offset + len(page)
+        return JSONResponse(
+            {
+                "data": page,
+                "total": total,
+                "nextCursor": str(following) if following < total else None,
+                "runId": snap().run_id,
+            }
+        )
+
+    @router.get(
+        "/api/models/{ref:path}/history",
+        summary="A model's recorded changes, oldest first",
+        response_model=None,
+        responses={
+            200: {"model": HistoryOut},
+            404: {"model": NotFoundOut, "description": "Not found."},
+            503: {"model": ProblemOut, "description": "No catalog loaded (yet)."},
+        },
+    )
+    def api_history(
+        ref: str, at: str | None = Query(None, description="also answer the prices at this date")
+    ) -> Response:
+        try:
+            model_id = registry.history_id(ref)
+            document: dict[str, Any] = {
+                "id": model_id,
+                "events": registry.history().timeline(model_id),
+            }
+            if at is not None:
+                price = registry.price_at(model_id, at)
+                document["priceAt"] = (
+                    None
+                    if price is None
+                    else {
+                        "at": price.at,
+                        "prices": price.prices,
+                        "since": price.since,
+                        "until": price.until,
+                        "state": price.state,
+                    }
+                )
+        except CatalogUnavailable as exc:
+            return JSONResponse({"detail": f"catalog not loaded: {exc}"}, status_code=503)
+        except ModelNotFound:
+            return JSONResponse(
+                {
+                    "detail": f"no model {ref!r} in the catalog or its history",
+                    "closeMatches": snap().close_matches(ref),
+                },
+                status_code=404,
+            )
+        except HistoryError as exc:
+            return JSONResponse(
+                {"detail": [{"loc": ["query", "at"], "msg": str(exc), "type": "value_error"}]},
+                status_code=422,
+            )
+        return JSONResponse(document)
+
+    return router
+
+
+def _encoded(text: str) -> tuple[bytes, str]:
+    data = text.encode("utf-8")
+    return data, _etag(data)
+
+
+def _table(snapshot: Snapshot, view: rows.View, links: Links) -> str:
+    selected = rows.select(rows.all_rows(snapshot), view)
+    shown, pages_count = rows.page_of(selected, view)
+    return pages.table_page(
+        shown, len(selected), pages_count, view, links, subtitle=subtitle(snapshot)
+    )
+
+
+def _model(registry: Registry, snapshot: Snapshot, ref: str, links: Links) -> str:
+    """The page of ``ref`` (an id or alias; a removed model from its history)."""
+    model = snapshot.get(ref)
+    history = registry.history()
+    if model is None:
+        if history.known(ref):
+            return pages.removed_page(
+                ref,
+                history.timeline(ref),
+                links,
+                end=end_of_data(snapshot),
+                subtitle=subtitle(snapshot),
+            )
+        raise ModelNotFound(ref)
+    return model_html(registry, snapshot, model, links)
+
+
+def model_html(registry: Registry, snapshot: Snapshot, model: dict[str, Any], links: Links) -> str:
+    model_id = str(model["id"])
+    deprecations = snapshot.set.deprecations or {}
+    redirects = deprecations.get("redirects", [])
+    alias_history = deprecations.get("aliasHistory", [])
+    curated = snapshot.curated_models.get(model_id)
+    if curated is not None:
+        curated = {
+            **curated,
+            "buckets": [
+                b
+                for b, entries in snapshot.buckets.items()
+                if any(x["id"] == model_id for x in entries)
+            ],
+        }
+    return pages.model_page(
+        model,
+        timeline=registry.history().timeline(model_id),
+        redirects_in=[r for r in redirects if r.get("to") == model_id],
+        redirect_out=next((r for r in redirects if r.get("from") == model_id), None),
+        old_aliases=[a["oldAlias"] for a in alias_history if a.get("modelId") == model_id],
+        curated=curated,
+        links=links,
+        end=end_of_data(snapshot),
+        subtitle=subtitle(snapshot),
+    )

@@ -1,0 +1,264 @@
+"""Issue 19: the explorer's pages and machine twins (in process), the CLI views, and the
+static export — over the session replay of the real OpenRouter snapshots."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from conftest import Replay, read_json
+from fastapi.testclient import TestClient
+
+from pipeline.cli import main
+from pipeline.registry import Registry
+from pipeline.registry.service import create_app
+from pipeline.web import rows as table_rows
+
+EXACTO = "z-ai/glm-4.6:exacto"
+
+
+@pytest.fixture(scope="module")
+def client(replay: Replay) -> Any:
+    app = create_app(Registry(replay.store), refresh_seconds=0)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _ids_in(html: str) -> list[str]:
+    return re.findall(r'<tr data-id="([^"]+)"', html)
+
+
+def test_table_page_renders_the_first_page_server_side(client, replay: Replay) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    ids = _ids_in(response.text)
+    current = sorted(m["id"] for m in replay.steps[-1].current["models"])
+    assert ids == current[: table_rows.PAGE_SIZE]
+    assert f'<b id="total">{len(current):,}</b>' in response.text
+    # No request leaves the origin: every src/href is relative or rooted here.
+    for url in re.findall(r'(?:src|href)="([^"]+)"', response.text):
+        assert not url.startswith(("http:", "https:", "//")), url
+    again = client.get("/", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_filters_and_sort_in_the_url(client, replay: Replay) -> None:
+    response = client.get(
+        "/", params={"capability": "vision,tools", "tier": "budget", "sort": "input", "dir": "desc"}
+    )
+    assert response.status_code == 200
+    ids = _ids_in(response.text)
+    models = {m["id"]: m for m in replay.steps[-1].current["models"]}
+    expected = [
+        m
+        for m in models.values()
+        if m["supportsVision"] and m["supportsTools"] and m["priceTier"] == "budget"
+    ]
+    assert f'<b id="total">{len(expected):,}</b>' in response.text
+    assert set(ids) <= {m["id"] for m in expected}
+    assert len(ids) == min(len(expected), table_rows.PAGE_SIZE)
+    prices = [models[i]["pricing"]["input"] for i in ids]
+    assert prices == sorted(prices, reverse=True)
+    assert prices[0] == max(m["pricing"]["input"] for m in expected)
+    bad = client.get("/", params={"tier": "cheap"})
+    assert bad.status_code == 400 and "tier: unknown value(s) cheap" in bad.text
+
+
+def test_model_page_shows_flags_evidence_lifecycle_and_price_chart(client, replay: Replay) -> None:
+    model = next(m for m in replay.steps[-1].current["models"] if m["id"] == "openai/gpt-4o")
+    page = client.get("/models/openai/gpt-4o")
+    assert page.status_code == 200
+    for flag in ("supportsVision", "supportsTools", "reasoning"):
+        row = re.search(rf'<tr data-flag="{flag}">(.*?)</tr>', page.text).group(1)
+        assert model["detectionSource"][flag] in row
+        assert model["evidence"][flag].replace("'", "&#x27;") in row
+    assert 'id="price-chart"' in page.text
+    points = re.findall(
+        r'data-series="(input|output)" data-at="([^"]+)" data-usd="([^"]+)"', page.text
+    )
+    assert ("input", model["lifecycle"]["firstSeen"], "2.5") in points or any(
+        p[0] == "input" and p[2] == "2.5" for p in points
+    )
+    by_alias = client.get(f"/models/{model['alias']}")
+    assert by_alias.status_code == 200 and "openai/gpt-4o" in by_alias.text
+
+
+def test_removed_model_page_comes_from_history(client) -> None:
+    page = client.get(f"/models/{EXACTO}")
+    assert page.status_code == 200
+    assert "no longer in the catalog" in page.text
+    assert "state: deprecated → removed" in page.text
+    missing = client.get("/models/openai/gpt-4-nope")
+    assert missing.status_code == 404 and "openai/gpt-4" in missing.text
+
+
+def test_compare_marks_differences(client) -> None:
+    page = client.get("/compare", params={"ids": "openai/gpt-4o,anthropic/claude-sonnet-4,nope/x"})
+    assert page.status_code == 200
+    assert re.search(r'<tr data-field="in" class=diff>', page.text)
+    assert re.search(r'<tr data-field="kind">', page.text)  # both chat: not marked
+    assert "Not in the catalog: nope/x" in page.text
+
+
+def test_curated_page_shows_score_sources(client, replay: Replay) -> None:
+    curated = read_json(replay.store, "models/openrouter/curated.json")
+    page = client.get("/curated")
+    assert page.status_code == 200
+    for bucket, entries in curated["buckets"].items():
+        assert f'id="bucket-{bucket}"' in page.text
+        for entry in entries:
+            assert entry["id"] in page.text
+    source = curated["models"][0]["scores"]["quality"]["source"]
+    assert f'<span class="layer">{source}</span>' in page.text
+
+
+def test_changes_page_and_atom_feed_link_to_models(client) -> None:
+    page = client.get("/changes", params={"since": "2026-04-02"})
+    assert page.status_code == 200 and 'rel="next"' in page.text  # paged, newest first
+    times = re.findall(r'<tr class="event event-\w+"><td>([^<]+)</td>', page.text)
+    assert times == sorted(times, reverse=True) and times[-1] >= "2026-04-02"
+    one = client.get("/changes", params={"model": "reka/reka-edge"})
+    assert 'class="model-link" href="/models/reka/reka-edge"' in one.text
+    assert "redirectTo: — → rekaai/reka-edge" in one.text
+    feed = client.get("/feeds/changes.atom")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(feed.content)
+    entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+    assert 0 < len(entries) <= 100
+    updated = [e.find("{http://www.w3.org/2005/Atom}updated").text for e in entries]
+    assert updated == sorted(updated, reverse=True)
+    link = entries[0].find("{http://www.w3.org/2005/Atom}link").get("href")
+    assert link.startswith("http://testserver/models/")
+
+
+def test_api_changes_paginates_with_a_cursor(client) -> None:
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"since": "2026-04-01", "limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/changes", params=params).json()
+        seen.extend(page["data"])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert len(seen) == page["total"] > 200
+    assert [e["at"] for e in seen] == sorted(e["at"] for e in seen)
+    assert client.get("/api/changes", params={"since": "soon"}).status_code == 422
+    assert client.get("/api/changes", params={"cursor": "-3"}).status_code == 422
+
+
+def test_api_history_answers_a_price_at_a_date(client) -> None:
+    body = client.get("/api/models/gpt-4o/history", params={"at": "2026-06-01"}).json()
+    assert body["id"] == "openai/gpt-4o"
+    assert body["priceAt"]["prices"]["input"] == 2.5 and body["events"]
+    gone = client.get(f"/api/models/{EXACTO}/history").json()
+    assert gone["events"][-1]["event"] == "removed"
+    missing = client.get("/api/models/nope/nothing/history")
+    assert missing.status_code == 404 and "closeMatches" in missing.json()
+
+
+def test_rows_json_matches_the_catalog(client, replay: Replay) -> None:
+    rows = client.get("/explorer/rows.json").json()
+    assert [r["id"] for r in rows] == sorted(m["id"] for m in replay.steps[-1].current["models"])
+    assert (
+        client.get("/explorer/static/explorer.js")
+        .headers["content-type"]
+        .startswith("text/javascript")
+    )
+    assert client.get("/explorer/static/../../etc/passwd").status_code == 404
+
+
+def test_hostile_names_are_escaped(tmp_path) -> None:
+    row = table_rows.row(
+        {
+            "id": "evil/<script>alert(1)</script>",
+            "name": '"><img src=x onerror=alert(1)>',
+            "pricing": {},
+            "lifecycle": {"state": "active"},
+        },
+        None,
+        [],
+    )
+    from pipeline.web import pages
+
+    html = pages.table_rows([row], pages.Links())
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+
+
+# -- CLI views -----------------------------------------------------------------------------
+
+
+def test_catalog_list_filters_sorts_and_prints_json(replay: Replay, capsys) -> None:
+    store = str(replay.store.root)
+    assert (
+        main(
+            [
+                "list",
+                "--capability",
+                "reasoning",
+                "--sort",
+                "context",
+                "--desc",
+                "--limit",
+                "5",
+                "--json",
+                "--store",
+                store,
+            ]
+        )
+        == 0
+    )
+    document = json.loads(capsys.readouterr().out)
+    contexts = [r["ctx"] for r in document["data"]]
+    assert len(contexts) == 5 and contexts == sorted(contexts, reverse=True)
+    assert all("reasoning" in r["caps"] for r in document["data"])
+    assert main(["list", "--tier", "free", "--table", "--store", store]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["id", "kind", "in"] and all(
+        ":free" in line or "free" in line for line in out[2:]
+    )
+    assert main(["list", "--tier", "cheap", "--store", store]) == 2
+    assert "tier: unknown value(s) cheap" in capsys.readouterr().err
+
+
+def test_catalog_show_and_explain(replay: Replay, capsys) -> None:
+    store = str(replay.store.root)
+    assert main(["show", "gpt-4o", "--table", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("openai/gpt-4o — ") and "supportsTools" in out and "recent history" in out
+    assert main(["explain", "openai/gpt-4o", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("openai/gpt-4o (")
+    assert re.search(r"supportsTools\s+true\s+api", out)
+    assert main(["show", "gpt4o", "--store", store]) == 2
+    assert "close matches" in capsys.readouterr().err
+
+
+# -- static export -------------------------------------------------------------------------
+
+
+def test_export_site_writes_every_page_with_relative_links(
+    replay: Replay, tmp_path: Path, capsys
+) -> None:
+    site = tmp_path / "site"
+    assert main(["export-site", str(site), "--store", str(replay.store.root)]) == 0
+    capsys.readouterr()
+    models = [m["id"] for m in replay.steps[-1].current["models"]]
+    for model_id in models:
+        assert (site / "models" / f"{model_id}.html").is_file(), model_id
+    assert (site / "models" / f"{EXACTO}.html").is_file()  # removed, from history
+    rows = json.loads((site / "data" / "rows.json").read_text())
+    assert len(rows) == len(models)
+    # Every relative link of a nested page resolves to a file of the site.
+    page = site / "models" / "openai" / "gpt-4o.html"
+    for url in re.findall(r'(?:src|href)="([^"?#]+)', page.read_text()):
+        assert not url.startswith(("http", "/")), url
+        assert (page.parent / unquote(url)).resolve().exists(), url
+    assert oct((site / "index.html").stat().st_mode & 0o777) in ("0o644", "0o664")
