@@ -92,6 +92,13 @@ class Pricing(PriceFields):
     """True for dynamically priced routers (upstream reports -1); no token prices are given then."""
     tiers: list[PriceTierRule] = Field(default_factory=list)
     """Conditional price rules from the feed (long-context and time-of-day), in feed order."""
+    per_unit: Usd | None = None
+    """For a model not billed per token (speech, transcription): USD per billing unit, the
+    feed's figure as given (never scaled to 1M); `unit` says the unit. Token fields are then
+    absent."""
+    unit: str | None = None
+    """Billing unit of `perUnit`: `minute`, `second`, `character`, `image`, `request`, or
+    `unstated` when the feed gives a figure without its unit (OpenRouter never states it)."""
 
 
 class Modalities(Record):

@@ -94,9 +94,14 @@ def _put(out: dict[str, FieldValue], name: str, value: FieldValue | None) -> Non
         out[name] = value
 
 
+def _section(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    value = entry.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _modelsdev_fields(entry: dict[str, Any]) -> dict[str, FieldValue]:
     out: dict[str, FieldValue] = {}
-    cost = entry.get("cost") if isinstance(entry.get("cost"), dict) else {}
+    cost = _section(entry, "cost")
     for ours, theirs in (
         ("input", "input"),
         ("output", "output"),
@@ -104,7 +109,7 @@ def _modelsdev_fields(entry: dict[str, Any]) -> dict[str, FieldValue]:
         ("cacheWrite", "cache_write"),
     ):
         _put(out, ours, _price(cost.get(theirs)))
-    limit = entry.get("limit") if isinstance(entry.get("limit"), dict) else {}
+    limit = _section(entry, "limit")
     _put(out, "maxContext", _count(limit.get("context")))
     _put(out, "maxOutput", _count(limit.get("output")))
     modalities = entry.get("modalities")
