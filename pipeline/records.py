@@ -236,6 +236,9 @@ class CurrentCatalog(Record):
     """Number of models."""
     models: list[ModelRecord]
     """Models, sorted by id."""
+    pricing_basis: str | None = None
+    """What the per-model prices are. For OpenRouter: the lowest price across the hosts that
+    serve the model on OpenRouter, so a given host's own price may be higher."""
 
 
 class ProviderCatalog(Record):
@@ -268,7 +271,8 @@ class ProviderCatalog(Record):
     count: int
     """Number of models."""
     provenance: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Model id → field → where it came from (`native`, or `openrouter:<id>` when taken from
+    """Model id → field → where it came from (`native`, `unknown` when no source states it for
+    this provider (the field is then absent), or `openrouter:<id>` when taken from
     the matching OpenRouter record because the native API lacks it)."""
     models: list[ModelRecord]
     """Models, sorted by id."""

@@ -89,10 +89,14 @@ def render_text(result: CrosscheckResult) -> list[str]:
             row += f"{f'{c.agree}/{c.overlap} ({c.disagree} differ)':>28}"
         lines.append(row)
     lines.append("")
-    lines.append(f"{len(result.disagreements)} disagreements:")
+    origins = "; ".join(
+        f"{scope}: " + ", ".join(f"{n} {origin}" for origin, n in counts.items())
+        for scope, counts in result.by_origin().items()
+    )
+    lines.append(f"{len(result.disagreements)} disagreements (by origin of our value: {origins}):")
     for d in result.disagreements:
         lines.append(
-            f"  {d.source}:{d.id} {d.field}: ours {_shown(d.ours)} [{d.our_evidence}] "
+            f"  {d.source}:{d.id} {d.field}: ours {_shown(d.ours)} ({d.origin}) [{d.our_evidence}] "
             f"vs {d.reference_id} {_shown(d.theirs)} {d.their_evidence}"
         )
     return lines

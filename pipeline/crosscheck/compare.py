@@ -93,6 +93,10 @@ class Disagreement:
     theirs: Any
     our_evidence: str
     their_evidence: Any
+    origin: str = ""
+    """Where our value came from: ``native`` (the provider's own list), ``openrouter`` (the
+    OpenRouter feed or enrichment from it), ``api``/``heuristic``/``override`` (the layer
+    that decided a flag) or ``default`` (no layer had a signal)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +108,7 @@ class Disagreement:
             "theirs": self.theirs,
             "ourEvidence": self.our_evidence,
             "theirEvidence": self.their_evidence,
+            "origin": self.origin,
         }
 
 
@@ -149,7 +154,17 @@ class CrosscheckResult:
                 for scope, fields in self.counts.items()
             },
             "disagreements": len(self.disagreements),
+            "byOrigin": self.by_origin(),
         }
+
+    def by_origin(self) -> dict[str, dict[str, int]]:
+        """Scope → origin of our value → number of disagreements."""
+        out: dict[str, dict[str, int]] = {}
+        for d in self.disagreements:
+            scope = "openrouter" if d.source == "openrouter" else "providers"
+            out.setdefault(scope, {})
+            out[scope][d.origin] = out[scope].get(d.origin, 0) + 1
+        return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +215,13 @@ def _our_evidence(listed: PublishedList, record: ModelRecord, name: str) -> str:
     flag = "reasoning" if name == "reasoning" else name
     layer = record.detection_source.get(flag, "?")
     return f"{layer}: {record.evidence.get(flag, '')}"
+
+
+def _origin(evidence: str, name: str) -> str:
+    if name in PROVENANCE_FIELD:
+        return "openrouter" if evidence.startswith("openrouter") else "native"
+    layer, _, detail = evidence.partition(": ")
+    return "default" if detail.startswith("default:") else layer
 
 
 def _their_evidence(reference: Reference, model: ReferenceModel, name: str) -> Any:
@@ -261,6 +283,7 @@ def crosscheck(reference: Reference, lists: Iterable[PublishedList]) -> Crossche
                 if _same(name, ours, theirs):
                     counts[name].agree += 1
                     continue
+                evidence = _our_evidence(listed, record, name)
                 result.disagreements.append(
                     Disagreement(
                         source=listed.source,
@@ -269,8 +292,9 @@ def crosscheck(reference: Reference, lists: Iterable[PublishedList]) -> Crossche
                         field=name,
                         ours=ours,
                         theirs=theirs,
-                        our_evidence=_our_evidence(listed, record, name),
+                        our_evidence=evidence,
                         their_evidence=_their_evidence(reference, theirs_all, name),
+                        origin=_origin(evidence, name),
                     )
                 )
     result.disagreements.sort(key=lambda d: (d.source, d.id, FIELDS.index(d.field)))

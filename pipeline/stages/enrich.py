@@ -94,7 +94,7 @@ def match_key(model_id: str) -> str:
 
 
 def _bare(model_id: str) -> str:
-    return model_id.split("/", 1)[-1].split(":", 1)[0].lower()
+    return model_id.lstrip("~").split("/", 1)[-1].split(":", 1)[0].lower()
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Match:
 @dataclass
 class OpenRouterIndex:
     """OpenRouter records by exact id, canonical slug and date-free key (base ids only:
-    ``:free`` and other variants, and ``~`` aliases excluded)."""
+    ``:free`` and other variants excluded; ``~`` aliases for exact matches only)."""
 
     by_id: dict[str, list[ModelRecord]] = field(default_factory=dict)
     by_slug: dict[str, list[ModelRecord]] = field(default_factory=dict)
@@ -130,7 +130,12 @@ class OpenRouterIndex:
             "key": defaultdict(list),
         }
         for rec in sorted(records, key=lambda r: r.id):
-            if ":" in rec.id or rec.id.startswith("~"):
+            if ":" in rec.id:
+                continue
+            if rec.id.startswith("~"):
+                # `~google/gemini-flash-latest` is OpenRouter's record for the very name
+                # Google lists (`gemini-flash-latest`): exact matches only.
+                grouped["id"][_bare(rec.id)].append(rec)
                 continue
             grouped["id"][_bare(rec.id)].append(rec)
             if rec.canonical_slug and _bare(rec.canonical_slug) != _bare(rec.id):

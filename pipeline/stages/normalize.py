@@ -8,16 +8,17 @@ Two exceptions, both about what the upstream figure *means*:
 
 - **Float noise** (``"0.00000020000000000000002"``, Together's ``1.0399999999999998``) is a
   binary float printed in full by the upstream: ``clean_noise`` replaces it by the shortest
-  decimal within 1e-12 relative. Only figures with the noise signature (17+ significant digits
+  decimal within 1e-12 relative. Only figures with the noise signature (15+ significant digits
   ending in a run of six or more 0s or 9s and one to three stray digits) are touched, so a
   real long price such as ``0.0000000833333333333333`` stays exact. The raw snapshot keeps the
   original.
 - **Units**: speech and transcription models that the feed prices with a lone ``prompt``
-  figure (whisper-1 ``"0.006"``, deepgram/nova-3 ``"0.0043"``) are billed per minute, second
-  or character, not per token: ×1M would publish $6,000 per 1M tokens. Their figure is kept
-  as given in ``pricing.perUnit`` with ``unit: unstated`` (the feed does not say which unit),
-  and no token price is published. Speech/transcription models priced per token state both
-  ``prompt`` and ``completion`` (gpt-4o-transcribe, gemini-3.1-flash-tts) and stay per token.
+  figure, completion absent or 0 (whisper-1 ``"0.006"``, deepgram/nova-3 ``"0.0043"``), are
+  billed per minute, second or character, not per token: ×1M would publish $6,000 per 1M
+  tokens. Their figure is kept as given in ``pricing.perUnit`` with ``unit: unstated`` (the
+  feed does not say which unit), and no token price is published. Speech/transcription
+  models priced per token state both ``prompt`` and ``completion`` (gpt-4o-transcribe,
+  gemini-3.1-flash-tts) and stay per token.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def parse_price(value: Any, where: str) -> Decimal:
     return price
 
 
-NOISE_DIGITS = 17
+NOISE_DIGITS = 15
 _NOISE_TAIL = re.compile(r"(0{6,}|9{6,})\d{1,3}$")
 NOISE_TOLERANCE = Decimal("1e-12")
 
@@ -168,14 +169,16 @@ def price_in_units(pricing: Pricing, modalities: Modalities) -> Pricing:
     if (
         not outputs & UNIT_PRICED_OUTPUTS
         or outputs & TOKEN_OUTPUTS
-        or pricing.input is None
-        or pricing.output is not None
+        or not pricing.input
+        or pricing.output
         or pricing.variable
     ):
         return pricing
+    # A completion price of 0 is "not billed that way", not a per-token price of 0.
     return pricing.model_copy(
         update={
             "input": None,
+            "output": None,
             "per_unit": to_decimal_number(pricing.input / PER_MILLION),
             "unit": "unstated",
         }

@@ -72,8 +72,10 @@ def cost_label(pricing: Pricing, *, is_free: bool) -> str:
     if pricing.per_request:
         return f"{_money(pricing.per_request)} per request"
     if pricing.per_unit is not None:
-        # Never "per 1M": the figure is per minute / second / character (see normalize).
+        # Never "per 1M": the figure is per minute / second / character (see normalize),
+        # and shown exactly ($0.016, not $0.02).
+        money = f"${pricing.per_unit.normalize():f}"
         if pricing.unit and pricing.unit != "unstated":
-            return f"{_money(pricing.per_unit)} per {pricing.unit}"
-        return f"{_money(pricing.per_unit)} per billing unit (unit not stated upstream)"
+            return f"{money} per {pricing.unit}"
+        return f"{money} per billing unit (unit not stated upstream)"
     return "not priced per token"
