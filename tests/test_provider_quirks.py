@@ -97,3 +97,31 @@ def test_groq_window_and_token_prices_only():
     assert orpheus.pricing is not None and orpheus.pricing.input == Decimal(40)
     old = translate_all(groq.ADAPTER, "provider-groq-models-2025-08-30.json")
     assert old["llama3-70b-8192"].max_context == 8192
+
+
+def test_gemini_thinking_methods_and_embedding_limits():
+    """Issue 14: `thinking: true` is Google's word that the model reasons; generateContent
+    says nothing about modalities (TTS and image models use it too); embedders report
+    outputTokenLimit 1, which is not an output cap."""
+    models = translate_all(gemini.ADAPTER, "provider-gemini-models-2026-08-17.json")
+    assert models["gemini-flash-latest"].reasoning == "Gemini list: thinking: true"
+    assert models["gemini-2.5-flash-preview-tts"].reasoning is None  # no `thinking` key
+    assert models["gemini-2.5-flash-preview-tts"].input_modalities is None
+    assert models["gemini-2.5-flash-image"].output_modalities is None
+    embed = models["gemini-embedding-001"]
+    assert embed.output_modalities == ["embeddings"]
+    assert embed.max_output is None and embed.max_context == 2048
+    assert models["veo-3.1-generate-preview"].output_modalities == ["video"]
+
+
+def test_together_type_states_outputs_and_only_non_chat_inputs():
+    models = translate_all(together.ADAPTER, "provider-together-models-2026-08-17.json")
+    gemma = models["google/gemma-4-31B-it"]  # type: chat, takes images
+    assert gemma.input_modalities is None and gemma.output_modalities == ["text"]
+    kinds = {tuple(m.output_modalities or ()) for m in models.values()}
+    assert {("text",), ("image",), ("embeddings",), ("rerank",)} <= kinds
+    images = [m for m in models.values() if m.output_modalities == ["image"]]
+    assert all(m.input_modalities == ["text", "image"] for m in images)
+    # Float noise in the price: cleaned to the decimal Together meant.
+    llama = models["meta-llama/Llama-3.3-70B-Instruct-Turbo"].pricing
+    assert llama is not None and llama.input == Decimal("1.04")
