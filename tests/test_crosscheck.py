@@ -170,3 +170,44 @@ def test_empty_store_exits_1(tmp_path, capsys):
     code = main(["crosscheck", str(fixture_path(MODELSDEV)), "--store", str(tmp_path / "none")])
     assert code == 1
     assert "nothing published" in capsys.readouterr().err
+
+
+def test_full_refresh_records_the_crosscheck_summary(tmp_path, capsys):
+    """With `crosscheck.reference_file` configured, `syncmodels all` ends with a crosscheck
+    whose summary is in the run report and status.json (job `crosscheck`)."""
+    from conftest import read_json
+
+    from pipeline.config import CatalogConfig, CrosscheckConfig
+    from pipeline.publishing import keys
+    from pipeline.runs.jobs import run_job
+    from pipeline.timeutil import parse_iso
+
+    store = LocalStore(tmp_path / "store")
+    config = CatalogConfig(crosscheck=CrosscheckConfig(reference_file=str(fixture_path(MODELSDEV))))
+    result = run_job(
+        "full_refresh",
+        store,
+        config,
+        now=parse_iso("2026-08-17T12:00:00Z"),
+        from_file=fixture_path("openrouter-models-2026-08-17.json"),
+    )
+    assert result.exit_code == 0
+    assert "crosscheck: " in result.summary and "disagreements" in result.summary
+    entry = read_json(store, keys.STATUS)["jobs"]["crosscheck"]
+    assert entry["outcome"] == "ok"
+    assert entry["sources"]["openrouter"]["matched"] > 300
+    assert entry["counts"]["disagreements"] == entry["sources"]["openrouter"]["disagreements"]
+    report = read_json(store, keys.run_report(entry["runId"]))
+    assert report["details"]["crosscheck"]["fields"]["openrouter"]["input"]["overlap"] > 300
+    # An unreadable reference is a failed check, never a failed refresh.
+    bad = CatalogConfig(crosscheck=CrosscheckConfig(reference_file=str(tmp_path / "missing")))
+    again = run_job(
+        "full_refresh",
+        store,
+        bad,
+        now=parse_iso("2026-08-17T13:00:00Z"),
+        from_file=fixture_path("openrouter-models-2026-08-17.json"),
+    )
+    assert again.exit_code == 0
+    failed = read_json(store, keys.STATUS)["jobs"]["crosscheck"]
+    assert failed["outcome"] == "failed" and "cannot read" in failed["error"]

@@ -9,10 +9,17 @@ tools, reasoning, structured output) the overlap and agreements, and every disag
 both values, our provenance/evidence and the reference's raw value. ``render_text`` prints it
 for people; ``CrosscheckResult.as_json`` is the machine form, ``summary`` the compact figures.
 
-Nothing here writes: the comparison is read-only, and the store is a parameter.
+The comparison itself is read-only; ``record_crosscheck`` (the full refresh's optional last
+step, ``crosscheck.reference_file`` in catalog.yaml) writes its summary as a run report and
+the ``crosscheck`` entry of ``status.json``. The store and the clock are parameters.
 """
 
 from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from pydantic import ValidationError
 
 from pipeline.crosscheck.compare import (
     FIELDS,
@@ -22,10 +29,11 @@ from pipeline.crosscheck.compare import (
     crosscheck,
 )
 from pipeline.crosscheck.reference import Reference, ReferenceError, load_reference
-from pipeline.publishing import keys
+from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store
-from pipeline.records import CurrentCatalog
+from pipeline.records import CurrentCatalog, JobStatus, RunReport
 from pipeline.stages.enrich import published_provider_lists
+from pipeline.timeutil import iso
 
 __all__ = [
     "FIELDS",
@@ -37,6 +45,7 @@ __all__ = [
     "crosscheck",
     "load_reference",
     "published_lists",
+    "record_crosscheck",
     "render_text",
     "run_crosscheck",
 ]
@@ -61,6 +70,75 @@ def published_lists(store: Store) -> list[PublishedList]:
 def run_crosscheck(store: Store, reference_path: str) -> CrosscheckResult:
     """Load the reference and compare every published list with it."""
     return crosscheck(load_reference(reference_path), published_lists(store))
+
+
+JOB = "crosscheck"
+
+
+def record_crosscheck(store: Store, reference_path: str, now: datetime) -> str:
+    """Run the crosscheck and record its summary (run report + status.json entry ``crosscheck``).
+    Returns a one-line summary; an unreadable reference or catalog is recorded as a failed
+    check and returned as the line, never raised (it must not fail the refresh)."""
+    stamp = iso(now)
+    run_id = f"{now:%Y%m%dT%H%M%SZ}-{hashlib.sha256(reference_path.encode()).hexdigest()[:8]}"
+    try:
+        result = run_crosscheck(store, reference_path)
+    except (ReferenceError, ValidationError) as exc:
+        error = f"crosscheck: {exc}".splitlines()[0]
+        report = RunReport(
+            generated_at=stamp,
+            run_id=run_id,
+            job=JOB,
+            outcome="failed",
+            published=False,
+            error=error,
+        )
+        entry = JobStatus(
+            last_start=stamp,
+            last_end=stamp,
+            outcome="failed",
+            run_id=run_id,
+            published=False,
+            error=error,
+        )
+        line = error
+    else:
+        summary = result.summary()
+        counts = {
+            "disagreements": len(result.disagreements),
+            "overlap": sum(c.overlap for f in result.counts.values() for c in f.values()),
+        }
+        report = RunReport(
+            generated_at=stamp,
+            run_id=run_id,
+            job=JOB,
+            outcome="ok",
+            published=True,
+            counts=counts,
+            details={JOB: summary},
+        )
+        per_source: dict[str, dict[str, int]] = {
+            s.source: {"matched": s.matched, "disagreements": 0} for s in result.sources
+        }
+        for d in result.disagreements:
+            per_source[d.source]["disagreements"] += 1
+        entry = JobStatus(
+            last_start=stamp,
+            last_end=stamp,
+            outcome="ok",
+            run_id=run_id,
+            published=True,
+            last_success=stamp,
+            counts=counts,
+            sources=per_source,
+        )
+        line = (
+            f"crosscheck: {counts['disagreements']} disagreements in {counts['overlap']} "
+            f"compared values against {reference_path}"
+        )
+    store.put(keys.run_report(run_id), publish.encode("run-report", report))
+    publish.record_status(store, JOB, entry, stamp)
+    return line
 
 
 def _shown(value: object) -> str:
