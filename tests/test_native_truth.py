@@ -315,3 +315,38 @@ def test_openai_list_states_no_prices(published):
     )
     natives = [openai.ADAPTER.translate(i) for i in items]
     assert all(n.pricing is None and n.max_output is None for n in natives)
+
+
+def test_catalog_fallback_tier_keeps_open_weight_prices_out(tmp_path):
+    """When DashScope's API fails, its list is served from OpenRouter's qwen/ entries: the
+    closed models keep OpenRouter's (vendor) prices, open-weight ones carry none."""
+    from provider_server import ProviderServer
+
+    from pipeline.runs.providers import ProvidersRequest, sync_providers
+    from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
+
+    store = LocalStore(tmp_path / "store")
+    now = parse_iso("2026-08-17T12:00:00Z")
+    path = fixture_path("openrouter-models-2026-08-17.json")
+    assert sync_openrouter(store, CatalogConfig(), SyncRequest(now=now, from_file=path)).published
+    with ProviderServer() as server:
+        base = server.mount("dashscope", "dashscope", b"<html>maintenance</html>")
+        sources: dict[str, Any] = {
+            n: {"enabled": False} for n in SOURCE_TYPES if n not in INSTANCE_ONLY
+        }
+        sources["dashscope"] = {"enabled": True, "base_url": base, "api_key_env": "K"}
+        result = sync_providers(
+            store,
+            CatalogConfig(extra={"sources": sources}),
+            ProvidersRequest(now=now, only=["dashscope"]),
+            env={"K": "key"},
+            sleep=lambda _s: None,
+        )
+    assert result.results["dashscope"].tier == "catalog"
+    models, provenance = provider_list(store, "dashscope")
+    open_model = models["qwen3-32b"]
+    assert "input" not in open_model["pricing"] and open_model["priceTier"] == "unknown"
+    assert provenance["qwen3-32b"]["pricing"] == "unknown"
+    closed = models["qwen3-max"]
+    assert closed["pricing"]["input"] == Decimal("0.78")
+    assert provenance["qwen3-max"] == {"all": "openrouter:qwen/qwen3-max"}

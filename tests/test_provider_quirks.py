@@ -125,3 +125,20 @@ def test_together_type_states_outputs_and_only_non_chat_inputs():
     # Float noise in the price: cleaned to the decimal Together meant.
     llama = models["meta-llama/Llama-3.3-70B-Instruct-Turbo"].pricing
     assert llama is not None and llama.input == Decimal("1.04")
+
+
+def test_mistral_capabilities_decide_modalities_and_parameters():
+    """Issue 14: Mistral's capability booleans are the API's word; an embedder lists them all
+    false, which states no output (not "text"), so it stays unknown for the heuristics."""
+    models = translate_all(mistral.ADAPTER, "provider-mistral-models-2026-08-17.json")
+    small = models["mistral-small-2603"]
+    assert small.input_modalities == ["text", "image"] and small.output_modalities == ["text"]
+    assert small.supported_parameters is not None
+    assert {"tools", "reasoning", "response_format"} <= set(small.supported_parameters)
+    assert models["voxtral-mini-tts-2603"].output_modalities == ["speech"]
+    realtime = models["voxtral-mini-transcribe-realtime-2602"]
+    assert realtime.output_modalities == ["transcription"]
+    assert "audio" in (realtime.input_modalities or [])
+    embed = models["mistral-embed"]
+    assert embed.input_modalities is None and embed.output_modalities is None
+    assert embed.supported_parameters == ["max_tokens", "temperature"]  # no tools stated

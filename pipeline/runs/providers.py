@@ -55,9 +55,9 @@ from pipeline.sources.http import FetchError, RetryPolicy, make_client
 from pipeline.sources.native import FetchContext, raw_snapshot
 from pipeline.sources.openrouter import extract_items
 from pipeline.sources.pinned import ManifestError
-from pipeline.stages import capabilities, lifecycle
+from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
-from pipeline.stages.enrich import OpenRouterIndex, fill_from_openrouter, owner_offer
+from pipeline.stages.enrich import UNKNOWN, OpenRouterIndex, fill_from_openrouter, owner_offer
 from pipeline.stages.normalize import Normalized, family_of
 from pipeline.timeutil import iso, parse_iso
 
@@ -640,21 +640,35 @@ def _from_catalog(
         {i: m.alias for i, m in previous.items()},
     )
     records = []
+    index = shared.index()
+    provenance: dict[str, dict[str, str]] = {}
     for native_id, rec in sorted(picked.items()):
         # A fallback feed never moves a model's lifecycle: keep what the cache knew.
         state = previous[native_id].lifecycle if native_id in previous else rec.lifecycle
-        records.append(
-            rec.model_copy(
-                update={
-                    "id": native_id,
-                    "provider": inst.name,
-                    "alias": aliases[native_id],
-                    "lifecycle": state,
-                    "sources": [SourceRef(source="openrouter", native_id=rec.id)],
-                },
-                deep=True,
+        update: dict[str, Any] = {
+            "id": native_id,
+            "provider": inst.name,
+            "alias": aliases[native_id],
+            "lifecycle": state,
+            "sources": [SourceRef(source="openrouter", native_id=rec.id)],
+        }
+        provenance[native_id] = {"all": f"openrouter:{rec.id}"}
+        if not owner_offer(rec, inst.vendors, index.is_open_weights(rec.id)):
+            # An open-weight model's OpenRouter price and limits are some host's, not the
+            # vendor's: the same rule as enrichment (enrich.owner_offer).
+            update.update(
+                max_context=None,
+                max_output=None,
+                pricing=Pricing(),
+                cost=tiers.cost_label(Pricing(), is_free=False),
+                price_tier="unknown",
+                is_free=False,
+                evidence={**rec.evidence, "isFree": "price unknown for this provider"},
+                detection_source={**rec.detection_source, "isFree": "heuristic"},
             )
-        )
+            for name in ("pricing", "maxContext", "maxOutput"):
+                provenance[native_id][name] = UNKNOWN
+        records.append(rec.model_copy(update=update, deep=True))
     return ProviderCatalog(
         generated_at=iso(shared.request.now),
         run_id=shared.run_id,
@@ -665,7 +679,7 @@ def _from_catalog(
         served_by="catalog",
         reason=problem,
         count=len(records),
-        provenance={r.id: {"all": f"openrouter:{picked[r.id].id}"} for r in records},
+        provenance=provenance,
         models=records,
     )
 
