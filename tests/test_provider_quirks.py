@@ -8,7 +8,7 @@ from typing import Any
 from conftest import fixture_path
 
 from pipeline.payloads import NativeModel
-from pipeline.sources import anthropic, cohere, gemini, groq, mistral, openai, together
+from pipeline.sources import anthropic, cohere, gemini, groq, mistral, ollama, openai, together
 from pipeline.sources.native import Adapter
 
 
@@ -142,3 +142,16 @@ def test_mistral_capabilities_decide_modalities_and_parameters():
     embed = models["mistral-embed"]
     assert embed.input_modalities is None and embed.output_modalities is None
     assert embed.supported_parameters == ["max_tokens", "temperature"]  # no tools stated
+
+
+def test_cohere_null_features_leave_inputs_unknown_and_ollama_states_no_modalities():
+    """Issue 14: `features: null` says nothing about image input; Ollama's tag list says
+    nothing about modalities. Neither becomes a text-only default."""
+    cohere_models = translate_all(cohere.ADAPTER, "provider-cohere-models-2026-08-17.json")
+    aya = cohere_models["c4ai-aya-expanse-32b"]  # chat endpoints, features: null
+    assert aya.input_modalities is None and aya.output_modalities == ["text"]
+    vision = cohere_models["command-a-vision-07-2025"]
+    assert vision.input_modalities == ["text", "image"]
+    local = translate_all(ollama.ADAPTER, "provider-ollama-api-tags-2025-07-20.json")
+    assert local and all(m.input_modalities is None for m in local.values())
+    assert all(m.pricing is not None and m.pricing.input == 0 for m in local.values())
