@@ -585,6 +585,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crosscheck(args: argparse.Namespace) -> int:
+    """The published catalog against an independent catalog file; 0 unless unreadable."""
+    from pydantic import ValidationError
+
+    from pipeline.crosscheck import ReferenceError, render_text, run_crosscheck
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    try:
+        result = run_crosscheck(store, args.reference)
+    except ReferenceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(f"error: {keys.CURRENT} in {store.uri} is unreadable: {exc}", file=sys.stderr)
+        return 1
+    if not result.sources:
+        print(
+            f"error: nothing published in {store.uri}: run `syncmodels all` first", file=sys.stderr
+        )
+        return 1
+    if args.json:
+        sys.stdout.write(jsonio.dumps(result.as_json()).decode("utf-8"))
+        return 0
+    print("\n".join(render_text(result)))
+    return 0
+
+
+def _register_crosscheck(sub: Any, common: Any) -> None:
+    check = sub.add_parser(
+        "crosscheck", help="compare the published catalog with models.dev or LiteLLM data"
+    )
+    check.add_argument("reference", metavar="REFERENCE_FILE", help="api.json or LiteLLM JSON")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    common(check)
+    check.set_defaults(func=cmd_crosscheck)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catalog", description="Keep the LLM model catalog fresh and publish it."
@@ -716,6 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--config")
     build.add_argument("-v", "--verbose", action="store_true")
     build.set_defaults(func=cmd_build_fallback)
+    _register_crosscheck(sub, common)
     return parser
 
 

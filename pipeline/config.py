@@ -114,6 +114,14 @@ class CurationConfig(Section):
     """A lifecycle change within this many days counts as flapping (issue 5)."""
 
 
+class CrosscheckConfig(Section):
+    """`crosscheck:`: compare the published catalog with an independent one after each full
+    refresh (summary in the run report and status.json, job `crosscheck`)."""
+
+    reference_file: str | None = None
+    """models.dev `api.json` or LiteLLM `model_prices_and_context_window.json`; unset: off."""
+
+
 class CatalogConfig(Section):
     store: str | None = None
     """Store URI; `--store` and `CATALOG_STORE` take precedence."""
@@ -129,6 +137,7 @@ class CatalogConfig(Section):
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     tiers: TierConfig = Field(default_factory=TierConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    crosscheck: CrosscheckConfig = Field(default_factory=CrosscheckConfig)
     extra: dict[str, Any] = Field(default_factory=dict)
     """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
 

@@ -100,6 +100,9 @@ class NativeModel:
     canonical_slug: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
     """Where a non-obvious value came from (e.g. modalities guessed from the id)."""
+    reasoning: str | None = None
+    """The list's own statement that the model reasons, as evidence (Gemini `thinking: true`);
+    None when it does not say."""
 
 
 Capability = Literal["tools", "vision", "reasoning", "structured_output", "web_search"]

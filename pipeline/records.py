@@ -92,6 +92,13 @@ class Pricing(PriceFields):
     """True for dynamically priced routers (upstream reports -1); no token prices are given then."""
     tiers: list[PriceTierRule] = Field(default_factory=list)
     """Conditional price rules from the feed (long-context and time-of-day), in feed order."""
+    per_unit: Usd | None = None
+    """For a model not billed per token (speech, transcription): USD per billing unit, the
+    feed's figure as given (never scaled to 1M); `unit` says the unit. Token fields are then
+    absent."""
+    unit: str | None = None
+    """Billing unit of `perUnit`: `minute`, `second`, `character`, `image`, `request`, or
+    `unstated` when the feed gives a figure without its unit (OpenRouter never states it)."""
 
 
 class Modalities(Record):
@@ -229,6 +236,9 @@ class CurrentCatalog(Record):
     """Number of models."""
     models: list[ModelRecord]
     """Models, sorted by id."""
+    pricing_basis: str | None = None
+    """What the per-model prices are. For OpenRouter: the lowest price across the hosts that
+    serve the model on OpenRouter, so a given host's own price may be higher."""
 
 
 class ProviderCatalog(Record):
@@ -261,7 +271,8 @@ class ProviderCatalog(Record):
     count: int
     """Number of models."""
     provenance: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Model id → field → where it came from (`native`, or `openrouter:<id>` when taken from
+    """Model id → field → where it came from (`native`, `unknown` when no source states it for
+    this provider (the field is then absent), or `openrouter:<id>` when taken from
     the matching OpenRouter record because the native API lacks it)."""
     models: list[ModelRecord]
     """Models, sorted by id."""

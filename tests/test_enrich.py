@@ -16,7 +16,6 @@ from pipeline.stages.enrich import OpenRouterIndex, match_key
         ("gpt-4o-2024-08-06", "openai/gpt-4o"),
         ("gemini-2.5-flash", "google/gemini-2.5-flash"),
         ("command-a-03-2025", "cohere/command-a"),
-        ("gpt-4-0613", "openai/gpt-4"),
         ("meta-llama/Llama-3.3-70B-Instruct", "meta-llama/llama-3.3-70b-instruct"),
         ("qwen_max", "qwen/qwen-max"),
     ],
@@ -27,7 +26,14 @@ def test_match_key_meets(native, openrouter):
 
 @pytest.mark.parametrize(
     ("native", "openrouter"),
-    [("gpt-4o-mini", "openai/gpt-4o"), ("claude-opus-4-1", "anthropic/claude-opus-4")],
+    [
+        ("gpt-4o-mini", "openai/gpt-4o"),
+        ("claude-opus-4-1", "anthropic/claude-opus-4"),
+        # Four-digit tags are versions, part of the identity (issue 14).
+        ("gpt-4-0613", "openai/gpt-4"),
+        ("mistral-small-2506", "mistralai/mistral-small"),
+        ("deepseek-ai/DeepSeek-V4-Pro-0813", "deepseek/deepseek-v4-pro"),
+    ],
 )
 def test_match_key_keeps_distinct_models_apart(native, openrouter):
     assert match_key(native) != match_key(openrouter)

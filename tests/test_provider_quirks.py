@@ -8,7 +8,7 @@ from typing import Any
 from conftest import fixture_path
 
 from pipeline.payloads import NativeModel
-from pipeline.sources import anthropic, cohere, gemini, groq, mistral, openai, together
+from pipeline.sources import anthropic, cohere, gemini, groq, mistral, ollama, openai, together
 from pipeline.sources.native import Adapter
 
 
@@ -97,3 +97,61 @@ def test_groq_window_and_token_prices_only():
     assert orpheus.pricing is not None and orpheus.pricing.input == Decimal(40)
     old = translate_all(groq.ADAPTER, "provider-groq-models-2025-08-30.json")
     assert old["llama3-70b-8192"].max_context == 8192
+
+
+def test_gemini_thinking_methods_and_embedding_limits():
+    """Issue 14: `thinking: true` is Google's word that the model reasons; generateContent
+    says nothing about modalities (TTS and image models use it too); embedders report
+    outputTokenLimit 1, which is not an output cap."""
+    models = translate_all(gemini.ADAPTER, "provider-gemini-models-2026-08-17.json")
+    assert models["gemini-flash-latest"].reasoning == "Gemini list: thinking: true"
+    assert models["gemini-2.5-flash-preview-tts"].reasoning is None  # no `thinking` key
+    assert models["gemini-2.5-flash-preview-tts"].input_modalities is None
+    assert models["gemini-2.5-flash-image"].output_modalities is None
+    embed = models["gemini-embedding-001"]
+    assert embed.output_modalities == ["embeddings"]
+    assert embed.max_output is None and embed.max_context == 2048
+    assert models["veo-3.1-generate-preview"].output_modalities == ["video"]
+
+
+def test_together_type_states_outputs_and_only_non_chat_inputs():
+    models = translate_all(together.ADAPTER, "provider-together-models-2026-08-17.json")
+    gemma = models["google/gemma-4-31B-it"]  # type: chat, takes images
+    assert gemma.input_modalities is None and gemma.output_modalities == ["text"]
+    kinds = {tuple(m.output_modalities or ()) for m in models.values()}
+    assert {("text",), ("image",), ("embeddings",), ("rerank",)} <= kinds
+    images = [m for m in models.values() if m.output_modalities == ["image"]]
+    assert all(m.input_modalities == ["text", "image"] for m in images)
+    # Float noise in the price: cleaned to the decimal Together meant.
+    llama = models["meta-llama/Llama-3.3-70B-Instruct-Turbo"].pricing
+    assert llama is not None and llama.input == Decimal("1.04")
+
+
+def test_mistral_capabilities_decide_modalities_and_parameters():
+    """Issue 14: Mistral's capability booleans are the API's word; an embedder lists them all
+    false, which states no output (not "text"), so it stays unknown for the heuristics."""
+    models = translate_all(mistral.ADAPTER, "provider-mistral-models-2026-08-17.json")
+    small = models["mistral-small-2603"]
+    assert small.input_modalities == ["text", "image"] and small.output_modalities == ["text"]
+    assert small.supported_parameters is not None
+    assert {"tools", "reasoning", "response_format"} <= set(small.supported_parameters)
+    assert models["voxtral-mini-tts-2603"].output_modalities == ["speech"]
+    realtime = models["voxtral-mini-transcribe-realtime-2602"]
+    assert realtime.output_modalities == ["transcription"]
+    assert "audio" in (realtime.input_modalities or [])
+    embed = models["mistral-embed"]
+    assert embed.input_modalities is None and embed.output_modalities is None
+    assert embed.supported_parameters == ["max_tokens", "temperature"]  # no tools stated
+
+
+def test_cohere_null_features_leave_inputs_unknown_and_ollama_states_no_modalities():
+    """Issue 14: `features: null` says nothing about image input; Ollama's tag list says
+    nothing about modalities. Neither becomes a text-only default."""
+    cohere_models = translate_all(cohere.ADAPTER, "provider-cohere-models-2026-08-17.json")
+    aya = cohere_models["c4ai-aya-expanse-32b"]  # chat endpoints, features: null
+    assert aya.input_modalities is None and aya.output_modalities == ["text"]
+    vision = cohere_models["command-a-vision-07-2025"]
+    assert vision.input_modalities == ["text", "image"]
+    local = translate_all(ollama.ADAPTER, "provider-ollama-api-tags-2025-07-20.json")
+    assert local and all(m.input_modalities is None for m in local.values())
+    assert all(m.pricing is not None and m.pricing.input == 0 for m in local.values())

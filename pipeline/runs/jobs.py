@@ -179,6 +179,15 @@ def full_refresh(ctx: JobContext) -> JobResult:
     result.summary = f"{result.summary}; {line}" if result.published else line
     result.warnings.extend(providers.warnings)
     result.code = max(result.code, providers.exit_code)
+    if ctx.config.crosscheck.reference_file:
+        # Drift between upstream, an independent catalog and the pipeline, for the operator.
+        from pipeline.crosscheck import record_crosscheck
+
+        try:
+            checked = record_crosscheck(ctx.store, ctx.config.crosscheck.reference_file, ctx.now)
+        except (StoreError, SchemaViolation) as exc:
+            checked = f"crosscheck not recorded: {exc}"
+        result.summary = f"{result.summary}; {checked}"
     return result
 
 

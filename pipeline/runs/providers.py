@@ -53,10 +53,11 @@ from pipeline.runs import fallback
 from pipeline.runs.sync import build_record, make_run_id
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
 from pipeline.sources.native import FetchContext, raw_snapshot
+from pipeline.sources.openrouter import extract_items
 from pipeline.sources.pinned import ManifestError
-from pipeline.stages import capabilities, lifecycle
+from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
-from pipeline.stages.enrich import OpenRouterIndex, fill_from_openrouter
+from pipeline.stages.enrich import UNKNOWN, OpenRouterIndex, fill_from_openrouter, owner_offer
 from pipeline.stages.normalize import Normalized, family_of
 from pipeline.timeutil import iso, parse_iso
 
@@ -96,6 +97,8 @@ class SourceResult:
     """Why this tier (cache fresh until …, the API error that caused a fallback, ...)."""
     matched: int | None = None
     """Native records matched to an OpenRouter record (API tier)."""
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    """Native id → the OpenRouter ids it matched equally well (so it matched none)."""
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     elapsed_ms: float = 0.0
 
@@ -113,6 +116,8 @@ class SourceResult:
                 "total": self.count,
                 "rate": round(self.matched / self.count, 3) if self.count else 0.0,
             }
+            if self.ambiguous:
+                out["openrouterMatch"]["ambiguous"] = dict(sorted(self.ambiguous.items()))
         if self.quarantined:
             out["quarantined"] = len(self.quarantined)
         out["elapsedMs"] = round(self.elapsed_ms, 1)
@@ -270,7 +275,9 @@ def sync_providers(
         current = catalog()
         with catalog_lock:
             if "index" not in catalog_cache:
-                catalog_cache["index"] = OpenRouterIndex.build(current.models if current else [])
+                built_index = OpenRouterIndex.build(current.models if current else [])
+                built_index.open_weights = _open_weights(store, current)
+                catalog_cache["index"] = built_index
             built: OpenRouterIndex = catalog_cache["index"]
             return built
 
@@ -307,6 +314,25 @@ def sync_providers(
                 results[name] = future.result()
     results = dict(sorted(results.items()))
     return _finish(store, request, run_id, results, started, asked=bool(request.only))
+
+
+def _open_weights(store: Store, catalog: CurrentCatalog | None) -> dict[str, bool]:
+    """OpenRouter id → open weights (a ``hugging_face_id`` in the raw record), read from the
+    raw snapshot the catalog was built from; empty when it cannot be read, and then no
+    OpenRouter price or limit is taken for any provider (``enrich.owner_offer``)."""
+    if catalog is None or not catalog.raw_key:
+        return {}
+    try:
+        blob = store.get(catalog.raw_key)
+        items = extract_items(blob.data) if blob is not None else []
+    except (StoreError, PayloadError, ValueError) as exc:
+        log.warning("raw OpenRouter snapshot unreadable", extra={"error": str(exc)})
+        return {}
+    out: dict[str, bool] = {}
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            out[item["id"]] = bool(item.get("hugging_face_id"))
+    return out
 
 
 def _openrouter_catalog(store: Store) -> CurrentCatalog | None:
@@ -450,10 +476,15 @@ def _normalized(inst: SourceInstance, native: NativeModel) -> Normalized:
         alias_target=None,
         max_context=native.max_context,
         max_output=native.max_output,
+        # Unstated modalities stay empty (provenance `unknown`), never a text → text default
+        # the capability resolver would take for the API's word.
         modalities=Modalities(
-            input=list(native.input_modalities or ["text"]),
-            output=list(native.output_modalities or ["text"]),
+            input=list(native.input_modalities or []),
+            output=list(native.output_modalities or []),
         ),
+        modalities_given=native.output_modalities is not None,
+        inputs_given=native.input_modalities is not None,
+        reasoning_stated=native.reasoning,
         pricing=native.pricing.model_copy(deep=True) if native.pricing else Pricing(),
         supported_parameters=native.supported_parameters,
         knowledge_cutoff=None,
@@ -479,11 +510,18 @@ def _serve_api(
     models: list[Normalized] = []
     provenance: dict[str, dict[str, str]] = {}
     matched = 0
+    ambiguous: dict[str, list[str]] = {}
     for native in natives:
         model = _normalized(inst, native)
-        match = index.match(native.id, inst.vendors)
+        found = index.lookup(native.id, inst.vendors)
+        match = found.record
         matched += match is not None
-        provenance[native.id] = fill_from_openrouter(native, model, match)
+        if found.ambiguous:
+            ambiguous[native.id] = list(found.ambiguous)
+        owner = match is not None and owner_offer(
+            match, inst.vendors, index.is_open_weights(match.id)
+        )
+        provenance[native.id] = fill_from_openrouter(native, model, match, owner=owner)
         models.append(model)
     aliases = assign_aliases(
         [AliasCandidate(m.id, m.created) for m in models],
@@ -522,6 +560,7 @@ def _serve_api(
         count=len(records),
         data_as_of=iso(now),
         matched=matched,
+        ambiguous=ambiguous,
         quarantined=quarantined,
     )
 
@@ -601,21 +640,35 @@ def _from_catalog(
         {i: m.alias for i, m in previous.items()},
     )
     records = []
+    index = shared.index()
+    provenance: dict[str, dict[str, str]] = {}
     for native_id, rec in sorted(picked.items()):
         # A fallback feed never moves a model's lifecycle: keep what the cache knew.
         state = previous[native_id].lifecycle if native_id in previous else rec.lifecycle
-        records.append(
-            rec.model_copy(
-                update={
-                    "id": native_id,
-                    "provider": inst.name,
-                    "alias": aliases[native_id],
-                    "lifecycle": state,
-                    "sources": [SourceRef(source="openrouter", native_id=rec.id)],
-                },
-                deep=True,
+        update: dict[str, Any] = {
+            "id": native_id,
+            "provider": inst.name,
+            "alias": aliases[native_id],
+            "lifecycle": state,
+            "sources": [SourceRef(source="openrouter", native_id=rec.id)],
+        }
+        provenance[native_id] = {"all": f"openrouter:{rec.id}"}
+        if not owner_offer(rec, inst.vendors, index.is_open_weights(rec.id)):
+            # An open-weight model's OpenRouter price and limits are some host's, not the
+            # vendor's: the same rule as enrichment (enrich.owner_offer).
+            update.update(
+                max_context=None,
+                max_output=None,
+                pricing=Pricing(),
+                cost=tiers.cost_label(Pricing(), is_free=False),
+                price_tier="unknown",
+                is_free=False,
+                evidence={**rec.evidence, "isFree": "price unknown for this provider"},
+                detection_source={**rec.detection_source, "isFree": "heuristic"},
             )
-        )
+            for name in ("pricing", "maxContext", "maxOutput"):
+                provenance[native_id][name] = UNKNOWN
+        records.append(rec.model_copy(update=update, deep=True))
     return ProviderCatalog(
         generated_at=iso(shared.request.now),
         run_id=shared.run_id,
@@ -626,7 +679,7 @@ def _from_catalog(
         served_by="catalog",
         reason=problem,
         count=len(records),
-        provenance={r.id: {"all": f"openrouter:{picked[r.id].id}"} for r in records},
+        provenance=provenance,
         models=records,
     )
 

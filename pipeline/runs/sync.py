@@ -184,6 +184,12 @@ def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], in
 _RECORD_FIELDS = set(ModelRecord.model_fields)
 
 
+OPENROUTER_PRICING_BASIS = (
+    "lowest across hosts: each model's prices are the cheapest of the providers serving it on "
+    "OpenRouter; a host's own list price may be higher (provider lists carry only their own)"
+)
+
+
 def build_record(
     model: Normalized,
     caps: capabilities.Capabilities,
@@ -451,6 +457,7 @@ def sync_openrouter(
         raw_key=raw_key,
         count=len(records),
         models=records,
+        pricing_basis=OPENROUTER_PRICING_BASIS,
     )
     deprecated_doc = deprecations.merge(
         previous_deprecations,

@@ -57,9 +57,10 @@ def translate(item: Any) -> NativeModel:
     elif "transcriptions" in endpoints:
         model.input_modalities, model.output_modalities = ["audio"], ["transcription"]
     elif endpoints & {"chat", "generate"}:
-        vision = isinstance(features, list) and "vision" in features
-        model.input_modalities = ["text", "image"] if vision else ["text"]
         model.output_modalities = ["text"]
+        if isinstance(features, list):
+            # With features null nothing is said about image input: it stays unknown.
+            model.input_modalities = ["text", "image"] if "vision" in features else ["text"]
     if isinstance(features, list):
         params = ["max_tokens", "temperature"]
         if "tools" in features or "strict_tools" in features:

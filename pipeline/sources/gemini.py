@@ -7,8 +7,13 @@ Quirks owned here:
   the key in URLs and logs).
 - Names carry a ``models/`` prefix that is not part of the id callers use.
 - Token limits (``inputTokenLimit``, ``outputTokenLimit``) are Google's own and win over
-  OpenRouter's. The kind follows ``supportedGenerationMethods``: ``embedContent`` → embedding,
-  ``predict`` → image (Imagen), ``predictLongRunning`` → video (Veo).
+  OpenRouter's; embedders report ``outputTokenLimit: 1`` (one vector, not a token cap), which
+  is dropped. The kind follows ``supportedGenerationMethods``: ``embedContent`` → embedding,
+  ``predict`` → image (Imagen), ``predictLongRunning`` → video (Veo). ``generateContent`` and
+  ``bidiGenerateContent`` say nothing about modalities (TTS, image and music models use them
+  too), so those stay unknown for OpenRouter enrichment and the name heuristics.
+- ``thinking: true`` is Google's statement that the model reasons: published as the API's
+  reasoning signal (``configurable``: the thinking budget is a request setting).
 """
 
 from __future__ import annotations
@@ -60,14 +65,15 @@ def translate(item: Any) -> NativeModel:
     methods = entry.get("supportedGenerationMethods") or []
     if "embedContent" in methods:
         model.input_modalities, model.output_modalities = ["text"], ["embeddings"]
+        model.max_output = None
     elif "predictLongRunning" in methods:
         model.input_modalities, model.output_modalities = ["text", "image"], ["video"]
     elif "predict" in methods:
         model.input_modalities, model.output_modalities = ["text"], ["image"]
     if entry.get("thinking") is True:
-        # Only a hint: the list says nothing about tools or structured output, so
-        # supported_parameters stay unknown (None) and come from OpenRouter enrichment.
-        model.notes["reasoning"] = "thinking: true"
+        # The list says nothing about tools or structured output: supported_parameters stay
+        # unknown (None) and come from OpenRouter enrichment.
+        model.reasoning = "Gemini list: thinking: true"
     return model
 
 

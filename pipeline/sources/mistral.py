@@ -12,7 +12,10 @@ Quirks owned here:
   context (2025-08-30: ``voxtral-mini-2507`` also appears with the transcribe model's facts).
   The model's own entry wins; without one, the first.
 - ``capabilities`` is a full set of booleans (tools, vision, audio, ...), so supported
-  parameters are known; ``deprecation`` is the retirement time.
+  parameters are known; ``deprecation`` is the retirement time. The modalities follow from
+  it (``completion_chat``/``ocr``/``classification`` → text out, ``audio_speech`` → speech,
+  ``audio_transcription[_realtime]`` → transcription); embedders list every capability false,
+  which states no output at all, so their modalities stay unknown for the name heuristics.
 """
 
 from __future__ import annotations
@@ -52,6 +55,22 @@ def parse(pages: list[bytes]) -> list[Any]:
     return list(chosen.values())
 
 
+def _transcribes(caps: dict[str, Any]) -> bool:
+    return bool(caps.get("audio_transcription") or caps.get("audio_transcription_realtime"))
+
+
+def _outputs(caps: dict[str, Any]) -> list[str] | None:
+    """What the capability set says comes out; None when it says nothing (embedders list
+    every capability false: that is not "text", it is unstated)."""
+    if caps.get("audio_speech"):
+        return ["speech"]
+    if _transcribes(caps) and not caps.get("completion_chat"):
+        return ["transcription"]
+    if caps.get("completion_chat") or caps.get("classification") or caps.get("ocr"):
+        return ["text"]
+    return None
+
+
 def translate(item: Any) -> NativeModel:
     entry = record(item, "mistral")
     model_id = text(entry, "id")
@@ -67,18 +86,14 @@ def translate(item: Any) -> NativeModel:
     )
     caps = entry.get("capabilities")
     if isinstance(caps, dict):
-        inputs, outputs = ["text"], ["text"]
-        if caps.get("vision"):
-            inputs.append("image")
-        if caps.get("audio") or caps.get("audio_transcription"):
-            inputs.append("audio")
-        if caps.get("audio_speech"):
-            outputs = ["speech"]
-        elif caps.get("audio_transcription") and not caps.get("completion_chat"):
-            outputs = ["transcription"]
-        elif caps.get("classification") and not caps.get("completion_chat"):
-            outputs = ["text"]
-        model.input_modalities, model.output_modalities = inputs, outputs
+        outputs = _outputs(caps)
+        if outputs is not None:
+            inputs = ["text"]
+            if caps.get("vision"):
+                inputs.append("image")
+            if caps.get("audio") or _transcribes(caps):
+                inputs.append("audio")
+            model.input_modalities, model.output_modalities = inputs, outputs
         params = ["max_tokens", "temperature"]
         if caps.get("function_calling"):
             params += ["tool_choice", "tools", "response_format"]

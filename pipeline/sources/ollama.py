@@ -24,7 +24,8 @@ def translate(item: Any) -> NativeModel:
     model_id = text(entry, "name") or text(entry, "model")
     if model_id is None:
         raise ValueError("name is missing or empty")
-    model = NativeModel(id=model_id, input_modalities=["text"], output_modalities=["text"])
+    # No modalities in the tag list: they stay unknown (name heuristics decide: llava, embed).
+    model = NativeModel(id=model_id)
     # A model on your own machine costs nothing per token.
     model.pricing = Pricing(input=Decimal(0), output=Decimal(0))
     details = entry.get("details")

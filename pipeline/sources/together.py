@@ -8,7 +8,11 @@ Quirks owned here:
   prices: that 0 means "not priced per token" and is dropped, except for Together's free
   endpoints (ids ending in ``-Free``), where 0 is the real price.
 - ``type`` says what the model is (chat, language, code, image, video, audio, transcribe,
-  embedding, rerank, moderation); ``context_length`` is missing for a quarter of the list.
+  embedding, rerank, moderation): the output side, and the input side only for non-chat types
+  (a ``chat`` model may well take images); ``context_length`` is missing for a quarter of the
+  list.
+- Prices can carry binary-float noise (``1.0399999999999998``): cleaned (see
+  ``normalize.clean_noise``); the raw snapshot keeps the original.
 """
 
 from __future__ import annotations
@@ -28,12 +32,16 @@ from pipeline.sources.native import (
     text,
 )
 from pipeline.sources.openai import fetch
+from pipeline.stages.normalize import clean_noise
 
-MODALITIES_BY_TYPE: dict[str, tuple[list[str], list[str]]] = {
-    "chat": (["text"], ["text"]),
-    "language": (["text"], ["text"]),
-    "code": (["text"], ["text"]),
-    "moderation": (["text"], ["text"]),
+# type → (input, output) modalities. For chat, language, code and moderation models the type
+# says what comes out (text) but nothing about what goes in: gemma-4-31B-it and Kimi-K2.6 are
+# `chat` and take images. Their inputs stay unknown (None) for enrichment and heuristics.
+MODALITIES_BY_TYPE: dict[str, tuple[list[str] | None, list[str]]] = {
+    "chat": (None, ["text"]),
+    "language": (None, ["text"]),
+    "code": (None, ["text"]),
+    "moderation": (None, ["text"]),
     "image": (["text", "image"], ["image"]),
     "video": (["text", "image"], ["video"]),
     "audio": (["text"], ["speech"]),
@@ -51,6 +59,7 @@ def _pricing(model_id: str, prices: Any) -> Pricing | None:
     pricing = Pricing()
     for key, name in fields.items():
         price = per_million(prices.get(key))
+        price = clean_noise(price) if price is not None else None
         if price is None or (price == 0 and not free):
             continue
         setattr(pricing, name, to_decimal_number(price))
@@ -72,7 +81,8 @@ def translate(item: Any) -> NativeModel:
     kind = entry.get("type")
     if isinstance(kind, str) and kind in MODALITIES_BY_TYPE:
         inputs, outputs = MODALITIES_BY_TYPE[kind]
-        model.input_modalities, model.output_modalities = list(inputs), list(outputs)
+        model.input_modalities = list(inputs) if inputs is not None else None
+        model.output_modalities = list(outputs)
     return model
 
 

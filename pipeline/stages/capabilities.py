@@ -169,12 +169,14 @@ HEURISTICS: tuple[Heuristic, ...] = (
         chat_only=True,
     ),
     # reasoning: reasoning-first families that always think (o1/o3/o4, deepseek-r1 and its
-    # distills, qwq/qvq, *-thinking, magistral, *-reasoning but not *-non-reasoning).
+    # distills, qwq/qvq, *-thinking, magistral, *-reasoning but not *-non-reasoning), whoever
+    # serves them: OpenRouter's `openai/o3`, OpenAI's own `o3-deep-research`, a host's
+    # `deepseek-ai/DeepSeek-R1-Distill-Llama-70B`.
     _row(
         "reasoning",
         "fixed",
         "a reasoning-first family",
-        r"^openai/o[134]\b|deepseek-r1|deepseek-reasoner|(^|/)r1-|qwq|qvq|thinking|-think\b"
+        r"(^|/)o[134]\b|deepseek-r1|deepseek-reasoner|(^|/)r1-|qwq|qvq|thinking|-think\b"
         r"|magistral|(?<!non-)reasoning",
         chat_only=True,
     ),
@@ -239,7 +241,7 @@ def positive_prices(pricing: Pricing) -> list[str]:
     found = [
         name
         for name in type(pricing).model_fields
-        if name not in ("variable", "tiers", "other")
+        if name not in ("variable", "tiers", "other", "unit")
         and (value := getattr(pricing, name)) is not None
         and value > 0
     ]
@@ -310,7 +312,7 @@ def api_signals(model: Normalized) -> dict[str, Signal]:
                     signals["kind"] = (kind, f"output modality {modality}")
                     break
 
-    if model.modalities_given:
+    if model.modalities_given and model.inputs_given:
         signals["supportsVision"] = ("image" in inputs, f"input modalities {inputs}")
         signals["isImageGen"] = ("image" in outputs, f"output modalities {outputs}")
 
@@ -337,6 +339,10 @@ def api_signals(model: Normalized) -> dict[str, Signal]:
                 "configurable",
                 f"supported_parameters has {', '.join(controls)}",
             )
+    if "reasoning" not in signals and model.reasoning_stated is not None:
+        # A provider list's own word that the model thinks (Gemini `thinking: true`); the
+        # thinking budget is a request setting, so it is configurable.
+        signals["reasoning"] = ("configurable", model.reasoning_stated)
     if "reasoning" not in signals and model.reasoning_mandatory is not None:
         # The `reasoning` object (feed schema since 2026-06): `mandatory` means always on.
         mandatory = model.reasoning_mandatory

@@ -53,6 +53,9 @@ def price_view(pricing: Pricing) -> dict[str, Any]:
             view[f"other.{key}"] = value
     if pricing.variable:
         view["variable"] = True
+    if pricing.per_unit is not None:
+        view["perUnit"] = pricing.per_unit
+        view["unit"] = pricing.unit
     if pricing.tiers:
         view["tiers"] = [
             t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in pricing.tiers

@@ -1,16 +1,28 @@
 """Enrichment both ways between provider-native lists and the OpenRouter catalog.
 
-Native → OpenRouter id matching (``match``): vendor prefix dropped, ``:variant`` dropped,
-lower-cased, dots and underscores as dashes, date suffixes stripped (``-20250929``,
-``-2024-08-06``, ``-03-2025``, ``-0613``). So ``claude-sonnet-4-5-20250929`` meets
-``anthropic/claude-sonnet-4.5`` and ``gemini-2.5-flash`` meets ``google/gemini-2.5-flash``.
-Direct vendors only match records under their own vendor prefixes; hosts (Groq, Together, ...)
-match records of the vendor their id names (``deepseek-ai/…`` → ``deepseek/…``), or, for ids
-without a vendor, any record when the key is unambiguous.
+Native → OpenRouter id matching (``OpenRouterIndex.lookup``), most specific evidence first:
 
-- ``fill_from_openrouter``: native records take context window, output cap, prices, modalities
-  and supported parameters from the match when the native API does not give them; native facts
-  win (Anthropic's ``max_input_tokens``, Gemini's token limits), with provenance.
+1. **exact**: the id equals an OpenRouter id's model part (case-insensitive);
+2. **canonical**: the id equals an OpenRouter ``canonical_slug``'s model part (it carries
+   dated versions: ``anthropic/claude-4.5-sonnet-20250929``);
+3. **date**: ids compared without date tags (``-20250929``, ``-2024-08-06``, ``-03-2025``),
+   lower-cased, dots and underscores as dashes; when both sides carry a date (in the id or the
+   canonical slug) the dates must be the same day/month. So ``claude-sonnet-4-5-20250929``
+   meets ``anthropic/claude-sonnet-4.5`` but ``qwen3.5-plus-2026-02-15`` does not meet
+   ``qwen/qwen3.5-plus-20260420``.
+
+A four-digit version tag (``mistral-small-2506``, ``DeepSeek-V4-Pro-0813``) is part of the
+identity and never stripped. Direct vendors only match records under their own vendor
+prefixes; host ids with an org prefix (``deepseek-ai/…``, ``meta-llama/…``) match on their
+model part among records of that vendor; ids without a vendor match any record. At each step
+one candidate is a match, several are an *ambiguous* match — no match, listed in the run
+report — and none moves on to the next step.
+
+- ``fill_from_openrouter``: native records take modalities, supported parameters and the
+  knowledge cutoff from the match when the native API does not give them. Prices and limits
+  are the provider's own business: they are taken from the OpenRouter model record only when
+  ``owner_offer`` says that record describes this provider's offer (see there); otherwise they
+  stay absent and provenance says ``unknown``. Native facts always win, with provenance.
 - ``link_direct_sources``: the hook ``sync.py`` calls so that OpenRouter records list, under
   ``sources``, the direct providers serving them with their native ids (read from the
   providers' published ``current.json``).
@@ -21,8 +33,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -34,6 +47,8 @@ from pipeline.stages.normalize import Normalized
 log = logging.getLogger("pipeline.stages.enrich")
 
 PROVIDERS_PREFIX = "models/providers/"
+UNKNOWN = "unknown"
+"""Provenance of a field no source states for this provider (the field is absent)."""
 # Hugging Face org (as hosts such as Together and Groq write it) → OpenRouter vendor prefix,
 # where the two differ.
 HF_ORG_TO_VENDOR = {
@@ -43,87 +58,207 @@ HF_ORG_TO_VENDOR = {
     "xiaomimimo": "xiaomi",
     "mistral": "mistralai",
 }
-DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|\d{2}-\d{4}|\d{4})$")
+# Date tags only: YYYYMMDD, YYYY-MM-DD, MM-YYYY. Four-digit tags (-2506, -0613, -0813) are
+# versions, part of the identity.
+DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|\d{2}-\d{4})$")
+
+How = Literal["exact", "canonical", "date"]
+
+
+def _date_of(tag: str) -> str:
+    """A date tag as ``YYYY-MM-DD`` (or ``YYYY-MM`` for ``MM-YYYY``), for comparing."""
+    if len(tag) == 8:
+        return f"{tag[:4]}-{tag[4:6]}-{tag[6:]}"
+    if len(tag) == 7:  # MM-YYYY
+        return f"{tag[3:]}-{tag[:2]}"
+    return tag
+
+
+def split_date(model_id: str) -> tuple[str, str | None]:
+    """(comparable core, date or None): vendor prefix and ``:variant`` dropped, lower-cased,
+    dots and underscores as dashes, trailing date tags removed (the last one is returned)."""
+    bare = model_id.split("/", 1)[-1].split(":", 1)[0].lower()
+    bare = bare.replace(".", "-").replace("_", "-")
+    date: str | None = None
+    while True:
+        found = DATE_SUFFIX.search(bare)
+        if found is None or found.start() == 0:
+            return bare, date
+        date = date or _date_of(found.group(1))
+        bare = bare[: found.start()]
 
 
 def match_key(model_id: str) -> str:
-    """The comparable core of an id (see the module docstring)."""
-    bare = model_id.split("/", 1)[-1].split(":", 1)[0].lower()
-    bare = bare.replace(".", "-").replace("_", "-")
-    while True:
-        shorter = DATE_SUFFIX.sub("", bare)
-        if shorter == bare or not shorter:
-            return bare
-        bare = shorter
+    """The comparable core of an id, without date tags (see the module docstring)."""
+    return split_date(model_id)[0]
+
+
+def _bare(model_id: str) -> str:
+    return model_id.lstrip("~").split("/", 1)[-1].split(":", 1)[0].lower()
+
+
+@dataclass(frozen=True)
+class Match:
+    """The outcome of one lookup: a record, or why there is none."""
+
+    record: ModelRecord | None = None
+    how: How | None = None
+    ambiguous: tuple[str, ...] = ()
+    """The candidates when several fit equally well (then ``record`` is None)."""
 
 
 @dataclass
 class OpenRouterIndex:
-    """OpenRouter records by match key (base ids only: ``:free`` and other variants excluded)."""
+    """OpenRouter records by exact id, canonical slug and date-free key (base ids only:
+    ``:free`` and other variants excluded; ``~`` aliases for exact matches only)."""
 
+    by_id: dict[str, list[ModelRecord]] = field(default_factory=dict)
+    by_slug: dict[str, list[ModelRecord]] = field(default_factory=dict)
     by_key: dict[str, list[ModelRecord]] = field(default_factory=dict)
+    dates: dict[str, str | None] = field(default_factory=dict)
+    """OpenRouter id → the date its id or canonical slug carries."""
+    open_weights: dict[str, bool] = field(default_factory=dict)
+    """OpenRouter id → whether the raw record names a Hugging Face repository (open weights);
+    ids missing here are unknown (the raw snapshot was not readable)."""
 
     @classmethod
     def build(cls, records: Iterable[ModelRecord]) -> OpenRouterIndex:
-        grouped: dict[str, list[ModelRecord]] = defaultdict(list)
-        for rec in records:
-            if ":" in rec.id or rec.id.startswith("~"):
+        index = cls()
+        grouped: dict[str, dict[str, list[ModelRecord]]] = {
+            "id": defaultdict(list),
+            "slug": defaultdict(list),
+            "key": defaultdict(list),
+        }
+        for rec in sorted(records, key=lambda r: r.id):
+            if ":" in rec.id:
                 continue
-            grouped[match_key(rec.id)].append(rec)
-        return cls({k: sorted(v, key=lambda r: r.id) for k, v in grouped.items()})
+            if rec.id.startswith("~"):
+                # `~google/gemini-flash-latest` is OpenRouter's record for the very name
+                # Google lists (`gemini-flash-latest`): exact matches only.
+                grouped["id"][_bare(rec.id)].append(rec)
+                continue
+            grouped["id"][_bare(rec.id)].append(rec)
+            if rec.canonical_slug and _bare(rec.canonical_slug) != _bare(rec.id):
+                grouped["slug"][_bare(rec.canonical_slug)].append(rec)
+            key, date = split_date(rec.id)
+            grouped["key"][key].append(rec)
+            if date is None and rec.canonical_slug:
+                date = split_date(rec.canonical_slug)[1]
+            index.dates[rec.id] = date
+        index.by_id, index.by_slug, index.by_key = (
+            dict(grouped["id"]),
+            dict(grouped["slug"]),
+            dict(grouped["key"]),
+        )
+        return index
+
+    def is_open_weights(self, model_id: str) -> bool | None:
+        """True/False from the raw record; None when it could not be read."""
+        return self.open_weights.get(model_id)
+
+    def lookup(self, native_id: str, vendors: tuple[str, ...]) -> Match:
+        """The OpenRouter record for ``native_id`` (see the module docstring)."""
+        allowed = _vendor_filter(native_id, vendors)
+        key, date = split_date(native_id)
+        steps: tuple[tuple[How, list[ModelRecord]], ...] = (
+            ("exact", self.by_id.get(_bare(native_id), [])),
+            ("canonical", self.by_slug.get(_bare(native_id), [])),
+            ("date", self.by_key.get(key, [])),
+        )
+        for how, found in steps:
+            candidates = [c for c in found if allowed(c)]
+            if how == "date":
+                # Two different dates are two different snapshots.
+                candidates = [
+                    c for c in candidates if date is None or self.dates[c.id] in (None, date)
+                ]
+                same_day = [c for c in candidates if date is not None and self.dates[c.id] == date]
+                candidates = same_day or candidates
+            if len(candidates) == 1:
+                return Match(candidates[0], how)
+            if candidates:
+                return Match(ambiguous=tuple(c.id for c in candidates))
+        return Match()
 
     def match(self, native_id: str, vendors: tuple[str, ...]) -> ModelRecord | None:
         """The OpenRouter record for ``native_id``, or None (no match, or ambiguous)."""
-        candidates = self.by_key.get(match_key(native_id), [])
-        if vendors:
-            candidates = [c for c in candidates if c.family in vendors]
-        elif "/" in native_id:
-            # Hosts name models by Hugging Face org; it must be the same vendor, or a
-            # fine-tune (`pearl-ai/gemma-4-31b-it`) would take the base model's facts.
-            org = native_id.split("/", 1)[0].lower()
-            vendor = HF_ORG_TO_VENDOR.get(org, org)
-            candidates = [c for c in candidates if c.family == vendor]
-        if len(candidates) == 1:
-            return candidates[0]
-        exact = [c for c in candidates if c.id.split("/", 1)[-1] == native_id.lower()]
-        return exact[0] if len(exact) == 1 else None
+        return self.lookup(native_id, vendors).record
+
+
+def _vendor_filter(native_id: str, vendors: tuple[str, ...]) -> Callable[[ModelRecord], bool]:
+    if vendors:
+        return lambda c: c.family in vendors
+    if "/" in native_id:
+        # Hosts name models by Hugging Face org; it must be the same vendor, or a
+        # fine-tune (`pearl-ai/gemma-4-31b-it`) would take the base model's facts.
+        org = native_id.split("/", 1)[0].lower()
+        vendor = HF_ORG_TO_VENDOR.get(org, org)
+        return lambda c: c.family == vendor
+    return lambda c: True
+
+
+def owner_offer(match: ModelRecord, vendors: tuple[str, ...], open_weights: bool | None) -> bool:
+    """Whether the OpenRouter *model* record's prices and limits are this provider's own.
+
+    OpenRouter prices a model at the cheapest of the hosts serving it, and its output cap is
+    the top host's. That is the provider's own offer only when the provider is the model's
+    vendor (``vendors``) and nobody else can serve the model: closed weights. For open-weight
+    models (a Hugging Face id upstream) the figure may be any host's: DashScope's qwen3-32b
+    is $0.70/$2.80 while OpenRouter lists $0.08/$0.28. ``open_weights`` None means the raw
+    record could not be read, and then nothing is copied.
+
+    This is the one place deciding it; per-provider offers (OpenRouter's endpoint data for
+    this very provider) plug in beside it, before ``fill_from_openrouter`` runs.
+    """
+    return match.family in vendors and open_weights is False
 
 
 def fill_from_openrouter(
-    native: NativeModel, normalized: Normalized, match: ModelRecord | None
+    native: NativeModel,
+    normalized: Normalized,
+    match: ModelRecord | None,
+    *,
+    owner: bool = False,
 ) -> dict[str, str]:
     """Complete ``normalized`` from ``match`` where the native API is silent; return the
-    provenance of each enrichable field."""
+    provenance of each enrichable field (``native``, ``openrouter:<id>`` or ``unknown``).
+
+    ``owner``: the match describes this provider's own offer (``owner_offer``), so its
+    prices and limits may be copied; otherwise they stay absent (``unknown``).
+    """
     origin = f"openrouter:{match.id}" if match is not None else None
     provenance: dict[str, str] = {}
 
-    def pick(name: str, native_known: bool) -> bool:
+    def pick(name: str, native_known: bool, allowed: bool = True) -> bool:
         """True when the field should be taken from the OpenRouter match."""
         if native_known:
             provenance[name] = native.notes.get(name, "native")
             return False
-        if origin is None:
+        if origin is None or not allowed:
+            provenance[name] = UNKNOWN
             return False
         provenance[name] = origin
         return True
 
-    if match is None:
-        pick("maxContext", native.max_context is not None)
-        pick("maxOutput", native.max_output is not None)
-        pick("pricing", native.pricing is not None)
-        pick("modalities", native.input_modalities is not None)
-        pick("supportedParameters", native.supported_parameters is not None)
-        return provenance
-    if pick("maxContext", native.max_context is not None):
+    if pick("maxContext", native.max_context is not None, owner) and match:
         normalized.max_context = match.max_context
-    if pick("maxOutput", native.max_output is not None):
+    if pick("maxOutput", native.max_output is not None, owner) and match:
         normalized.max_output = match.max_output
-    if pick("pricing", native.pricing is not None):
+    if pick("pricing", native.pricing is not None, owner) and match:
         normalized.pricing = match.pricing.model_copy(deep=True)
-    if pick("modalities", native.input_modalities is not None):
+    if pick("modalities", native.input_modalities is not None) and match:
+        # Inputs from the match; outputs the native list stated (Together's type) are kept.
+        stated_outputs = native.output_modalities
         normalized.modalities = match.modalities.model_copy(deep=True)
-    if pick("supportedParameters", native.supported_parameters is not None):
+        if stated_outputs is not None:
+            normalized.modalities.output = list(stated_outputs)
+            provenance["modalities"] = f"input {provenance['modalities']}, output native"
+        normalized.modalities_given = bool(match.modalities.input or match.modalities.output)
+        normalized.inputs_given = bool(match.modalities.input)
+    if pick("supportedParameters", native.supported_parameters is not None) and match:
         normalized.supported_parameters = list(match.supported_parameters)
+    if match is None:
+        return provenance
     if normalized.knowledge_cutoff is None:
         normalized.knowledge_cutoff = match.knowledge_cutoff
     normalized.sources.append(SourceRef(source="openrouter", native_id=match.id))

@@ -3,10 +3,27 @@
 Prices: upstream gives USD per token as decimal strings (``"0.0000000833333333333333"``); we
 publish USD per 1M tokens computed with exact Decimal arithmetic, so ``2.5`` is exactly
 ``"0.0000025" × 1,000,000`` and never ``2.4999999999999996``.
+
+Two exceptions, both about what the upstream figure *means*:
+
+- **Float noise** (``"0.00000020000000000000002"``, Together's ``1.0399999999999998``) is a
+  binary float printed in full by the upstream: ``clean_noise`` replaces it by the shortest
+  decimal within 1e-12 relative. Only figures with the noise signature (15+ significant digits
+  ending in a run of six or more 0s or 9s and one to three stray digits) are touched, so a
+  real long price such as ``0.0000000833333333333333`` stays exact. The raw snapshot keeps the
+  original.
+- **Units**: speech and transcription models that the feed prices with a lone ``prompt``
+  figure, completion absent or 0 (whisper-1 ``"0.006"``, deepgram/nova-3 ``"0.0043"``), are
+  billed per minute, second or character, not per token: ×1M would publish $6,000 per 1M
+  tokens. Their figure is kept as given in ``pricing.perUnit`` with ``unit: unstated`` (the
+  feed does not say which unit), and no token price is published. Speech/transcription
+  models priced per token state both ``prompt`` and ``completion`` (gpt-4o-transcribe,
+  gemini-3.1-flash-tts) and stay per token.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +99,11 @@ class Normalized:
     modalities_given: bool = True
     """False when the feed said nothing about modalities and text → text was assumed: the
     capability resolver then has no API signal for kind, vision or image output."""
+    inputs_given: bool = True
+    """False when only the output side was stated (Together's `type: chat`): no API signal
+    for vision then."""
+    reasoning_stated: str | None = None
+    """Evidence when a provider list itself says the model reasons (Gemini `thinking: true`)."""
 
 
 def _mandatory(reasoning: dict[str, Any] | None) -> bool | None:
@@ -118,13 +140,58 @@ def parse_price(value: Any, where: str) -> Decimal:
     return price
 
 
+NOISE_DIGITS = 15
+_NOISE_TAIL = re.compile(r"(0{6,}|9{6,})\d{1,3}$")
+NOISE_TOLERANCE = Decimal("1e-12")
+
+
+def clean_noise(value: Decimal) -> Decimal:
+    """``value`` without binary-float noise (see the module docstring); others unchanged."""
+    digits = f"{abs(value):f}".replace(".", "").lstrip("0")
+    if len(digits) < NOISE_DIGITS or not _NOISE_TAIL.search(digits):
+        return value
+    for places in range(1, len(digits)):
+        shorter = Decimal(f"{value:.{places}e}")
+        if abs(shorter - value) <= NOISE_TOLERANCE * abs(value):
+            return to_decimal_number(shorter)
+    return value
+
+
+# Outputs billed per minute / second / character when the feed gives a lone prompt figure.
+UNIT_PRICED_OUTPUTS = frozenset({"speech", "transcription"})
+TOKEN_OUTPUTS = frozenset({"text", "embeddings", "embedding"})
+
+
+def price_in_units(pricing: Pricing, modalities: Modalities) -> Pricing:
+    """A speech/transcription model's lone ``prompt`` figure as a per-unit price (see the
+    module docstring); every other pricing unchanged."""
+    outputs = set(modalities.output)
+    if (
+        not outputs & UNIT_PRICED_OUTPUTS
+        or outputs & TOKEN_OUTPUTS
+        or not pricing.input
+        or pricing.output
+        or pricing.variable
+    ):
+        return pricing
+    # A completion price of 0 is "not billed that way", not a per-token price of 0.
+    return pricing.model_copy(
+        update={
+            "input": None,
+            "output": None,
+            "per_unit": to_decimal_number(pricing.input / PER_MILLION),
+            "unit": "unstated",
+        }
+    )
+
+
 def _fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> bool:
     """Copy upstream price keys onto ``target``; return True if any was negative (dynamic)."""
     negative = False
     for key, value in prices.items():
         if key == "overrides" or key in RULE_CONDITIONS or value is None:
             continue
-        price = parse_price(value, f"{where}.{key}")
+        price = clean_noise(parse_price(value, f"{where}.{key}"))
         if price < 0:
             # OpenRouter reports -1 for dynamically priced routers: no fixed price exists.
             negative = True
@@ -239,7 +306,8 @@ def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | No
 
 def normalize_openrouter(model: OpenRouterModel) -> Normalized:
     """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
-    pricing = normalize_pricing(model.pricing)
+    modalities = _modalities(model)
+    pricing = price_in_units(normalize_pricing(model.pricing), modalities)
     alias_target = model.alias_target.slug if model.alias_target else None
     return Normalized(
         id=model.id,
@@ -251,7 +319,7 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         alias_target=alias_target,
         max_context=_positive(model.context_length) or _positive(model.top_provider.context_length),
         max_output=_positive(model.top_provider.max_completion_tokens),
-        modalities=_modalities(model),
+        modalities=modalities,
         pricing=pricing,
         # Interned: the same ~60 parameter names repeat in every record of a 100k catalog.
         supported_parameters=(

@@ -8,6 +8,8 @@ The boundaries come from configuration (``tiers:``); the defaults are the ones a
 input price of 0 on a model that is not free (image generators priced per output image such
 as black-forest-labs/flux.2-pro; video, speech and rerank models that the feed does not price
 per token and lists at "0"). Calling those `budget` would advertise a price that does not exist.
+Speech and transcription models priced per minute / second / character (``pricing.perUnit``)
+have no input-token price and are ``unknown`` too; their ``cost`` string names the unit.
 """
 
 from __future__ import annotations
@@ -69,4 +71,11 @@ def cost_label(pricing: Pricing, *, is_free: bool) -> str:
         return f"{_money(pricing.per_image)} per image"
     if pricing.per_request:
         return f"{_money(pricing.per_request)} per request"
+    if pricing.per_unit is not None:
+        # Never "per 1M": the figure is per minute / second / character (see normalize),
+        # and shown exactly ($0.016, not $0.02).
+        money = f"${pricing.per_unit.normalize():f}"
+        if pricing.unit and pricing.unit != "unstated":
+            return f"{money} per {pricing.unit}"
+        return f"{money} per billing unit (unit not stated upstream)"
     return "not priced per token"

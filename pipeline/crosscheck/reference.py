@@ -1,0 +1,199 @@
+"""Independent catalogs read into one shape: models.dev ``api.json`` and LiteLLM's
+``model_prices_and_context_window.json``.
+
+Both name providers their own way; ``REFERENCE_PROVIDERS`` maps each of our sources to the
+provider keys of each format. Prices come out in USD per 1M tokens (models.dev already is;
+LiteLLM gives USD per token and is scaled exactly via the decimal text of the number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import simplejson
+
+Format = Literal["models.dev", "litellm"]
+FieldValue = Decimal | int | bool
+PER_MILLION = Decimal(1_000_000)
+
+# Our source name (or source type) → provider key in (models.dev, LiteLLM).
+REFERENCE_PROVIDERS: dict[str, tuple[str, str]] = {
+    "openrouter": ("openrouter", "openrouter"),
+    "openai": ("openai", "openai"),
+    "anthropic": ("anthropic", "anthropic"),
+    "gemini": ("google", "gemini"),
+    "mistral": ("mistral", "mistral"),
+    "cohere": ("cohere", "cohere_chat"),
+    "deepseek": ("deepseek", "deepseek"),
+    "dashscope": ("alibaba", "dashscope"),
+    "moonshot": ("moonshotai", "moonshot"),
+    "groq": ("groq", "groq"),
+    "together": ("togetherai", "together_ai"),
+    "cerebras": ("cerebras", "cerebras"),
+    "xai": ("xai", "xai"),
+    "perplexity": ("perplexity", "perplexity"),
+    "deepinfra": ("deepinfra", "deepinfra"),
+    "baseten": ("baseten", "baseten"),
+}
+
+
+class ReferenceError(ValueError):
+    """The reference file cannot be read; the message names the file and what is wrong."""
+
+
+@dataclass
+class ReferenceModel:
+    """One model of the reference catalog, its comparable fields and its raw entry."""
+
+    provider: str
+    id: str
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reference:
+    """A whole reference catalog: provider key → model id → model."""
+
+    path: str
+    format: Format
+    providers: dict[str, dict[str, ReferenceModel]]
+
+    def provider_for(self, source: str, source_type: str) -> str | None:
+        """The reference's provider key for one of our sources, or None if it has none."""
+        column = 0 if self.format == "models.dev" else 1
+        for name in (source, source_type):
+            mapped = REFERENCE_PROVIDERS.get(name)
+            key = mapped[column] if mapped else name
+            if key in self.providers:
+                return key
+        return None
+
+
+def _price(value: Any, scale: Decimal = Decimal(1)) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        price = Decimal(str(value)) * scale
+    except InvalidOperation:
+        return None
+    return price if price.is_finite() and price >= 0 else None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return int(value) if value > 0 else None
+
+
+def _put(out: dict[str, FieldValue], name: str, value: FieldValue | None) -> None:
+    if value is not None:
+        out[name] = value
+
+
+def _section(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    value = entry.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _modelsdev_fields(entry: dict[str, Any]) -> dict[str, FieldValue]:
+    out: dict[str, FieldValue] = {}
+    cost = _section(entry, "cost")
+    for ours, theirs in (
+        ("input", "input"),
+        ("output", "output"),
+        ("cacheRead", "cache_read"),
+        ("cacheWrite", "cache_write"),
+    ):
+        _put(out, ours, _price(cost.get(theirs)))
+    limit = _section(entry, "limit")
+    _put(out, "maxContext", _count(limit.get("context")))
+    _put(out, "maxOutput", _count(limit.get("output")))
+    modalities = entry.get("modalities")
+    if isinstance(modalities, dict) and isinstance(modalities.get("input"), list):
+        out["supportsVision"] = "image" in modalities["input"]
+    for ours, theirs in (
+        ("supportsTools", "tool_call"),
+        ("reasoning", "reasoning"),
+        ("structuredOutput", "structured_output"),
+    ):
+        if isinstance(entry.get(theirs), bool):
+            out[ours] = entry[theirs]
+    return out
+
+
+def _litellm_fields(entry: dict[str, Any]) -> dict[str, FieldValue]:
+    out: dict[str, FieldValue] = {}
+    for ours, theirs in (
+        ("input", "input_cost_per_token"),
+        ("output", "output_cost_per_token"),
+        ("cacheRead", "cache_read_input_token_cost"),
+        ("cacheWrite", "cache_creation_input_token_cost"),
+    ):
+        _put(out, ours, _price(entry.get(theirs), PER_MILLION))
+    _put(out, "maxContext", _count(entry.get("max_input_tokens")))
+    _put(out, "maxOutput", _count(entry.get("max_output_tokens")))
+    for ours, theirs in (
+        ("supportsVision", "supports_vision"),
+        ("supportsTools", "supports_function_calling"),
+        ("reasoning", "supports_reasoning"),
+        ("structuredOutput", "supports_response_schema"),
+    ):
+        if isinstance(entry.get(theirs), bool):
+            out[ours] = entry[theirs]
+    return out
+
+
+def _modelsdev(document: dict[str, Any]) -> dict[str, dict[str, ReferenceModel]]:
+    providers: dict[str, dict[str, ReferenceModel]] = {}
+    for key, provider in document.items():
+        models = provider.get("models") if isinstance(provider, dict) else None
+        if not isinstance(models, dict):
+            continue
+        providers[key] = {
+            model_id: ReferenceModel(key, model_id, _modelsdev_fields(entry), entry)
+            for model_id, entry in models.items()
+            if isinstance(entry, dict)
+        }
+    return providers
+
+
+def _litellm(document: dict[str, Any]) -> dict[str, dict[str, ReferenceModel]]:
+    providers: dict[str, dict[str, ReferenceModel]] = {}
+    for name, entry in document.items():
+        if name == "sample_spec" or not isinstance(entry, dict):
+            continue
+        provider = entry.get("litellm_provider")
+        if not isinstance(provider, str):
+            continue
+        # LiteLLM keys carry its provider as a prefix for every provider but OpenAI's.
+        model_id = name.removeprefix(f"{provider}/")
+        providers.setdefault(provider, {})[model_id] = ReferenceModel(
+            provider, model_id, _litellm_fields(entry), entry
+        )
+    return providers
+
+
+def load_reference(path: str | Path) -> Reference:
+    """Read a models.dev or LiteLLM catalog file; ReferenceError names the file and problem."""
+    where = str(path)
+    try:
+        document = simplejson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ReferenceError(f"{where}: cannot read: {exc.strerror or exc}") from exc
+    except (simplejson.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReferenceError(f"{where}: not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ReferenceError(f"{where}: expected a JSON object, got {type(document).__name__}")
+    values = [v for v in document.values() if isinstance(v, dict)]
+    if values and all(isinstance(v.get("models"), dict) for v in values[:20]):
+        return Reference(where, "models.dev", _modelsdev(document))
+    if "sample_spec" in document or any("litellm_provider" in v for v in values[:50]):
+        return Reference(where, "litellm", _litellm(document))
+    raise ReferenceError(
+        f"{where}: neither models.dev api.json (providers with `models`) nor LiteLLM "
+        "model_prices_and_context_window.json (entries with `litellm_provider`)"
+    )

@@ -1,0 +1,75 @@
+"""Publish the OpenRouter catalog and every provider list recorded on 2026-08-17 into a store,
+through the real runners: the OpenRouter sync from the recorded payload, then each provider
+source fetched over HTTP from ``ProviderServer`` (127.0.0.1) serving its recorded body.
+
+Used by the crosscheck tests and to build the store the README's before/after table comes from
+(``python tests/published_lists.py DIR``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import fixture_path
+from provider_server import KEY, ProviderServer
+
+from pipeline.config import CatalogConfig
+from pipeline.publishing.store import LocalStore, Store
+from pipeline.runs.providers import ProvidersRequest, ProvidersResult, sync_providers
+from pipeline.runs.sync import SyncRequest, sync_openrouter
+from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
+from pipeline.timeutil import parse_iso
+
+NOW = parse_iso("2026-08-17T12:00:00Z")
+CATALOG = "openrouter-models-2026-08-17.json"
+# source name → (source type, recorded body). Xiaomi has no source type of its own and is left
+# out; baseten is a generic OpenAI-compatible endpoint.
+LISTS_2026_08_17: dict[str, tuple[str, str]] = {
+    "anthropic": ("anthropic", "provider-anthropic-models-2026-08-17.json"),
+    "baseten": ("openai-compatible", "provider-baseten-models-2026-08-17.json"),
+    "cerebras": ("cerebras", "provider-cerebras-models-2026-08-17.json"),
+    "cohere": ("cohere", "provider-cohere-models-2026-08-17.json"),
+    "dashscope": ("dashscope", "provider-dashscope-intl-models-2026-08-17.json"),
+    "dashscope-us": ("dashscope", "provider-dashscope-us-models-2026-08-17.json"),
+    "deepseek": ("deepseek", "provider-deepseek-models-2026-08-17.json"),
+    "gemini": ("gemini", "provider-gemini-models-2026-08-17.json"),
+    "groq": ("groq", "provider-groq-models-2026-08-17.json"),
+    "mistral": ("mistral", "provider-mistral-models-2026-08-17.json"),
+    "openai": ("openai", "provider-openai-models-2026-08-17.json"),
+    "together": ("together", "provider-together-models-2026-08-17.json"),
+}
+
+
+def publish_all(store: Store) -> ProvidersResult:
+    """The 2026-08-17 OpenRouter catalog, then every provider list above, into ``store``."""
+    synced = sync_openrouter(
+        store, CatalogConfig(), SyncRequest(now=NOW, from_file=fixture_path(CATALOG))
+    )
+    assert synced.published, synced.error
+    with ProviderServer() as server:
+        sources: dict[str, Any] = {
+            n: {"enabled": False} for n in SOURCE_TYPES if n not in INSTANCE_ONLY
+        }
+        for name, (source_type, fixture) in LISTS_2026_08_17.items():
+            base = server.mount(name, source_type, fixture_path(fixture))
+            entry: dict[str, Any] = {"enabled": True, "base_url": base, "api_key_env": "TEST_KEY"}
+            if name != source_type:
+                entry["type"] = source_type
+            sources[name] = entry
+        config = CatalogConfig(extra={"sources": sources})
+        result = sync_providers(
+            store,
+            config,
+            ProvidersRequest(now=NOW, only=list(LISTS_2026_08_17)),
+            env={"TEST_KEY": KEY},
+            sleep=lambda _s: None,
+        )
+    assert all(r.tier == "api" for r in result.results.values()), result.summary
+    return result
+
+
+if __name__ == "__main__":
+    publish_all(LocalStore(Path(sys.argv[1])))
+    print(f"published into {sys.argv[1]}")

@@ -1,0 +1,213 @@
+"""`catalog crosscheck`: the published lists of 2026-08-17 against the models.dev snapshot."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fixture_path
+from published_lists import publish_all
+
+from pipeline.cli import main
+from pipeline.crosscheck import load_reference, run_crosscheck
+from pipeline.publishing.store import LocalStore
+
+MODELSDEV = "modelsdev-api-2026-06-13.json"
+HOSTS = ("cerebras", "groq", "together", "baseten")
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("crosscheck") / "store"
+    publish_all(LocalStore(root))
+    return root
+
+
+def run_json(store_dir: Path, reference: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    code = main(["crosscheck", str(reference), "--store", str(store_dir), "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    return json.loads(out)
+
+
+def test_json_report_per_field_with_both_values_and_evidence(store_dir, capsys):
+    report = run_json(store_dir, fixture_path(MODELSDEV), capsys)
+    assert report["format"] == "models.dev"
+    sources = {s["source"]: s for s in report["sources"]}
+    assert sources["gemini"]["referenceProvider"] == "google"
+    assert sources["together"]["referenceProvider"] == "togetherai"
+    assert sources["openrouter"]["matched"] > 300
+    fields = report["fields"]["providers"]
+    assert set(fields) == {
+        "input",
+        "output",
+        "cacheRead",
+        "cacheWrite",
+        "maxContext",
+        "maxOutput",
+        "supportsVision",
+        "supportsTools",
+        "reasoning",
+        "structuredOutput",
+    }
+    for counts in fields.values():
+        assert counts["agree"] + counts["disagree"] == counts["overlap"]
+    # A native figure that disagrees upstream (Cohere counts the output in its context).
+    cohere = [
+        d
+        for d in report["disagreementList"]
+        if (d["source"], d["id"], d["field"]) == ("cohere", "command-a-03-2025", "maxContext")
+    ]
+    assert cohere == [
+        {
+            "source": "cohere",
+            "id": "command-a-03-2025",
+            "referenceId": "cohere/command-a-03-2025",
+            "field": "maxContext",
+            "ours": 288000,
+            "theirs": 256000,
+            "ourEvidence": "native",
+            "theirEvidence": {"limit.context": 256000},
+            "origin": "native",
+        }
+    ]
+
+
+def test_no_disagreement_comes_from_another_hosts_figure(store_dir):
+    result = run_crosscheck(LocalStore(store_dir), str(fixture_path(MODELSDEV)))
+    for d in result.disagreements:
+        if d.source in HOSTS and d.field in ("input", "output", "maxContext", "maxOutput"):
+            assert d.origin == "native", d
+    keys = {(d.source, d.id, d.field) for d in result.disagreements}
+    # The issue's examples: Cerebras' gpt-oss-120b no longer carries OpenRouter's
+    # cheapest-host $0.03/$0.17 and 131072 cap; DashScope's qwen3-32b no longer $0.08/$0.28.
+    for example in [
+        ("cerebras", "gpt-oss-120b", "input"),
+        ("cerebras", "gpt-oss-120b", "maxOutput"),
+        ("dashscope", "qwen3-32b", "input"),
+        ("deepseek", "deepseek-v4-pro", "input"),
+        ("together", "google/gemma-4-31B-it", "supportsVision"),
+        ("together", "moonshotai/Kimi-K2.6", "supportsVision"),
+        ("openai", "o3-deep-research", "reasoning"),
+    ]:
+        assert example not in keys, example
+
+
+def test_text_report_lists_table_and_disagreements(store_dir, capsys):
+    code = main(["crosscheck", str(fixture_path(MODELSDEV)), "--store", str(store_dir)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "field" in out and "providers agree/overlap" in out
+    assert "cohere:command-a-03-2025 maxContext: ours 288000 (native)" in out
+
+
+def test_litellm_format(store_dir, tmp_path, capsys):
+    # LiteLLM's model_prices_and_context_window.json shape (per-token prices, provider
+    # prefixes on every key but OpenAI's); no copy of it is stored (SOURCES.md), so these
+    # entries are transcribed in that shape.
+    reference = tmp_path / "model_prices_and_context_window.json"
+    reference.write_text(
+        json.dumps(
+            {
+                "sample_spec": {
+                    "litellm_provider": "one of https://docs.litellm.ai/docs/providers"
+                },
+                "gpt-4o": {
+                    "litellm_provider": "openai",
+                    "input_cost_per_token": 2.5e-06,
+                    "output_cost_per_token": 1e-05,
+                    "max_input_tokens": 128000,
+                    "max_output_tokens": 16384,
+                    "supports_vision": True,
+                    "supports_function_calling": True,
+                    "supports_response_schema": True,
+                },
+                "cerebras/gpt-oss-120b": {
+                    "litellm_provider": "cerebras",
+                    "input_cost_per_token": 2.5e-07,
+                    "output_cost_per_token": 6.9e-07,
+                    "max_input_tokens": 131072,
+                    "max_output_tokens": 32768,
+                    "supports_function_calling": True,
+                    "supports_reasoning": True,
+                },
+            }
+        )
+    )
+    parsed = load_reference(reference)
+    assert parsed.format == "litellm"
+    assert parsed.providers["openai"]["gpt-4o"].fields["input"] == Decimal("2.500000")
+    report = run_json(store_dir, reference, capsys)
+    sources = {s["source"]: s for s in report["sources"]}
+    # gpt-4o and its dated snapshots (date tags meet an undated reference id).
+    assert sources["openai"]["matched"] == 4 and sources["cerebras"]["matched"] == 1
+    assert report["fields"]["providers"]["input"]["agree"] >= 1  # gpt-4o at $2.50
+    cerebras = [d for d in report["disagreementList"] if d["source"] == "cerebras"]
+    # Cerebras states no prices or limits and none are borrowed: nothing to compare there.
+    assert all(d["field"] not in ("input", "output", "maxOutput") for d in cerebras)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(None, "cannot read"), ("{not json", "not valid JSON"), ('{"a": 1}', "neither models.dev")],
+)
+def test_unreadable_reference_exits_1_naming_the_file(
+    store_dir, tmp_path, capsys, content, problem
+):
+    path = tmp_path / "ref.json"
+    if content is not None:
+        path.write_text(content)
+    code = main(["crosscheck", str(path), "--store", str(store_dir)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert str(path) in err and problem in err
+
+
+def test_empty_store_exits_1(tmp_path, capsys):
+    code = main(["crosscheck", str(fixture_path(MODELSDEV)), "--store", str(tmp_path / "none")])
+    assert code == 1
+    assert "nothing published" in capsys.readouterr().err
+
+
+def test_full_refresh_records_the_crosscheck_summary(tmp_path, capsys):
+    """With `crosscheck.reference_file` configured, `syncmodels all` ends with a crosscheck
+    whose summary is in the run report and status.json (job `crosscheck`)."""
+    from conftest import read_json
+
+    from pipeline.config import CatalogConfig, CrosscheckConfig
+    from pipeline.publishing import keys
+    from pipeline.runs.jobs import run_job
+    from pipeline.timeutil import parse_iso
+
+    store = LocalStore(tmp_path / "store")
+    config = CatalogConfig(crosscheck=CrosscheckConfig(reference_file=str(fixture_path(MODELSDEV))))
+    result = run_job(
+        "full_refresh",
+        store,
+        config,
+        now=parse_iso("2026-08-17T12:00:00Z"),
+        from_file=fixture_path("openrouter-models-2026-08-17.json"),
+    )
+    assert result.exit_code == 0
+    assert "crosscheck: " in result.summary and "disagreements" in result.summary
+    entry = read_json(store, keys.STATUS)["jobs"]["crosscheck"]
+    assert entry["outcome"] == "ok"
+    assert entry["sources"]["openrouter"]["matched"] > 300
+    assert entry["counts"]["disagreements"] == entry["sources"]["openrouter"]["disagreements"]
+    report = read_json(store, keys.run_report(entry["runId"]))
+    assert report["details"]["crosscheck"]["fields"]["openrouter"]["input"]["overlap"] > 300
+    # An unreadable reference is a failed check, never a failed refresh.
+    bad = CatalogConfig(crosscheck=CrosscheckConfig(reference_file=str(tmp_path / "missing")))
+    again = run_job(
+        "full_refresh",
+        store,
+        bad,
+        now=parse_iso("2026-08-17T13:00:00Z"),
+        from_file=fixture_path("openrouter-models-2026-08-17.json"),
+    )
+    assert again.exit_code == 0
+    failed = read_json(store, keys.STATUS)["jobs"]["crosscheck"]
+    assert failed["outcome"] == "failed" and "cannot read" in failed["error"]

@@ -1,0 +1,352 @@
+"""Provider-native lists state only what is known (issue 14), on the recorded 2026-08-17 lists.
+
+Every list is fetched over HTTP from the recorded body and enriched from the recorded
+OpenRouter catalog of the same day (tests/published_lists.py), exactly as a run does.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fixture_path, read_json
+from published_lists import publish_all
+
+from pipeline.config import CatalogConfig
+from pipeline.publishing import keys
+from pipeline.publishing.store import LocalStore
+from pipeline.records import CurrentCatalog
+from pipeline.runs.providers import ProvidersResult
+from pipeline.runs.sync import SyncRequest, sync_openrouter
+from pipeline.sources import mistral, openai
+from pipeline.sources.openrouter import extract_items
+from pipeline.stages.enrich import OpenRouterIndex
+from pipeline.timeutil import parse_iso
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalStore, ProvidersResult]:
+    store = LocalStore(tmp_path_factory.mktemp("lists") / "store")
+    return store, publish_all(store)
+
+
+def provider_list(store: LocalStore, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    document = read_json(store, keys.provider_current(source))
+    return {m["id"]: m for m in document["models"]}, document["provenance"]
+
+
+# -- 1. unknown stays unknown -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "model_id", "kind", "vision"),
+    [
+        ("dashscope", "qwen-vl-max", "chat", True),
+        ("dashscope", "qwen-image-2.0", "image", False),
+        ("dashscope", "qwen3-asr-flash-realtime", "transcription", False),
+        ("gemini", "gemini-2.5-flash-preview-tts", "speech", False),
+    ],
+)
+def test_unstated_modalities_are_unknown_and_heuristics_decide(
+    published, source, model_id, kind, vision
+):
+    store, _ = published
+    models, provenance = provider_list(store, source)
+    record = models[model_id]
+    assert record["modalities"] == {"input": [], "output": []}
+    assert provenance[model_id]["modalities"] == "unknown"
+    assert (record["kind"], record["supportsVision"]) == (kind, vision)
+    # No flag claims the API's word for something the API never said.
+    for flag in ("kind", "supportsVision"):
+        assert record["detectionSource"][flag] == "heuristic", (flag, record["evidence"][flag])
+        assert "modalities" not in record["evidence"][flag]
+
+
+def test_no_api_modality_evidence_without_stated_modalities(published):
+    """Across every list: a vision/kind decision credited to the API always rests on
+    modalities the provider stated or OpenRouter enrichment supplied (with its provenance)."""
+    store, _ = published
+    checked = 0
+    for key in store.list("models/providers/"):
+        if not key.endswith("/current.json"):
+            continue
+        document = read_json(store, key)
+        for record in document["models"]:
+            origin = document["provenance"][record["id"]]["modalities"]
+            if record["detectionSource"]["supportsVision"] == "api":
+                assert origin != "unknown", (document["source"], record["id"])
+                checked += 1
+    assert checked > 300
+
+
+def test_together_chat_type_does_not_claim_text_only_input(published):
+    store, _ = published
+    models, provenance = provider_list(store, "together")
+    for model_id, openrouter_id in [
+        ("google/gemma-4-31B-it", "google/gemma-4-31b-it"),
+        ("moonshotai/Kimi-K2.6", "moonshotai/kimi-k2.6"),
+    ]:
+        record = models[model_id]
+        assert record["supportsVision"] is True
+        assert "image" in record["modalities"]["input"]
+        assert record["modalities"]["output"] == ["text"]  # Together's own `type: chat`
+        assert (
+            provenance[model_id]["modalities"] == f"input openrouter:{openrouter_id}, output native"
+        )
+
+
+# -- 2. prices and limits only from their owner -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "model_id"),
+    [("cerebras", "gpt-oss-120b"), ("dashscope", "qwen3-32b"), ("deepseek", "deepseek-v4-pro")],
+)
+def test_another_hosts_price_is_never_published(published, source, model_id):
+    store, _ = published
+    models, provenance = provider_list(store, source)
+    record = models[model_id]
+    # Matched (so capabilities come from OpenRouter) ...
+    assert any(ref["source"] == "openrouter" for ref in record["sources"])
+    assert record["supportsTools"] is True
+    # ... but OpenRouter's cheapest-host price and top-host cap are not this provider's.
+    assert "input" not in record["pricing"] and "output" not in record["pricing"]
+    assert "maxOutput" not in record and "maxContext" not in record
+    assert record["priceTier"] == "unknown"
+    for name in ("pricing", "maxOutput", "maxContext"):
+        assert provenance[model_id][name] == "unknown"
+
+
+def test_only_the_vendors_closed_models_take_openrouter_prices(published):
+    """Every price a provider list took from OpenRouter is the vendor's closed-weights model."""
+    store, _ = published
+    raw = extract_items(fixture_path("openrouter-models-2026-08-17.json").read_bytes())
+    open_weights = {item["id"]: bool(item.get("hugging_face_id")) for item in raw}
+    taken = 0
+    for key in store.list("models/providers/"):
+        if not key.endswith("/current.json"):
+            continue
+        document = read_json(store, key)
+        for model_id, fields in document["provenance"].items():
+            origin = fields.get("pricing", "")
+            if origin.startswith("openrouter:"):
+                openrouter_id = origin.removeprefix("openrouter:")
+                assert document["source"] not in ("cerebras", "groq", "together", "baseten")
+                assert open_weights[openrouter_id] is False, (document["source"], model_id)
+                taken += 1
+    assert taken > 50
+    models, provenance = provider_list(store, "openai")
+    assert models["gpt-4o"]["pricing"]["input"] == Decimal("2.5")
+    assert provenance["gpt-4o"]["pricing"] == "openrouter:openai/gpt-4o"
+
+
+def test_openrouter_catalog_says_its_prices_are_the_lowest_across_hosts(published):
+    store, _ = published
+    catalog = read_json(store, keys.CURRENT)
+    assert "lowest across hosts" in catalog["pricingBasis"]
+
+
+# -- 3. exact matching ---------------------------------------------------------------------------
+
+
+def _index(fixture: str, tmp_path: Path) -> OpenRouterIndex:
+    store = LocalStore(tmp_path / "or")
+    now = parse_iso("2026-08-17T12:00:00Z")
+    result = sync_openrouter(
+        store, CatalogConfig(), SyncRequest(now=now, from_file=fixture_path(fixture))
+    )
+    assert result.published
+    catalog = CurrentCatalog.model_validate_json(store.get(keys.CURRENT).data)
+    return OpenRouterIndex.build(catalog.models)
+
+
+def test_version_tags_are_part_of_the_identity(tmp_path):
+    index = _index("openrouter-models-2025-10-01.json", tmp_path)
+    items = mistral.ADAPTER.parse(
+        [fixture_path("provider-mistral-models-2025-08-30.json").read_bytes()]
+    )
+    listed = {item["id"] for item in items}
+    assert {"mistral-small-2312", "mistral-small-2409", "mistral-small-2506"} <= listed
+    for version in ("2312", "2409", "2501", "2503", "2506"):
+        found = index.lookup(f"mistral-small-{version}", ("mistralai",)).record
+        assert found is None or found.id != "mistralai/mistral-small", version
+    found = index.lookup("magistral-medium-2507", ("mistralai",)).record
+    assert found is None or found.id.endswith("2507")
+    # Date tags still meet: a dated native id and OpenRouter's undated id.
+    claude = index.lookup("claude-sonnet-4-5-20250929", ("anthropic",))
+    assert claude.record is not None and claude.record.id == "anthropic/claude-sonnet-4.5"
+
+
+def test_different_dates_are_different_snapshots(published):
+    store, _ = published
+    models, provenance = provider_list(store, "dashscope")
+    old = models["qwen3.5-plus-2026-02-15"]
+    assert [ref["source"] for ref in old["sources"]] == ["dashscope"]
+    assert provenance["qwen3.5-plus-2026-02-15"]["pricing"] == "unknown"
+    same_day = models["qwen3.5-plus-2026-04-20"]
+    assert {"source": "openrouter", "nativeId": "qwen/qwen3.5-plus-20260420"} in same_day["sources"]
+
+
+def test_org_prefixed_host_id_matches_its_model_part(published):
+    store, _ = published
+    models, _ = provider_list(store, "together")
+    record = models["deepseek-ai/DeepSeek-V4-Pro"]
+    assert {"source": "openrouter", "nativeId": "deepseek/deepseek-v4-pro"} in record["sources"]
+    assert record["supportsTools"] is True and record["reasoning"] != "none"
+
+
+def test_ambiguous_matches_are_no_match_and_reported(tmp_path):
+    from pipeline.runs.fallback import load_embedded
+    from pipeline.runs.providers import SourceResult
+
+    base = load_embedded().models[0]
+    records = [
+        base.model_copy(update={"id": f"{org}/model-x", "family": org}) for org in ("a", "b")
+    ]
+    found = OpenRouterIndex.build(records).lookup("model-x", ())
+    assert found.record is None and found.ambiguous == ("a/model-x", "b/model-x")
+    entry = SourceResult(
+        "host", "api", count=1, matched=0, ambiguous={"model-x": list(found.ambiguous)}
+    )
+    assert entry.entry(parse_iso("2026-08-17T12:00:00Z"))["openrouterMatch"]["ambiguous"] == {
+        "model-x": ["a/model-x", "b/model-x"]
+    }
+
+
+# -- 5./6. reasoning ---------------------------------------------------------------------------
+
+
+def test_gemini_thinking_is_the_apis_reasoning_signal(published):
+    store, _ = published
+    models, _ = provider_list(store, "gemini")
+    raw = json.loads(fixture_path("provider-gemini-models-2026-08-17.json").read_bytes())
+    thinking = [m["name"].removeprefix("models/") for m in raw["models"] if m.get("thinking")]
+    assert len(thinking) == 34
+    assert all(models[i]["reasoning"] != "none" for i in thinking)
+    latest = models["gemini-flash-latest"]
+    assert latest["reasoning"] == "configurable"
+    assert latest["detectionSource"]["reasoning"] == "api"
+    # OpenRouter's ~google/gemini-flash-latest is the same name: tools and vision known.
+    assert latest["supportsTools"] is True and latest["supportsVision"] is True
+
+
+def test_reasoning_first_families_are_recognised_whoever_serves_them(published):
+    store, _ = published
+    models, _ = provider_list(store, "openai")
+    for model_id in ("o3-deep-research", "o4-mini-deep-research"):
+        assert models[model_id]["reasoning"] == "fixed", models[model_id]["evidence"]
+    together, _ = provider_list(store, "together")
+    distill = together["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"]
+    assert distill["reasoning"] == "fixed"
+    # The reference ids in OpenAI's own list that are not reasoning models stay `none`.
+    assert all(
+        models[i]["reasoning"] == "none"
+        for i in models
+        if i.startswith(("gpt-4o-", "gpt-3.5"))
+        and models[i]["detectionSource"]["reasoning"] != "api"
+    )
+
+
+# -- 7./8. units and float noise -----------------------------------------------------------------
+
+
+def test_audio_models_are_priced_per_unit_not_per_million_tokens(tmp_path):
+    store = LocalStore(tmp_path / "or")
+    now = parse_iso("2026-08-19T00:00:00Z")
+    path = fixture_path("openrouter-models-all-2026-08-19.json")
+    assert sync_openrouter(store, CatalogConfig(), SyncRequest(now=now, from_file=path)).published
+    models = {m["id"]: m for m in read_json(store, keys.CURRENT)["models"]}
+    raw = {i["id"]: i for i in extract_items(path.read_bytes())}
+    for model_id in ("openai/whisper-1", "deepgram/nova-3", "x-ai/grok-stt-1.0"):
+        record = models[model_id]
+        assert record["pricing"]["perUnit"] == Decimal(raw[model_id]["pricing"]["prompt"])
+        assert record["pricing"]["unit"] == "unstated"
+        assert "input" not in record["pricing"] and "output" not in record["pricing"]
+        assert record["priceTier"] == "unknown"
+        assert "per 1M" not in record["cost"] and "billing unit" in record["cost"]
+    assert (
+        models["openai/whisper-1"]["cost"] == "$0.006 per billing unit (unit not stated upstream)"
+    )
+    unit_priced = [m for m in models.values() if "perUnit" in m["pricing"]]
+    assert len(unit_priced) == 32
+    assert {m["kind"] for m in unit_priced} == {"speech", "transcription"}
+    # Priced per token upstream (prompt and completion): stays per 1M tokens, exactly.
+    transcribe = models["openai/gpt-4o-transcribe"]["pricing"]
+    assert (transcribe["input"], transcribe["output"]) == (Decimal("2.5"), Decimal(10))
+
+
+def test_float_noise_is_cleaned_and_the_raw_snapshot_keeps_it(published, tmp_path):
+    store, _ = published
+    models, _ = provider_list(store, "together")
+    llama = models["meta-llama/Llama-3.3-70B-Instruct-Turbo"]["pricing"]
+    assert llama["input"] == llama["output"] == Decimal("1.04")
+    document = read_json(store, keys.provider_current("together"))
+    assert b"1.0399999999999998" in store.get(document["rawKey"]).data
+
+    or_store = LocalStore(tmp_path / "or")
+    path = fixture_path("openrouter-models-2026-02-27.json")
+    now = parse_iso("2026-02-27T00:00:00Z")
+    assert sync_openrouter(
+        or_store, CatalogConfig(), SyncRequest(now=now, from_file=path)
+    ).published
+    noisy = [
+        i
+        for i in extract_items(path.read_bytes())
+        if "0.00000020000000000000002" in json.dumps(i["pricing"])
+    ]
+    assert noisy
+    published_models = {m["id"]: m for m in read_json(or_store, keys.CURRENT)["models"]}
+    names = {"prompt": "input", "completion": "output", "input_cache_read": "cacheRead"}
+    for item in noisy:
+        for key, value in item["pricing"].items():
+            if value == "0.00000020000000000000002":
+                assert published_models[item["id"]]["pricing"][names[key]] == Decimal("0.2")
+    raw_key = read_json(or_store, keys.CURRENT)["rawKey"]
+    assert b"0.00000020000000000000002" in or_store.get(raw_key).data
+
+
+def test_openai_list_states_no_prices(published):
+    """The OpenAI-compatible lists carry only id/created/owned_by (the adapter's quirk)."""
+    items = openai.ADAPTER.parse(
+        [fixture_path("provider-cerebras-models-2026-08-17.json").read_bytes()]
+    )
+    natives = [openai.ADAPTER.translate(i) for i in items]
+    assert all(n.pricing is None and n.max_output is None for n in natives)
+
+
+def test_catalog_fallback_tier_keeps_open_weight_prices_out(tmp_path):
+    """When DashScope's API fails, its list is served from OpenRouter's qwen/ entries: the
+    closed models keep OpenRouter's (vendor) prices, open-weight ones carry none."""
+    from provider_server import ProviderServer
+
+    from pipeline.runs.providers import ProvidersRequest, sync_providers
+    from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
+
+    store = LocalStore(tmp_path / "store")
+    now = parse_iso("2026-08-17T12:00:00Z")
+    path = fixture_path("openrouter-models-2026-08-17.json")
+    assert sync_openrouter(store, CatalogConfig(), SyncRequest(now=now, from_file=path)).published
+    with ProviderServer() as server:
+        base = server.mount("dashscope", "dashscope", b"<html>maintenance</html>")
+        sources: dict[str, Any] = {
+            n: {"enabled": False} for n in SOURCE_TYPES if n not in INSTANCE_ONLY
+        }
+        sources["dashscope"] = {"enabled": True, "base_url": base, "api_key_env": "K"}
+        result = sync_providers(
+            store,
+            CatalogConfig(extra={"sources": sources}),
+            ProvidersRequest(now=now, only=["dashscope"]),
+            env={"K": "key"},
+            sleep=lambda _s: None,
+        )
+    assert result.results["dashscope"].tier == "catalog"
+    models, provenance = provider_list(store, "dashscope")
+    open_model = models["qwen3-32b"]
+    assert "input" not in open_model["pricing"] and open_model["priceTier"] == "unknown"
+    assert provenance["qwen3-32b"]["pricing"] == "unknown"
+    closed = models["qwen3-max"]
+    assert closed["pricing"]["input"] == Decimal("0.78")
+    assert provenance["qwen3-max"] == {"all": "openrouter:qwen/qwen3-max"}
