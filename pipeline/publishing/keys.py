@@ -45,3 +45,8 @@ def provider_current(source: str) -> str:
 def provider_raw(source: str, now: datetime) -> str:
     """``models/providers/<source>/raw-YYYYMMDDHH.json``."""
     return f"models/providers/{source}/raw-{hour_stamp(now)}.json"
+
+
+def offers_raw(now: datetime) -> str:
+    """``models/openrouter/endpoints/raw-YYYYMMDDHH.json``: every endpoints response of a run."""
+    return f"{OPENROUTER}/endpoints/raw-{hour_stamp(now)}.json"

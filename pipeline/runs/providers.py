@@ -31,6 +31,7 @@ import httpx
 from pydantic import ValidationError
 
 from pipeline.config import CatalogConfig
+from pipeline.offers.enrich import fill_from_offer
 from pipeline.overrides import resolve_dir
 from pipeline.payloads import NativeModel, PayloadError
 from pipeline.provider_config import ProvidersConfig, SourceInstance, load_providers_config
@@ -484,6 +485,8 @@ def _serve_api(
         match = index.match(native.id, inst.vendors)
         matched += match is not None
         provenance[native.id] = fill_from_openrouter(native, model, match)
+        # This host's own OpenRouter offer, never another host's (issue 16).
+        fill_from_offer(inst.name, inst.type_name, model, match, provenance[native.id])
         models.append(model)
     aliases = assign_aliases(
         [AliasCandidate(m.id, m.created) for m in models],
