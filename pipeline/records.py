@@ -167,9 +167,9 @@ class Offer(Record):
     """Request parameters this provider supports."""
     status: int | str | None = None
     """OpenRouter's endpoint status code, verbatim (0 is the normal state)."""
-    uptime_30m: float | None = None
+    uptime_30m: float | None = Field(default=None, alias="uptime30m")
     """Uptime over the last 30 minutes, percent (successful / (successful + errors) · 100)."""
-    uptime_1d: float | None = None
+    uptime_1d: float | None = Field(default=None, alias="uptime1d")
     """Uptime over the last day, percent."""
     latency_p50_ms: float | None = None
     """Median time to first token over the last 30 minutes, milliseconds."""
