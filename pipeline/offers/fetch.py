@@ -20,14 +20,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from pipeline.config import OffersConfig
+from pipeline.payloads import PayloadError
 from pipeline.sources.http import RETRY_STATUSES, RetryPolicy, make_client
 
 SOURCE = "openrouter-endpoints"
@@ -48,6 +49,8 @@ class Fetched:
     body: bytes | None = None
     error: str | None = None
     attempts: int = 0
+    parsed: Any = None
+    """What ``parse`` made of the body (outcome `ok` only)."""
 
 
 @dataclass
@@ -101,14 +104,22 @@ def fetch_all(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    parse: Callable[[bytes, str], Any] | None = None,
 ) -> FetchReport:
-    """GET every model's endpoints; never raises for network or upstream problems."""
+    """GET every model's endpoints; never raises for network or upstream problems.
+
+    ``parse(body, model_id)`` runs in the worker as each answer arrives, so decoding overlaps
+    the other requests' network waits; a PayloadError from it makes the model `failed` (and
+    counts towards the breaker: an API answering something else is as unusable as a down one).
+    """
     began = clock()
     deadline = began + config.budget_seconds
     report = FetchReport()
     if not model_ids:
         return report
     stop = threading.Event()
+    finished = threading.Event()
+    """Set when every model is done or the breaker tripped: the main thread waits on it."""
     lock = threading.Lock()
     failures_in_row = 0
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
@@ -141,6 +152,11 @@ def fetch_all(
             result = _get(client, url, model_id, headers=headers, policy=policy, config=config)
         except Abandoned:
             return Fetched(model_id, "abandoned")
+        if result.outcome == "ok" and parse is not None and result.body is not None:
+            try:
+                result.parsed = parse(result.body, model_id)
+            except PayloadError as exc:
+                result = Fetched(model_id, "failed", error=str(exc), attempts=result.attempts)
         with lock:
             if result.outcome == "failed":
                 failures_in_row += 1
@@ -149,13 +165,13 @@ def fetch_all(
                         f"{failures_in_row} models in a row failed (last: {result.error})"
                     )
                     stop.set()
+                    finished.set()
             else:
                 failures_in_row = 0
         return result
 
     pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="offers")
     futures: dict[Future[Fetched], str] = {pool.submit(one, i): i for i in model_ids}
-    pending = set(futures)
     remaining = len(futures)
 
     def close_when_idle(_: Future[Fetched]) -> None:
@@ -165,16 +181,15 @@ def fetch_all(
             remaining -= 1
             last = remaining == 0
         if last:
+            finished.set()
             client.close()
 
     for future in futures:
         future.add_done_callback(close_when_idle)
-    while pending and not stop.is_set():
-        left = deadline - clock()
-        if left <= 0:
-            report.over_budget = True
-            break
-        _, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+    # One event instead of concurrent.futures.wait(): that re-registers a waiter on every
+    # pending future per wake-up, quadratic in the number of models.
+    if not finished.wait(timeout=max(0.0, deadline - clock())):
+        report.over_budget = True
     stop.set()
     pool.shutdown(wait=False, cancel_futures=True)
     for future, model_id in futures.items():

@@ -114,7 +114,9 @@ def attach(
             continue
         if got.outcome == "ok" and got.body is not None:
             try:
-                parsed = parse_response(got.body, record.id, max_endpoints=config.max_endpoints)
+                parsed = got.parsed or parse_response(
+                    got.body, record.id, max_endpoints=config.max_endpoints
+                )
             except PayloadError as exc:
                 failed.append(str(exc))
             else:
@@ -194,6 +196,9 @@ def run_stage(
             api_key=api_key,
             transport=transport,
             sleep=sleep,
+            parse=lambda body, model_id: parse_response(
+                body, model_id, max_endpoints=config.max_endpoints
+            ),
         )
     result = attach(records, previous, now, config, report)
     if report is not None:
