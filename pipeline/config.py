@@ -66,7 +66,7 @@ class OffersConfig(Section):
     """Per-request timeout (connect and read)."""
     max_attempts: int = Field(default=3, ge=1)
     """Attempts per model on connect errors, timeouts, 429 and 5xx."""
-    max_response_bytes: int = Field(default=2_000_000, ge=1024)
+    max_response_bytes: int = Field(default=1_000_000, ge=1024)
     """Longest response read for one model (a real one is tens of KB)."""
     max_endpoints: int = Field(default=200, ge=1)
     """Most offers kept per model."""

@@ -129,6 +129,8 @@ def test_nulls_unknown_keys_and_bad_values_drop_only_themselves():
         (b'{"data": {"endpoints": 3}', "not JSON"),
         (b'{"error": {"code": 500}}', "no endpoint list"),
         (b'{"data": null}', "no endpoint list"),
+        (b'{"data": [{"id": "a/b", "name": "A: B"}]}', "data is list"),
+        (b'{"data": {"endpoints": {"a": 1}}}', "data.endpoints is dict"),
     ],
 )
 def test_unusable_responses_name_the_model(body, message):

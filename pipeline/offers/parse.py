@@ -88,18 +88,23 @@ def _percentile(stats: Any, key: str) -> float | None:
 
 def endpoints_of(document: Any, where: str) -> list[Any]:
     """The endpoint list of a response; PayloadError naming ``where`` when there is none."""
+    # Only the documented envelope (and a bare {"endpoints": [...]}): a model *list* or any
+    # other JSON must not be read as endpoints (a proxy answering every path with the
+    # catalog would otherwise give each model hundreds of bogus offers).
     data = document.get("data") if isinstance(document, Mapping) else None
     if isinstance(data, Mapping):
         endpoints = data.get("endpoints")
+        if endpoints is None:
+            return []  # a model page that lists no endpoint right now
+        where_list = "data.endpoints"
     elif isinstance(document, Mapping) and "endpoints" in document:
-        endpoints = document.get("endpoints")
+        endpoints, where_list = document.get("endpoints"), "endpoints"
     else:
-        endpoints = data
-    if endpoints is None and isinstance(data, Mapping):
-        return []  # a model page that lists no endpoint right now
+        shape = type(data).__name__ if data is not None else "missing"
+        raise PayloadError(f"{where}: no endpoint list (data is {shape}, not an object)")
     if not isinstance(endpoints, list):
         kind = "null" if endpoints is None else type(endpoints).__name__
-        raise PayloadError(f"{where}: no endpoint list (data.endpoints is {kind})")
+        raise PayloadError(f"{where}: no endpoint list ({where_list} is {kind})")
     return endpoints
 
 
@@ -158,7 +163,7 @@ def parse_offers(document: Any, model_id: str, *, max_endpoints: int = 200) -> P
         if not isinstance(endpoint, Mapping):
             parsed.dropped.append(f"{where} is {type(endpoint).__name__}, not an object")
             continue
-        provider = _text(endpoint.get("provider_name")) or _text(endpoint.get("name"))
+        provider = _text(endpoint.get("provider_name"))
         if provider is None:
             parsed.dropped.append(f"{where} has no provider_name")
             continue
