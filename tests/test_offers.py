@@ -509,3 +509,20 @@ def test_reader_filters_and_offers_endpoint(refreshed):
         assert none["offers"] == [] and none["offersAsOf"] is None
         missing = client.get("/api/models/openai/gpt-oss-1200b/offers")
         assert missing.status_code == 404 and KNOWN in missing.json()["closeMatches"]
+
+
+def test_a_crashing_stage_keeps_previous_offers(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_KEY", KEY)
+    with _server() as server:
+        config = _config(server)
+        store = _seeded(tmp_path, server, config)
+        before = _models(store)
+
+        def explode(*args: Any, **kw: Any) -> None:
+            raise RuntimeError("bug in the fetcher")
+
+        monkeypatch.setattr("pipeline.offers.stage.fetch_all", explode)
+        result = _refresh(store, config, now=T0 + timedelta(hours=7))
+    assert result.published, result.error
+    assert _models(store)[KNOWN]["offers"] == before[KNOWN]["offers"]
+    assert any("offers not updated: RuntimeError" in w for w in _run_warnings(store, result))

@@ -526,7 +526,7 @@ def _offers(  # noqa: PLR0917 - the sync's state, passed on as is
     """Attach offers to ``records`` (issue 16). Bounded by ``offers.budget_seconds``; whatever
     goes wrong is a warning, the records keep their previous offers and the catalog is
     published all the same. A replay (``--from-file``) only carries the published offers."""
-    from pipeline.offers.stage import OffersResult, run_stage
+    from pipeline.offers.stage import OffersResult, attach, run_stage
 
     request = run.request
     fetch = request.offers and config.offers.enabled and request.from_file is None
@@ -547,6 +547,8 @@ def _offers(  # noqa: PLR0917 - the sync's state, passed on as is
         except Exception as exc:  # the catalog never waits on, or fails for, its offers
             log.exception("offers stage failed")
             run.warnings.append(f"offers not updated: {type(exc).__name__}: {exc}")
+            # The records still carry what was published before.
+            attach(records, previous, request.now, config.offers, None)
             return
         if result.raw is not None:
             try:
