@@ -526,3 +526,70 @@ def test_a_crashing_stage_keeps_previous_offers(tmp_path, monkeypatch):
     assert result.published, result.error
     assert _models(store)[KNOWN]["offers"] == before[KNOWN]["offers"]
     assert any("offers not updated: RuntimeError" in w for w in _run_warnings(store, result))
+
+
+def test_fetch_outcomes_per_model():
+    import httpx
+
+    from pipeline.offers.fetch import fetch_all
+
+    seen: list[str] = []
+    body = json.dumps(_doc(endpoint("A", "a", None, seed=1, base_price=1))).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        model = request.url.path.removeprefix("/api/v1/models/").removesuffix("/endpoints")
+        seen.append(model)
+        if model == "a/missing":
+            return httpx.Response(404)
+        if model == "a/huge":
+            return httpx.Response(200, content=b" " * 4096)
+        if model == "a/denied":
+            return httpx.Response(401)
+        if model == "a/flaky" and seen.count(model) == 1:
+            return httpx.Response(503)
+        return httpx.Response(200, content=body)
+
+    config = OffersConfig(max_response_bytes=1024, max_attempts=2)
+    report = fetch_all(
+        ["a/ok", "a/missing", "a/huge", "a/denied", "a/flaky"],
+        template="https://or.test/api/v1/models/{id}/endpoints",
+        config=config,
+        transport=httpx.MockTransport(handler),
+        sleep=lambda s: None,
+        parse=parse_response,
+    )
+    outcome = {i: (r.outcome, r.attempts) for i, r in report.results.items()}
+    assert outcome == {
+        "a/ok": ("ok", 1),
+        "a/missing": ("missing", 1),
+        "a/huge": ("failed", 1),
+        "a/denied": ("failed", 1),
+        "a/flaky": ("ok", 2),
+    }
+    assert "larger than 1024 bytes" in (report.results["a/huge"].error or "")
+    assert "HTTP 401; not retried" in (report.results["a/denied"].error or "")
+    assert report.results["a/ok"].parsed.offers[0].provider == "A"
+
+
+def test_breaker_stops_asking_a_dead_api():
+    import httpx
+
+    from pipeline.offers.fetch import fetch_all
+
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(500)
+
+    config = OffersConfig(concurrency=1, breaker_failures=3, max_attempts=2)
+    report = fetch_all(
+        [f"v/m{i:02d}" for i in range(50)],
+        template="https://or.test/api/v1/models/{id}/endpoints",
+        config=config,
+        transport=httpx.MockTransport(handler),
+        sleep=lambda s: None,
+    )
+    assert report.breaker is not None and "3 models in a row failed" in report.breaker
+    assert len(asked) == 3 * 2
+    assert report.count("failed") == 3 and report.count("abandoned") == 47

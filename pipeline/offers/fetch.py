@@ -152,11 +152,16 @@ def fetch_all(
             result = _get(client, url, model_id, headers=headers, policy=policy, config=config)
         except Abandoned:
             return Fetched(model_id, "abandoned")
+        except httpx.HTTPError as exc:  # a broken stream, a bad encoding: this model only
+            result = Fetched(model_id, "failed", error=f"{SOURCE}: {model_id}: {_short(exc)}")
         if result.outcome == "ok" and parse is not None and result.body is not None:
             try:
                 result.parsed = parse(result.body, model_id)
             except PayloadError as exc:
                 result = Fetched(model_id, "failed", error=str(exc), attempts=result.attempts)
+            except Exception as exc:  # one odd answer never sinks the others
+                problem = f"{SOURCE}: {model_id}: internal error {type(exc).__name__}: {exc}"
+                result = Fetched(model_id, "failed", error=problem, attempts=result.attempts)
         with lock:
             if result.outcome == "failed":
                 failures_in_row += 1
@@ -252,6 +257,11 @@ def _get(
         error=f"{SOURCE}: GET {safe_url} failed after {policy.max_attempts} attempts: {problem}",
         attempts=policy.max_attempts,
     )
+
+
+def _short(exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) < 200 else text[:197] + "..."
 
 
 def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
