@@ -615,6 +615,10 @@ def _from_catalog(
                     "alias": aliases[native_id],
                     "lifecycle": state,
                     "sources": [SourceRef(source="openrouter", native_id=rec.id)],
+                    # OpenRouter's hosts of the model are not this provider's list.
+                    "offers": None,
+                    "offer_price_range": None,
+                    "offers_as_of": None,
                 },
                 deep=True,
             )
