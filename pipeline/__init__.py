@@ -6,6 +6,7 @@ The package reads top-down, each layer importing only the ones below it:
     registry/     the reader: library (Registry) and HTTP service over a published set
     runs/         orchestration: jobs (run_job), sync, providers, curated_sync, schedule, fallback
     sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests
+    offers/       per-provider offers and measured health from OpenRouter's endpoints API
     stages/       pure transforms: normalize → capabilities → tiers → aliases → lifecycle →
                   deprecations → rank → curate; changelog, enrich, cost, bindings
     resolve.py    id / alias / redirect / family fallback resolution (CLI and reader)

@@ -46,6 +46,38 @@ class OpenRouterConfig(Section):
     """Longest wait between attempts, including a server's Retry-After."""
 
 
+class OffersConfig(Section):
+    """The `offers:` section: OpenRouter's per-model endpoints API (issue 16, docs/offers.md)."""
+
+    enabled: bool = True
+    """Fetch offers in the full refresh. Off: the published offers are carried forward."""
+    url: str | None = None
+    """Endpoints URL template with `{id}` (the model id, `author/slug`); default: the
+    OpenRouter catalog URL's origin and `/api/v1` prefix + `/models/{id}/endpoints`."""
+    concurrency: int = Field(default=8, ge=1, le=64)
+    """Requests in flight at once."""
+    ttl_seconds: int = Field(default=6 * 3600, ge=0)
+    """A model's offers are fetched again only this long after the last successful fetch, so
+    a 6-hourly refresh asks for each model once."""
+    budget_seconds: float = Field(default=60.0, gt=0)
+    """Wall-time budget of the whole stage; what is not fetched by then keeps its previous
+    offers, and the catalog is published without waiting longer."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """Per-request timeout (connect and read)."""
+    max_attempts: int = Field(default=3, ge=1)
+    """Attempts per model on connect errors, timeouts, 429 and 5xx."""
+    max_response_bytes: int = Field(default=1_000_000, ge=1024)
+    """Longest response read for one model (a real one is tens of KB)."""
+    max_endpoints: int = Field(default=200, ge=1)
+    """Most offers kept per model."""
+    breaker_failures: int = Field(default=12, ge=1)
+    """Consecutive failed models after which the stage stops asking (the API is down or not
+    what it should be): the rest keep their previous offers."""
+    max_age_seconds: int = Field(default=3 * 24 * 3600, ge=0)
+    """Offers older than this are dropped instead of carried forward: stale uptime and
+    latency figures would mislead ranking more than none."""
+
+
 class LifecycleConfig(Section):
     deprecated_after_days: int = 14
     """Days missing from the feed before `stale` becomes `deprecated` (DESIGN.md §5)."""
@@ -138,6 +170,7 @@ class CatalogConfig(Section):
     tiers: TierConfig = Field(default_factory=TierConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     crosscheck: CrosscheckConfig = Field(default_factory=CrosscheckConfig)
+    offers: OffersConfig = Field(default_factory=OffersConfig)
     extra: dict[str, Any] = Field(default_factory=dict)
     """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
 

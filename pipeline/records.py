@@ -152,6 +152,57 @@ class BenchmarkSummary(Record):
     """How many Design Arena entries the mean is over."""
 
 
+class Offer(Record):
+    """One provider endpoint serving a model on OpenRouter (`/api/v1/models/{id}/endpoints`)."""
+
+    provider: str
+    """Provider's display name (`provider_name`), e.g. `DeepInfra`."""
+    tag: str | None = None
+    """Endpoint tag, provider slug plus variant (`deepinfra/fp8`); what routing preferences
+    and provenance name."""
+    quantization: str | None = None
+    """Weights precision the provider serves (`fp8`, `bf16`, `int4`, ...), when stated."""
+    pricing: PriceFields
+    """This provider's prices (USD per 1M tokens, exact decimals, as for the model's)."""
+    max_context: int | None = None
+    """Context window at this provider (`context_length`)."""
+    max_output: int | None = None
+    """Maximum completion tokens at this provider (`max_completion_tokens`)."""
+    max_prompt: int | None = None
+    """Maximum prompt tokens at this provider (`max_prompt_tokens`), where it differs."""
+    supported_parameters: list[str] = Field(default_factory=list)
+    """Request parameters this provider supports."""
+    status: int | str | None = None
+    """OpenRouter's endpoint status code, verbatim (0 is the normal state)."""
+    uptime_30m: float | None = Field(default=None, alias="uptime30m")
+    """Uptime over the last 30 minutes, percent (successful / (successful + errors) · 100)."""
+    uptime_1d: float | None = Field(default=None, alias="uptime1d")
+    """Uptime over the last day, percent."""
+    latency_p50_ms: float | None = None
+    """Median time to first token over the last 30 minutes, milliseconds."""
+    latency_p90_ms: float | None = None
+    """90th percentile time to first token over the last 30 minutes, milliseconds."""
+    throughput_p50: float | None = None
+    """Median generation speed over the last 30 minutes, tokens per second."""
+    implicit_caching: bool | None = None
+    """The provider caches prompts without being asked (`supports_implicit_caching`)."""
+
+
+class OfferPriceRange(Record):
+    """Cheapest and dearest token prices across a model's offers, USD per 1M tokens."""
+
+    input_min: Usd | None = None
+    """Lowest input price of any offer."""
+    input_max: Usd | None = None
+    """Highest input price of any offer."""
+    output_min: Usd | None = None
+    """Lowest output price of any offer."""
+    output_max: Usd | None = None
+    """Highest output price of any offer."""
+    priced_offers: int
+    """How many offers state a token price."""
+
+
 class ModelRecord(Record):
     """One model in `current.json`."""
 
@@ -180,7 +231,8 @@ class ModelRecord(Record):
     modalities: Modalities
     """Input and output modalities."""
     pricing: Pricing
-    """Prices; see `Pricing`."""
+    """OpenRouter's listed price for the model (what its router charges by default, usually
+    the lowest across the hosts serving it); see `Pricing`. Per-host prices are in `offers`."""
     cost: str
     """Display string, e.g. `$2.50/$10.00 per 1M`."""
     price_tier: PriceTier
@@ -211,6 +263,16 @@ class ModelRecord(Record):
     """Lifecycle state and dates."""
     sources: list[SourceRef]
     """Upstream lists that carry the model, with their native ids."""
+    offers: list[Offer] | None = None
+    """One entry per provider endpoint serving the model on OpenRouter (its endpoints API),
+    sorted by provider, tag and quantization. Absent when the endpoints API was not asked or
+    knew nothing of the model; `[]` when OpenRouter lists no endpoint for it."""
+    offer_price_range: OfferPriceRange | None = None
+    """Lowest and highest token prices across `offers`; absent without priced offers."""
+    offers_as_of: str | None = None
+    """When `offers` were fetched, ISO-8601 UTC (they may be older than `generatedAt`: each
+    model's endpoints are fetched again only after the offers TTL, and kept when a fetch
+    fails)."""
 
 
 class CurrentCatalog(Record):
@@ -271,9 +333,10 @@ class ProviderCatalog(Record):
     count: int
     """Number of models."""
     provenance: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Model id → field → where it came from (`native`, `unknown` when no source states it for
-    this provider (the field is then absent), or `openrouter:<id>` when taken from
-    the matching OpenRouter record because the native API lacks it)."""
+    """Model id → field → where it came from: `native`; `unknown` when no source states it for
+    this provider (the field is then absent); `openrouter:<id>` when taken from the matching
+    OpenRouter record because the native API lacks it (only the vendor's own closed models);
+    or `openrouter-endpoint:<tag>` when taken from this same provider's OpenRouter offer."""
     models: list[ModelRecord]
     """Models, sorted by id."""
 
@@ -442,7 +505,15 @@ class Manifest(Record):
 
 BucketName = Literal["coding", "reasoning", "chat", "fastCheap", "vision", "imageGen"]
 ScoreSource = Literal[
-    "override", "benchmarks", "heuristic", "lifecycle", "telemetry", "price", "variable", "default"
+    "override",
+    "benchmarks",
+    "heuristic",
+    "lifecycle",
+    "telemetry",
+    "price",
+    "variable",
+    "default",
+    "endpoints",
 ]
 
 
@@ -453,7 +524,8 @@ class Score(Record):
     """The score, 0 (worst) to 1 (best), rounded to 4 decimals."""
     source: ScoreSource
     """`override` (quality-scores.json), `benchmarks` (the feed's), `heuristic`, `lifecycle`,
-    `telemetry`, `price`, `variable` (dynamic price, neutral value) or `default`."""
+    `telemetry`, `price`, `variable` (dynamic price, neutral value), `default`, or
+    `endpoints` (uptime, latency and throughput measured by OpenRouter per provider)."""
     detail: str | None = None
     """What the value was computed from, for an operator reading the file."""
 

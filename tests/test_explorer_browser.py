@@ -53,9 +53,7 @@ def browser() -> Iterator[Any]:
     executable = _chromium()
     if executable is None or not _has_playwright():
         if os.environ.get("CATALOG_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "CATALOG_REQUIRE_BROWSER=1 but Chromium or playwright is missing (apt-get install chromium)"
-            )
+            pytest.fail("CATALOG_REQUIRE_BROWSER=1 but Chromium or playwright is missing")
         pytest.skip("no Chromium (apt-get install chromium) or playwright")
     from playwright.sync_api import sync_playwright
 

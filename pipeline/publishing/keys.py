@@ -53,3 +53,8 @@ def provider_raw(source: str, now: datetime) -> str:
 def history_segment(seq: int, run_id: str) -> str:
     """``models/openrouter/history/<seq>-<run_id>.json`` (immutable: a rewrite gets a new key)."""
     return f"{HISTORY_SEGMENTS}{seq:06d}-{run_id}.json"
+
+
+def offers_raw(now: datetime) -> str:
+    """``models/openrouter/endpoints/raw-YYYYMMDDHH.json``: every endpoints response of a run."""
+    return f"{OPENROUTER}/endpoints/raw-{hour_stamp(now)}.json"

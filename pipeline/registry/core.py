@@ -42,6 +42,46 @@ TIERS = ("free", "budget", "standard", "pro", "premium", "variable", "unknown")
 STATES = ("active", "stale", "deprecated")
 BUCKETS = ("coding", "reasoning", "chat", "fastCheap", "vision", "imageGen")
 
+
+def _offer_name(name: object) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def offer_filter(
+    served_by: str | None, max_offer_price: float | None, quantization: str | None
+) -> Callable[[Mapping[str, Any]], bool] | None:
+    """A check that some offer of a model meets every given offer filter (issue 16), or None
+    when none is given. ``served_by``: provider name or tag (``DeepInfra``, ``deepinfra``,
+    ``deepinfra/fp8``), letters and digits compared case-insensitively; ``max_offer_price``:
+    USD per 1M input tokens at most; ``quantization``: exactly (``fp8``, case-insensitive)."""
+    if served_by is None and max_offer_price is None and quantization is None:
+        return None
+    if max_offer_price is not None and not max_offer_price >= 0:
+        raise QueryError(f"max_offer_price must be a non-negative number, not {max_offer_price}")
+    wanted = _offer_name(served_by) if served_by is not None else None
+    tag_wanted = served_by.strip().lower() if served_by is not None else None
+    quant = quantization.strip().lower() if quantization is not None else None
+
+    def offer_ok(offer: Mapping[str, Any]) -> bool:
+        if wanted is not None:
+            tag = str(offer.get("tag") or "").lower()
+            names = {_offer_name(offer.get("provider", "")), _offer_name(tag.split("/", 1)[0])}
+            if wanted not in names and tag != tag_wanted:
+                return False
+        if quant is not None and str(offer.get("quantization") or "").lower() != quant:
+            return False
+        if max_offer_price is not None:
+            price = (offer.get("pricing") or {}).get("input")
+            if price is None or float(price) > max_offer_price:
+                return False
+        return True
+
+    def check(model: Mapping[str, Any]) -> bool:
+        return any(offer_ok(o) for o in model.get("offers") or ())
+
+    return check
+
+
 MEMO_LIMIT = 2048
 """Derived values (serialized bodies, query results) kept per snapshot, least recent dropped."""
 
@@ -169,7 +209,11 @@ class Snapshot:
         state: str | Iterable[str] | None = None,
         provider: str | None = None,
         q: str | None = None,
+        served_by: str | None = None,
+        max_offer_price: float | None = None,
+        quantization: str | None = None,
     ) -> list[dict[str, Any]]:
+        offers_ok = offer_filter(served_by, max_offer_price, quantization)
         capabilities = _values("capability", capability, CAPABILITIES)
         tiers = _values("tier", tier, TIERS)
         states = _values("state", state, STATES)
@@ -198,6 +242,8 @@ class Snapshot:
             ):
                 continue
             if not all(check(model) for check in checks):
+                continue
+            if offers_ok is not None and not offers_ok(model):
                 continue
             out.append(model)
         return out
@@ -400,13 +446,26 @@ class Registry:
         state: str | Iterable[str] | None = None,
         provider: str | None = None,
         q: str | None = None,
+        served_by: str | None = None,
+        max_offer_price: float | None = None,
+        quantization: str | None = None,
     ) -> list[dict[str, Any]]:
         """Models matching every given filter, sorted by id. ``capability``: vision, tools,
         reasoning, structured-output, image-gen, free (several = all of them); ``tier``: price
         tier; ``bucket``: curated bucket; ``state``: lifecycle state; ``provider``: provider or
-        family (vendor prefix); ``q``: substring of id, alias or name."""
+        family (vendor prefix); ``q``: substring of id, alias or name. Offer filters (one offer
+        must meet all given): ``served_by`` provider name or tag, ``max_offer_price`` USD per
+        1M input tokens, ``quantization`` (see ``offer_filter``)."""
         return self.snapshot.search(
-            capability=capability, tier=tier, bucket=bucket, state=state, provider=provider, q=q
+            capability=capability,
+            tier=tier,
+            bucket=bucket,
+            state=state,
+            provider=provider,
+            q=q,
+            served_by=served_by,
+            max_offer_price=max_offer_price,
+            quantization=quantization,
         )
 
     def curated(self, bucket: str | None = None) -> dict[str, list[dict[str, Any]]]:

@@ -710,6 +710,9 @@ def create_app(
             spec.append(encode(app.openapi()))
         return respond(request, spec[0], "public, max-age=300")
 
+    from pipeline.registry.offers_api import router as offers_router  # issue 16
+
+    app.include_router(offers_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

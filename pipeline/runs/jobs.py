@@ -167,8 +167,9 @@ def full_refresh(ctx: JobContext) -> JobResult:
     """OpenRouter fetch, everything downstream (normalize → ... → publish), then the provider
     sources that are due (they are enriched from the catalog just published, so they come
     second). The result is OpenRouter's; a provider source that could not be served at all
-    makes the exit code non-zero, as `syncmodels all` always did."""
-    result = openrouter_sync(ctx)
+    makes the exit code non-zero, as `syncmodels all` always did. The OpenRouter sync also
+    fetches per-provider offers (pipeline.offers), within their time budget."""
+    result = openrouter_sync(ctx, offers=True)
     try:
         providers = provider_refresh(ctx)
     except (StoreError, ConfigError) as exc:  # the catalog is published; providers failed
@@ -191,8 +192,9 @@ def full_refresh(ctx: JobContext) -> JobResult:
     return result
 
 
-def openrouter_sync(ctx: JobContext) -> JobResult:
-    """The OpenRouter source alone (`syncmodels openrouter`): fetch → ... → publish."""
+def openrouter_sync(ctx: JobContext, *, offers: bool = False) -> JobResult:
+    """The OpenRouter source alone (`syncmodels openrouter`): fetch → ... → publish;
+    ``offers``: also fetch per-provider offers (the full refresh)."""
     from pipeline.runs.sync import sync_openrouter
 
     result = sync_openrouter(
@@ -204,6 +206,7 @@ def openrouter_sync(ctx: JobContext) -> JobResult:
             force=ctx.force,
             job=ctx.job,
             overrides=ctx.overrides,
+            offers=offers,
         ),
         transport=ctx.transport,
         progress=ctx.progress,

@@ -31,6 +31,7 @@ import httpx
 from pydantic import ValidationError
 
 from pipeline.config import CatalogConfig
+from pipeline.offers.enrich import fill_from_offer
 from pipeline.overrides import resolve_dir
 from pipeline.payloads import NativeModel, PayloadError
 from pipeline.provider_config import ProvidersConfig, SourceInstance, load_providers_config
@@ -522,6 +523,8 @@ def _serve_api(
             match, inst.vendors, index.is_open_weights(match.id)
         )
         provenance[native.id] = fill_from_openrouter(native, model, match, owner=owner)
+        # This host's own OpenRouter offer, never another host's (issue 16).
+        fill_from_offer(inst.name, inst.type_name, model, match, provenance[native.id])
         models.append(model)
     aliases = assign_aliases(
         [AliasCandidate(m.id, m.created) for m in models],
@@ -651,6 +654,10 @@ def _from_catalog(
             "alias": aliases[native_id],
             "lifecycle": state,
             "sources": [SourceRef(source="openrouter", native_id=rec.id)],
+            # OpenRouter's hosts of the model are not this provider's list (issue 16).
+            "offers": None,
+            "offer_price_range": None,
+            "offers_as_of": None,
         }
         provenance[native_id] = {"all": f"openrouter:{rec.id}"}
         if not owner_offer(rec, inst.vendors, index.is_open_weights(rec.id)):

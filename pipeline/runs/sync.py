@@ -80,6 +80,9 @@ class SyncRequest:
     """Job name recorded in status.json."""
     overrides: Overrides = field(default_factory=Overrides)
     """Loaded and validated override files (the CLI loads them before the run starts)."""
+    offers: bool = False
+    """Fetch per-provider offers from the endpoints API (the full refresh does, when
+    `offers.enabled`); otherwise the published offers are carried forward."""
 
 
 @dataclass
@@ -440,6 +443,9 @@ def sync_openrouter(
             )
         records.sort(key=lambda r: r.id)
 
+    # -- offers (OpenRouter's endpoints API, pipeline.offers) --------------------------------
+    _offers(run, store, config, records, prev_models, transport, sleep)
+
     # -- redirects (deprecations.json) -----------------------------------------------------
     with run.stage("deprecations"):
         known = previous_deprecations.redirects if previous_deprecations else []
@@ -524,6 +530,52 @@ def sync_openrouter(
         deprecations_doc=deprecated_doc,
         extra=extra,
     )
+
+
+def _offers(  # noqa: PLR0917 - the sync's state, passed on as is
+    run: _Run,
+    store: Store,
+    config: CatalogConfig,
+    records: list[ModelRecord],
+    previous: dict[str, ModelRecord],
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None] | None,
+) -> None:
+    """Attach offers to ``records`` (issue 16). Bounded by ``offers.budget_seconds``; whatever
+    goes wrong is a warning, the records keep their previous offers and the catalog is
+    published all the same. A replay (``--from-file``) only carries the published offers."""
+    from pipeline.offers.stage import OffersResult, attach, run_stage
+
+    request = run.request
+    fetch = request.offers and config.offers.enabled and request.from_file is None
+    result = OffersResult()
+    with run.stage("offers", lambda: ", ".join(f"{k} {v}" for k, v in result.counts.items())):
+        try:
+            result = run_stage(
+                records,
+                previous,
+                request.now,
+                config.offers,
+                fetch=fetch,
+                catalog_url=config.openrouter.url,
+                api_key=os.environ.get(config.openrouter.api_key_env) or None,
+                transport=transport,
+                sleep=sleep,
+            )
+        except Exception as exc:  # the catalog never waits on, or fails for, its offers
+            log.exception("offers stage failed")
+            run.warnings.append(f"offers not updated: {type(exc).__name__}: {exc}")
+            # The records still carry what was published before.
+            attach(records, previous, request.now, config.offers, None)
+            return
+        if result.raw is not None:
+            try:
+                store.put(keys.offers_raw(request.now), result.raw)
+            except StoreError as exc:
+                run.warnings.append(f"offers: raw snapshot not written: {exc}")
+    run.warnings.extend(result.warnings)
+    if fetch or result.counts.get("carried") or result.counts.get("cached"):
+        run.details["offers"] = result.details()
 
 
 def _curate(

@@ -4,9 +4,10 @@ Each score is in [0, 1] and records its source:
 
     quality      quality-scores.json override → the feed's benchmarks (normalized across the
                  catalog) → price-tier heuristic → 0.5 default
-    reliability  telemetry (not yet) → lifecycle history (`:free` variants capped at 0.5)
-                 → 0.5 default
-    latency      telemetry (not yet) → name heuristic (flash/mini/haiku/lite/nano/turbo) → default
+    reliability  telemetry (not yet) → endpoints (best offer's uptime, 1 day then 30 minutes)
+                 → lifecycle history (`:free` variants capped at 0.5) → 0.5 default
+    latency      telemetry (not yet) → endpoints (best offers' p50 time to first token and
+                 throughput) → name heuristic (flash/mini/haiku/lite/nano/turbo) → default
     cost         free = 1.0; else log-scaled price per 1M across the catalog; variable = 0.5
 
     rank = quality·wq + reliability·wr + latency·wl + cost·wc   (weights from config)
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.config import CurationConfig, CurationWeights
+from pipeline.offers.measures import Health, HealthRanges, catalog_health
 from pipeline.overrides import QualityScore
 from pipeline.records import BenchmarkSummary, ModelRecord, PriceTier, Score, Scores
 from pipeline.stages.normalize import variant_base
@@ -212,7 +214,43 @@ def reliability_score(record: ModelRecord, now: datetime, flap_window_days: int)
     return _score(value, "lifecycle", f"listed for {days} days without flapping")
 
 
+def reliability_from_endpoints(
+    record: ModelRecord, measured: Mapping[str, Health], ranges: HealthRanges
+) -> Score | None:
+    """Reliability from the best offer's measured uptime (pipeline.offers.measures), or None
+    when OpenRouter measured none for the model."""
+    found = measured.get(record.id)
+    if found is None or found.uptime is None:
+        return None
+    value = ranges.reliability(found.uptime)
+    detail = (
+        f"uptime {found.uptime_window} {found.uptime:g}% (best of {found.offers} offers; "
+        "log-scaled unavailability over the catalog)"
+    )
+    if record.id.endswith(":free") and value > FREE_VARIANT_CAP:
+        return _score(FREE_VARIANT_CAP, "endpoints", f"{detail}; :free variant (rate-limited)")
+    return _score(value, "endpoints", detail)
+
+
 # -- latency -----------------------------------------------------------------------------------
+
+
+def latency_from_endpoints(
+    record: ModelRecord, measured: Mapping[str, Health], ranges: HealthRanges
+) -> Score | None:
+    """Latency from the best offers' p50 time to first token and p50 throughput, each
+    log-scaled over the catalog and averaged; None without measurements."""
+    found = measured.get(record.id)
+    value = ranges.latency(found) if found is not None else None
+    if found is None or value is None:
+        return None
+    shown = []
+    if found.latency_ms is not None:
+        shown.append(f"p50 time to first token {found.latency_ms:g} ms")
+    if found.throughput is not None:
+        shown.append(f"p50 throughput {found.throughput:g} tok/s")
+    detail = ", ".join(shown) + " (best offers; log-scaled over the catalog)"
+    return _score(value, "endpoints", detail)
 
 
 def latency_score(record: ModelRecord) -> Score:
@@ -288,12 +326,19 @@ def rank_catalog(
     by_id = {r.id: r for r in records}
     bench_ranges = _ranges(scored, by_id)
     price_ranges = _price_ranges(scored)
+    measured = catalog_health(scored)
+    health_ranges = HealthRanges.of(measured.values())
     out: dict[str, Ranked] = {}
     for record in scored:
+        # Each score: the measured source first, today's as the fallback (issue 16).
+        reliability = reliability_from_endpoints(
+            record, measured, health_ranges
+        ) or reliability_score(record, now, config.flap_window_days)
+        latency = latency_from_endpoints(record, measured, health_ranges) or latency_score(record)
         scores = Scores(
             quality=quality_score(record, by_id, bench_ranges, quality_overrides),
-            reliability=reliability_score(record, now, config.flap_window_days),
-            latency=latency_score(record),
+            reliability=reliability,
+            latency=latency,
             cost=cost_score(record, price_ranges),
         )
         out[record.id] = Ranked(record, scores, weighted_rank(scores, config.weights))
