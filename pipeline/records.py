@@ -145,6 +145,26 @@ class BenchmarkSummary(Record):
     """How many Design Arena entries the mean is over."""
 
 
+ParameterValue = bool | int | float | str
+"""A request parameter's value as the feed gives it (temperature 1, top_p 0.95, ...)."""
+
+
+class OpenWeights(Record):
+    """Where a model's weights are published (the feed's `hugging_face_id`)."""
+
+    hugging_face_id: str
+    """Hugging Face repository id, e.g. `Qwen/Qwen3.8-27B`."""
+
+
+class PerRequestLimits(Record):
+    """Token limits the feed states for one request (`per_request_limits`)."""
+
+    prompt_tokens: int | None = None
+    """Most prompt tokens one request may send."""
+    completion_tokens: int | None = None
+    """Most completion tokens one request may ask for."""
+
+
 class ModelRecord(Record):
     """One model in `current.json`."""
 
@@ -204,6 +224,19 @@ class ModelRecord(Record):
     """Lifecycle state and dates."""
     sources: list[SourceRef]
     """Upstream lists that carry the model, with their native ids."""
+    description: str | None = None
+    """The feed's description of the model, verbatim (absent when the feed has none)."""
+    default_parameters: dict[str, ParameterValue] | None = None
+    """Request parameters the feed says the model is served with by default
+    (`default_parameters`, only the keys with a value), e.g. `{"temperature": 1, "top_p": 0.95}`."""
+    open_weights: OpenWeights | None = None
+    """Present when the feed names the model's published weights (`hugging_face_id`)."""
+    per_request_limits: PerRequestLimits | None = None
+    """Per-request token limits, when the feed states any."""
+    supported_voices: list[str] | None = None
+    """Voices a speech model offers (`supported_voices`), in feed order."""
+    links: dict[str, str] | None = None
+    """The feed's `links` (e.g. `details`: the path of the model's endpoints listing)."""
 
 
 class CurrentCatalog(Record):

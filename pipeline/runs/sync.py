@@ -229,6 +229,12 @@ def build_record(
         benchmarks=model.benchmarks,
         lifecycle=state,
         sources=model.sources,
+        description=model.description,
+        default_parameters=model.default_parameters,
+        open_weights=model.open_weights,
+        per_request_limits=model.per_request_limits,
+        supported_voices=model.supported_voices,
+        links=model.links,
     )
 
 
