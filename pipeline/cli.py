@@ -417,6 +417,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
     problems = validate_directory(directory) + _pinned_problems(directory / "pinned")
+    if not problems:
+        problems += _core_problems(directory, args)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
@@ -428,6 +430,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(pinned)} pinned manifest(s) valid ({', '.join(pinned) or 'none'})"
     )
     return 0
+
+
+def _core_problems(directory: Path, args: argparse.Namespace) -> list[str]:
+    """curated-core.json against a catalog: the store's (``--store``) or the embedded one.
+    Entries to update are warnings on stderr; entries that cannot stand are errors."""
+    from pipeline.overrides import CORE_FILE, load_file
+    from pipeline.records import Deprecations
+    from pipeline.stages import core
+
+    path = directory / CORE_FILE
+    if not path.exists():
+        return []
+    loaded = load_file(path)
+    entries = getattr(loaded, "models", {})
+    deprecations = None
+    if args.store:
+        store = _open(args, load_config(args.config))
+        catalog = _load_current(store)
+        blob = store.get(keys.DEPRECATIONS)
+        if blob is not None:
+            deprecations = Deprecations.model_validate_json(blob.data)
+        against = f"{store.uri} (run {catalog.run_id})"
+    else:
+        from pipeline.runs import fallback
+
+        catalog = fallback.load_embedded()
+        against = f"the embedded catalog of {catalog.data_as_of}"
+    errors, warnings = core.check_against(entries, catalog.models, deprecations)
+    for warning in warnings:
+        print(f"warning: {warning} (checked against {against})", file=sys.stderr)
+    return [f"{path}: {where}: {problem} (checked against {against})" for where, problem in errors]
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -619,6 +652,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="validate the override files")
     validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")
     validate.add_argument("--config")
+    validate.add_argument(
+        "--store",
+        help="check curated-core.json against this store's catalog (default: the embedded one)",
+    )
     validate.add_argument("-v", "--verbose", action="store_true")
     validate.set_defaults(func=cmd_validate)
 

@@ -558,6 +558,79 @@ class Shortfall(Record):
     """Why it is short."""
 
 
+CoreSource = Literal["curated-core", "feed", "computed"]
+CoreProblem = Literal[
+    "renamed",
+    "redirected",
+    "stale",
+    "deprecated",
+    "removed",
+    "unknown",
+    "unsupported-default",
+    "pin-refused",
+    "alias-taken",
+]
+
+
+class CoreModel(Record):
+    """One model of the curated core: the hand-maintained metadata of
+    `overrides/curated-core.json` merged with the feed's facts and the computed rank."""
+
+    id: str
+    """The model the entry applies to (after following a rename)."""
+    entry: str | None = None
+    """The entry's key in curated-core.json, when it differs from `id` (a followed rename)."""
+    name: str
+    """Display name (feed)."""
+    alias: str
+    """The model's alias in current.json: the entry's concise alias once it is published."""
+    specialty: str
+    """What it is for: a bucket name or a short free word."""
+    summary: str
+    """One line of UX copy."""
+    help: str
+    """A short paragraph for `/help`."""
+    description: str | None = None
+    """The feed's own description (feed)."""
+    defaults: dict[str, ParameterValue] = Field(default_factory=dict)
+    """Safe request parameters to send: the entry's, then the feed's `default_parameters` for
+    the ones the entry leaves out."""
+    state: LifecycleState
+    """Lifecycle state of the model."""
+    rank: float | None = None
+    """Its computed rank (absent when it is not scored, e.g. not active)."""
+    scores: Scores | None = None
+    """The scores the rank is computed from."""
+    buckets: list[BucketName] = Field(default_factory=list)
+    """Buckets it is curated in."""
+    pinned: list[BucketName] = Field(default_factory=list)
+    """Buckets the entry pins it to."""
+    sources: dict[str, CoreSource]
+    """Where each value came from: field (`defaults.temperature` for one default) →
+    `curated-core` (the hand-maintained file), `feed` or `computed`."""
+    reviewed: str
+    """When the entry was last reviewed (YYYY-MM-DD)."""
+    note: str | None = None
+    """The maintainer's note."""
+
+
+class CoreIssue(Record):
+    """Something in curated-core.json a maintainer should fix (also a run-report warning)."""
+
+    entry: str
+    """The entry's key in curated-core.json."""
+    problem: CoreProblem
+    """What is wrong: the model was `renamed` or `redirected` (the entry follows it),
+    is `stale`, `deprecated`, `removed` or `unknown`; a default it does not support; a pin the
+    bucket's rule or constraints refused; the concise alias could not be given."""
+    field: str | None = None
+    """The entry's field concerned (`defaults.top_k`, `pin.vision`), if one."""
+    detail: str
+    """The problem in words, with what to do."""
+    replacement: str | None = None
+    """The model to use instead (the rename's target or the resolution's replacement)."""
+
+
 class CuratedCatalog(Record):
     """`models/openrouter/curated.json`: the curated shortlist per bucket, with scores."""
 
@@ -581,3 +654,10 @@ class CuratedCatalog(Record):
     """Selection constraints used."""
     shortfalls: list[Shortfall] = Field(default_factory=list)
     """Buckets below their minimum, with the reason."""
+    core: list[CoreModel] = Field(default_factory=list)
+    """The curated core (overrides/curated-core.json), in the file's order; excluded entries
+    and entries whose model is unknown are left out (see `coreIssues`)."""
+    excluded: list[str] = Field(default_factory=list)
+    """Models the core excludes from every bucket."""
+    core_issues: list[CoreIssue] = Field(default_factory=list)
+    """Entries a maintainer should look at."""

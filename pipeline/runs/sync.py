@@ -34,6 +34,7 @@ from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records import (
     AliasChange,
+    CuratedCatalog,
     CurrentCatalog,
     Deprecations,
     DetectionLayer,
@@ -389,7 +390,20 @@ def sync_openrouter(
         held.update(change.old_alias for change in history)
         candidates = [AliasCandidate(m.id, m.created) for m in normalized]
         candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
-        aliases = assign_aliases(candidates, memory, request.overrides.aliases, held)
+        reserved = request.overrides.aliases
+        if request.overrides.core:
+            # A core entry's concise alias follows its model through a rename seen this run.
+            from pipeline.stages import core
+
+            moved = core.reserved_aliases(
+                request.overrides.core,
+                ((m.id, m.canonical_slug) for m in normalized),
+                prev_models,
+                previous_deprecations,
+                iso(now),
+            )
+            reserved = core.move_aliases(reserved, moved)
+        aliases = assign_aliases(candidates, memory, reserved, held)
         changes = alias_changes(memory, aliases, iso(now))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -500,7 +514,7 @@ def sync_openrouter(
     with run.stage("raw", lambda: raw_key):
         store.put(raw_key, raw)
     raw = None
-    extra = _curate(run, catalog, config, request)
+    extra = _curate(run, catalog, config, request, deprecated_doc)
     return _publish(
         store,
         run,
@@ -515,7 +529,11 @@ def sync_openrouter(
 
 
 def _curate(
-    run: _Run, catalog: CurrentCatalog, config: CatalogConfig, request: SyncRequest
+    run: _Run,
+    catalog: CurrentCatalog,
+    config: CatalogConfig,
+    request: SyncRequest,
+    deprecations_doc: Deprecations | None = None,
 ) -> dict[str, bytes]:
     """curated.json for this catalog (issue 5), published with it. A curation failure never
     blocks the catalog: it is a warning and the last published curated.json stays."""
@@ -530,13 +548,23 @@ def _curate(
                 run_id=catalog.run_id,
                 config=curation_config(config),
                 overrides=curate.quality_overrides(request.overrides),
+                core=curate.core_entries(request.overrides),
+                deprecations=deprecations_doc,
             )
             data = publish.encode("curated", curated)
         except (ConfigError, SchemaViolation) as exc:
             run.warnings.append(f"{keys.CURATED} not updated: {exc}")
             return {}
     run.details["curation"] = curate.summary(curated)
+    run.warnings.extend(core_warnings(curated))
     return {keys.CURATED: data}
+
+
+def core_warnings(curated: CuratedCatalog) -> list[str]:
+    """Run-report warnings for the curated core's issues (renames followed, models gone, ...)."""
+    from pipeline.stages import core
+
+    return core.describe(curated.core_issues)
 
 
 def _fetch(
