@@ -1,5 +1,5 @@
 """Command line: ``catalog`` (sync, status, schedule, serve, resolve, cost, export-registry,
-schemas, build-fallback, validate) and ``syncmodels``.
+schemas, build-fallback, validate, core) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
 Every sync target runs a job of ``pipeline.runs.jobs`` through ``run_job`` (lease, publish, status).
@@ -463,6 +463,50 @@ def _core_problems(directory: Path, args: argparse.Namespace) -> list[str]:
     return [f"{path}: {where}: {problem} (checked against {against})" for where, problem in errors]
 
 
+def cmd_core(args: argparse.Namespace) -> int:
+    """The curated core as a table (or JSON): what a product lists first."""
+    import json
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    curated = _read_published(store, keys.CURATED)
+    if curated is None:
+        print(f"no {keys.CURATED} in {store.uri}: run `syncmodels all` first", file=sys.stderr)
+        return 1
+    entries = [e for e in curated.get("core") or [] if isinstance(e, dict)]
+    if args.specialty:
+        entries = [e for e in entries if e.get("specialty") == args.specialty]
+    issues = curated.get("coreIssues") or []
+    if args.json:
+        print(json.dumps({"core": entries, "issues": issues}, indent=2, default=str))
+        return 0
+    if not entries:
+        print(f"no curated core in {store.uri} (overrides/curated-core.json)")
+        return 0
+    rows = [
+        (
+            str(e.get("alias", "")),
+            str(e.get("specialty", "")),
+            str(e.get("id", "")),
+            str(e.get("state", "")),
+            f"{e['rank']:.3f}" if isinstance(e.get("rank"), int | float) else "-",
+            ",".join(e.get("buckets") or []) or "-",
+            str(e.get("summary", "")),
+        )
+        for e in entries
+    ]
+    header = ("ALIAS", "SPECIALTY", "MODEL", "STATE", "RANK", "BUCKETS", "SUMMARY")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
+    print(f"{len(entries)} core model(s) from curated.json run {curated.get('runId')}")
+    for issue in issues:
+        print(f"attention {issue.get('entry')}: {issue.get('detail')}", file=sys.stderr)
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from pipeline import schemagen
 
@@ -680,6 +724,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(export)
     export.add_argument("--output", help="write to this directory instead of the store")
     export.set_defaults(func=cmd_export_registry)
+
+    core = sub.add_parser("core", help="the curated core: specialty, concise alias, summary")
+    core.add_argument("--specialty", help="only this specialty (coding, chat, ...)")
+    core.add_argument("--json", action="store_true", help="machine-readable output")
+    common(core)
+    core.set_defaults(func=cmd_core)
 
     build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")
