@@ -442,6 +442,10 @@ def _core_problems(directory: Path, args: argparse.Namespace) -> list[str]:
     path = directory / CORE_FILE
     if not path.exists():
         return []
+    try:
+        load_overrides(directory)  # the files must also agree with each other (aliases)
+    except OverrideError as exc:
+        return [str(exc)]
     loaded = load_file(path)
     entries = getattr(loaded, "models", {})
     deprecations = None

@@ -381,6 +381,18 @@ def _check_core_keys(path: Path, document: Any) -> None:
                     json_path(["models", model_id, "defaults", key]),
                     f"unknown default {key!r} for {model_id!r} (known: {', '.join(DEFAULT_NEEDS)})",
                 )
+        if isinstance(defaults, dict):
+            # Checked here for a message naming the value's own path: the schema reports a
+            # nullable number out of range only as "not valid under any of the schemas".
+            try:
+                CoreDefaults.model_validate(defaults)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise OverrideError(
+                    path,
+                    json_path(["models", model_id, "defaults", *first["loc"]]),
+                    f"{first['input']!r}: {first['msg']}",
+                ) from exc
 
 
 def _line_of_key(text: str, key: str) -> str:
