@@ -13,6 +13,7 @@ BENCHMARKS = {
     "bench.offers": "offers stage: 500 models, endpoints answering after 50 ms (target < 5 s)",
     "bench.reader": "reader: import time, load/lookup at 10k/100k, HTTP vs a constant app",
     "bench.history": "history append per run at 10k models, size after 1,000 runs; explorer load",
+    "bench.curated_core": "what merging curated-core.json adds to curation (549 and 100k models)",
 }
 
 

@@ -1,5 +1,5 @@
 """Command line: ``catalog`` (sync, status, schedule, serve, resolve, cost, export-registry,
-schemas, build-fallback, validate) and ``syncmodels``.
+schemas, build-fallback, validate, core) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
 Every sync target runs a job of ``pipeline.runs.jobs`` through ``run_job`` (lease, publish, status).
@@ -478,6 +478,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.directory) if args.directory else resolve_dir(None, config.overrides_dir)
     problems = validate_directory(directory) + _pinned_problems(directory / "pinned")
+    if not problems:
+        problems += _core_problems(directory, args)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
@@ -488,6 +490,85 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{directory}: {len(names)} override file(s) valid ({', '.join(names) or 'none'}), "
         f"{len(pinned)} pinned manifest(s) valid ({', '.join(pinned) or 'none'})"
     )
+    return 0
+
+
+def _core_problems(directory: Path, args: argparse.Namespace) -> list[str]:
+    """curated-core.json against a catalog: the store's (``--store``) or the embedded one.
+    Entries to update are warnings on stderr; entries that cannot stand are errors."""
+    from pipeline.overrides import CORE_FILE, load_file
+    from pipeline.records import Deprecations
+    from pipeline.stages import core
+
+    path = directory / CORE_FILE
+    if not path.exists():
+        return []
+    try:
+        load_overrides(directory)  # the files must also agree with each other (aliases)
+    except OverrideError as exc:
+        return [str(exc)]
+    loaded = load_file(path)
+    entries = getattr(loaded, "models", {})
+    deprecations = None
+    if args.store:
+        store = _open(args, load_config(args.config))
+        catalog = _load_current(store)
+        blob = store.get(keys.DEPRECATIONS)
+        if blob is not None:
+            deprecations = Deprecations.model_validate_json(blob.data)
+        against = f"{store.uri} (run {catalog.run_id})"
+    else:
+        from pipeline.runs import fallback
+
+        catalog = fallback.load_embedded()
+        against = f"the embedded catalog of {catalog.data_as_of}"
+    errors, warnings = core.check_against(entries, catalog.models, deprecations)
+    for warning in warnings:
+        print(f"warning: {warning} (checked against {against})", file=sys.stderr)
+    return [f"{path}: {where}: {problem} (checked against {against})" for where, problem in errors]
+
+
+def cmd_core(args: argparse.Namespace) -> int:
+    """The curated core as a table (or JSON): what a product lists first."""
+    import json
+
+    config = load_config(args.config)
+    store = _open(args, config)
+    curated = _read_published(store, keys.CURATED)
+    if curated is None:
+        print(f"no {keys.CURATED} in {store.uri}: run `syncmodels all` first", file=sys.stderr)
+        return 1
+    entries = [e for e in curated.get("core") or [] if isinstance(e, dict)]
+    if args.specialty:
+        entries = [e for e in entries if e.get("specialty") == args.specialty]
+    issues = curated.get("coreIssues") or []
+    if args.json:
+        print(json.dumps({"core": entries, "issues": issues}, indent=2, default=str))
+        return 0
+    if not entries:
+        print(f"no curated core in {store.uri} (overrides/curated-core.json)")
+        return 0
+    rows = [
+        (
+            str(e.get("alias", "")),
+            str(e.get("specialty", "")),
+            str(e.get("id", "")),
+            str(e.get("state", "")),
+            f"{e['rank']:.3f}" if isinstance(e.get("rank"), int | float) else "-",
+            ",".join(e.get("buckets") or []) or "-",
+            str(e.get("summary", "")),
+        )
+        for e in entries
+    ]
+    header = ("ALIAS", "SPECIALTY", "MODEL", "STATE", "RANK", "BUCKETS", "SUMMARY")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
+    print(f"{len(entries)} core model(s) from curated.json run {curated.get('runId')}")
+    for issue in issues:
+        print(f"attention {issue.get('entry')}: {issue.get('detail')}", file=sys.stderr)
     return 0
 
 
@@ -718,6 +799,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="validate the override files")
     validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")
     validate.add_argument("--config")
+    validate.add_argument(
+        "--store",
+        help="check curated-core.json against this store's catalog (default: the embedded one)",
+    )
     validate.add_argument("-v", "--verbose", action="store_true")
     validate.set_defaults(func=cmd_validate)
 
@@ -746,6 +831,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Read-only views of the published store and the history (pipeline/cli_views.py).
     cli_views.register(sub, common, lambda a: _open(a, load_config(a.config)), cmd_history_rebuild)
+
+    core = sub.add_parser("core", help="the curated core: specialty, concise alias, summary")
+    core.add_argument("--specialty", help="only this specialty (coding, chat, ...)")
+    core.add_argument("--json", action="store_true", help="machine-readable output")
+    common(core)
+    core.set_defaults(func=cmd_core)
 
     build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")

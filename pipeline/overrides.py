@@ -15,13 +15,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.publishing import schemas
 from pipeline.publishing.jsonpath import json_path
-from pipeline.records import Kind, Reasoning
+from pipeline.records import BucketName, Kind, Reasoning
 
 REPO_OVERRIDES = Path(__file__).resolve().parent.parent / "overrides"
 
@@ -146,13 +146,90 @@ class QualityScores(OverrideFile):
     """Entries; the first entry that matches an id wins."""
 
 
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+# Safe default → the request parameter a model must list in `supportedParameters` for it to
+# apply. Names are the request's own (OpenRouter / OpenAI wire names), like the feed's
+# `default_parameters`, so a product sends them as they are.
+DEFAULT_NEEDS: dict[str, tuple[str, ...]] = {
+    "temperature": ("temperature",),
+    "top_p": ("top_p",),
+    "top_k": ("top_k",),
+    "max_tokens": ("max_tokens", "max_completion_tokens"),
+    "frequency_penalty": ("frequency_penalty",),
+    "presence_penalty": ("presence_penalty",),
+    "repetition_penalty": ("repetition_penalty",),
+    "reasoning_effort": ("reasoning", "reasoning_effort"),
+}
+
+
+class CoreDefaults(Entry):
+    """Safe request parameters for a core model; each must be one the model supports."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    """Nucleus sampling mass."""
+    top_k: int | None = Field(default=None, ge=1)
+    """Sample from the k most likely tokens."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Most output tokens to ask for (at most the model's `maxOutput`)."""
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Penalty on tokens by how often they already appeared."""
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Penalty on tokens that already appeared."""
+    repetition_penalty: float | None = Field(default=None, gt=0, le=2)
+    """Multiplicative repetition penalty (open-weight servers)."""
+    reasoning_effort: ReasoningEffort | None = None
+    """Reasoning effort (needs the `reasoning` or `reasoning_effort` parameter)."""
+
+
+class CoreEntry(Entry):
+    """One model of the curated core: hand-maintained metadata a product's `/use`, `/help`
+    and onboarding read. An entry with `exclude` only needs `note` and `reviewed`."""
+
+    specialty: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9-]{1,23}$")
+    """What it is for: a bucket (`coding`, `reasoning`, `chat`, `fastCheap`, `vision`,
+    `imageGen`) or a short free word (`writing`, `speech`)."""
+    alias: str | None = Field(default=None, pattern=ALIAS_SHAPE, max_length=24)
+    """A concise alias (`coder`, `fast`), reserved like an alias-overrides.json entry: sticky,
+    never given to another model, every change recorded in alias history."""
+    summary: str | None = Field(default=None, min_length=10, max_length=120)
+    """One line of UX copy (a picker's subtitle)."""
+    help: str | None = Field(default=None, min_length=20, max_length=600)
+    """A short paragraph for `/help`: what it is good at and what it costs, from the feed's
+    own facts."""
+    defaults: CoreDefaults | None = None
+    """Safe request parameters; the feed's `default_parameters` fill in the rest."""
+    pin: list[BucketName] = Field(default_factory=list)
+    """Buckets it stays in whatever its rank (it still has to meet the bucket's rule)."""
+    exclude: bool = False
+    """Never curated (kept out of every bucket)."""
+    note: str | None = Field(default=None, min_length=3)
+    """Why it is in the core (or excluded), for maintainers."""
+    reviewed: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    """When a person last checked the entry against the catalog (YYYY-MM-DD)."""
+
+
+CORE_REQUIRED = ("specialty", "alias", "summary", "help")
+
+
+class CuratedCore(OverrideFile):
+    """`curated-core.json`: the hand-maintained core of the curated list (DESIGN.md §2)."""
+
+    models: dict[str, CoreEntry] = Field(default_factory=dict)
+    """Model id → its entry, in the order a product lists them."""
+
+
 # File name → model. Later stages register theirs here (one table, no discovery).
 OVERRIDE_FILES: dict[str, type[OverrideFile]] = {
     "capability-overrides.json": CapabilityOverrides,
     "alias-overrides.json": AliasOverrides,
     "deprecation-overrides.json": DeprecationOverrides,
     "quality-scores.json": QualityScores,
+    "curated-core.json": CuratedCore,
 }
+CORE_FILE = "curated-core.json"
 
 
 def schema_name(file_name: str) -> str:
@@ -171,6 +248,8 @@ class Overrides:
     deprecations: list[DeprecationOverride] = field(default_factory=list)
     files: dict[str, OverrideFile] = field(default_factory=dict)
     """Every loaded file by name, including ones later stages own."""
+    core: dict[str, CoreEntry] = field(default_factory=dict)
+    """curated-core.json: model id → entry (its concise aliases are also in ``aliases``)."""
 
 
 def resolve_dir(cli_value: str | None, config_value: str | None = None) -> Path:
@@ -248,6 +327,8 @@ def load_file(path: Path) -> OverrideFile:
 
     if model is CapabilityOverrides:
         _check_flag_names(path, document)
+    if model is CuratedCore:
+        _check_core_keys(path, document)
 
     error = schemas.first_error(schema_name(path.name), document)
     if error is not None:
@@ -275,6 +356,43 @@ def _check_flag_names(path: Path, document: Any) -> None:
                     f"$.overrides[{index}].set.{key}",
                     f"unknown flag {key!r} (known flags: {', '.join(KNOWN_FLAGS)})",
                 )
+
+
+def _check_core_keys(path: Path, document: Any) -> None:
+    """Name an unknown key of a core entry (or of its defaults) with the entry and the known
+    keys, before the schema reports a bare "additional property"."""
+    models = document.get("models") if isinstance(document, dict) else None
+    for model_id, entry in models.items() if isinstance(models, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        for key in entry:
+            if key not in CORE_ENTRY_KEYS:
+                raise OverrideError(
+                    path,
+                    json_path(["models", model_id, key]),
+                    f"unknown key {key!r} in the entry for {model_id!r} "
+                    f"(known: {', '.join(CORE_ENTRY_KEYS)})",
+                )
+        defaults = entry.get("defaults")
+        for key in defaults if isinstance(defaults, dict) else ():
+            if key not in DEFAULT_NEEDS:
+                raise OverrideError(
+                    path,
+                    json_path(["models", model_id, "defaults", key]),
+                    f"unknown default {key!r} for {model_id!r} (known: {', '.join(DEFAULT_NEEDS)})",
+                )
+        if isinstance(defaults, dict):
+            # Checked here for a message naming the value's own path: the schema reports a
+            # nullable number out of range only as "not valid under any of the schemas".
+            try:
+                CoreDefaults.model_validate(defaults)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise OverrideError(
+                    path,
+                    json_path(["models", model_id, "defaults", *first["loc"]]),
+                    f"{first['input']!r}: {first['msg']}",
+                ) from exc
 
 
 def _line_of_key(text: str, key: str) -> str:
@@ -334,6 +452,44 @@ def _check_semantics(path: Path, loaded: OverrideFile) -> None:
             seen[dep.id] = index
     elif isinstance(loaded, QualityScores):
         _check_quality_scores(path, loaded)
+    elif isinstance(loaded, CuratedCore):
+        _check_core(path, loaded)
+
+
+def _check_core(path: Path, loaded: CuratedCore) -> None:
+    """Every kept entry has its metadata, an excluded one nothing it would not use, and no
+    concise alias is given twice."""
+    aliases: dict[str, str] = {}
+    for model_id, entry in loaded.models.items():
+        where = ["models", model_id]
+        if not model_id.strip() or any(ch.isspace() for ch in model_id):
+            raise OverrideError(path, json_path(where), "not a model id")
+        if entry.exclude:
+            for name in ("alias", "pin", "defaults"):
+                if getattr(entry, name):
+                    raise OverrideError(
+                        path,
+                        json_path([*where, name]),
+                        f"{model_id!r} is excluded: an excluded model has no {name}",
+                    )
+            continue
+        for name in CORE_REQUIRED:
+            if getattr(entry, name) is None:
+                raise OverrideError(
+                    path,
+                    json_path([*where, name]),
+                    f"missing: the entry for {model_id!r} needs {name!r}",
+                )
+        alias = entry.alias or ""
+        if alias in aliases:
+            raise OverrideError(
+                path,
+                json_path([*where, "alias"]),
+                f"concise alias {alias!r} is already given to {aliases[alias]!r}",
+            )
+        aliases[alias] = model_id
+        if len(set(entry.pin)) != len(entry.pin):
+            raise OverrideError(path, json_path([*where, "pin"]), "a bucket is listed twice")
 
 
 def _check_quality_scores(path: Path, loaded: QualityScores) -> None:
@@ -374,7 +530,35 @@ def load_overrides(directory: Path) -> Overrides:
             result.aliases = {entry.id: entry.alias for entry in loaded.aliases}
         elif isinstance(loaded, DeprecationOverrides):
             result.deprecations = loaded.deprecations
+        elif isinstance(loaded, CuratedCore):
+            result.core = dict(loaded.models)
+    _merge_core_aliases(directory, result)
     return result
+
+
+def _merge_core_aliases(directory: Path, result: Overrides) -> None:
+    """The core's concise aliases join the reserved ones, so the alias stage treats them like
+    alias-overrides.json entries (sticky, history). The two files must agree."""
+    holders = {alias: model_id for model_id, alias in result.aliases.items()}
+    for model_id, entry in result.core.items():
+        if entry.alias is None:
+            continue
+        where = json_path(["models", model_id, "alias"])
+        reserved = result.aliases.get(model_id)
+        if reserved is not None and reserved != entry.alias:
+            raise OverrideError(
+                directory / CORE_FILE,
+                where,
+                f"{model_id!r} already has the alias {reserved!r} in alias-overrides.json",
+            )
+        holder = holders.get(entry.alias)
+        if holder is not None and holder != model_id:
+            raise OverrideError(
+                directory / CORE_FILE,
+                where,
+                f"concise alias {entry.alias!r} is reserved for {holder!r} in alias-overrides.json",
+            )
+        result.aliases[model_id] = entry.alias
 
 
 def validate_directory(directory: Path) -> list[OverrideError]:
@@ -391,3 +575,4 @@ def validate_directory(directory: Path) -> list[OverrideError]:
 
 
 KNOWN_FLAGS: tuple[str, ...] = tuple(CapabilitySet.model_fields)
+CORE_ENTRY_KEYS: tuple[str, ...] = tuple(CoreEntry.model_fields)

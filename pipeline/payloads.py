@@ -69,6 +69,12 @@ class OpenRouterModel(_Lenient):
     alias_target: OpenRouterAliasTarget | None = None
     benchmarks: dict[str, Any] | None = None
     reasoning: dict[str, Any] | None = None
+    # Facts published as they are, but typed loosely here: an odd value in one of them is
+    # dropped by normalize.py, never a reason to quarantine the whole model.
+    default_parameters: Any = None
+    per_request_limits: Any = None
+    supported_voices: Any = None
+    links: Any = None
 
     @field_validator("architecture", "top_provider", mode="before")
     @classmethod

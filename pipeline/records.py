@@ -203,6 +203,26 @@ class OfferPriceRange(Record):
     """How many offers state a token price."""
 
 
+ParameterValue = bool | int | float | str
+"""A request parameter's value as the feed gives it (temperature 1, top_p 0.95, ...)."""
+
+
+class OpenWeights(Record):
+    """Where a model's weights are published (the feed's `hugging_face_id`)."""
+
+    hugging_face_id: str
+    """Hugging Face repository id, e.g. `Qwen/Qwen3.8-27B`."""
+
+
+class PerRequestLimits(Record):
+    """Token limits the feed states for one request (`per_request_limits`)."""
+
+    prompt_tokens: int | None = None
+    """Most prompt tokens one request may send."""
+    completion_tokens: int | None = None
+    """Most completion tokens one request may ask for."""
+
+
 class ModelRecord(Record):
     """One model in `current.json`."""
 
@@ -273,6 +293,19 @@ class ModelRecord(Record):
     """When `offers` were fetched, ISO-8601 UTC (they may be older than `generatedAt`: each
     model's endpoints are fetched again only after the offers TTL, and kept when a fetch
     fails)."""
+    description: str | None = None
+    """The feed's description of the model, verbatim (absent when the feed has none)."""
+    default_parameters: dict[str, ParameterValue] | None = None
+    """Request parameters the feed says the model is served with by default
+    (`default_parameters`, only the keys with a value), e.g. `{"temperature": 1, "top_p": 0.95}`."""
+    open_weights: OpenWeights | None = None
+    """Present when the feed names the model's published weights (`hugging_face_id`)."""
+    per_request_limits: PerRequestLimits | None = None
+    """Per-request token limits, when the feed states any."""
+    supported_voices: list[str] | None = None
+    """Voices a speech model offers (`supported_voices`), in feed order."""
+    links: dict[str, str] | None = None
+    """The feed's `links` (e.g. `details`: the path of the model's endpoints listing)."""
 
 
 class CurrentCatalog(Record):
@@ -608,6 +641,79 @@ class Shortfall(Record):
     """Why it is short."""
 
 
+CoreSource = Literal["curated-core", "feed", "computed"]
+CoreProblem = Literal[
+    "renamed",
+    "redirected",
+    "stale",
+    "deprecated",
+    "removed",
+    "unknown",
+    "unsupported-default",
+    "pin-refused",
+    "alias-taken",
+]
+
+
+class CoreModel(Record):
+    """One model of the curated core: the hand-maintained metadata of
+    `overrides/curated-core.json` merged with the feed's facts and the computed rank."""
+
+    id: str
+    """The model the entry applies to (after following a rename)."""
+    entry: str | None = None
+    """The entry's key in curated-core.json, when it differs from `id` (a followed rename)."""
+    name: str
+    """Display name (feed)."""
+    alias: str
+    """The model's alias in current.json: the entry's concise alias once it is published."""
+    specialty: str
+    """What it is for: a bucket name or a short free word."""
+    summary: str
+    """One line of UX copy."""
+    help: str
+    """A short paragraph for `/help`."""
+    description: str | None = None
+    """The feed's own description (feed)."""
+    defaults: dict[str, ParameterValue] = Field(default_factory=dict)
+    """Safe request parameters to send: the entry's, then the feed's `default_parameters` for
+    the ones the entry leaves out."""
+    state: LifecycleState
+    """Lifecycle state of the model."""
+    rank: float | None = None
+    """Its computed rank (absent when it is not scored, e.g. not active)."""
+    scores: Scores | None = None
+    """The scores the rank is computed from."""
+    buckets: list[BucketName] = Field(default_factory=list)
+    """Buckets it is curated in."""
+    pinned: list[BucketName] = Field(default_factory=list)
+    """Buckets the entry pins it to."""
+    sources: dict[str, CoreSource]
+    """Where each value came from: field (`defaults.temperature` for one default) →
+    `curated-core` (the hand-maintained file), `feed` or `computed`."""
+    reviewed: str
+    """When the entry was last reviewed (YYYY-MM-DD)."""
+    note: str | None = None
+    """The maintainer's note."""
+
+
+class CoreIssue(Record):
+    """Something in curated-core.json a maintainer should fix (also a run-report warning)."""
+
+    entry: str
+    """The entry's key in curated-core.json."""
+    problem: CoreProblem
+    """What is wrong: the model was `renamed` or `redirected` (the entry follows it),
+    is `stale`, `deprecated`, `removed` or `unknown`; a default it does not support; a pin the
+    bucket's rule or constraints refused; the concise alias could not be given."""
+    field: str | None = None
+    """The entry's field concerned (`defaults.top_k`, `pin.vision`), if one."""
+    detail: str
+    """The problem in words, with what to do."""
+    replacement: str | None = None
+    """The model to use instead (the rename's target or the resolution's replacement)."""
+
+
 class CuratedCatalog(Record):
     """`models/openrouter/curated.json`: the curated shortlist per bucket, with scores."""
 
@@ -631,6 +737,13 @@ class CuratedCatalog(Record):
     """Selection constraints used."""
     shortfalls: list[Shortfall] = Field(default_factory=list)
     """Buckets below their minimum, with the reason."""
+    core: list[CoreModel] = Field(default_factory=list)
+    """The curated core (overrides/curated-core.json), in the file's order; excluded entries
+    and entries whose model is unknown are left out (see `coreIssues`)."""
+    excluded: list[str] = Field(default_factory=list)
+    """Models the core excludes from every bucket."""
+    core_issues: list[CoreIssue] = Field(default_factory=list)
+    """Entries a maintainer should look at."""
 
 
 # -- history (issue 19) ------------------------------------------------------------------------

@@ -152,3 +152,76 @@ def test_three_envelopes_unwrap(name):
         document if isinstance(document, list) else (document.get("data") or document.get("models"))
     )
     assert len(items) == len(expected) > 300
+
+
+# -- the feed's facts (issue 20) ---------------------------------------------------------------
+
+
+def test_feed_facts_reach_every_record_that_has_them(sync_file, store):
+    """2026-08-19 "all": every raw entry with a description, default_parameters with values,
+    a hugging_face_id, supported_voices or links carries the field in current.json; the
+    others do not (absent, never null or empty)."""
+    name = "openrouter-models-all-2026-08-19.json"
+    raw = {m["id"]: m for m in load_items(name)}
+    assert sync_file(fixture_path(name)).published
+    published = {m["id"]: m for m in read_json(store, keys.CURRENT)["models"]}
+    counts = dict.fromkeys(("description", "defaultParameters", "openWeights", "voices"), 0)
+    for model_id, entry in raw.items():
+        record = published[model_id]
+        assert record.get("description") == (entry.get("description") or "").strip() or None
+        counts["description"] += "description" in record
+        with_values = {
+            k: v for k, v in (entry.get("default_parameters") or {}).items() if v is not None
+        }
+        if with_values:
+            got = {
+                k: float(v) if isinstance(v, Decimal) else v
+                for k, v in record["defaultParameters"].items()
+            }
+            assert got == with_values
+            counts["defaultParameters"] += 1
+        else:
+            assert "defaultParameters" not in record
+        if entry.get("hugging_face_id"):
+            assert record["openWeights"] == {"huggingFaceId": entry["hugging_face_id"]}
+            counts["openWeights"] += 1
+        else:
+            assert "openWeights" not in record
+        if entry.get("supported_voices"):
+            assert record["supportedVoices"] == entry["supported_voices"]
+            counts["voices"] += 1
+        assert record.get("links") == (entry.get("links") or None)
+        assert "perRequestLimits" not in record  # null on every entry of this snapshot
+    assert counts == {
+        "description": 549,
+        "defaultParameters": 83,
+        "openWeights": 190,
+        "voices": 12,
+    }
+    qwen = published["qwen/qwen3.8-27b"]
+    assert qwen["defaultParameters"] == {"temperature": 1, "top_k": 20, "top_p": Decimal("0.95")}
+    assert qwen["openWeights"] == {"huggingFaceId": "Qwen/Qwen3.8-27B"}
+
+
+def test_odd_feed_facts_are_dropped_not_quarantined():
+    """A broken fact loses that fact only; limits given as strings are read as numbers."""
+    parsed = OpenRouterModel.model_validate(
+        {
+            "id": "acme/odd",
+            "pricing": {"prompt": "0", "completion": "0"},
+            "description": "  " + "x" * 20_000,
+            "default_parameters": {"temperature": None, "top_p": float("nan"), "seed": [1]},
+            "hugging_face_id": "",
+            "per_request_limits": {"prompt_tokens": "128000", "completion_tokens": "oops"},
+            "supported_voices": "alloy",
+            "links": ["not", "a", "map"],
+        }
+    )
+    model = normalize_openrouter(parsed)
+    assert model.description is not None and len(model.description) == 8_000
+    assert model.default_parameters is None
+    assert model.open_weights is None
+    assert model.per_request_limits is not None
+    assert model.per_request_limits.model_dump(exclude_none=True) == {"prompt_tokens": 128000}
+    assert model.supported_voices is None
+    assert model.links is None

@@ -7,6 +7,8 @@
     registry.resolve("gpt-4-0314")                      # id, alias, old id, old alias → hops
     registry.search(capability="vision", tier="budget", state="active")
     registry.curated("coding")
+    registry.core()                                     # the curated core, with UX metadata
+    registry.search(open_weights=True, knowledge_cutoff_after="2025-06-01")
     registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000)
     registry.refresh()                                  # cheap poll; swaps only a valid set
 

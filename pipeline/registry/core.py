@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -82,6 +83,10 @@ def offer_filter(
     return check
 
 
+# `knowledge_cutoff_after`: a calendar date (a month means its first day), compared with the
+# date part of the model's `knowledgeCutoff` (the feed gives YYYY-MM-DD).
+CUTOFF_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+
 MEMO_LIMIT = 2048
 """Derived values (serialized bodies, query results) kept per snapshot, least recent dropped."""
 
@@ -107,6 +112,22 @@ class ModelNotFound(RegistryError, KeyError):
 
 def _state(model: Mapping[str, Any]) -> str:
     return str(model.get("lifecycle", {}).get("state", ""))
+
+
+def _cutoff_after(value: str | None) -> str | None:
+    """Check and normalize the ``knowledge_cutoff_after`` filter to YYYY-MM-DD."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not CUTOFF_DATE.match(value):
+        raise QueryError(
+            f"knowledge_cutoff_after: {value[:40]!r} is not a date (YYYY-MM-DD or YYYY-MM)"
+        )
+    return value if len(value) == 10 else f"{value}-01"
+
+
+def _open_weights(model: Mapping[str, Any]) -> bool:
+    return isinstance(model.get("openWeights"), Mapping)
 
 
 def _values(name: str, value: str | Iterable[str] | None, allowed: Iterable[str]) -> set[str]:
@@ -146,6 +167,9 @@ class Snapshot:
             for name, entries in (curated.get("buckets") or {}).items()
             if isinstance(entries, list)
         }
+        self.core_entries: list[dict[str, Any]] = [
+            e for e in curated.get("core") or [] if isinstance(e, dict) and "id" in e
+        ]
         self.state_counts: dict[str, int] = {}
         for model in self.models:
             state = _state(model)
@@ -212,9 +236,12 @@ class Snapshot:
         served_by: str | None = None,
         max_offer_price: float | None = None,
         quantization: str | None = None,
+        open_weights: bool | None = None,
+        knowledge_cutoff_after: str | None = None,
     ) -> list[dict[str, Any]]:
         offers_ok = offer_filter(served_by, max_offer_price, quantization)
         capabilities = _values("capability", capability, CAPABILITIES)
+        cutoff_after = _cutoff_after(knowledge_cutoff_after)
         tiers = _values("tier", tier, TIERS)
         states = _values("state", state, STATES)
         members: set[str] | None = None
@@ -245,8 +272,24 @@ class Snapshot:
                 continue
             if offers_ok is not None and not offers_ok(model):
                 continue
+            if open_weights is not None and _open_weights(model) != open_weights:
+                continue
+            if cutoff_after is not None and not (
+                str(model.get("knowledgeCutoff") or "")[:10] > cutoff_after
+            ):
+                continue
             out.append(model)
         return out
+
+    def core(self, specialty: str | None = None) -> list[dict[str, Any]]:
+        """The curated core in its published order (only ``specialty`` when given), each
+        entry with the model's current record under ``model``."""
+        wanted = specialty.strip() if specialty else None
+        return [
+            {**entry, "model": self.index.models.get(str(entry["id"]))}
+            for entry in self.core_entries
+            if wanted is None or entry.get("specialty") == wanted
+        ]
 
     def curated(self, bucket: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """Bucket → its curated entries (id, alias, rank, scores) with the model's record."""
@@ -449,11 +492,16 @@ class Registry:
         served_by: str | None = None,
         max_offer_price: float | None = None,
         quantization: str | None = None,
+        open_weights: bool | None = None,
+        knowledge_cutoff_after: str | None = None,
     ) -> list[dict[str, Any]]:
         """Models matching every given filter, sorted by id. ``capability``: vision, tools,
         reasoning, structured-output, image-gen, free (several = all of them); ``tier``: price
         tier; ``bucket``: curated bucket; ``state``: lifecycle state; ``provider``: provider or
-        family (vendor prefix); ``q``: substring of id, alias or name. Offer filters (one offer
+        family (vendor prefix); ``q``: substring of id, alias or name; ``open_weights``: True
+        for models whose weights the feed names (``openWeights``), False for the others;
+        ``knowledge_cutoff_after``: a date (YYYY-MM-DD or YYYY-MM), models whose training
+        cutoff is later (models without a stated cutoff never match). Offer filters (one offer
         must meet all given): ``served_by`` provider name or tag, ``max_offer_price`` USD per
         1M input tokens, ``quantization`` (see ``offer_filter``)."""
         return self.snapshot.search(
@@ -466,7 +514,15 @@ class Registry:
             served_by=served_by,
             max_offer_price=max_offer_price,
             quantization=quantization,
+            open_weights=open_weights,
+            knowledge_cutoff_after=knowledge_cutoff_after,
         )
+
+    def core(self, specialty: str | None = None) -> list[dict[str, Any]]:
+        """The curated core (``curated.json`` ``core``): hand-maintained specialty, concise
+        alias, summary, help and safe defaults with each model's rank, scores and record;
+        empty when the published set has no core."""
+        return self.snapshot.core(specialty)
 
     def curated(self, bucket: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """Curated entries per bucket (only ``bucket`` when given), with model records."""

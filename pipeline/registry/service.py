@@ -53,6 +53,7 @@ from pipeline.registry.core import (
     Registry,
     Snapshot,
 )
+from pipeline.registry.core_routes import core_router
 from pipeline.registry.metrics import Metrics, MetricsMiddleware
 from pipeline.timeutil import utcnow
 from pipeline.web.routes import build_router as explorer_router
@@ -531,6 +532,17 @@ def create_app(
         q: Annotated[
             str | None, Query(max_length=200, description="Substring of id, alias or name.")
         ] = None,
+        open_weights: Annotated[
+            bool | None,
+            Query(description="true: models whose weights the feed names; false: the others."),
+        ] = None,
+        knowledge_cutoff_after: Annotated[
+            str | None,
+            Query(
+                pattern=r"^\d{4}-\d{2}(-\d{2})?$",
+                description="Models with a training cutoff later than this date (YYYY-MM-DD).",
+            ),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Annotated[
             str | None,
@@ -543,11 +555,27 @@ def create_app(
     ) -> Response:
         """Search the catalog; pages of `limit` models in id order."""
         after = _decode_cursor(cursor) if cursor else None
-        filters = (capability, tier, bucket, state, provider, q)
+        filters = (
+            capability,
+            tier,
+            bucket,
+            state,
+            provider,
+            q,
+            open_weights,
+            knowledge_cutoff_after,
+        )
 
         def matching(snap: Snapshot) -> list[dict[str, Any]]:
             return snap.search(
-                capability=capability, tier=tier, bucket=bucket, state=state, provider=provider, q=q
+                capability=capability,
+                tier=tier,
+                bucket=bucket,
+                state=state,
+                provider=provider,
+                q=q,
+                open_weights=open_weights,
+                knowledge_cutoff_after=knowledge_cutoff_after,
             )
 
         def build(snap: Snapshot) -> Any:
@@ -589,6 +617,8 @@ def create_app(
             }
 
         return respond(request, cached(("curated", bucket), build), CATALOG_CACHE)
+
+    app.include_router(core_router)  # /api/models/core: before any /api/models/{ref} route
 
     @app.get(
         "/api/models/deprecations",

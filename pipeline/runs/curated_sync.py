@@ -21,8 +21,8 @@ from pipeline.overrides import Overrides
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import CurrentCatalog, JobStatus, Outcome, RunReport
-from pipeline.stages import curate
+from pipeline.records import CurrentCatalog, Deprecations, JobStatus, Outcome, RunReport
+from pipeline.stages import core, curate
 from pipeline.timeutil import iso
 
 JOB = "curated"
@@ -84,6 +84,8 @@ def sync_curated(
         run_id=run_id,
         config=settings,
         overrides=curate.quality_overrides(overrides),
+        core=curate.core_entries(overrides),
+        deprecations=_deprecations(store),
     )
     try:
         data = publish.encode("curated", curated)
@@ -111,6 +113,7 @@ def sync_curated(
         counts=counts,
         started=started,
         details=curate.summary(curated),
+        warnings=core.describe(curated.core_issues),
     )
     short = ", ".join(s.bucket for s in curated.shortfalls)
     result.summary = (
@@ -119,6 +122,17 @@ def sync_curated(
         + (f" [short: {short}]" if short else "")
     )
     return result
+
+
+def _deprecations(store: Store) -> Deprecations | None:
+    """The published deprecations.json, which core entries are followed through; without a
+    readable one, entries are taken as they are (an unreadable file is a warning elsewhere)."""
+    from pipeline.stages import deprecations
+
+    try:
+        return deprecations.load_previous(store)
+    except publish.UnreadableArtifact:
+        return None
 
 
 def _finish(
@@ -131,6 +145,7 @@ def _finish(
     counts: dict[str, int],
     started: float,
     details: dict[str, Any] | None = None,
+    warnings: list[str] | None = None,
 ) -> CuratedResult:
     stamp = iso(now)
     published = outcome == "ok"
@@ -144,6 +159,7 @@ def _finish(
         timings_ms={"total": round((time.perf_counter() - started) * 1000, 3)},
         counts=counts,
         details={"curation": details} if details else {},
+        warnings=list(warnings or []),
     )
     entry = JobStatus(
         last_start=stamp,
@@ -154,6 +170,7 @@ def _finish(
         last_success=stamp if published else None,
         error=error,
         counts=counts,
+        warnings=list(warnings or []),
     )
     try:
         store.put(keys.run_report(run_id), publish.encode("run-report", report))

@@ -34,6 +34,7 @@ from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records import (
     AliasChange,
+    CuratedCatalog,
     CurrentCatalog,
     Deprecations,
     DetectionLayer,
@@ -238,6 +239,12 @@ def build_record(
         benchmarks=model.benchmarks,
         lifecycle=state,
         sources=model.sources,
+        description=model.description,
+        default_parameters=model.default_parameters,
+        open_weights=model.open_weights,
+        per_request_limits=model.per_request_limits,
+        supported_voices=model.supported_voices,
+        links=model.links,
     )
 
 
@@ -392,7 +399,20 @@ def sync_openrouter(
         held.update(change.old_alias for change in history)
         candidates = [AliasCandidate(m.id, m.created) for m in normalized]
         candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
-        aliases = assign_aliases(candidates, memory, request.overrides.aliases, held)
+        reserved = request.overrides.aliases
+        if request.overrides.core:
+            # A core entry's concise alias follows its model through a rename seen this run.
+            from pipeline.stages import core
+
+            moved = core.reserved_aliases(
+                request.overrides.core,
+                ((m.id, m.canonical_slug) for m in normalized),
+                prev_models,
+                previous_deprecations,
+                iso(now),
+            )
+            reserved = core.move_aliases(reserved, moved)
+        aliases = assign_aliases(candidates, memory, reserved, held)
         changes = alias_changes(memory, aliases, iso(now))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -507,7 +527,7 @@ def sync_openrouter(
     with run.stage("raw", lambda: raw_key):
         store.put(raw_key, raw)
     raw = None
-    extra = _curate(run, catalog, config, request)
+    extra = _curate(run, catalog, config, request, deprecated_doc)
     extra.update(
         _history(
             store,
@@ -579,7 +599,11 @@ def _offers(  # noqa: PLR0917 - the sync's state, passed on as is
 
 
 def _curate(
-    run: _Run, catalog: CurrentCatalog, config: CatalogConfig, request: SyncRequest
+    run: _Run,
+    catalog: CurrentCatalog,
+    config: CatalogConfig,
+    request: SyncRequest,
+    deprecations_doc: Deprecations | None = None,
 ) -> dict[str, bytes]:
     """curated.json for this catalog (issue 5), published with it. A curation failure never
     blocks the catalog: it is a warning and the last published curated.json stays."""
@@ -594,12 +618,15 @@ def _curate(
                 run_id=catalog.run_id,
                 config=curation_config(config),
                 overrides=curate.quality_overrides(request.overrides),
+                core=curate.core_entries(request.overrides),
+                deprecations=deprecations_doc,
             )
             data = publish.encode("curated", curated)
         except (ConfigError, SchemaViolation) as exc:
             run.warnings.append(f"{keys.CURATED} not updated: {exc}")
             return {}
     run.details["curation"] = curate.summary(curated)
+    run.warnings.extend(core_warnings(curated))
     return {keys.CURATED: data}
 
 
@@ -640,6 +667,13 @@ def _history(
             run.warnings.append(f"{keys.HISTORY} not updated: {exc}")
             return {}
     return {} if data is None else {keys.HISTORY: data}
+
+
+def core_warnings(curated: CuratedCatalog) -> list[str]:
+    """Run-report warnings for the curated core's issues (renames followed, models gone, ...)."""
+    from pipeline.stages import core
+
+    return core.describe(curated.core_issues)
 
 
 def _fetch(

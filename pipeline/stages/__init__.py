@@ -8,5 +8,6 @@ redirects, scores, the changelog). A stage writes nothing; ``pipeline.runs`` cal
 
 normalize → capabilities → tiers → aliases → lifecycle → deprecations → rank → curate, with
 changelog (run-to-run diff), enrich (provider lists ↔ OpenRouter), cost (estimates from a
-record's pricing) and bindings beside them.
+record's pricing), bindings and core (the hand-maintained curated core held against a
+catalog, used by aliases, curate and ``catalog validate``) beside them.
 """

@@ -1,8 +1,8 @@
 """What changed between the published catalog and this run, for the run report.
 
 Sections: ``added``, ``removed``, ``renamed`` (rename redirects found this run), ``redirected``
-(every new redirect), ``stateChanges``, ``aliasChanges`` and ``changed`` (price, context and
-capability-flag changes of models listed in both runs).
+(every new redirect), ``stateChanges``, ``aliasChanges`` and ``changed`` (price, context,
+capability-flag and default-parameter changes of models listed in both runs).
 
 Prices are compared as normalized decimals, not as upstream strings, and for the *sparse*
 price keys an absent key equals 0. Around 2026-01-29 OpenRouter stopped sending zero-valued
@@ -35,6 +35,8 @@ WATCHED_FIELDS: dict[str, str] = {
     "reasoning": "reasoning",
     "structured_output": "structuredOutput",
     "is_image_gen": "isImageGen",
+    # A changed default is a changed behaviour for every caller that sends no value.
+    "default_parameters": "defaultParameters",
 }
 
 

@@ -25,23 +25,28 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pipeline.config import CurationConfig
-from pipeline.overrides import Overrides, QualityScore, QualityScores
+from pipeline.overrides import CoreEntry, Overrides, QualityScore, QualityScores
 from pipeline.records import (
     BucketName,
     Constraints,
+    CoreIssue,
+    CoreModel,
+    CoreSource,
     CuratedCatalog,
     CuratedModel,
     CuratedRef,
     CurrentCatalog,
+    Deprecations,
     Shortfall,
     Weights,
 )
+from pipeline.stages import core as core_stage
 from pipeline.stages.normalize import variant_base
 from pipeline.stages.rank import DEFAULT, Ranked, rank_catalog
 from pipeline.timeutil import iso
@@ -132,16 +137,41 @@ class Selection:
     variant_skipped: int = 0
     spread_skipped: int = 0
     cursor: int = 0
+    pinned: set[str] = field(default_factory=set)
+    """Ids placed by a pin (skipped when rank order reaches them)."""
 
     @property
     def eligible(self) -> int:
         return len(self.candidates)
+
+    def pin(self, item: Ranked, max_per_family: int, used: Counter[str], max_buckets: int) -> str:
+        """Place a pinned model ahead of rank order; the refusal in words, or "" when placed.
+        Pins still meet the bucket's rule and the constraints, so a pin never breaks them."""
+        line = variant_base(item.record.id)
+        if not self.rule.member(item):
+            return f"it does not meet the rule of {self.rule.name} ({self.rule.rule})"
+        if len(self.chosen) >= self.size:
+            return f"{self.rule.name} is already full of pinned models ({self.size})"
+        if line in self.lines:
+            return f"a variant of it is already pinned to {self.rule.name}"
+        if self.families[item.record.family] >= max_per_family:
+            return f"{max_per_family} {item.record.family} models are already pinned there"
+        if used[item.record.id] >= max_buckets:
+            return f"it is already pinned to {max_buckets} buckets (max_buckets_per_model)"
+        self.chosen.append(item)
+        self.pinned.add(item.record.id)
+        self.families[item.record.family] += 1
+        self.lines.add(line)
+        used[item.record.id] += 1
+        return ""
 
     def take_next(self, max_per_family: int, used: Counter[str], max_buckets: int) -> bool:
         """Pick this bucket's next model; False when the bucket is full or exhausted."""
         while len(self.chosen) < self.size and self.cursor < len(self.candidates):
             item = self.candidates[self.cursor]
             self.cursor += 1
+            if item.record.id in self.pinned:  # placed ahead of its turn
+                continue
             line = variant_base(item.record.id)
             if line in self.lines:
                 self.variant_skipped += 1
@@ -159,16 +189,39 @@ class Selection:
 
 
 def select_all(
-    pool: Sequence[Ranked], sizes: dict[BucketName, int], config: CurationConfig
+    pool: Sequence[Ranked],
+    sizes: dict[BucketName, int],
+    config: CurationConfig,
+    pins: Mapping[str, Sequence[BucketName]] | None = None,
+    refused: list[tuple[str, BucketName, str]] | None = None,
 ) -> list[Selection]:
     """Fill the buckets in rounds, one pick per bucket per round, so the best models spread
-    over the buckets instead of the same few filling all of them (``max_buckets_per_model``)."""
+    over the buckets instead of the same few filling all of them (``max_buckets_per_model``).
+    ``pins`` (model id → buckets, from the curated core) are placed first, best ranked first;
+    each pin a rule or constraint refuses is appended to ``refused`` as (id, bucket, why)."""
     ordered = sorted(pool, key=lambda r: (-r.rank, r.record.id))
     selections = [
         Selection(rule, sizes[rule.name], [r for r in ordered if rule.member(r)])
         for rule in BUCKETS
     ]
     used: Counter[str] = Counter()
+    by_id = {r.record.id: r for r in ordered}
+    pinned = sorted(
+        (pins or {}).items(),
+        key=lambda kv: (-by_id[kv[0]].rank if kv[0] in by_id else 1.0, kv[0]),
+    )
+    for selection in selections:
+        for model_id, buckets in pinned:
+            if selection.rule.name not in buckets:
+                continue
+            item = by_id.get(model_id)
+            why = (
+                "it is not an active, curatable model"
+                if item is None
+                else selection.pin(item, config.max_per_family, used, config.max_buckets_per_model)
+            )
+            if why and refused is not None:
+                refused.append((model_id, selection.rule.name, why))
     progress = True
     while progress:
         progress = False
@@ -208,17 +261,34 @@ def build_curated(
     run_id: str,
     config: CurationConfig,
     overrides: Sequence[QualityScore] = (),
+    core: Mapping[str, CoreEntry] | None = None,
+    deprecations: Deprecations | None = None,
 ) -> CuratedCatalog:
-    """Score, rank, bucket and select: the curated.json document (pure)."""
+    """Score, rank, bucket and select: the curated.json document (pure). ``core`` is
+    curated-core.json (merged in: pins, exclusions, the ``core`` section); ``deprecations``
+    the redirects and tombstones its entries are followed through."""
     ranked = rank_catalog(catalog.models, now=now, config=config, quality_overrides=overrides)
-    pool = [r for r in ranked.values() if curatable(r)]
+    attachments = core_stage.attach(
+        core or {},
+        {m.id: m for m in catalog.models},
+        deprecations,
+        _replacer(catalog, deprecations, ranked),
+    )
+    excluded = sorted({a.model.id for a in attachments if a.entry.exclude and a.model is not None})
+    pins = {
+        a.model.id: a.entry.pin
+        for a in attachments
+        if a.model is not None and a.entry.pin and not a.entry.exclude
+    }
+    pool = [r for r in ranked.values() if curatable(r) and r.record.id not in excluded]
+    refused: list[tuple[str, BucketName, str]] = []
     buckets: dict[BucketName, list[CuratedRef]] = {}
     member_of: dict[str, list[BucketName]] = {}
     shortfalls: list[Shortfall] = []
     sizes: dict[BucketName, int] = {
         rule.name: max(config.minimums[rule.name], config.sizes[rule.name]) for rule in BUCKETS
     }
-    for picked in select_all(pool, sizes, config):
+    for picked in select_all(pool, sizes, config, pins, refused):
         rule = picked.rule
         minimum = config.minimums[rule.name]
         buckets[rule.name] = [
@@ -240,6 +310,7 @@ def build_curated(
         for model_id, names in member_of.items()
     ]
     models.sort(key=lambda m: (-m.rank, m.id))
+    core_models, issues = _core_section(attachments, ranked, member_of, refused)
     weights = config.weights
     return CuratedCatalog(
         generated_at=iso(now),
@@ -261,7 +332,124 @@ def build_curated(
             max_buckets_per_model=config.max_buckets_per_model,
         ),
         shortfalls=shortfalls,
+        core=core_models,
+        excluded=excluded,
+        core_issues=issues,
     )
+
+
+def _replacer(
+    catalog: CurrentCatalog, deprecations: Deprecations | None, ranked: Mapping[str, Ranked]
+) -> Callable[[str], str | None]:
+    """What the reader's resolution serves for an id (redirects, family fallback), built on
+    first use: only a deprecated or removed core entry needs it."""
+    from pipeline.resolve import CatalogIndex, resolve
+
+    index: list[CatalogIndex] = []
+
+    def replacement(model_id: str) -> str | None:
+        if not index:
+            index.append(
+                CatalogIndex(
+                    core_stage.plain(catalog),
+                    core_stage.plain(deprecations) if deprecations else None,
+                    {i: r.rank for i, r in ranked.items()},
+                )
+            )
+        found = resolve(model_id, index[0]).model_id
+        return found if found != model_id else None
+
+    return replacement
+
+
+CORE_FIELDS: dict[str, CoreSource] = {
+    "specialty": "curated-core",
+    "summary": "curated-core",
+    "help": "curated-core",
+    "alias": "curated-core",
+    "name": "feed",
+    "description": "feed",
+    "state": "computed",
+    "rank": "computed",
+    "scores": "computed",
+    "buckets": "computed",
+}
+
+
+def _core_section(
+    attachments: Sequence[core_stage.Attachment],
+    ranked: Mapping[str, Ranked],
+    member_of: Mapping[str, list[BucketName]],
+    refused: Sequence[tuple[str, BucketName, str]],
+) -> tuple[list[CoreModel], list[CoreIssue]]:
+    """The published core (file order) and every issue with it."""
+    out: list[CoreModel] = []
+    issues: list[CoreIssue] = []
+    for attachment in attachments:
+        issues.extend(attachment.issues)
+        record, entry = attachment.model, attachment.entry
+        if record is None or entry.exclude:
+            continue
+        defaults, default_sources, refused_defaults = core_stage.safe_defaults(
+            attachment.entry_id, entry, record
+        )
+        issues.extend(refused_defaults)
+        for model_id, bucket, why in refused:
+            if model_id == record.id:
+                issues.append(
+                    CoreIssue(
+                        entry=attachment.entry_id,
+                        problem="pin-refused",
+                        field=f"pin.{bucket}",
+                        detail=f"{record.id} is not pinned to {bucket}: {why}",
+                    )
+                )
+        if entry.alias is not None and record.alias != entry.alias:
+            issues.append(
+                CoreIssue(
+                    entry=attachment.entry_id,
+                    problem="alias-taken",
+                    field="alias",
+                    detail=f"{record.id} is published as {record.alias!r}, not the concise "
+                    f"alias {entry.alias!r} (another reservation holds it for this id)",
+                )
+            )
+        scored = ranked.get(record.id)
+        sources = dict(CORE_FIELDS)
+        if record.alias != entry.alias:
+            sources["alias"] = "computed"
+        if record.description is None:
+            del sources["description"]
+        if scored is None:
+            del sources["rank"], sources["scores"]
+        sources.update(default_sources)
+        out.append(
+            CoreModel(
+                id=record.id,
+                entry=attachment.entry_id if attachment.entry_id != record.id else None,
+                name=record.name,
+                alias=record.alias,
+                specialty=entry.specialty or "",
+                summary=entry.summary or "",
+                help=entry.help or "",
+                description=record.description,
+                defaults=defaults,
+                state=record.lifecycle.state,
+                rank=scored.rank if scored else None,
+                scores=scored.scores if scored else None,
+                buckets=list(member_of.get(record.id, [])),
+                pinned=list(entry.pin),
+                sources=dict(sorted(sources.items())),
+                reviewed=entry.reviewed,
+                note=entry.note,
+            )
+        )
+    return out, issues
+
+
+def core_entries(overrides: Overrides) -> dict[str, CoreEntry]:
+    """The entries of curated-core.json, when it was loaded."""
+    return dict(overrides.core)
 
 
 def summary(curated: CuratedCatalog) -> dict[str, Any]:
@@ -270,4 +458,6 @@ def summary(curated: CuratedCatalog) -> dict[str, Any]:
         "models": len(curated.models),
         "buckets": {name: len(refs) for name, refs in curated.buckets.items()},
         "shortfalls": [s.bucket for s in curated.shortfalls],
+        "core": len(curated.core),
+        "coreIssues": len(curated.core_issues),
     }

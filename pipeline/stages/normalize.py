@@ -23,6 +23,7 @@ Two exceptions, both about what the upstream figure *means*:
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Mapping
@@ -35,6 +36,9 @@ from pipeline.publishing.jsonio import to_decimal_number
 from pipeline.records import (
     BenchmarkSummary,
     Modalities,
+    OpenWeights,
+    ParameterValue,
+    PerRequestLimits,
     PriceFields,
     PriceTierRule,
     Pricing,
@@ -104,6 +108,12 @@ class Normalized:
     for vision then."""
     reasoning_stated: str | None = None
     """Evidence when a provider list itself says the model reasons (Gemini `thinking: true`)."""
+    description: str | None = None
+    default_parameters: dict[str, ParameterValue] | None = None
+    open_weights: OpenWeights | None = None
+    per_request_limits: PerRequestLimits | None = None
+    supported_voices: list[str] | None = None
+    links: dict[str, str] | None = None
 
 
 def _mandatory(reasoning: dict[str, Any] | None) -> bool | None:
@@ -304,6 +314,70 @@ def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | No
     return summary
 
 
+# Bounds on the free-form facts copied into every record: a hostile or broken feed must not
+# make one record (and so the catalog and every reader) arbitrarily large.
+MAX_DESCRIPTION = 8_000
+MAX_LIST_ITEMS = 500
+MAX_SHORT_TEXT = 500
+
+
+def default_parameters(raw: Any) -> dict[str, ParameterValue] | None:
+    """The feed's ``default_parameters`` with only the keys that carry a value (the feed lists
+    ``temperature: null`` & co. for models it serves without a default); None when none do."""
+    if not isinstance(raw, Mapping):
+        return None
+    out: dict[str, ParameterValue] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key or len(key) > 100:
+            continue
+        if isinstance(value, bool | int | str) or (
+            isinstance(value, float) and math.isfinite(value)
+        ):
+            out[key] = value[:MAX_SHORT_TEXT] if isinstance(value, str) else value
+        elif isinstance(value, Decimal) and value.is_finite():
+            out[key] = float(value)
+    return dict(sorted(out.items())) or None
+
+
+def per_request_limits(raw: Any) -> PerRequestLimits | None:
+    """``per_request_limits`` (token counts, as numbers or decimal strings) → typed limits."""
+    if not isinstance(raw, Mapping):
+        return None
+    limits = PerRequestLimits()
+    for key in ("prompt_tokens", "completion_tokens"):
+        value = raw.get(key)
+        try:
+            number = int(str(value).strip()) if value is not None else None
+        except ValueError:
+            number = None
+        if number is not None and number > 0 and not isinstance(value, bool):
+            setattr(limits, key, number)
+    return limits if limits.model_dump(exclude_none=True) else None
+
+
+def _strings(raw: Any) -> list[str] | None:
+    if not isinstance(raw, list):
+        return None
+    out = [v[:MAX_SHORT_TEXT] for v in raw[:MAX_LIST_ITEMS] if isinstance(v, str) and v]
+    return out or None
+
+
+def _links(raw: Any) -> dict[str, str] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    out = {
+        k: v[:MAX_SHORT_TEXT]
+        for k, v in list(raw.items())[:MAX_LIST_ITEMS]
+        if isinstance(k, str) and isinstance(v, str) and v
+    }
+    return dict(sorted(out.items())) or None
+
+
+def _text(raw: str | None, limit: int) -> str | None:
+    text = raw.strip() if isinstance(raw, str) else ""
+    return text[:limit] or None
+
+
 def normalize_openrouter(model: OpenRouterModel) -> Normalized:
     """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
     modalities = _modalities(model)
@@ -336,4 +410,16 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         reasoning_mandatory=_mandatory(model.reasoning),
         sources=[SourceRef(source="openrouter", native_id=model.id)],
         modalities_given=_modalities_given(model),
+        description=_text(model.description, MAX_DESCRIPTION),
+        default_parameters=default_parameters(model.default_parameters),
+        # An empty hugging_face_id says nothing either way (closed models and open ones the
+        # feed has no repository for look the same), so only a named repository counts.
+        open_weights=(
+            OpenWeights(hugging_face_id=hf)
+            if (hf := _text(model.hugging_face_id, MAX_SHORT_TEXT))
+            else None
+        ),
+        per_request_limits=per_request_limits(model.per_request_limits),
+        supported_voices=_strings(model.supported_voices),
+        links=_links(model.links),
     )

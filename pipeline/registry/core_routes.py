@@ -1,0 +1,77 @@
+"""``GET /api/models/core``: the curated core over HTTP (included by ``service.create_app``).
+
+In: the registry the app serves (``request.app.state.registry``). Out: the core published in
+``curated.json`` — specialty, concise alias, summary, help, safe defaults, rank and scores,
+where each value came from — with each model's current record, as bytes serialized once per
+catalog version (ETag, 304) like the service's other catalog answers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.registry.core import CatalogUnavailable, Registry
+
+
+class CoreEntryOut(BaseModel):
+    """One core model (see `CoreModel` in curated.schema.json), with its record."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    alias: str
+    specialty: str
+    summary: str
+    help: str
+    defaults: dict[str, Any]
+    model: dict[str, Any] | None
+
+
+class CoreOut(BaseModel):
+    available: bool
+    """False when the published set has no curated.json yet."""
+    runId: str | None
+    """The curated.json run the core comes from."""
+    core: list[CoreEntryOut]
+    issues: list[dict[str, Any]]
+    """Entries a maintainer should look at (curated.json `coreIssues`)."""
+
+
+core_router = APIRouter()
+
+
+@core_router.get("/api/models/core", response_model=None, responses={200: {"model": CoreOut}})
+async def core(
+    request: Request,
+    specialty: Annotated[
+        str | None,
+        Query(max_length=24, pattern=r"^[A-Za-z][A-Za-z0-9-]*$", description="Only this one."),
+    ] = None,
+) -> Response:
+    """The curated core: the hand-maintained shortlist a product lists first (`/use`,
+    `/help`, onboarding), with safe defaults, ranks and each model's record."""
+    # Imported here: service imports this module while it is being loaded.
+    from pipeline.registry import service
+
+    registry: Registry = request.app.state.registry
+    try:
+        snap = registry.snapshot
+    except CatalogUnavailable as exc:
+        raise HTTPException(503, f"catalog not loaded: {exc}") from exc
+
+    def build() -> service.Body:
+        curated = snap.set.curated
+        return service.encode(
+            {
+                "available": curated is not None,
+                "runId": curated.get("runId") if curated else None,
+                "core": snap.core(specialty),
+                "issues": (curated or {}).get("coreIssues", []),
+            }
+        )
+
+    body = snap.memo(("body", "core", specialty), build)
+    return service.respond(request, body, service.CATALOG_CACHE)
