@@ -262,3 +262,83 @@ def test_export_site_writes_every_page_with_relative_links(
         assert not url.startswith(("http", "/")), url
         assert (page.parent / unquote(url)).resolve().exists(), url
     assert oct((site / "index.html").stat().st_mode & 0o777) in ("0o644", "0o664")
+
+
+def test_curated_page_shows_the_hand_maintained_core_first(tmp_path) -> None:
+    from conftest import fixture_date, fixture_path
+
+    from pipeline.config import CatalogConfig
+    from pipeline.overrides import REPO_OVERRIDES, load_overrides
+    from pipeline.publishing.store import LocalStore
+    from pipeline.runs.sync import SyncRequest, sync_openrouter
+
+    name = "openrouter-models-all-2026-08-19.json"
+    store = LocalStore(tmp_path / "store")
+    request = SyncRequest(
+        now=fixture_date(name),
+        from_file=fixture_path(name),
+        overrides=load_overrides(REPO_OVERRIDES),
+    )
+    assert sync_openrouter(store, CatalogConfig(), request).published
+    core = read_json(store, "models/openrouter/curated.json")["core"]
+    assert core
+    with TestClient(create_app(Registry(store), refresh_seconds=0)) as test_client:
+        page = test_client.get("/curated").text
+    assert page.index('id="core"') < page.index('id="bucket-')
+    listed = re.findall(r'<tr data-core="([^"]+)">', page)
+    assert listed == [entry["id"] for entry in core]
+    assert f"<code>{core[0]['alias']}</code>" in page
+
+
+def test_model_page_shows_the_offers_table() -> None:
+    from pipeline.web import pages
+
+    offers = [
+        {
+            "provider": "DeepInfra",
+            "tag": "deepinfra/fp8",
+            "quantization": "fp8",
+            "pricing": {"input": 0.1, "output": 0.4},
+            "maxContext": 131072,
+            "uptime1d": 99.5,
+            "uptime30m": 100,
+            "latencyP50Ms": 420,
+            "throughputP50": 88,
+        },
+        {"provider": "Groq", "tag": "groq", "pricing": {}},
+    ]
+    model = {
+        "id": "acme/m1",
+        "name": "M1",
+        "pricing": {},
+        "lifecycle": {"state": "active"},
+        "offers": offers,
+        "offersAsOf": "2026-08-19T00:00:00Z",
+    }
+    html = pages.model_page(
+        model,
+        timeline=[],
+        redirects_in=[],
+        redirect_out=None,
+        old_aliases=[],
+        curated=None,
+        links=pages.Links(),
+        end="2026-08-19T00:00:00Z",
+        subtitle="",
+    )
+    table = html[html.index('<table class="offers">') :]
+    assert (
+        "<td>DeepInfra</td>" in table and "<td>99.50%</td>" in table and "<td>420 ms</td>" in table
+    )
+    assert table.count("<tr>") == 2 and "as of 2026-08-19T00:00:00Z" in html
+    assert "lists no provider endpoint" in pages.model_page(
+        {**model, "offers": []},
+        timeline=[],
+        redirects_in=[],
+        redirect_out=None,
+        old_aliases=[],
+        curated=None,
+        links=pages.Links(),
+        end="2026-08-19T00:00:00Z",
+        subtitle="",
+    )

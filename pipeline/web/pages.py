@@ -492,18 +492,12 @@ def model_page(
         if srcs
         else '<p class="empty">Listed by OpenRouter only.</p>'
     )
-    offers = model.get("offers") or []
     offers_html = ""
-    if offers:
-        cols = sorted({k for o in offers for k in o if not isinstance(o[k], dict | list)})
+    if model.get("offers") is not None:
+        as_of = model.get("offersAsOf")
         offers_html = (
-            "<h2>Offers</h2><table class=offers><thead><tr>"
-            + "".join(f"<th>{e(c)}</th>" for c in cols)
-            + "</tr></thead><tbody>"
-            + "".join(
-                "<tr>" + "".join(f"<td>{e(o.get(c))}</td>" for c in cols) + "</tr>" for o in offers
-            )
-            + "</tbody></table>"
+            f"<section><h2>Offers</h2><p>Provider endpoints on OpenRouter"
+            f"{' as of ' + e(as_of) if as_of else ''}.</p>{offers_table(model['offers'])}</section>"
         )
     curated_html = ""
     if curated:
@@ -654,10 +648,87 @@ def compare_page(
     return layout("Compare", body, links, current="compare", subtitle=subtitle)
 
 
+def core_section(core: Sequence[Mapping[str, Any]], links: Links) -> str:
+    """The hand-maintained curated core, in its published order (issue 20)."""
+    if not core:
+        return ""
+    rows = []
+    for entry in core:
+        defaults = ", ".join(f"{k}={_shown(v)}" for k, v in (entry.get("defaults") or {}).items())
+        rank = entry.get("rank")
+        rows.append(
+            f'<tr data-core="{e(entry["id"])}"><td><code>{e(entry.get("alias"))}</code></td>'
+            f'<td><a href="{e(links.model(str(entry["id"])))}">{e(entry["id"])}</a></td>'
+            f"<td>{e(entry.get('specialty'))}</td><td>{e(entry.get('summary'))}</td>"
+            f'<td class="defaults">{e(defaults) or "—"}</td><td>{e(entry.get("state"))}</td>'
+            f"<td class=num>{'—' if rank is None else format(rank, '.3f')}</td></tr>"
+        )
+    return (
+        '<section id="core"><h2>Core</h2><p>The hand-maintained core: a concise alias, a '
+        "specialty, one line of copy and safe request defaults per model "
+        "(<code>overrides/curated-core.json</code>).</p>"
+        '<table class="core"><thead><tr><th>Alias</th><th>Model</th><th>Specialty</th>'
+        "<th>Summary</th><th>Defaults</th><th>State</th><th>Rank</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def offers_table(offers: Sequence[Mapping[str, Any]]) -> str:
+    """Who serves the model on OpenRouter, at what price and how well (issue 16)."""
+    if not offers:
+        return '<p class="empty">OpenRouter lists no provider endpoint for this model.</p>'
+    rows = []
+    for offer in offers:
+        pricing = offer.get("pricing") or {}
+        cells = [
+            e(offer.get("provider")),
+            f"<code>{e(offer.get('tag'))}</code>",
+            e(offer.get("quantization") or "—"),
+            usd(pricing.get("input")),
+            usd(pricing.get("output")),
+            count(offer.get("maxContext")),
+            count(offer.get("maxOutput")),
+            _percent(offer.get("uptime1d")),
+            _percent(offer.get("uptime30m")),
+            _number_or_dash(offer.get("latencyP50Ms"), "ms"),
+            _number_or_dash(offer.get("throughputP50"), "tok/s"),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "Provider",
+            "Tag",
+            "Quantization",
+            "Input $/1M",
+            "Output $/1M",
+            "Context",
+            "Max output",
+            "Uptime 1d",
+            "Uptime 30m",
+            "Latency p50",
+            "Throughput p50",
+        )
+    )
+    return f'<table class="offers"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _percent(value: Any) -> str:
+    return "—" if not isinstance(value, int | float) else f"{value:.2f}%"
+
+
+def _number_or_dash(value: Any, unit: str) -> str:
+    return "—" if not isinstance(value, int | float) else f"{value:,.0f} {unit}"
+
+
 def curated_page(
-    curated: Mapping[str, Sequence[Mapping[str, Any]]], links: Links, *, subtitle: str
+    curated: Mapping[str, Sequence[Mapping[str, Any]]],
+    links: Links,
+    *,
+    subtitle: str,
+    core: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    if not curated:
+    if not curated and not core:
         body = '<h1>Curated</h1><p class="empty">No curated.json published yet.</p>'
         return layout("Curated", body, links, current="curated", subtitle=subtitle)
     sections = []
@@ -683,6 +754,7 @@ def curated_page(
     body = (
         "<h1>Curated buckets</h1><p>Each score says where it came from (hover for the detail); "
         "rank = quality·0.45 + reliability·0.25 + latency·0.15 + cost·0.15 by default.</p>"
+        + core_section(core, links)
         + "".join(sections)
     )
     return layout("Curated", body, links, current="curated", subtitle=subtitle)

@@ -197,7 +197,7 @@ def build_router(registry: Registry) -> APIRouter:
         return cached(
             request,
             ("curated",),
-            lambda s: pages.curated_page(s.curated(), links, subtitle=subtitle(s)),
+            lambda s: pages.curated_page(s.curated(), links, subtitle=subtitle(s), core=s.core()),
             "text/html; charset=utf-8",
         )
 

@@ -71,7 +71,10 @@ def export_site(registry: Registry, target: Path, *, base_url: str = "") -> int:
     )
     put("data/rows.json", json.dumps(all_rows, separators=(",", ":")))
     put("compare.html", pages.compare_page([], top, subtitle=title))
-    put("curated.html", pages.curated_page(snapshot.curated(), top, subtitle=title))
+    put(
+        "curated.html",
+        pages.curated_page(snapshot.curated(), top, subtitle=title, core=snapshot.core()),
+    )
     latest = history.latest(CHANGES_SHOWN)
     put(
         "changes.html",
