@@ -230,11 +230,13 @@ def test_resolution_through_deprecations_and_curated_buckets(synced):
     history = registry.resolve("omni")
     assert [h.step for h in history.hops] == ["alias-history", "id"]
 
-    curated = registry.curated("vision")
-    ids = [e["id"] for e in curated["vision"]]
+    vision = registry.curated("vision")  # issue 15: the bucket's list itself
+    ids = [e["id"] for e in vision]
     assert ids == [e["id"] for e in published["buckets"]["vision"]]
     assert len(ids) >= 4
-    assert all(e["model"]["id"] == e["id"] and e["rank"] is not None for e in curated["vision"])
+    assert all(e["model"]["id"] == e["id"] and e["rank"] is not None for e in vision)
+    every = registry.curated()
+    assert set(every) == set(published["buckets"]) and every["vision"] == vision
     assert [m["id"] for m in registry.search(bucket="vision")] == sorted(ids)
     coding = {e["id"] for e in published["buckets"]["coding"]}
     assert {m["id"] for m in registry.search(bucket="coding")} == coding
