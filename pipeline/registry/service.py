@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import __version__
 from pipeline.publishing import keys
@@ -69,6 +71,7 @@ CATALOG_CACHE = "public, max-age=30"
 """Catalog answers change at most once per poll; clients revalidate with the ETag after that."""
 LIVE_CACHE = "no-cache"
 RECORD_ROUTE = "/api/models/{ref:path}"
+NATIVE_PREFIXES = ("/v1/models", "/v1beta/models")
 ADMIN_CACHE = "private, no-cache"
 
 
@@ -94,7 +97,7 @@ class Problem(BaseModel):
 
 class NotFound(BaseModel):
     detail: str
-    closeMatches: list[str]
+    closeMatches: list[str] = []
 
 
 class OpenAIModel(Open):
@@ -591,6 +594,21 @@ def create_app(
                 401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A path no route matches (an id with a control character, say) under the native
+        # prefixes still answers in the API's own envelope, so its SDK raises a typed error.
+        if exc.status_code == 404 and request.url.path.startswith(NATIVE_PREFIXES):
+            try:
+                format = formats.pick_format(None, request.scope["headers"])
+            except formats.FormatError:
+                format = "openai"
+            if request.url.path.startswith("/v1beta/"):
+                format = "gemini"
+            body = formats.error_body(format, 404, f"no route or model at {request.url.path!r}")
+            return JSONResponse(body, status_code=404)
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(QueryError)
     async def on_query_error(_: Request, exc: QueryError) -> JSONResponse:
         detail = [{"loc": ["query"], "msg": str(exc), "type": "value_error"}]
@@ -681,7 +699,7 @@ def create_app(
                 request,
                 format,
                 ("list", include),
-                lambda s: formats.openai_list(listed(s, include)),
+                lambda s: formats.LISTS["openai"](listed(s, include)),
             )
         if format == "anthropic":
             try:
