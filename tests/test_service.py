@@ -739,3 +739,17 @@ def test_record_route_is_matched_after_every_more_specific_api_models_route(clie
     assert client.get("/api/models/curated").json()["available"] is True
     assert "redirects" in client.get("/api/models/deprecations").json()
     assert client.get("/api/models/openai/gpt-4o").json()["id"] == "openai/gpt-4o"
+
+
+def test_cors_origins_from_the_cli_or_the_config():
+    from pipeline.cli import UsageError, _cors_origins
+
+    assert _cors_origins(None, "*") == ["*"]
+    assert _cors_origins("https://a.example, https://b.example", "*") == [
+        "https://a.example",
+        "https://b.example",
+    ]
+    assert _cors_origins(None, ["https://a.example"]) == ["https://a.example"]
+    assert _cors_origins("", ["https://a.example"]) == []
+    with pytest.raises(UsageError, match="cors_origins"):
+        _cors_origins(None, {"a": 1})
