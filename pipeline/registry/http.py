@@ -148,6 +148,8 @@ class HttpHygiene:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _sender(self, send: Send, allow: bytes | None, compress: bool, head: bool) -> Send:
+        if allow is None and not compress and not head:
+            return send  # nothing to add or change: no wrapper on this path
         cors: list[tuple[bytes, bytes]] = []
         if allow is not None:
             cors = [
@@ -162,9 +164,9 @@ class HttpHygiene:
         async def sender(message: Message) -> None:
             kind = message["type"]
             if kind == "http.response.start":
-                headers = list(message.get("headers", ())) + cors
-                message = {**message, "headers": headers}
-                if compress and _worth_compressing(message["status"], headers):
+                if cors:
+                    message = {**message, "headers": [*message.get("headers", ()), *cors]}
+                if compress and _worth_compressing(message["status"], message.get("headers", ())):
                     held.append(message)
                     return
                 await send(message)
@@ -188,18 +190,24 @@ class HttpHygiene:
         return sender
 
 
-def _worth_compressing(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
+def _worth_compressing(status: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:
     if status < 200 or status in (204, 304):
         return False
-    length = _header(headers, b"content-length")
-    kind = _header(headers, b"content-type") or b""
-    if _header(headers, b"content-encoding") is not None or length is None:
+    length = kind = None
+    for name, value in headers:
+        if name == b"content-encoding":
+            return False  # already encoded (the catalog routes' cached gzip bodies)
+        if name == b"content-length":
+            length = value
+        elif name == b"content-type":
+            kind = value
+    if length is None or kind is None or not kind.startswith(COMPRESSIBLE):
         return False
     try:
         size = int(length)
     except ValueError:
         return False
-    return MIN_COMPRESS_BYTES <= size <= MAX_BUFFERED_BYTES and kind.startswith(COMPRESSIBLE)
+    return MIN_COMPRESS_BYTES <= size <= MAX_BUFFERED_BYTES
 
 
 async def _send_compressed(send: Send, start: Message, body: bytes) -> None:

@@ -5,6 +5,11 @@ ETag derived from those bytes; ``If-None-Match`` gets a 304. Handlers return ``R
 objects directly, so nothing is re-validated or re-encoded per request; the response models
 below only document the shapes in ``/openapi.json``.
 
+``/v1/models`` and ``/v1beta/models`` answer in the native shapes of the OpenAI, Anthropic and
+Gemini APIs (``formats``), errors included, so each official SDK works with only its base URL
+changed; the catalog's own record is at ``/api/models/{ref}``. gzip, HEAD, CORS and trailing
+slashes: ``http.HttpHygiene`` plus the gzip variant each cached ``Body`` keeps.
+
 Admin endpoints need ``Authorization: Bearer <CATALOG_ADMIN_TOKEN>`` (constant-time compare);
 with the variable unset they answer 403 — the admin API is never open by default.
 """
