@@ -201,3 +201,16 @@ def test_http_hygiene_over_the_wire(server):
     admin = raw.get("/api/admin/models/status", headers=origin)
     assert "access-control-allow-origin" not in admin.headers
     raw.close()
+
+
+def test_cors_origins_narrowed_from_the_command_line(published, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_", "AWS_"))}
+    args = ["--store", str(published[0]), "--refresh-seconds", "0"]
+    served = Served([*args, "--cors-origins", "https://dash.example"], env, tmp_path / "log")
+    try:
+        mine = served.http.get("/v1/models", headers={"Origin": "https://dash.example"})
+        assert mine.headers["access-control-allow-origin"] == "https://dash.example"
+        other = served.http.get("/v1/models", headers={"Origin": "https://other.example"})
+        assert "access-control-allow-origin" not in other.headers
+    finally:
+        served.stop()
