@@ -126,6 +126,7 @@ def test_native_list_formats(client, synced):
     beta = client.get("/v1beta/models").json()
     assert beta["models"] == gemini["models"][:50] and beta["nextPageToken"]
     assert client.get("/v1/models", headers={"x-goog-api-key": "k"}).json() == beta
+    assert client.get("/v1/models?key=k").json() == beta  # Gemini's REST examples
     gpt4o = next(m for m in gemini["models"] if m["name"] == "models/openai/gpt-4o")
     assert gpt4o["inputTokenLimit"] == 128000
     assert "generateContent" in gpt4o["supportedGenerationMethods"]

@@ -10,7 +10,8 @@ the native ones carry catalog facts clients may use and others ignore.
     Gemini     {"models": [Model], "nextPageToken"}                   pages, by id
 
 Which shape a request gets (``pick_format``): ``?format=`` when given; else Gemini when the
-request carries ``x-goog-api-key`` (Google's SDKs always send it), Anthropic when it carries
+request carries ``x-goog-api-key`` (Google's SDKs always send it) or a ``key`` query parameter
+(Gemini's REST examples), Anthropic when it carries
 ``anthropic-version`` (Anthropic's SDKs always send it); else OpenAI.
 """
 
@@ -43,12 +44,17 @@ class FormatError(ValueError):
         self.param = param
 
 
-def pick_format(explicit: str | None, headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """The shape a request asks for (see the module docstring); raises FormatError."""
+def pick_format(
+    explicit: str | None, headers: Iterable[tuple[bytes, bytes]], *, query_key: bool = False
+) -> str:
+    """The shape a request asks for (see the module docstring); raises FormatError.
+    ``query_key``: the request has a ``key`` query parameter (Gemini's REST way to pass it)."""
     if explicit is not None:
         if explicit not in FORMATS:
             raise FormatError("format", f"format must be one of {', '.join(FORMATS)}")
         return explicit
+    if query_key:
+        return "gemini"
     chosen = "openai"
     for name, _ in headers:
         if name == b"x-goog-api-key":

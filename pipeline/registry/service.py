@@ -471,6 +471,13 @@ SHAPE_HEADERS = [
         "schema": {"type": "string"},
     },
 ]
+KEY_PARAMETER = {
+    "name": "key",
+    "in": "query",
+    "required": False,
+    "description": "Gemini's REST way to pass a key: selects the Gemini shape (ignored).",
+    "schema": {"type": "string"},
+}
 NAME_PARAMETER = {
     "name": "name",
     "in": "path",
@@ -749,6 +756,7 @@ def create_app(
         INCLUDE_PARAMETER,
         *ANTHROPIC_PARAMETERS,
         *GEMINI_PARAMETERS,
+        KEY_PARAMETER,
         *SHAPE_HEADERS,
     ]
 
@@ -768,8 +776,9 @@ def create_app(
         else OpenAI's (the whole list). Anthropic pages newest first (`limit`, `after_id`,
         `before_id`); Gemini pages by id (`pageSize`, `pageToken`)."""
         try:
+            query = request.query_params
             format = formats.pick_format(
-                request.query_params.get("format"), request.scope["headers"]
+                query.get("format"), request.scope["headers"], query_key="key" in query
             )
         except formats.FormatError as exc:
             return native_error(request, "openai", 400, str(exc), exc.param)
@@ -783,14 +792,17 @@ def create_app(
             **_errors(304),
             **NATIVE_ERRORS,
         },
-        openapi_extra={"parameters": [REF_PARAMETER, FORMAT_PARAMETER, *SHAPE_HEADERS]},
+        openapi_extra={
+            "parameters": [REF_PARAMETER, FORMAT_PARAMETER, KEY_PARAMETER, *SHAPE_HEADERS]
+        },
     )
     async def get_model(request: Request) -> Response:
         """One model in the list's shape, found by id, alias, old id, provider-native id or
         dated id. The catalog's full record is at `/api/models/{ref}`."""
         try:
+            query = request.query_params
             format = formats.pick_format(
-                request.query_params.get("format"), request.scope["headers"]
+                query.get("format"), request.scope["headers"], query_key="key" in query
             )
         except formats.FormatError as exc:
             return native_error(request, "openai", 400, str(exc), exc.param)
