@@ -1,10 +1,11 @@
 """Reader benchmark: library import time, load and lookup at 10k/100k models, HTTP throughput.
 
-Targets (issue 8): importing ``pipeline.registry`` under 100 ms; ``/v1/models`` and
-``/v1/models/{id}`` at >= 0.8 of the requests/s of a trivial app that returns the same number of
-constant bytes on the same server (uvicorn, one worker, 127.0.0.1). Synthetic catalogs are real
-records from a real payload, copied under new ids. The load generator is wrk when installed
-(``apt-get install wrk``), else a bounded httpx loop in separate processes. Prints; never asserts.
+Targets (issues 8, 15): importing ``pipeline.registry`` under 100 ms; ``/v1/models`` (plain and
+gzip-compressed) and ``/v1/models/{id}`` at >= 0.8 of the requests/s of a trivial app that
+returns the same number of constant bytes on the same server (uvicorn, one worker, 127.0.0.1).
+Synthetic catalogs are real records from a real payload, copied under new ids. The load
+generator is wrk when installed (``apt-get install wrk``), else a bounded httpx loop in separate
+processes. Prints; never asserts.
 """
 
 from __future__ import annotations
@@ -169,6 +170,10 @@ SERVER = textwrap.dedent(
         async def const_list() -> Response:
             return Response(bodies[0], media_type="application/json")
 
+        @app.get("/const/gzip")
+        async def const_gzip() -> Response:
+            return Response(bodies[2], media_type="application/json")
+
         @app.get("/const/{ref:path}")
         async def const_one(ref: str) -> Response:
             return Response(bodies[1], media_type="application/json")
@@ -181,13 +186,19 @@ CLIENT = textwrap.dedent(
     """
     import sys, threading, time, httpx
     url, seconds, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    encoding = sys.argv[4] if len(sys.argv) > 4 else "identity"
     counts = [0] * threads
     def run(i):
-        with httpx.Client(timeout=30) as client:
+        # The body is read, never decoded: what is measured is the server, not gunzip.
+        headers = {"Accept-Encoding": encoding}
+        with httpx.Client(timeout=30, headers=headers) as client:
             end = time.perf_counter() + seconds
             while time.perf_counter() < end:
-                if client.get(url).status_code == 200:
-                    counts[i] += 1
+                with client.stream("GET", url) as response:
+                    for _ in response.iter_raw():
+                        pass
+                    if response.status_code == 200:
+                        counts[i] += 1
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for w in workers: w.start()
     for w in workers: w.join()
@@ -214,12 +225,21 @@ def _wait_up(port: int) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def requests_per_second(url: str) -> float:
-    """Requests/s against ``url`` over a bounded run (wrk if installed, else httpx)."""
+def requests_per_second(url: str, encoding: str = "identity") -> float:
+    """Requests/s against ``url`` over a bounded run (wrk if installed, else httpx), asking for
+    ``encoding`` (``identity`` or ``gzip``)."""
     wrk = shutil.which("wrk")
     if wrk:
         out = subprocess.run(
-            [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{LOAD_SECONDS}s", url],
+            [
+                wrk,
+                "-t1",
+                f"-c{CONNECTIONS}",
+                f"-d{LOAD_SECONDS}s",
+                "-H",
+                f"Accept-Encoding: {encoding}",
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -231,7 +251,7 @@ def requests_per_second(url: str) -> float:
         return float(match.group(1)) if match else 0.0
     clients = [
         subprocess.Popen(
-            [sys.executable, "-c", CLIENT, url, str(LOAD_SECONDS), "4"],
+            [sys.executable, "-c", CLIENT, url, str(LOAD_SECONDS), "4", encoding],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -252,8 +272,12 @@ def bench_http(store: str) -> None:
     try:
         _wait_up(reader_port)
         base = f"http://127.0.0.1:{reader_port}"
-        list_size = len(httpx.get(f"{base}/v1/models").content)
-        one_size = len(httpx.get(f"{base}/v1/models/openai/gpt-4o").content)
+        identity = {"Accept-Encoding": "identity"}
+        list_size = len(httpx.get(f"{base}/v1/models", headers=identity).content)
+        one_size = len(httpx.get(f"{base}/v1/models/openai/gpt-4o", headers=identity).content)
+        with httpx.stream("GET", f"{base}/v1/models", headers={"Accept-Encoding": "gzip"}) as r:
+            assert r.headers.get("content-encoding") == "gzip", r.headers
+            gzip_size = sum(len(chunk) for chunk in r.iter_raw())
         trivial = subprocess.Popen(
             [
                 sys.executable,
@@ -262,7 +286,7 @@ def bench_http(store: str) -> None:
                 "trivial",
                 store,
                 str(trivial_port),
-                f"{list_size},{one_size}",
+                f"{list_size},{one_size},{gzip_size}",
             ],
             env=env,
         )
@@ -274,21 +298,23 @@ def bench_http(store: str) -> None:
             flush=True,
         )
         cases = [
-            ("/v1/models", f"{base}/v1/models", f"{const}/const/list", list_size),
+            ("/v1/models", f"{base}/v1/models", f"{const}/const/list", list_size, "identity"),
+            ("/v1/models gzip", f"{base}/v1/models", f"{const}/const/gzip", gzip_size, "gzip"),
             (
                 "/v1/models/{id}",
                 f"{base}/v1/models/openai/gpt-4o",
                 f"{const}/const/openai/gpt-4o",
                 one_size,
+                "identity",
             ),
         ]
-        for name, ours, trivial_url, size in cases:
-            requests_per_second(ours)  # warm-up (first build of the body is cached after)
-            requests_per_second(trivial_url)
+        for name, ours, trivial_url, size, encoding in cases:
+            requests_per_second(ours, encoding)  # warm-up (bodies are cached after the first)
+            requests_per_second(trivial_url, encoding)
             mine_runs, floor_runs = [], []
             for _ in range(ROUNDS):  # interleaved, so drift on a shared machine hits both
-                mine_runs.append(requests_per_second(ours))
-                floor_runs.append(requests_per_second(trivial_url))
+                mine_runs.append(requests_per_second(ours, encoding))
+                floor_runs.append(requests_per_second(trivial_url, encoding))
             mine, floor = statistics.median(mine_runs), statistics.median(floor_runs)
             ratio = mine / floor if floor else 0.0
             verdict = "ok" if ratio >= 0.8 else "below target"

@@ -662,6 +662,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "region": config.s3_region,
             "addressing_style": config.s3_addressing_style,
         },
+        cors_origins=_cors_origins(args.cors_origins, reader.get("cors_origins", "*")),
     )
     return 0
 
@@ -702,6 +703,17 @@ def _register_crosscheck(sub: Any, common: Any) -> None:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     common(check)
     check.set_defaults(func=cmd_crosscheck)
+
+
+def _cors_origins(cli: str | None, configured: Any) -> list[str]:
+    """``--cors-origins`` (comma list), else the config's ``reader.cors_origins`` (a list or a
+    comma list); ``*`` = any origin (the default), empty = no CORS."""
+    value = cli if cli is not None else configured
+    if isinstance(value, str):
+        return [o.strip() for o in value.split(",") if o.strip()]
+    if isinstance(value, list) and all(isinstance(o, str) for o in value):
+        return [o.strip() for o in value if o.strip()]
+    raise UsageError(f"cors_origins: {value!r} is not a list of origins")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -793,6 +805,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-age-seconds",
         type=float,
         help="/readyz fails when the catalog is older than this (default 86400)",
+    )
+    serve.add_argument(
+        "--cors-origins",
+        help="origins whose pages may read the catalog, comma-separated (default *: any; "
+        "'' = none); admin routes never answer CORS",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -1,6 +1,7 @@
 """Resolving a model reference the way downstream callers need it (DESIGN.md §5).
 
-    exact id or current alias → redirects and alias history → same-family fallback → auto
+    exact id or current alias → redirects and alias history → provider-native id → dated id
+    → same-family fallback → auto
 
 Works on the published JSON documents as plain dicts (``current.json``, ``deprecations.json``
 and optionally ranks from ``curated.json``), so the reader can use it without loading the
@@ -11,6 +12,7 @@ shows once ("X was retired on D; using Y").
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +20,25 @@ from typing import Any
 AUTO_ID = "openrouter/auto"
 MAX_HOPS = 8
 
+# A release tag at the end of an id: `-20250929`, `-2024-08-06`, `-05-20`, `-0314`, `-latest`
+# (Anthropic, OpenAI and Google spell them so). Stripped only when the ref resolves no other way.
+DATE_TAG = re.compile(
+    r"^(?P<base>.+?)[-@](?P<tag>\d{8}|\d{4}-\d{2}-\d{2}|\d{2}-\d{2}|\d{4}|latest)$"
+)
+# Anthropic writes versions with dashes (`claude-3-5-sonnet`); catalog aliases use dots.
+DASHED_VERSION = re.compile(r"(?<=-)(\d)-(\d)(?=-|$)")
+NOTICE_STEPS = frozenset({"redirect", "alias-history", "family-fallback", "auto"})
+"""Hops that mean the caller asked for something that moved or is gone (a notice is due);
+native and dated ids are just other spellings of a listed model."""
+
 
 @dataclass(frozen=True)
 class Hop:
     """One step of a resolution."""
 
     step: str
-    """`id`, `alias`, `redirect`, `alias-history`, `family-fallback` or `auto`."""
+    """`id`, `alias`, `redirect`, `alias-history`, `native-id`, `dated-id`, `spelling`,
+    `family-fallback` or `auto`."""
     ref: str
     """What was looked up."""
     to: str
@@ -135,6 +149,34 @@ class CatalogIndex:
         for change in deprecations.get("aliasHistory", []):
             self.alias_history[change["oldAlias"]] = change
         self.ranks = dict(ranks or {})
+        self.native_ids = _native_ids(self.models)
+        """Provider-native id (from ``sources``) or OpenRouter canonical slug → (model id,
+        where the name comes from)."""
+
+    def native(self, ref: str) -> tuple[str, str] | None:
+        """(model id, source) of a provider-native id that is not itself a catalog id."""
+        return self.native_ids.get(ref)
+
+    def undated(self, ref: str) -> tuple[str, str] | None:
+        """(listed id or alias, why) for another spelling of a listed model: a dated id whose
+        base names it (``claude-opus-4-1-20250805`` → ``claude-opus-4.1``), or a dashed version
+        (``claude-sonnet-4-5`` → ``claude-sonnet-4.5``)."""
+        match = DATE_TAG.match(ref)
+        base = match.group("base") if match else ref
+        why = (
+            f"release tag {match.group('tag')} stripped" if match else "version dashes read as dots"
+        )
+        candidates = [base, DASHED_VERSION.sub(r"\1.\2", base)] if match else []
+        if not match:
+            dotted = DASHED_VERSION.sub(r"\1.\2", ref)
+            candidates = [dotted] if dotted != ref else []
+        for candidate in dict.fromkeys(candidates):
+            if candidate in self.models or candidate in self.by_alias:
+                return candidate, why
+            native = self.native_ids.get(candidate)
+            if native is not None:
+                return native[0], why
+        return None
 
     def rank(self, model: Mapping[str, Any]) -> float:
         value = self.ranks.get(model["id"])
@@ -215,6 +257,18 @@ def resolve(ref: str, index: CatalogIndex) -> Resolution:
         record = index._record_for(current)
         if record is not None:
             origin_record = origin_record or record
+            break
+        native = index.native(current)
+        if native is not None:
+            result.hops.append(Hop("native-id", current, native[0], f"{native[1]} id"))
+            current = native[0]
+            continue
+        undated = index.undated(current)
+        if undated is not None:
+            step = "dated-id" if undated[1].startswith("release tag") else "spelling"
+            result.hops.append(Hop(step, current, undated[0], undated[1]))
+            current = undated[0]
+            continue
         break
 
     if result.model is None and origin_record is not None:
@@ -235,9 +289,36 @@ def resolve(ref: str, index: CatalogIndex) -> Resolution:
             )
             result.model = index.models[AUTO_ID]
 
-    if result.model is not None and not result.exact:
+    if result.model is not None and any(hop.step in NOTICE_STEPS for hop in result.hops):
         result.notice = _retired_notice(ref, result, index)
     return result
+
+
+def _native_ids(models: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Every provider-native id and canonical slug that is not a catalog id → its model.
+
+    One name can belong to several records (a model and its `:batch` variant share a slug):
+    the active, plain (no `:variant`), shortest id wins, then the first by id — the same answer
+    on every load."""
+    candidates: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
+    for model in models.values():
+        names = [(str(s.get("nativeId")), str(s.get("source"))) for s in model.get("sources") or []]
+        if model.get("canonicalSlug"):
+            names.append((str(model["canonicalSlug"]), "openrouter canonical"))
+        for name, source in names:
+            if name and name not in models and name != "None":
+                candidates.setdefault(name, []).append((model, source))
+
+    def preference(item: tuple[Mapping[str, Any], str]) -> tuple[bool, bool, int, str]:
+        model_id = str(item[0]["id"])
+        active = item[0].get("lifecycle", {}).get("state") == "active"
+        return (not active, ":" in model_id, len(model_id), model_id)
+
+    out: dict[str, tuple[str, str]] = {}
+    for name, found in candidates.items():
+        model, source = min(found, key=preference)
+        out[name] = (str(model["id"]), source)
+    return out
 
 
 def _why(redirect: Mapping[str, Any]) -> str:

@@ -230,11 +230,13 @@ def test_resolution_through_deprecations_and_curated_buckets(synced):
     history = registry.resolve("omni")
     assert [h.step for h in history.hops] == ["alias-history", "id"]
 
-    curated = registry.curated("vision")
-    ids = [e["id"] for e in curated["vision"]]
+    vision = registry.curated("vision")  # issue 15: the bucket's list itself
+    ids = [e["id"] for e in vision]
     assert ids == [e["id"] for e in published["buckets"]["vision"]]
     assert len(ids) >= 4
-    assert all(e["model"]["id"] == e["id"] and e["rank"] is not None for e in curated["vision"])
+    assert all(e["model"]["id"] == e["id"] and e["rank"] is not None for e in vision)
+    every = registry.curated()
+    assert set(every) == set(published["buckets"]) and every["vision"] == vision
     assert [m["id"] for m in registry.search(bucket="vision")] == sorted(ids)
     coding = {e["id"] for e in published["buckets"]["coding"]}
     assert {m["id"] for m in registry.search(bucket="coding")} == coding
@@ -359,3 +361,86 @@ def test_local_store_is_polled_by_stat_not_by_reading(synced, monkeypatch):
     for _ in range(5):
         assert registry.refresh().changed is False
     assert reads == []
+
+
+# -- issue 15: native and dated ids, cost at a time of day, records into estimate_cost --------
+
+
+def test_native_and_dated_ids_resolve_to_the_listed_model(store):
+    from native_store import sync_with_native_ids
+
+    sync_with_native_ids(store)
+    registry = Registry.open(store)
+    sonnet = registry.get("anthropic/claude-sonnet-4.5")
+    assert sonnet is not None
+    assert {"source": "anthropic", "nativeId": "claude-sonnet-4-5-20250929"} in sonnet["sources"]
+
+    cases = {
+        # Anthropic's own id, as listed in the record's sources
+        "claude-sonnet-4-5-20250929": ["native-id", "id"],
+        # OpenAI's own dated id (a listed model of its own in the catalog)
+        "gpt-4o-2024-08-06": ["native-id", "id"],
+        # OpenRouter's canonical (dated) slug
+        "anthropic/claude-4.5-sonnet-20250929": ["native-id", "id"],
+        # a date tag that strips to a listed alias, in each vendor's spelling
+        "gpt-4o-2099-12-31": ["dated-id", "alias"],
+        "claude-opus-4-1-20250805": ["dated-id", "alias"],
+        "anthropic/claude-sonnet-4.5-20990101": ["dated-id", "id"],
+        # Anthropic's undated alias with dashes
+        "claude-sonnet-4-5": ["spelling", "alias"],
+    }
+    for ref, steps in cases.items():
+        found = registry.resolve(ref)
+        assert [h.step for h in found.hops] == steps, (ref, found.hops)
+        assert found.notice is None, ref  # another spelling, not a retirement
+    assert registry.resolve("claude-sonnet-4-5-20250929").model_id == sonnet["id"]
+    assert registry.resolve("gpt-4o-2024-08-06").model_id == "openai/gpt-4o-2024-08-06"
+    assert registry.resolve("claude-opus-4-1-20250805").model_id == "anthropic/claude-opus-4.1"
+    assert registry.resolve("gpt-4o-2099-12-31").model_id == "openai/gpt-4o"
+    assert registry.resolve("claude-sonnet-4-5-nonsense").model_id is None
+    assert registry.get("claude-sonnet-4-5-20250929") is None  # get stays exact
+
+
+def test_cost_at_a_time_of_day_gives_the_clis_prices_and_notes(sync_file, capsys, store):
+    import json
+    from datetime import UTC, datetime, time
+
+    from pipeline.cli import main
+
+    assert sync_file(fixture_path("openrouter-models-all-2026-08-19.json")).published
+    registry = Registry.open(store)
+    model = "deepseek/deepseek-v4-pro"
+    for at, cli_at in (
+        (None, None),
+        (time(2, 0), "02:00"),
+        ("23:00", "23:00"),
+        (datetime(2026, 8, 19, 7, 30, tzinfo=UTC), "07:30"),
+    ):
+        estimate = registry.cost(model, input=1_000_000, output=1_000_000, cached=0, at=at)
+        argv = ["cost", model, "--store", str(store.root), "--input", "1000000"]
+        argv += ["--output", "1000000", "--json", *(["--at", cli_at] if cli_at else [])]
+        assert main(argv) == 0
+        cli = json.loads(capsys.readouterr().out)
+        assert estimate.usd == Decimal(str(cli["usd"])), at
+        assert estimate.notes == cli["notes"] and estimate.rule == cli["rule"], at
+    base = registry.cost(model, input=1_000_000, output=1_000_000)
+    assert "price varies by time of day" in base.notes[0]
+    off_peak = registry.cost(model, input=1_000_000, output=0, at="02:00")
+    assert off_peak.usd == Decimal("1.32") and off_peak.rule == "utc 01:00-04:00"
+
+
+def test_estimate_cost_takes_a_record_as_the_registry_returns_it(synced):
+    from pipeline.records import Pricing
+    from pipeline.stages import cost
+
+    registry = Registry.open(synced)
+    record = registry.get("openai/gpt-4o")
+    assert record is not None
+    typed = cost.estimate_cost(
+        Pricing.model_validate(record["pricing"]), input_tokens=12_000, output_tokens=800
+    )
+    whole = cost.estimate_cost(record, input_tokens=12_000, output_tokens=800)
+    just_pricing = cost.estimate_cost(record["pricing"], input_tokens=12_000, output_tokens=800)
+    assert whole.usd == just_pricing.usd == typed.usd == Decimal("0.038")
+    assert whole.model_id == "openai/gpt-4o"
+    assert registry.cost(record, 12_000, 800).usd == whole.usd

@@ -107,14 +107,26 @@ def test_native_list_formats(client, synced):
     assert first["object"] == "model" and isinstance(first["created"], int) and first["owned_by"]
     assert client.get("/v1/models?format=openai").content == client.get("/v1/models").content
 
-    anthropic = client.get("/v1/models", params={"format": "anthropic"}).json()
+    # Issue 15: Anthropic pages newest first (limit 20 by default), Gemini 50 per page.
+    anthropic = client.get("/v1/models", params={"format": "anthropic", "limit": 1000}).json()
     assert anthropic["has_more"] is False
-    assert anthropic["first_id"] == ids[0] and anthropic["last_id"] == ids[-1]
+    assert sorted(m["id"] for m in anthropic["data"]) == sorted(ids)
+    created = [m["created_at"] for m in anthropic["data"]]
+    assert created == sorted(created, reverse=True)
+    assert anthropic["first_id"] == anthropic["data"][0]["id"]
     entry = anthropic["data"][0]
     assert entry["type"] == "model" and entry["display_name"] and entry["created_at"].endswith("Z")
+    by_header = client.get("/v1/models", headers={"anthropic-version": "2023-06-01"}).json()
+    assert [m["id"] for m in by_header["data"]] == [m["id"] for m in anthropic["data"][:20]]
+    assert by_header["has_more"] is True
 
-    gemini = client.get("/v1/models", params={"format": "gemini"}).json()
+    gemini = client.get("/v1/models", params={"format": "gemini", "pageSize": 1000}).json()
     assert [m["name"] for m in gemini["models"]] == [f"models/{i}" for i in ids]
+    assert "nextPageToken" not in gemini
+    beta = client.get("/v1beta/models").json()
+    assert beta["models"] == gemini["models"][:50] and beta["nextPageToken"]
+    assert client.get("/v1/models", headers={"x-goog-api-key": "k"}).json() == beta
+    assert client.get("/v1/models?key=k").json() == beta  # Gemini's REST examples
     gpt4o = next(m for m in gemini["models"] if m["name"] == "models/openai/gpt-4o")
     assert gpt4o["inputTokenLimit"] == 128000
     assert "generateContent" in gpt4o["supportedGenerationMethods"]
@@ -223,20 +235,31 @@ def test_model_by_id_alias_and_redirect(client_for, synced):
     commit(synced, {"deprecations": deprecations})
     client = client_for()
 
-    by_id = client.get("/v1/models/openai/gpt-4o").json()
+    # Issue 15: the catalog's record moved from /v1/models/{ref} to /api/models/{ref}.
+    by_id = client.get("/api/models/openai/gpt-4o").json()
     assert by_id["id"] == "openai/gpt-4o" and by_id["pricing"]["input"] == 2.5
     assert by_id["resolution"]["hops"] == [
         {"step": "id", "ref": "openai/gpt-4o", "to": "openai/gpt-4o", "detail": ""}
     ]
-    assert client.get("/v1/models/gpt-4o").json()["resolution"]["hops"][0]["step"] == "alias"
-    moved = client.get(f"/v1/models/{tomb['id']}").json()
+    assert client.get("/api/models/gpt-4o").json()["resolution"]["hops"][0]["step"] == "alias"
+    moved = client.get(f"/api/models/{tomb['id']}").json()
     assert moved["id"] == "openai/gpt-4o"
     assert [h["step"] for h in moved["resolution"]["hops"]] == ["redirect", "id"]
     assert "retired on 2026-08-02" in moved["resolution"]["notice"]["text"]
 
-    missing = client.get("/v1/models/openai/gpt-4q")
+    missing = client.get("/api/models/openai/gpt-4q")
     assert missing.status_code == 404
     assert "openai/gpt-4o" in missing.json()["closeMatches"]
+
+    # /v1/models/{ref} answers in the list's shape, through the same resolution.
+    native = client.get(f"/v1/models/{tomb['id']}").json()
+    assert native == formats.openai_model(
+        next(m for m in current["models"] if m["id"] == "openai/gpt-4o")
+    )
+    gone = client.get("/v1/models/openai/gpt-4q")
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "model_not_found"
+    assert "openai/gpt-4o" in gone.json()["error"]["message"]
     assert client.get("/api/models/deprecations").json()["redirects"][0]["from"] == tomb["id"]
 
 
@@ -273,8 +296,6 @@ def test_search_pages_with_a_cursor(client, synced):
 @pytest.mark.parametrize(
     ("path", "param"),
     [
-        ("/v1/models?format=xml", "format"),
-        ("/v1/models?include=removed", "include"),
         ("/api/models?limit=0", "limit"),
         ("/api/models?limit=abc", "limit"),
         ("/api/models?capability=telepathy", "capability"),
@@ -339,8 +360,10 @@ def test_empty_store_is_not_ready_and_says_why(client_for, tmp_path):
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert "nothing published yet" in ready.json()["reason"]
-    listing = client.get("/v1/models")
-    assert listing.status_code == 503 and "catalog not loaded" in listing.json()["detail"]
+    listing = client.get("/v1/models")  # issue 15: in OpenAI's error envelope
+    assert listing.status_code == 503 and "catalog not loaded" in listing.json()["error"]["message"]
+    search = client.get("/api/models")
+    assert search.status_code == 503 and "catalog not loaded" in search.json()["detail"]
     assert client.get("/healthz").status_code == 200
 
 
@@ -514,3 +537,220 @@ def test_serve_rejects_bad_settings_before_binding(args, message, capsys, tmp_pa
 
     assert main(["serve", "--store", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+# -- issue 15: native envelopes and paging, gzip, HEAD, CORS, trailing slashes -----------------
+
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "shape", "param"),
+    [
+        ("/v1/models?format=xml", {}, 400, "openai", "format"),
+        ("/v1/models?include=removed", {}, 400, "openai", "include"),
+        ("/v1/models?limit=0", ANTHROPIC, 400, "anthropic", "limit"),
+        ("/v1/models?limit=1001", ANTHROPIC, 400, "anthropic", "limit"),
+        ("/v1/models?after_id=no/such-model", ANTHROPIC, 400, "anthropic", "after_id"),
+        ("/v1beta/models?pageToken=%25%25", {}, 400, "gemini", "pageToken"),
+        ("/v1beta/models?pageSize=-1", {}, 400, "gemini", "pageSize"),
+        ("/v1beta/models?pageSize=ten", {}, 400, "gemini", "pageSize"),
+        ("/v1/models/openai/gpt-4q", {}, 404, "openai", "model"),
+        ("/v1/models/openai/gpt-4q", ANTHROPIC, 404, "anthropic", "model"),
+        ("/v1beta/models/gpt-4q", {}, 404, "gemini", "model"),
+        ("/v1/models/gpt-4q", {"x-goog-api-key": "k"}, 404, "gemini", "model"),
+    ],
+)
+def test_native_routes_answer_errors_in_each_apis_envelope(  # noqa: PLR0917 - parametrized
+    client, path, headers, status, shape, param
+):
+    response = client.get(path, headers=headers)
+    assert response.status_code == status, response.text
+    body = response.json()
+    if shape == "openai":
+        assert set(body["error"]) == {"message", "type", "param", "code"}
+        assert body["error"]["param"] == param and body["error"]["type"]
+        message = body["error"]["message"]
+    elif shape == "anthropic":
+        assert body["type"] == "error"
+        kind = "not_found_error" if status == 404 else "invalid_request_error"
+        assert body["error"]["type"] == kind
+        message = body["error"]["message"]
+    else:
+        assert body["error"]["code"] == status
+        assert body["error"]["status"] == ("NOT_FOUND" if status == 404 else "INVALID_ARGUMENT")
+        message = body["error"]["message"]
+    if status == 404:
+        assert "gpt-4o" in message  # close matches in the message
+    else:
+        assert param in message
+
+
+def test_anthropic_pages_forward_and_back(client, synced):
+    every = client.get("/v1/models", params={"limit": 1000}, headers=ANTHROPIC).json()["data"]
+    walked: list[str] = []
+    after = None
+    while True:
+        params: dict[str, Any] = {"limit": 37, **({"after_id": after} if after else {})}
+        page = client.get("/v1/models", params=params, headers=ANTHROPIC).json()
+        walked += [m["id"] for m in page["data"]]
+        assert page["last_id"] == page["data"][-1]["id"]
+        if not page["has_more"]:
+            break
+        after = page["last_id"]
+    assert walked == [m["id"] for m in every]
+    back = client.get(
+        "/v1/models", params={"limit": 3, "before_id": every[3]["id"]}, headers=ANTHROPIC
+    ).json()
+    assert [m["id"] for m in back["data"]] == [m["id"] for m in every[:3]]
+    assert back["has_more"] is False
+
+
+def test_gemini_page_size_default_and_ceiling(client, synced):
+    current = read_json(synced, keys.CURRENT)
+    listed = [m for m in current["models"] if m["lifecycle"]["state"] != "deprecated"]
+    assert len(client.get("/v1beta/models?pageSize=0").json()["models"]) == 50
+    everything = client.get("/v1beta/models?pageSize=5000").json()  # read as 1000
+    assert len(everything["models"]) == len(listed) and "nextPageToken" not in everything
+    names: list[str] = []
+    token = None
+    while True:
+        page = client.get("/v1beta/models", params={"pageSize": 100, "pageToken": token}).json()
+        names += [m["name"] for m in page["models"]]
+        token = page.get("nextPageToken")
+        if token is None:
+            break
+    assert names == [m["name"] for m in everything["models"]]
+
+
+def test_gzip_is_built_once_per_catalog_version(client_for, synced, monkeypatch, sync_file):
+    from pipeline.registry import service
+
+    calls: list[int] = []
+    original = service.gzip_bytes
+
+    def counting(data: bytes) -> bytes:
+        calls.append(len(data))
+        return original(data)
+
+    monkeypatch.setattr(service, "gzip_bytes", counting)
+    client = client_for()
+    identity = client.get("/v1/models", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in identity.headers
+    assert identity.headers["vary"] == "Accept-Encoding"
+    packed = [client.get("/v1/models", headers={"Accept-Encoding": "br, gzip"}) for _ in range(4)]
+    assert len(calls) == 1
+    assert all(r.headers["content-encoding"] == "gzip" for r in packed)
+    assert all(r.content == identity.content for r in packed)  # the client decodes it
+    assert int(packed[0].headers["content-length"]) * 4 < len(identity.content)
+    assert packed[0].headers["etag"] == identity.headers["etag"][:-1] + '-gz"'
+    for tag in (packed[0].headers["etag"], identity.headers["etag"]):
+        again = client.get("/v1/models", headers={"If-None-Match": tag, "Accept-Encoding": "gzip"})
+        assert again.status_code == 304
+    refused = client.get("/v1/models", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
+    small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under 1 kB: not worth it
+    metrics = client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert metrics.headers["content-encoding"] == "gzip" and "catalog_loaded 1" in metrics.text
+    assert len(calls) == 2  # a live body is compressed per answer; a catalog body once
+
+    # Answers of routes that do not go through the cached bodies (other routers' JSON) are
+    # compressed on the way out by the middleware.
+    from fastapi.responses import JSONResponse
+
+    document = {"rows": [{"n": i, "text": "repeated text"} for i in range(200)]}
+    client.app.add_api_route("/api/plain", lambda: JSONResponse(document), methods=["GET"])
+    plain = client.get("/api/plain", headers={"Accept-Encoding": "gzip"})
+    assert plain.headers["content-encoding"] == "gzip" and plain.json() == document
+    assert "Accept-Encoding" in plain.headers["vary"]
+    assert client.head("/api/plain").content == b""
+
+    later = sync_file(fixture_path(LATER), now=utcnow() + timedelta(minutes=5))
+    assert later.published, later.error
+    assert client.app.state.registry.refresh().changed
+    client.get("/v1/models", headers={"Accept-Encoding": "gzip"})
+    assert len(calls) == 3  # a new catalog version: compressed once more
+
+
+@pytest.mark.parametrize("path", GETS)
+def test_head_answers_every_get_route(client, path):
+    got = client.get(path, headers=AUTH)
+    head = client.head(path, headers=AUTH)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if path not in ("/readyz", "/metrics", "/api/admin/models/status"):
+        assert head.headers["etag"] == got.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/models/", "/v1beta/models/", "/api/models/", "/api/models/curated/"]
+)
+def test_list_routes_take_a_trailing_slash(client, path):
+    assert client.get(path).json() == client.get(path.rstrip("/")).json()
+
+
+def test_cors_for_read_only_routes_and_never_admin(client_for):
+    origin = {"Origin": "https://dash.example"}
+    anyone = client_for()
+    assert anyone.get("/v1/models", headers=origin).headers["access-control-allow-origin"] == "*"
+    assert (
+        "etag"
+        in anyone.get("/healthz", headers=origin).headers["access-control-expose-headers"].lower()
+    )
+    status = anyone.get("/api/admin/models/status", headers={**origin, **AUTH})
+    assert status.status_code == 200 and "access-control-allow-origin" not in status.headers
+    admin_preflight = anyone.options(
+        "/api/admin/models/refresh",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in admin_preflight.headers
+
+    narrow = client_for(cors_origins=["https://dash.example"])
+    allowed = narrow.get("/api/models?limit=1", headers=origin)
+    assert allowed.headers["access-control-allow-origin"] == "https://dash.example"
+    assert "Origin" in allowed.headers["vary"]
+    other = narrow.get("/api/models?limit=1", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    preflight = narrow.options(
+        "/v1/models",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "anthropic-version, x-goog-api-key",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://dash.example"
+    assert "x-goog-api-key" in preflight.headers["access-control-allow-headers"]
+    assert (
+        "access-control-allow-origin"
+        not in client_for(cors_origins=[]).get("/v1/models", headers=origin).headers
+    )
+
+
+def test_record_route_is_matched_after_every_more_specific_api_models_route(client):
+    from pipeline.registry.service import RECORD_ROUTE
+
+    paths = [getattr(r, "path", "") for r in client.app.router.routes]
+    assert paths[-1] == RECORD_ROUTE or paths.index(RECORD_ROUTE) > max(
+        i for i, p in enumerate(paths) if p.startswith("/api/models/") and p != RECORD_ROUTE
+    )
+    assert client.get("/api/models/curated").json()["available"] is True
+    assert "redirects" in client.get("/api/models/deprecations").json()
+    assert client.get("/api/models/openai/gpt-4o").json()["id"] == "openai/gpt-4o"
+
+
+def test_cors_origins_from_the_cli_or_the_config():
+    from pipeline.cli import UsageError, _cors_origins
+
+    assert _cors_origins(None, "*") == ["*"]
+    assert _cors_origins("https://a.example, https://b.example", "*") == [
+        "https://a.example",
+        "https://b.example",
+    ]
+    assert _cors_origins(None, ["https://a.example"]) == ["https://a.example"]
+    assert _cors_origins("", ["https://a.example"]) == []
+    with pytest.raises(UsageError, match="cors_origins"):
+        _cors_origins(None, {"a": 1})

@@ -170,21 +170,23 @@ def test_catalog_serve_end_to_end(tmp_path, store, sync_file, serve, upstream):
     openai = http.get("/v1/models").json()
     assert openai["object"] == "list" and len(openai["data"]) > 300
     assert {m["object"] for m in openai["data"]} == {"model"}
-    anthropic = http.get("/v1/models", params={"format": "anthropic"}).json()
-    assert [m["id"] for m in anthropic["data"]] == [m["id"] for m in openai["data"]]
-    assert anthropic["first_id"] == openai["data"][0]["id"]
+    # Issue 15: Anthropic pages newest first, Gemini by 50, bad parameters are 400s.
+    anthropic = http.get("/v1/models", params={"format": "anthropic", "limit": 1000}).json()
+    assert sorted(m["id"] for m in anthropic["data"]) == [m["id"] for m in openai["data"]]
+    assert anthropic["first_id"] == anthropic["data"][0]["id"]
     gemini = http.get("/v1/models", params={"format": "gemini"}).json()
     assert gemini["models"][0]["name"] == f"models/{openai['data'][0]['id']}"
     wider = http.get("/v1/models", params={"include": "deprecated"}).json()
     assert len(wider["data"]) >= len(openai["data"])
-    assert http.get("/v1/models", params={"format": "xml"}).status_code == 422
+    assert http.get("/v1/models", params={"format": "xml"}).status_code == 400
 
     # -- one model, search, curated, deprecations, spec, metrics ---------------------------
-    model = http.get("/v1/models/openai/gpt-4o").json()
+    model = http.get("/api/models/openai/gpt-4o").json()  # issue 15: the record moved here
     assert model["id"] == "openai/gpt-4o" and model["resolution"]["hops"][0]["step"] == "id"
-    assert http.get("/v1/models/gpt-4o").json()["resolution"]["hops"][0]["step"] == "alias"
-    missing = http.get("/v1/models/openai/gpt-4oo")
+    assert http.get("/api/models/gpt-4o").json()["resolution"]["hops"][0]["step"] == "alias"
+    missing = http.get("/api/models/openai/gpt-4oo")
     assert missing.status_code == 404 and "openai/gpt-4o" in missing.json()["closeMatches"]
+    assert http.get("/v1/models/gpt-4o").json()["object"] == "model"
     page = http.get("/api/models", params={"capability": "vision", "limit": 10}).json()
     assert len(page["data"]) == 10 and page["nextCursor"]
     following = http.get(
@@ -212,6 +214,9 @@ def test_catalog_serve_end_to_end(tmp_path, store, sync_file, serve, upstream):
         "/readyz",
         "/v1/models",
         "/v1/models/{ref}",
+        "/v1beta/models",
+        "/v1beta/models/{name}",
+        "/api/models/{ref}",
         "/api/models",
         "/api/models/curated",
         "/api/models/deprecations",

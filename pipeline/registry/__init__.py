@@ -4,12 +4,12 @@
 
     registry = Registry.open("s3://bucket/prefix")      # or a directory, or a Store
     registry.get("openai/gpt-4o")                       # exact id or alias → record
-    registry.resolve("gpt-4-0314")                      # id, alias, old id, old alias → hops
+    registry.resolve("gpt-4-0314")                      # id, alias, old, native or dated id → hops
     registry.search(capability="vision", tier="budget", state="active")
-    registry.curated("coding")
+    registry.curated("coding")                          # that bucket's entries; () = all buckets
     registry.core()                                     # the curated core, with UX metadata
     registry.search(open_weights=True, knowledge_cutoff_after="2025-06-01")
-    registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000)
+    registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000, at="02:30")
     registry.refresh()                                  # cheap poll; swaps only a valid set
 
 The reader serves what the pipeline published and never recomputes it. Importing this package

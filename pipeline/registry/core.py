@@ -9,6 +9,7 @@ set) keeps the old snapshot and records the error.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import logging
 import re
@@ -17,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from pipeline.history.query import History, PriceAt
 from pipeline.publishing.store import Store, open_store
@@ -291,27 +292,35 @@ class Snapshot:
             if wanted is None or entry.get("specialty") == wanted
         ]
 
-    def curated(self, bucket: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Bucket → its curated entries (id, alias, rank, scores) with the model's record."""
+    @overload
+    def curated(self, bucket: None = None) -> dict[str, list[dict[str, Any]]]: ...
+    @overload
+    def curated(self, bucket: str) -> list[dict[str, Any]]: ...
+
+    def curated(
+        self, bucket: str | None = None
+    ) -> dict[str, list[dict[str, Any]]] | list[dict[str, Any]]:
+        """``bucket``'s curated entries (id, alias, rank, scores, the model's record); without a
+        bucket, every bucket → its entries."""
         if bucket is not None:
             _values("bucket", bucket, BUCKETS)
-        names = [bucket] if bucket is not None else list(self.buckets)
-        out: dict[str, list[dict[str, Any]]] = {}
-        for name in names:
-            entries = []
-            for entry in self.buckets.get(name, []):
-                detail = self.curated_models.get(str(entry["id"]), {})
-                entries.append(
-                    {
-                        "id": entry["id"],
-                        "alias": entry.get("alias") or detail.get("alias"),
-                        "rank": detail.get("rank"),
-                        "scores": detail.get("scores", {}),
-                        "model": self.index.models.get(str(entry["id"])),
-                    }
-                )
-            out[name] = entries
-        return out
+            return self._bucket(bucket)
+        return {name: self._bucket(name) for name in self.buckets}
+
+    def _bucket(self, name: str) -> list[dict[str, Any]]:
+        entries = []
+        for entry in self.buckets.get(name, []):
+            detail = self.curated_models.get(str(entry["id"]), {})
+            entries.append(
+                {
+                    "id": entry["id"],
+                    "alias": entry.get("alias") or detail.get("alias"),
+                    "rank": detail.get("rank"),
+                    "scores": detail.get("scores", {}),
+                    "model": self.index.models.get(str(entry["id"])),
+                }
+            )
+        return entries
 
     def close_matches(self, ref: str, limit: int = 5) -> list[str]:
         """Ids and aliases that look like ``ref`` (for a helpful 404)."""
@@ -524,8 +533,18 @@ class Registry:
         empty when the published set has no core."""
         return self.snapshot.core(specialty)
 
-    def curated(self, bucket: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Curated entries per bucket (only ``bucket`` when given), with model records."""
+    @overload
+    def curated(self, bucket: None = None) -> dict[str, list[dict[str, Any]]]: ...
+    @overload
+    def curated(self, bucket: str) -> list[dict[str, Any]]: ...
+
+    def curated(
+        self, bucket: str | None = None
+    ) -> dict[str, list[dict[str, Any]]] | list[dict[str, Any]]:
+        """``curated("coding")``: that bucket's entries (id, alias, rank, scores, record), best
+        first; ``curated()``: every bucket → its entries."""
+        if bucket is None:
+            return self.snapshot.curated()
         return self.snapshot.curated(bucket)
 
     def cost(
@@ -534,8 +553,13 @@ class Registry:
         input: int,
         output: int = 0,
         cached: int = 0,
+        *,
+        at: datetime.time | datetime.datetime | str | None = None,
     ) -> CostEstimate:
-        """USD for a call to ``model`` (a ref or a record); see ``estimate_cost``."""
+        """USD for a call to ``model`` (a ref or a record) at ``at`` (UTC time of day: a
+        ``time``, a ``datetime`` or ``"HH:MM"``; applies time-of-day price windows). Without
+        ``at`` a model with such windows is priced at its base price and the estimate's
+        ``notes`` say so; see ``estimate_cost``."""
         if isinstance(model, str):
             resolution = self.resolve(model)
             if resolution.model is None:
@@ -543,7 +567,7 @@ class Registry:
             record: Mapping[str, Any] = resolution.model
         else:
             record = model
-        return estimate_cost(record, input, output, cached)
+        return estimate_cost(record, input, output, cached, at=at)
 
     # -- history (issue 19) ------------------------------------------------------------------
 

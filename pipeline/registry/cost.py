@@ -1,13 +1,15 @@
 """What a call to a model costs, from its published prices (USD per 1M tokens).
 
-Deliberately one small function over the published record (a plain dict), so it can be unified
-with the CLI's cost module without touching the reader.
+One function over the published record (a plain dict, no pydantic: the reader stays cheap to
+import). It applies the same rules and words the same notes as ``pipeline.stages.cost`` (what
+`catalog cost` runs on validated records); tests/test_registry.py checks the two agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -29,9 +31,15 @@ class CostEstimate:
     usd: Decimal
     """Total, exact."""
     parts: dict[str, Decimal] = field(default_factory=dict)
-    """USD per part: `input` (uncached prompt), `cached` (cache reads), `output`."""
+    """USD per part: `input` (uncached prompt), `cached` (cache reads), `output`, `request`."""
     min_prompt_tokens: int | None = None
     """The long-context rule applied (its `minPromptTokens`), or None for base prices."""
+    rule: str = "base"
+    """`base`, or the rules that set the prices (`utc 16:30-00:30 + minPromptTokens 272000`),
+    worded as `catalog cost` words them."""
+    notes: list[str] = field(default_factory=list)
+    """What the caller should know (time-of-day prices without a time, cache reads billed at
+    the input price, ...): the same notes as `catalog cost`."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +50,8 @@ class CostEstimate:
             "usd": str(self.usd),
             "parts": {k: str(v) for k, v in self.parts.items()},
             "minPromptTokens": self.min_prompt_tokens,
+            "rule": self.rule,
+            "notes": list(self.notes),
         }
 
 
@@ -53,17 +63,58 @@ def _usd(value: Any) -> Decimal | None:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
+def _hhmm(at: time | datetime | str) -> int:
+    """HHMM (UTC) of ``at``: a time, an aware or UTC datetime, or ``"HH:MM"``."""
+    if isinstance(at, str):
+        hours, _, minutes = at.strip().partition(":")
+        try:
+            moment = time(int(hours), int(minutes or 0))
+        except ValueError as exc:
+            raise ValueError(f"at: {at!r} is not HH:MM (UTC)") from exc
+        return moment.hour * 100 + moment.minute
+    if isinstance(at, datetime):
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)
+        return at.hour * 100 + at.minute
+    return at.hour * 100 + at.minute
+
+
+def _clock(value: int) -> str:
+    return f"{value // 100:02d}:{value % 100:02d}"
+
+
+def _in_window(rule: Mapping[str, Any], at: int) -> bool:
+    start, end = rule.get("utcStart"), rule.get("utcEnd")
+    if start is None or end is None:
+        return False
+    if start <= end:
+        return bool(start <= at < end)
+    return bool(at >= start or at < end)  # the window wraps midnight
+
+
+def _over(rates: dict[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
+    return {**rates, **{k: v for k, v in rule.items() if v is not None}}
+
+
 def estimate_cost(
-    model: Mapping[str, Any], input_tokens: int, output_tokens: int = 0, cached_tokens: int = 0
+    model: Mapping[str, Any],
+    input_tokens: int,
+    output_tokens: int = 0,
+    cached_tokens: int = 0,
+    *,
+    at: time | datetime | str | None = None,
 ) -> CostEstimate:
     """USD for a call with ``input_tokens`` prompt tokens (``cached_tokens`` of them read from
-    the cache) and ``output_tokens`` completion tokens.
+    the cache) and ``output_tokens`` completion tokens, at ``at`` (UTC time of day).
 
-    Long-context rules (``pricing.tiers`` with ``minPromptTokens``): the rule with the highest
-    threshold the prompt reaches replaces the base prices it gives. Time-of-day rules are not
-    applied (the estimate has no clock). Cache reads without a cache price cost the input price.
+    ``model`` is a published record (as the ``Registry`` returns it) or its ``pricing``.
+    Time-of-day rules (``utcStart``/``utcEnd``): the window holding ``at`` applies; without
+    ``at`` the base price is used and a note lists the windows. Long-context rules
+    (``minPromptTokens``): the highest threshold the prompt reaches replaces the prices it
+    gives. Cache reads without a cache price cost the input price (with a note).
     """
-    model_id = str(model.get("id", "?"))
+    is_record = "pricing" in model or "id" in model
+    model_id = str(model.get("id", "?")) if is_record else "?"
     if min(input_tokens, output_tokens, cached_tokens) < 0:
         raise ValueError("token counts must not be negative")
     if cached_tokens > input_tokens:
@@ -71,23 +122,52 @@ def estimate_cost(
             f"cached tokens ({cached_tokens}) are part of the prompt and cannot exceed "
             f"input tokens ({input_tokens})"
         )
-    pricing: Mapping[str, Any] = model.get("pricing") or {}
+    pricing: Mapping[str, Any] = (model.get("pricing") or {}) if is_record else model
     if pricing.get("variable"):
         raise CostUnavailable(f"{model_id} is priced dynamically by its router; no estimate")
     rates = dict(pricing)
-    applied: int | None = None
-    for rule in pricing.get("tiers") or []:
-        threshold = rule.get("minPromptTokens")
-        if threshold is None or rule.get("utcStart") is not None:
-            continue
-        if input_tokens >= threshold and (applied is None or threshold > applied):
-            applied = threshold
-            rates = {**pricing, **{k: v for k, v in rule.items() if v is not None}}
+    notes: list[str] = []
+    applied: list[str] = []
+    rules = [r for r in pricing.get("tiers") or [] if isinstance(r, Mapping)]
+
+    timed = [r for r in rules if r.get("utcStart") is not None]
+    if timed and at is None:
+        windows = ", ".join(
+            f"{_clock(r['utcStart'])}-{_clock(r.get('utcEnd') or 0)} UTC "
+            f"${_usd(_first(r.get('input'), pricing.get('input')))}/"
+            f"${_usd(_first(r.get('output'), pricing.get('output')))}"
+            for r in timed
+        )
+        notes.append(f"price varies by time of day ({windows}); base price used — pass --at")
+    elif timed and at is not None:
+        now = _hhmm(at)
+        window = next((r for r in timed if _in_window(r, now)), None)
+        if window is not None:
+            rates = _over(rates, window)
+            applied.append(f"utc {_clock(window['utcStart'])}-{_clock(window.get('utcEnd') or 0)}")
+        else:
+            notes.append(f"no time-of-day window holds {_clock(now)} UTC; base price used")
+
+    threshold: int | None = None
+    reached = [
+        r for r in rules if r.get("minPromptTokens") is not None and r.get("utcStart") is None
+    ]
+    reached = [r for r in reached if input_tokens >= r["minPromptTokens"]]
+    if reached:
+        rule = max(reached, key=lambda r: int(r["minPromptTokens"]))
+        threshold = int(rule["minPromptTokens"])
+        rates = _over(rates, rule)
+        applied.append(f"minPromptTokens {threshold}")
+
     uncached = input_tokens - cached_tokens
     parts: dict[str, Decimal] = {}
+    cache_rate = rates.get("cacheRead")
+    if cached_tokens and cache_rate is None:
+        notes.append("no cache-read price published; cached tokens billed at the input price")
+        cache_rate = rates.get("input")
     wanted = (
         ("input", uncached, rates.get("input")),
-        ("cached", cached_tokens, rates.get("cacheRead", rates.get("input"))),
+        ("cached", cached_tokens, cache_rate),
         ("output", output_tokens, rates.get("output")),
     )
     for part, tokens, rate in wanted:
@@ -97,6 +177,12 @@ def estimate_cost(
         if price is None:
             raise CostUnavailable(f"{model_id} publishes no {part} price")
         parts[part] = price * tokens / MILLION
+    per_request = _usd(pricing.get("perRequest"))
+    if per_request:
+        parts["request"] = per_request
+    reasoning = _usd(pricing.get("reasoning"))
+    if reasoning is not None and reasoning != _usd(rates.get("output")):
+        notes.append("reasoning tokens have their own price; counted here as output")
     return CostEstimate(
         model_id=model_id,
         input_tokens=input_tokens,
@@ -104,5 +190,11 @@ def estimate_cost(
         cached_tokens=cached_tokens,
         usd=sum(parts.values(), Decimal(0)),
         parts=parts,
-        min_prompt_tokens=applied,
+        min_prompt_tokens=threshold,
+        rule=" + ".join(applied) or "base",
+        notes=notes,
     )
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)

@@ -5,6 +5,11 @@ ETag derived from those bytes; ``If-None-Match`` gets a 304. Handlers return ``R
 objects directly, so nothing is re-validated or re-encoded per request; the response models
 below only document the shapes in ``/openapi.json``.
 
+``/v1/models`` and ``/v1beta/models`` answer in the native shapes of the OpenAI, Anthropic and
+Gemini APIs (``formats``), errors included, so each official SDK works with only its base URL
+changed; the catalog's own record is at ``/api/models/{ref}``. gzip, HEAD, CORS and trailing
+slashes: ``http.HttpHygiene`` plus the gzip variant each cached ``Body`` keeps.
+
 Admin endpoints need ``Authorization: Bearer <CATALOG_ADMIN_TOKEN>`` (constant-time compare);
 with the variable unset they answer 403 — the admin API is never open by default.
 """
@@ -20,16 +25,18 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import __version__
 from pipeline.publishing import keys
@@ -54,6 +61,7 @@ from pipeline.registry.core import (
     Snapshot,
 )
 from pipeline.registry.core_routes import core_router
+from pipeline.registry.http import MIN_COMPRESS_BYTES, HttpHygiene, accepts_gzip, gzip_bytes
 from pipeline.registry.metrics import Metrics, MetricsMiddleware
 from pipeline.timeutil import utcnow
 from pipeline.web.routes import build_router as explorer_router
@@ -69,6 +77,8 @@ missed runs — time to stop routing to this reader."""
 CATALOG_CACHE = "public, max-age=30"
 """Catalog answers change at most once per poll; clients revalidate with the ETag after that."""
 LIVE_CACHE = "no-cache"
+RECORD_ROUTE = "/api/models/{ref:path}"
+NATIVE_PREFIXES = ("/v1/models", "/v1beta/models")
 ADMIN_CACHE = "private, no-cache"
 
 
@@ -94,14 +104,14 @@ class Problem(BaseModel):
 
 class NotFound(BaseModel):
     detail: str
-    closeMatches: list[str]
+    closeMatches: list[str] = []
 
 
 class OpenAIModel(Open):
     id: str
     object: Literal["model"]
     created: int
-    owned_by: str | None
+    owned_by: str
 
 
 class OpenAIList(Open):
@@ -114,6 +124,9 @@ class AnthropicModel(Open):
     type: Literal["model"]
     display_name: str
     created_at: str
+    lifecycle: Literal["active", "deprecated"]
+    max_input_tokens: int | None
+    max_tokens: int | None
 
 
 class AnthropicList(Open):
@@ -125,14 +138,66 @@ class AnthropicList(Open):
 
 class GeminiModel(Open):
     name: str
+    baseModelId: str
+    version: str
     displayName: str
+    description: str
     supportedGenerationMethods: list[str]
+    thinking: bool
     inputTokenLimit: int | None = None
     outputTokenLimit: int | None = None
 
 
 class GeminiList(Open):
     models: list[GeminiModel]
+    nextPageToken: str | None = None
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(BaseModel):
+    error: OpenAIErrorDetail
+
+
+class AnthropicErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class AnthropicError(BaseModel):
+    type: Literal["error"]
+    error: AnthropicErrorDetail
+
+
+class GeminiErrorDetail(BaseModel):
+    code: int
+    message: str
+    status: str
+
+
+class GeminiError(BaseModel):
+    error: GeminiErrorDetail
+
+
+NATIVE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "A bad parameter, in the API's own error shape.",
+        "model": OpenAIError | AnthropicError | GeminiError,
+    },
+    404: {
+        "description": "No model matches; close matches in the message.",
+        "model": OpenAIError | AnthropicError | GeminiError,
+    },
+    503: {
+        "description": "No catalog loaded (yet).",
+        "model": OpenAIError | AnthropicError | GeminiError,
+    },
+}
 
 
 class HopOut(BaseModel):
@@ -240,25 +305,48 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Body:
-    """Serialized once: the bytes, their ETag and (built on first use) the raw headers."""
+    """Serialized once: the bytes, their ETag, (built on first use) the raw headers and the
+    gzip variant, so a body is compressed at most once per catalog version."""
 
     data: bytes
     etag: str
     status: int = 200
+    encoding: str | None = None
+    """`gzip` for the compressed variant."""
     raw: dict[tuple[str, str], list[tuple[bytes, bytes]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    variants: dict[str, Body] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def compressible(self) -> bool:
+        return self.encoding is None and len(self.data) >= MIN_COMPRESS_BYTES
+
+    def gzipped(self) -> Body:
+        """The gzip variant (built once; racing builders produce the same bytes)."""
+        variant = self.variants.get("gzip")
+        if variant is None:
+            etag = self.etag[:-1] + '-gz"'
+            variant = Body(gzip_bytes(self.data), etag, self.status, "gzip")
+            self.variants["gzip"] = variant
+        return variant
 
     def raw_headers(self, cache: str, media_type: str) -> list[tuple[bytes, bytes]]:
         key = (cache, media_type)
         headers = self.raw.get(key)
         if headers is None:
-            headers = self.raw[key] = [
+            headers = [
                 (b"content-length", str(len(self.data)).encode()),
                 (b"content-type", media_type.encode()),
                 (b"etag", self.etag.encode()),
                 (b"cache-control", cache.encode()),
             ]
+            if self.encoding is not None:
+                headers.append((b"content-encoding", self.encoding.encode()))
+            if self.encoding is not None or self.compressible:
+                # Either variant may be served for this URL: caches must key on the header.
+                headers.append((b"vary", b"Accept-Encoding"))
+            self.raw[key] = headers
         return headers
 
 
@@ -280,18 +368,33 @@ def encode(document: Any, status: int = 200) -> Body:
 def _matches(header: str, etag: str) -> bool:
     if header.strip() == "*":
         return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+    # Either representation's tag (identity or `-gz`) names the same content.
+    return any(
+        tag.strip().removeprefix("W/").replace('-gz"', '"') == etag for tag in header.split(",")
+    )
 
 
 def respond(
     request: Request, body: Body, cache: str, media_type: str = "application/json"
 ) -> Response:
-    if body.status == 200:
-        for name, value in request.scope["headers"]:
-            if name == b"if-none-match" and _matches(value.decode("latin-1"), body.etag):
-                headers = {"ETag": body.etag, "Cache-Control": cache}
-                return Response(status_code=304, headers=headers)
-    return Prebuilt(body, cache, media_type)
+    """``body`` (or its gzip variant when the client accepts gzip), or 304 on a matching ETag."""
+    condition = accept = None
+    for name, value in request.scope["headers"]:
+        if name == b"if-none-match":
+            condition = value
+        elif name == b"accept-encoding":
+            accept = value
+    chosen = body.gzipped() if accept and body.compressible and accepts_gzip(accept) else body
+    if (
+        condition is not None
+        and body.status == 200
+        and _matches(condition.decode("latin-1"), body.etag)
+    ):
+        headers = {"ETag": chosen.etag, "Cache-Control": cache}
+        if chosen is not body or body.compressible:
+            headers["Vary"] = "Accept-Encoding"
+        return Response(status_code=304, headers=headers)
+    return Prebuilt(chosen, cache, media_type)
 
 
 def _query_error(name: str, message: str) -> RequestValidationError:
@@ -304,8 +407,9 @@ FORMAT_PARAMETER = {
     "name": "format",
     "in": "query",
     "required": False,
-    "description": "Response shape.",
-    "schema": {"type": "string", "enum": list(formats.FORMATS), "default": "openai"},
+    "description": "Response shape; without it: `gemini` when `x-goog-api-key` is sent, "
+    "`anthropic` when `anthropic-version` is sent, else `openai`.",
+    "schema": {"type": "string", "enum": list(formats.FORMATS)},
 }
 INCLUDE_PARAMETER = {
     "name": "include",
@@ -313,6 +417,75 @@ INCLUDE_PARAMETER = {
     "required": False,
     "description": "`deprecated` adds deprecated models to active and stale ones.",
     "schema": {"type": "string", "enum": ["deprecated"]},
+}
+ANTHROPIC_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Anthropic shape: models per page (newest first).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20},
+    },
+    {
+        "name": "after_id",
+        "in": "query",
+        "required": False,
+        "description": "Anthropic shape: the page after this model id (`last_id`).",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "before_id",
+        "in": "query",
+        "required": False,
+        "description": "Anthropic shape: the page before this model id (`first_id`).",
+        "schema": {"type": "string"},
+    },
+]
+GEMINI_PARAMETERS = [
+    {
+        "name": "pageSize",
+        "in": "query",
+        "required": False,
+        "description": "Gemini shape: models per page (0 = 50; above 1000 reads as 1000).",
+        "schema": {"type": "integer", "minimum": 0, "default": 50},
+    },
+    {
+        "name": "pageToken",
+        "in": "query",
+        "required": False,
+        "description": "Gemini shape: `nextPageToken` of the previous page.",
+        "schema": {"type": "string"},
+    },
+]
+SHAPE_HEADERS = [
+    {
+        "name": "anthropic-version",
+        "in": "header",
+        "required": False,
+        "description": "Sent by Anthropic's SDKs: selects the Anthropic shape.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "x-goog-api-key",
+        "in": "header",
+        "required": False,
+        "description": "Sent by Google's SDKs: selects the Gemini shape (the key is ignored).",
+        "schema": {"type": "string"},
+    },
+]
+KEY_PARAMETER = {
+    "name": "key",
+    "in": "query",
+    "required": False,
+    "description": "Gemini's REST way to pass a key: selects the Gemini shape (ignored).",
+    "schema": {"type": "string"},
+}
+NAME_PARAMETER = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "`<id>` (may contain `/`), alias, provider-native or dated id.",
+    "schema": {"type": "string"},
 }
 REF_PARAMETER = {
     "name": "ref",
@@ -323,12 +496,34 @@ REF_PARAMETER = {
 }
 
 
-def _choice(value: str | None, name: str, allowed: tuple[str, ...], default: str | None) -> Any:
-    if value is None:
+def _as_body(built: Any) -> Body:
+    return built if isinstance(built, Body) else encode(built)
+
+
+def _bounded(value: str | None, name: str, bounds: tuple[int, int], *, clamp: bool) -> int:
+    """A page size from the query: ``bounds`` is (default, maximum). ``clamp`` reads 0 as the
+    default and too large as the maximum (Gemini); otherwise 1..maximum or an error
+    (Anthropic)."""
+    default, maximum = bounds
+    if value is None or value == "":
         return default
-    if value not in allowed:
-        raise _query_error(name, f"Input should be one of {', '.join(allowed)}; got {value!r}")
-    return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise formats.FormatError(name, f"{name} must be an integer (got {value!r})") from None
+    if clamp:
+        if number < 0:
+            raise formats.FormatError(name, f"{name} must not be negative (got {number})")
+        return default if number == 0 else min(number, maximum)
+    if not 1 <= number <= maximum:
+        raise formats.FormatError(name, f"{name} must be between 1 and {maximum} (got {number})")
+    return number
+
+
+def _buckets(snap: Snapshot, bucket: str | None) -> dict[str, list[dict[str, Any]]]:
+    if bucket is None:
+        return snap.curated()
+    return {bucket: snap.curated(bucket)}
 
 
 def _encode_cursor(model_id: str) -> str:
@@ -353,8 +548,10 @@ def create_app(
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
     config_path: str | None = None,
     runner: JobRunner = run_job_adapter,
+    cors_origins: Sequence[str] | None = ("*",),
 ) -> FastAPI:
-    """The reader service over ``registry``. ``refresh_seconds`` 0 disables polling."""
+    """The reader service over ``registry``. ``refresh_seconds`` 0 disables polling.
+    ``cors_origins``: origins whose pages may read the catalog (``*`` = any; empty = none)."""
     metrics = Metrics()
     refresher = Refresher(registry, config_path=config_path, runner=runner)
     stop = threading.Event()
@@ -412,6 +609,21 @@ def create_app(
                 401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A path no route matches (an id with a control character, say) under the native
+        # prefixes still answers in the API's own envelope, so its SDK raises a typed error.
+        if exc.status_code == 404 and request.url.path.startswith(NATIVE_PREFIXES):
+            try:
+                format = formats.pick_format(None, request.scope["headers"])
+            except formats.FormatError:
+                format = "openai"
+            if request.url.path.startswith("/v1beta/"):
+                format = "gemini"
+            body = formats.error_body(format, 404, f"no route or model at {request.url.path!r}")
+            return JSONResponse(body, status_code=404)
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(QueryError)
     async def on_query_error(_: Request, exc: QueryError) -> JSONResponse:
         detail = [{"loc": ["query"], "msg": str(exc), "type": "value_error"}]
@@ -448,54 +660,176 @@ def create_app(
 
     # -- native lists ----------------------------------------------------------------------
 
-    # The two hottest routes read their few parameters from the request themselves: FastAPI's
+    # The native routes read their few parameters from the request themselves: FastAPI's
     # per-request parameter solving costs about as much as the rest of the request, and would
     # keep them well under the throughput of a constant-bytes endpoint. The parameters are
-    # declared in the spec by hand (openapi_extra) and validated with the same 422 shape.
+    # declared in the spec by hand (openapi_extra); errors come in each API's own envelope
+    # (formats.error_body), which its SDK turns into a typed exception.
+
+    def native_error(
+        request: Request, format: str, status: int, message: str, param: str | None = None
+    ) -> Response:
+        code = "model_not_found" if status == 404 else None
+        body = encode(formats.error_body(format, status, message, param=param, code=code), status)
+        return respond(request, body, LIVE_CACHE)
+
+    def served(
+        request: Request, format: str, key: tuple[Any, ...], build: Callable[[Snapshot], Any]
+    ) -> Response:
+        """A native answer from the memo; a FormatError or a missing catalog in the native
+        error envelope."""
+        snap = registry._snapshot
+        if snap is None:
+            reason = registry.error or "not loaded yet"
+            return native_error(request, format, 503, f"catalog not loaded: {reason}")
+        try:
+            body = snap.memo(("native", format, *key), lambda: _as_body(build(snap)))
+        except formats.FormatError as exc:
+            return native_error(request, format, 400, str(exc), exc.param)
+        return respond(request, body, CATALOG_CACHE)
+
+    def listed(snap: Snapshot, include: str | None) -> list[dict[str, Any]]:
+        """Active and stale models (plus deprecated ones on request), by id."""
+        states = {"active", "stale"} | ({"deprecated"} if include == "deprecated" else set())
+        return snap.memo(
+            ("listed", include),
+            lambda: [m for m in snap.models if m.get("lifecycle", {}).get("state") in states],
+        )
+
+    def anthropic_ordered(snap: Snapshot, include: str | None) -> tuple[list[Any], dict[str, int]]:
+        def build() -> tuple[list[Any], dict[str, int]]:
+            ordered = formats.anthropic_order(listed(snap, include))
+            return ordered, {str(m["id"]): i for i, m in enumerate(ordered)}
+
+        return snap.memo(("anthropic-order", include), build)
+
+    def list_in(request: Request, format: str) -> Response:
+        query = request.query_params
+        include = query.get("include")
+        if include not in (None, "deprecated"):
+            message = f"include must be 'deprecated' (got {include!r})"
+            return native_error(request, format, 400, message, "include")
+        if format == "openai":
+            return served(
+                request,
+                format,
+                ("list", include),
+                lambda s: formats.LISTS["openai"](listed(s, include)),
+            )
+        if format == "anthropic":
+            try:
+                limit = _bounded(query.get("limit"), "limit", formats.ANTHROPIC_LIMIT, clamp=False)
+            except formats.FormatError as exc:
+                return native_error(request, format, 400, str(exc), exc.param)
+            after, before = query.get("after_id"), query.get("before_id")
+
+            def anthropic(snap: Snapshot) -> Any:
+                ordered, position = anthropic_ordered(snap, include)
+                return formats.anthropic_page(
+                    ordered, limit=limit, after_id=after, before_id=before, position=position
+                )
+
+            return served(request, format, ("list", include, limit, after, before), anthropic)
+        try:
+            size = _bounded(query.get("pageSize"), "pageSize", formats.GEMINI_PAGE_SIZE, clamp=True)
+        except formats.FormatError as exc:
+            return native_error(request, format, 400, str(exc), exc.param)
+        token = query.get("pageToken") or None
+
+        def gemini(snap: Snapshot) -> Any:
+            return formats.gemini_page(listed(snap, include), page_size=size, page_token=token)
+
+        return served(request, format, ("list", include, size, token), gemini)
+
+    def model_in(request: Request, format: str, ref: str) -> Response:
+        def build(snap: Snapshot) -> Body:
+            resolution = snap.resolve(ref)
+            if resolution.model is None:
+                message = formats.not_found_message(ref, snap.close_matches(ref))
+                code = "model_not_found"
+                return encode(
+                    formats.error_body(format, 404, message, param="model", code=code), 404
+                )
+            return encode(formats.MODELS[format](resolution.model))
+
+        return served(request, format, ("model", ref), build)
+
+    list_parameters = [
+        FORMAT_PARAMETER,
+        INCLUDE_PARAMETER,
+        *ANTHROPIC_PARAMETERS,
+        *GEMINI_PARAMETERS,
+        KEY_PARAMETER,
+        *SHAPE_HEADERS,
+    ]
 
     @app.get(
         "/v1/models",
         response_model=None,
-        responses={200: {"model": OpenAIList | AnthropicList | GeminiList}, **_errors(304, 503)},
-        openapi_extra={"parameters": [FORMAT_PARAMETER, INCLUDE_PARAMETER]},
+        responses={
+            200: {"model": OpenAIList | AnthropicList | GeminiList},
+            **_errors(304),
+            **NATIVE_ERRORS,
+        },
+        openapi_extra={"parameters": list_parameters},
     )
     async def list_models(request: Request) -> Response:
-        """The model list in the native shape of the OpenAI, Anthropic or Gemini API."""
-        query = request.query_params
-        format = _choice(query.get("format"), "format", formats.FORMATS, "openai")
-        include = _choice(query.get("include"), "include", ("deprecated",), None)
-        states = {"active", "stale"} | ({"deprecated"} if include == "deprecated" else set())
-
-        def build(snap: Snapshot) -> Any:
-            chosen = [m for m in snap.models if m.get("lifecycle", {}).get("state") in states]
-            return formats.LISTS[str(format)](chosen)
-
-        return respond(request, cached(("list", format, include), build), CATALOG_CACHE)
+        """The model list in the native shape of the OpenAI, Anthropic or Gemini API: `format`
+        when given, else Gemini's with `x-goog-api-key`, Anthropic's with `anthropic-version`,
+        else OpenAI's (the whole list). Anthropic pages newest first (`limit`, `after_id`,
+        `before_id`); Gemini pages by id (`pageSize`, `pageToken`)."""
+        try:
+            query = request.query_params
+            format = formats.pick_format(
+                query.get("format"), request.scope["headers"], query_key="key" in query
+            )
+        except formats.FormatError as exc:
+            return native_error(request, "openai", 400, str(exc), exc.param)
+        return list_in(request, format)
 
     @app.get(
         "/v1/models/{ref:path}",
         response_model=None,
         responses={
-            200: {"model": ResolvedModel},
-            404: {"model": NotFound, "description": "Nothing resolves; close matches given."},
-            **_errors(304, 503),
+            200: {"model": OpenAIModel | AnthropicModel | GeminiModel},
+            **_errors(304),
+            **NATIVE_ERRORS,
         },
-        openapi_extra={"parameters": [REF_PARAMETER]},
+        openapi_extra={
+            "parameters": [REF_PARAMETER, FORMAT_PARAMETER, KEY_PARAMETER, *SHAPE_HEADERS]
+        },
     )
     async def get_model(request: Request) -> Response:
-        """One model by reference, resolved through aliases, redirects and alias history."""
-        ref: str = request.path_params["ref"]
+        """One model in the list's shape, found by id, alias, old id, provider-native id or
+        dated id. The catalog's full record is at `/api/models/{ref}`."""
+        try:
+            query = request.query_params
+            format = formats.pick_format(
+                query.get("format"), request.scope["headers"], query_key="key" in query
+            )
+        except formats.FormatError as exc:
+            return native_error(request, "openai", 400, str(exc), exc.param)
+        return model_in(request, format, request.path_params["ref"])
 
-        def build(snap: Snapshot) -> Body:
-            resolution = snap.resolve(ref)
-            if resolution.model is None:
-                matches = snap.close_matches(ref)
-                return encode({"detail": f"no model matches {ref!r}", "closeMatches": matches}, 404)
-            return encode({**resolution.model, "resolution": resolution.as_dict()})
+    @app.get(
+        "/v1beta/models",
+        response_model=None,
+        responses={200: {"model": GeminiList}, **_errors(304), **NATIVE_ERRORS},
+        openapi_extra={"parameters": [INCLUDE_PARAMETER, *GEMINI_PARAMETERS]},
+    )
+    async def gemini_list(request: Request) -> Response:
+        """The model list in the Gemini API's shape (where Google's SDKs look for it)."""
+        return list_in(request, "gemini")
 
-        snap = snapshot()
-        body = snap.memo(("model", ref), lambda: build(snap))
-        return respond(request, body, CATALOG_CACHE)
+    @app.get(
+        "/v1beta/models/{name:path}",
+        response_model=None,
+        responses={200: {"model": GeminiModel}, **_errors(304), **NATIVE_ERRORS},
+        openapi_extra={"parameters": [NAME_PARAMETER]},
+    )
+    async def gemini_get(request: Request) -> Response:
+        """One model as a Gemini `Model`: `models/<id>` or `<id>` (an id may hold a `/`)."""
+        return model_in(request, "gemini", request.path_params["name"].removeprefix("models/"))
 
     # -- search, curated, deprecations -----------------------------------------------------
 
@@ -613,7 +947,7 @@ def create_app(
             return {
                 "available": available,
                 "runId": (snap.set.curated or {}).get("runId") if available else None,
-                "buckets": snap.curated(bucket) if available else {},
+                "buckets": _buckets(snap, bucket) if available else {},
             }
 
         return respond(request, cached(("curated", bucket), build), CATALOG_CACHE)
@@ -642,6 +976,34 @@ def create_app(
             }
 
         return respond(request, cached(("deprecations",), build), CATALOG_CACHE)
+
+    # -- one model: the catalog's own record ----------------------------------------------
+
+    @app.get(
+        RECORD_ROUTE,
+        response_model=None,
+        responses={
+            200: {"model": ResolvedModel},
+            404: {"model": NotFound, "description": "Nothing resolves; close matches given."},
+            **_errors(304, 503),
+        },
+        openapi_extra={"parameters": [REF_PARAMETER]},
+    )
+    async def get_record(request: Request) -> Response:
+        """The published record of one model, resolved through aliases, redirects, alias
+        history, provider-native and dated ids, with `resolution` (hops, notice)."""
+        ref: str = request.path_params["ref"]
+
+        def build(snap: Snapshot) -> Body:
+            resolution = snap.resolve(ref)
+            if resolution.model is None:
+                matches = snap.close_matches(ref)
+                return encode({"detail": f"no model matches {ref!r}", "closeMatches": matches}, 404)
+            return encode({**resolution.model, "resolution": resolution.as_dict()})
+
+        snap = snapshot()
+        body = snap.memo(("model", ref), lambda: build(snap))
+        return respond(request, body, CATALOG_CACHE)
 
     # -- admin -----------------------------------------------------------------------------
 
@@ -743,7 +1105,16 @@ def create_app(
     from pipeline.registry.offers_api import router as offers_router  # issue 16
 
     app.include_router(offers_router)
+
+    # Routes match in registration order, and `/api/models/{ref:path}` matches every path
+    # under /api/models/. Keep it last, whatever registers more specific /api/models/...
+    # routes (curated, deprecations, core, {ref}/offers, routers included above): moved to
+    # the end here, after every route and router has been added.
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) == RECORD_ROUTE)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Added last = outermost: HEAD, trailing slashes and CORS apply before routing (and the
+    # metrics see the route the request reached).
+    app.add_middleware(HttpHygiene, cors_origins=cors_origins)
     return app
 
 
@@ -757,6 +1128,7 @@ def serve(
     config_path: str | None = None,
     admin_token: str | None = None,
     store_options: dict[str, Any] | None = None,
+    cors_origins: Sequence[str] | None = ("*",),
 ) -> None:
     """Run the service until interrupted (``catalog serve``)."""
     import uvicorn
@@ -773,6 +1145,7 @@ def serve(
         refresh_seconds=refresh_seconds,
         max_age_seconds=max_age_seconds,
         config_path=config_path,
+        cors_origins=cors_origins,
     )
     log.info(
         "serving",

@@ -18,9 +18,11 @@ Arithmetic is exact (Decimal); prices are USD per 1M tokens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
+from typing import Any
 
 from pipeline.records import PriceFields, PriceTierRule, Pricing
 
@@ -79,7 +81,7 @@ def _apply(prices: dict[str, Decimal | None], rule: PriceFields) -> None:
 
 
 def estimate_cost(
-    pricing: Pricing,
+    pricing: Pricing | Mapping[str, Any],
     *,
     input_tokens: int,
     output_tokens: int,
@@ -88,7 +90,15 @@ def estimate_cost(
     model_id: str = "",
 ) -> CostEstimate:
     """Cost of one request with ``input_tokens`` prompt tokens (``cached_tokens`` of them read
-    from the cache) and ``output_tokens`` completion tokens."""
+    from the cache) and ``output_tokens`` completion tokens.
+
+    ``pricing`` is a ``Pricing``, or as published (a plain dict): a whole record as the reader's
+    ``Registry`` returns it, or its ``pricing``."""
+    if not isinstance(pricing, Pricing):
+        if "pricing" in pricing:
+            model_id = model_id or str(pricing.get("id", ""))
+            pricing = pricing["pricing"]
+        pricing = Pricing.model_validate(pricing)
     if min(input_tokens, output_tokens, cached_tokens) < 0:
         raise CostError("token counts cannot be negative")
     if cached_tokens > input_tokens:
