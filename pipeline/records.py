@@ -224,7 +224,9 @@ class CurrentCatalog(Record):
     degraded_reason: str | None = None
     """Why the run was degraded."""
     data_as_of: str | None = None
-    """When the underlying data was fetched, if older than `generatedAt` (fallbacks)."""
+    """When the data was observed upstream, ISO-8601 UTC: the fetch time of a live run, the
+    recorded time of a replay, the embedded catalog's own date for the offline fallback.
+    Every age the project reports is measured from it, never from `generatedAt`."""
     count: int
     """Number of models."""
     models: list[ModelRecord]
@@ -330,6 +332,9 @@ class JobStatus(Record):
     """Per-source freshness and the fallback tier used."""
     warnings: list[str] = Field(default_factory=list)
     """Its warnings."""
+    data_as_of: str | None = None
+    """When the data this job published (or kept) was observed upstream: the catalog's
+    `dataAsOf` for OpenRouter, sweep and curated jobs."""
 
 
 class Status(Record):
@@ -548,3 +553,5 @@ class CuratedCatalog(Record):
     """Selection constraints used."""
     shortfalls: list[Shortfall] = Field(default_factory=list)
     """Buckets below their minimum, with the reason."""
+    data_as_of: str | None = None
+    """`dataAsOf` of the current.json it was computed from: how old its data is."""

@@ -85,6 +85,8 @@ def sync_curated(
         config=settings,
         overrides=curate.quality_overrides(overrides),
     )
+    as_of = catalog.data_as_of or catalog.generated_at
+    curated.data_as_of = as_of
     try:
         data = publish.encode("curated", curated)
     except SchemaViolation as exc:
@@ -111,6 +113,7 @@ def sync_curated(
         counts=counts,
         started=started,
         details=curate.summary(curated),
+        data_as_of=as_of,
     )
     short = ", ".join(s.bucket for s in curated.shortfalls)
     result.summary = (
@@ -131,6 +134,7 @@ def _finish(
     counts: dict[str, int],
     started: float,
     details: dict[str, Any] | None = None,
+    data_as_of: str | None = None,
 ) -> CuratedResult:
     stamp = iso(now)
     published = outcome == "ok"
@@ -154,6 +158,7 @@ def _finish(
         last_success=stamp if published else None,
         error=error,
         counts=counts,
+        data_as_of=data_as_of,
     )
     try:
         store.put(keys.run_report(run_id), publish.encode("run-report", report))

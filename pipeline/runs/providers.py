@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -98,6 +99,8 @@ class SourceResult:
     """Native records matched to an OpenRouter record (API tier)."""
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    reviewed: str | None = None
+    """Pinned manifests: the date a person last checked the list (its data's date)."""
 
     def entry(self, now: datetime) -> dict[str, Any]:
         """This source in status.json / the run report."""
@@ -115,6 +118,8 @@ class SourceResult:
             }
         if self.quarantined:
             out["quarantined"] = len(self.quarantined)
+        if self.reviewed:
+            out["reviewed"] = self.reviewed
         out["elapsedMs"] = round(self.elapsed_ms, 1)
         return out
 
@@ -333,6 +338,8 @@ def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
             inst.name, "failed", reason=f"{inst.name}: internal error {type(exc).__name__}: {exc}"
         )
     result.elapsed_ms = (time.perf_counter() - began) * 1000
+    if inst.kind.group == "pinned" and result.tier in ("api", "cache"):
+        _date_pinned(shared, inst, result)
     level = logging.INFO if result.tier in ("api", "cache", "skipped") else logging.WARNING
     log.log(
         level,
@@ -345,6 +352,20 @@ def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
         },
     )
     return result
+
+
+def _date_pinned(shared: _Env, inst: SourceInstance, result: SourceResult) -> None:
+    """A pinned list is as old as its last review, not as the run that read it: its
+    ``dataAsOf`` is the manifest's ``reviewed`` date."""
+    from pipeline.sources import pinned
+
+    path = Path(shared.manifest_dir) / f"{inst.name}.yaml"
+    try:
+        manifest = pinned.load(path.read_bytes(), str(path), inst.name)
+    except (OSError, pinned.ManifestError):
+        return  # the fetch already reported a bad manifest; the cache entry keeps its date
+    result.reviewed = manifest.reviewed.isoformat()
+    result.data_as_of = f"{result.reviewed}T00:00:00Z"
 
 
 def _run_source(shared: _Env, inst: SourceInstance) -> SourceResult:
@@ -647,7 +668,9 @@ def _finish(
     ran = [r for r in results.values() if r.tier != "skipped"]
     served = [r for r in ran if r.tier != "failed"]
     outcome: Outcome
-    if (ran and not served) or (asked and not ran):
+    # A source that was skipped (no key, disabled) is that source's `skipped`, also when it
+    # was named: the job fails only when sources ran and none could be served.
+    if ran and not served:
         outcome = "failed"
     elif any(r.tier in ("catalog", "stale", "failed") for r in ran):
         outcome = "degraded"
@@ -664,6 +687,8 @@ def _finish(
     counts["published"] = sum(
         r.count for r in results.values() if r.tier in ("api", "catalog", "stale")
     )
+    # Models readers can use after this run, cache hits included (`published` counts writes).
+    counts["served"] = sum(r.count for r in results.values() if r.tier not in ("failed", "skipped"))
     counts["quarantined"] = sum(len(r.quarantined) for r in results.values())
     error = "; ".join(r.reason or r.source for r in results.values() if r.tier == "failed") or None
     report = RunReport(
@@ -706,6 +731,15 @@ def _finish(
                 counts=counts,
                 sources=dict(sorted(merged.items())),
                 warnings=warnings,
+                # The oldest data any source serves: the job is as fresh as its stalest list.
+                data_as_of=min(
+                    (
+                        str(e["dataAsOf"])
+                        for e in merged.values()
+                        if isinstance(e, dict) and e.get("dataAsOf")
+                    ),
+                    default=None,
+                ),
             ),
             stamp,
         )
