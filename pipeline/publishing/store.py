@@ -25,16 +25,29 @@ if TYPE_CHECKING:  # boto3 is imported lazily so that readers of local stores ne
 DEFAULT_STORE = "./catalog-data"
 
 
-def _current_umask() -> int:
-    # os.umask can only be read by setting it; done once at import, before any thread writes.
+def _import_umask() -> int:
+    # os.umask can only be read by setting it, which races with threads that create files:
+    # done once, at import, as the fallback where /proc cannot tell.
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-# Published files are for web servers and other users to read: 0666 minus the umask (0644 by
-# default), not mkstemp's private 0600.
-FILE_MODE = 0o666 & ~_current_umask()
+_IMPORT_UMASK = _import_umask()
+
+
+def file_mode() -> int:
+    """The mode of a published file: 0666 minus the process's current umask (0644 by
+    default) — for web servers and other users to read — not mkstemp's private 0600. The
+    umask is read from /proc (no race with other threads), else the one at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o666 & ~_IMPORT_UMASK
 
 
 class StoreError(Exception):
@@ -204,7 +217,7 @@ class LocalStore:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    os.fchmod(fd, FILE_MODE)
+                    os.fchmod(fd, file_mode())
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())

@@ -700,7 +700,10 @@ def _failed(
     )
     with suppress(StoreError):
         _finish(store, run, report)
-    log.log(level, "sync did not publish", extra={"run_id": run_id, "reason": reason})
+    if level == logging.ERROR:
+        log.error("sync did not publish", extra={"run_id": run_id, "reason": reason})
+    else:  # the kept catalog: the summary line says it, with the data's age
+        log.log(level, "openrouter unreachable, published set unchanged", extra={"run_id": run_id})
     return SyncResult(
         run_id, outcome, False, report, f"openrouter: not published: {reason}", reason
     )
