@@ -267,6 +267,9 @@ class ProviderCatalog(Record):
     the matching OpenRouter record because the native API lacks it)."""
     models: list[ModelRecord]
     """Models, sorted by id."""
+    data_as_of: str | None = None
+    """When the data was observed upstream, when that is not `fetchedAt`: a pinned manifest's
+    `reviewed` date (its list is as old as its last review, whenever it was read)."""
 
 
 class QuarantinedRecord(Record):

@@ -73,6 +73,10 @@ def test_offline_first_run_then_calm_reruns_with_the_data_age_everywhere(
     assert read_json(local, keys.DEPRECATIONS)["redirects"] is not None  # written with the set
     status = read_json(local, keys.STATUS)["jobs"]
     assert status["full_refresh"]["dataAsOf"] == EMBEDDED_AS_OF
+    # A pinned list is as old as its review, whenever it was read.
+    xai = read_json(local, keys.provider_current("xai"))
+    assert xai["dataAsOf"] == "2026-06-13T00:00:00Z" and xai["fetchedAt"] != xai["dataAsOf"]
+    assert status["providers"]["sources"]["xai"]["dataAsOf"] == "2026-06-13T00:00:00Z"
 
     # catalog status: the data's real age, pinned lists dated by their review, cache hits
     # served, curated.json from the sync counts, the daily jobs not flagged on day one.

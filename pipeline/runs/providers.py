@@ -354,18 +354,25 @@ def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
     return result
 
 
-def _date_pinned(shared: _Env, inst: SourceInstance, result: SourceResult) -> None:
-    """A pinned list is as old as its last review, not as the run that read it: its
-    ``dataAsOf`` is the manifest's ``reviewed`` date."""
+def _pinned_reviewed(shared: _Env, inst: SourceInstance) -> str | None:
+    """The ``reviewed`` date of a source's pinned manifest (None when it cannot be read: the
+    fetch reports a bad manifest itself)."""
     from pipeline.sources import pinned
 
     path = Path(shared.manifest_dir) / f"{inst.name}.yaml"
     try:
-        manifest = pinned.load(path.read_bytes(), str(path), inst.name)
+        return pinned.load(path.read_bytes(), str(path), inst.name).reviewed.isoformat()
     except (OSError, pinned.ManifestError):
-        return  # the fetch already reported a bad manifest; the cache entry keeps its date
-    result.reviewed = manifest.reviewed.isoformat()
-    result.data_as_of = f"{result.reviewed}T00:00:00Z"
+        return None
+
+
+def _date_pinned(shared: _Env, inst: SourceInstance, result: SourceResult) -> None:
+    """A pinned list is as old as its last review, not as the run that read it: its
+    ``dataAsOf`` is the manifest's ``reviewed`` date."""
+    reviewed = _pinned_reviewed(shared, inst)
+    if reviewed is not None:
+        result.reviewed = reviewed
+        result.data_as_of = f"{reviewed}T00:00:00Z"
 
 
 def _run_source(shared: _Env, inst: SourceInstance) -> SourceResult:
@@ -531,6 +538,9 @@ def _serve_api(
         provenance=dict(sorted(provenance.items())),
         models=records,
     )
+    if inst.kind.group == "pinned":
+        reviewed = _pinned_reviewed(shared, inst)
+        document.data_as_of = f"{reviewed}T00:00:00Z" if reviewed else None
     try:
         data = publish.encode("provider-current", document)
     except SchemaViolation as exc:
