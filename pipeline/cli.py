@@ -421,7 +421,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             continue
         # The error says what went wrong; the first warning only when there is none (the
         # embedded-catalog warning repeats the error in other words).
-        notes.append(entry.error) if entry.error else notes.extend(entry.warnings[:1])
+        if entry.error:
+            notes.append(entry.error)
+        else:
+            notes.extend(entry.warnings[:1])
         models = entry.counts.get("served", entry.counts.get("published", ""))
         data = _age(entry.data_as_of, now).replace(" ago", " old") if entry.data_as_of else "-"
         rows.append(
@@ -450,7 +453,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _curated_writer(store: Store, jobs: dict[str, Any]) -> tuple[str, str] | None:
     """(who, when) wrote the published curated.json, from the manifest, when it is not the
     curated job itself: every OpenRouter sync publishes curated.json too."""
-    manifest = _read_published(store, keys.MANIFEST)
+    try:
+        manifest = _read_published(store, keys.MANIFEST)
+    except StoreError:  # a damaged manifest is the run's to repair; status still prints
+        return None
     if not isinstance(manifest, dict):
         return None
     entry = manifest.get("artifacts", {}).get("curated")
