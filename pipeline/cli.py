@@ -581,7 +581,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
-        return 1
+        return EXIT_USAGE  # bad override files: the code a sync gives for them too
     names = sorted(p.name for p in directory.glob("*.json"))
     pinned = sorted(p.name for p in (directory / "pinned").glob("*.yaml"))
     print(

@@ -257,7 +257,7 @@ def test_paths_a_user_can_get_wrong_are_one_line_errors(
             2,
             "does not exist",
         ),
-        (["validate", str(tmp_path / "nowhere")], 1, "nowhere"),
+        (["validate", str(tmp_path / "nowhere")], 2, "nowhere"),
     ]
     for argv, code, needle in cases:
         assert main(argv) == code, argv
