@@ -115,6 +115,7 @@ def test_offline_first_run_then_calm_reruns_with_the_data_age_everywhere(
     entry = read_json(local, keys.STATUS)["jobs"]["full_refresh"]
     assert entry["outcome"] == "degraded" and not entry["published"]
     assert "kept the published catalog" in entry["error"]
+    assert entry["counts"]["served"] == count  # the kept catalog is still served
     assert entry["dataAsOf"] == EMBEDDED_AS_OF
 
     # 4. The YAML export is checked as of the data, not as of today.

@@ -743,7 +743,14 @@ def _unavailable(
         )
         # An expected state offline (a warning, not an error); status, the exit code and the
         # reader's metrics still say the run could not fetch.
-        result = _failed(store, run, f"{reason}; {kept}", outcome="degraded", level=logging.WARNING)
+        result = _failed(
+            store,
+            run,
+            f"{reason}; {kept}",
+            outcome="degraded",
+            counts={"served": previous.count},  # what readers still get
+            level=logging.WARNING,
+        )
         result.summary = f"openrouter: upstream unreachable, {kept}"
         result.kept = True
         return result
