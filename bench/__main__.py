@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from bench import targets
+
 # Module name → what it measures. Each module has a main() that prints its figures.
 BENCHMARKS = {
     "bench.core": "core sync: real payloads and synthetic 1k/10k/100k catalogs",
@@ -17,15 +19,29 @@ BENCHMARKS = {
 }
 
 
-def main() -> None:
-    only = set(sys.argv[1:])  # e.g. `python -m bench core providers`
+def main() -> int:
+    args = sys.argv[1:]
+    check = "--check" in args  # exit 1 when a target missed (`make bench`)
+    only = {a for a in args if a != "--check"}  # e.g. `python -m bench core providers`
     for module, what in BENCHMARKS.items():
-        if only and module.split(".")[-1] not in only:
+        name = module.split(".")[-1]
+        if only and name not in only:
             continue
         print(f"\n### {module}: {what}", flush=True)
         sys.argv = [module]  # modules may read their own options; they get none from here
-        importlib.import_module(module).main()  # type: ignore[attr-defined]
+        try:
+            importlib.import_module(module).main()
+        except Exception as exc:  # one broken bench must not hide the others' figures
+            print(f"{module} crashed: {type(exc).__name__}: {exc}", flush=True)
+            targets.record(name, "runs to the end", f"crashed: {type(exc).__name__}", False)
+    print("\n### targets")
+    for line in targets.table(targets.RESULTS):
+        print(line)
+    missed = [r for r in targets.RESULTS if not r.ok]
+    if missed:
+        print(f"{len(missed)} target(s) MISSED: {', '.join(r.target for r in missed)}")
+    return 1 if check and missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

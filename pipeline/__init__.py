@@ -17,6 +17,9 @@ The package reads top-down, each layer importing only the ones below it:
     payloads.py   upstream payload types (what sources hand to stages)
     records.py    published record types (what stages hand to publishing)
     config.py, provider_config.py, timeutil.py, logs.py   settings and small utilities
+    data/         the embedded offline catalog
+    defaults/     the default override files and pinned manifests (in a checkout, a link to
+                  ../overrides; real copies in an installed wheel)
 """
 
 __version__ = "0.1.0"

@@ -3,9 +3,14 @@ schemas, build-fallback, validate, core) and ``syncmodels``.
 
 ``syncmodels X`` is ``catalog sync X``, so ``syncmodels all`` works as operators type it.
 Every sync target runs a job of ``pipeline.runs.jobs`` through ``run_job`` (lease, publish, status).
-Exit codes: 0 published (or the command succeeded), 1 nothing published / failed, 2 usage or
-configuration error, 3 another run holds the lease. The last line of every sync is a one-line
-summary on stdout; errors are one line on stderr.
+The last line of every sync is a one-line summary on stdout; errors are one line on stderr,
+never a traceback. Every command exits with one of (docs/jobs.md, "Exit codes"):
+
+    0  done (published, or nothing to do)
+    1  failed: nothing published (upstream down, guarded, a store or file error)
+    2  usage or configuration error, or a replay older than the published set (no --force)
+    3  another run holds the run lease
+    4  unknown model: no id or alias matches (resolve, cost, sync --explain), close matches given
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +41,56 @@ from pipeline.overrides import (
 from pipeline.publishing import jsonio, keys
 from pipeline.publishing.store import Store, StoreError, open_store
 from pipeline.records import CurrentCatalog
-from pipeline.runs.jobs import TARGETS, UnknownJob
-from pipeline.timeutil import parse_iso, utcnow
+from pipeline.runs.jobs import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    TARGETS,
+    OlderThanPublished,
+    UnknownJob,
+)
+from pipeline.timeutil import data_age, iso, parse_iso, utcnow
+
+EXIT_USAGE = 2
+EXIT_UNKNOWN_MODEL = 4
+# Every code a command may return (the table in the docstring and in docs/jobs.md).
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_FAILED: "failed, nothing published",
+    EXIT_USAGE: "usage or configuration error",
+    EXIT_LOCKED: "the run lease is held",
+    EXIT_UNKNOWN_MODEL: "unknown model",
+}
 
 
 # `syncmodels TARGET` → job of pipeline.runs.jobs.JOBS; any other target naming a provider source
 # (`syncmodels openai`) runs provider_refresh for just that source.
 class UsageError(Exception):
     """Bad arguments; exit 2."""
+
+
+class NoPrice(Exception):
+    """``cost --on``: the model had no record on that date; exit 1."""
+
+
+class UnknownModel(Exception):
+    """No id or alias matches; exit 4 in every command, with close matches when there are."""
+
+    def __init__(self, ref: str, where: str, matches: Sequence[str]) -> None:
+        hint = f"; close matches: {', '.join(matches)}" if matches else ""
+        super().__init__(f"no model {ref!r} (id or alias) in {where}{hint}")
+        self.matches = list(matches)
+
+
+def _close_matches(ref: str, current: dict[str, Any] | CurrentCatalog) -> list[str]:
+    from pipeline.resolve import close_matches
+
+    if isinstance(current, CurrentCatalog):
+        names = {m.id for m in current.models} | {m.alias for m in current.models}
+    else:
+        models = current.get("models", [])
+        names = {str(m["id"]) for m in models} | {str(m["alias"]) for m in models if m.get("alias")}
+    return close_matches(ref, sorted(names))
 
 
 def _parse_now(value: str | None) -> datetime:
@@ -114,18 +161,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
             progress=_progress_printer() if interactive else None,  # type: ignore[arg-type]
         )
     explained = True
-    if args.explain and result.catalog is not None:
-        explained = _explain(result.catalog, result.details, args.explain)
+    if args.explain:
+        explained = _explain_run(store, result.catalog, result.details, args.explain)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if result.error and result.exit_code != 0:
+    # Upstream unreachable with a catalog already published: an expected state offline. It is
+    # said once, on the summary line (with the kept data's age), not as an error as well.
+    if result.error and result.exit_code != 0 and not result.kept:
         print(f"error: {result.error}", file=sys.stderr)
     # One summary line on stdout: for `all`, OpenRouter's then the providers' (the providers'
     # alone when OpenRouter published nothing).
-    shown = result.exit_code == 0 or result.published or job in ("full_refresh", "provider_refresh")
+    shown = (
+        result.exit_code == 0
+        or result.published
+        or result.kept
+        or job in ("full_refresh", "provider_refresh")
+    )
     if shown and result.outcome != "locked" and result.summary != result.error:
         print(result.summary)
-    return result.exit_code if explained else 2
+    code = result.exit_code
+    if args.offline_ok and result.kept and result.code == EXIT_OK:
+        # `make sync` and interactive reruns: keeping the published catalog is success here.
+        # Schedulers run without --offline-ok, so the failure still shows in their exit code
+        # (and in status.json and the reader's metrics either way).
+        code = EXIT_OK
+    return code if explained else EXIT_UNKNOWN_MODEL
 
 
 def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
@@ -138,13 +198,37 @@ def _list_providers(store: Store, config: CatalogConfig, now: datetime) -> int:
     return 0
 
 
+def _explain_run(
+    store: Store, catalog: CurrentCatalog | None, details: dict[str, Any], model_ref: str
+) -> bool:
+    """``--explain`` after a run: from the catalog it published, else (upstream unreachable,
+    guarded, ...) from the catalog already published, with that run's conflicts."""
+    if catalog is None:
+        blob = store.get(keys.CURRENT)
+        if blob is None:
+            print(f"error: --explain: no catalog in {store.uri} to explain from", file=sys.stderr)
+            return False
+        catalog = CurrentCatalog.model_validate_json(blob.data)
+        report = _read_published(store, keys.run_report(catalog.run_id))
+        details = report.get("details", {}) if isinstance(report, dict) else {}
+        as_of = catalog.data_as_of or catalog.generated_at
+        print(
+            f"(this run published nothing: explaining from the published catalog of run "
+            f"{catalog.run_id}, {data_age(as_of, utcnow())})"
+        )
+    return _explain(catalog, details, model_ref)
+
+
 def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -> bool:
     """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
     from pipeline.stages.capabilities import explain
 
     record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
     if record is None:
-        print(f"error: --explain: {model_ref!r} is not in the published catalog", file=sys.stderr)
+        problem = UnknownModel(
+            model_ref, "the published catalog", _close_matches(model_ref, catalog)
+        )
+        print(f"error: --explain: {problem}", file=sys.stderr)
         return False
     for line in explain(record, details.get("conflicts", [])):
         print(line)
@@ -204,7 +288,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
         current = jsonio.loads_plain(jsonio.dump_model(catalog))
         found = resolve(args.model, CatalogIndex(current))
         if found.model_id is None or not found.exact:
-            raise UsageError(f"no model {args.model!r} (id or alias) in {store.uri}")
+            raise UnknownModel(args.model, store.uri, _close_matches(args.model, current))
         record = next(m for m in catalog.models if m.id == found.model_id)
         record_id, pricing = record.id, record.pricing
     try:
@@ -290,10 +374,12 @@ def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     try:
         model_id = registry.history_id(ref)
         price = registry.price_at(model_id, when)
-    except (ModelNotFound, HistoryError) as exc:
-        raise UsageError(str(exc).strip("'\"")) from exc
+    except ModelNotFound as exc:
+        raise UnknownModel(ref, store.uri, registry.snapshot.close_matches(ref)) from exc
+    except HistoryError as exc:
+        raise UsageError(f"--on: {exc}") from exc
     if price is None:
-        raise UsageError(f"{model_id} was not in the catalog on {when} (per its history)")
+        raise NoPrice(f"{model_id} was not in the catalog on {when} (per its history)")
     prices = {k: v for k, v in price.prices.items() if "." not in k}
     others = {k.split(".", 1)[1]: v for k, v in price.prices.items() if k.startswith("other.")}
     pricing = Pricing.model_validate({**prices, "other": others})
@@ -360,12 +446,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         for j in load_schedule(config)
         if j.enabled and j.name in JOBS
     }
+    # curated.json is also published by every OpenRouter sync: the job that last wrote it
+    # (named by the manifest) counts as a curated success.
+    curated_by = _curated_writer(store, status.jobs)
+    # A job that has not run yet is overdue only once the store is older than twice its
+    # period: right after the first sync, the daily jobs are simply not due yet.
+    starts = [e.last_start for e in status.jobs.values()]
+    store_since = min(starts, key=parse_iso) if starts else None
     overdue: dict[str, str] = {}
     for job, cron in crons.items():
         entry = status.jobs.get(job)
-        flagged, why = stale_reason(entry.last_success if entry else None, cron, now)
+        success = entry.last_success if entry else None
+        if job == "curated" and curated_by is not None:
+            success = max(filter(None, [success, curated_by[1]]), key=parse_iso)
+        flagged, why = stale_reason(success or store_since, cron, now)
         if flagged:
-            overdue[job] = why or "overdue"
+            overdue[job] = (why or "overdue") if success else "never succeeded"
     if args.json:
         # status.json as published, plus `overdue`: the jobs whose last success is older than
         # twice their period, computed now (it is not stored: it depends on the reader's clock).
@@ -373,43 +469,112 @@ def cmd_status(args: argparse.Namespace) -> int:
         document["overdue"] = overdue
         sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
         return 0
-    written = status.generated_at
-    print(f"store {store.uri}, status written {written} ({_age(written, now)})")
-    header = (
-        f"{'job':<19}{'outcome':<10}{'last run':<22}{'age':<10}{'last success':<14}"
-        f"{'models':>7}  detail"
+    print(
+        f"store {store.uri}, status written {status.generated_at} "
+        f"({_age(status.generated_at, now)})"
     )
-    print(header)
+    rows: list[list[str]] = []
     for job in sorted(set(status.jobs) | set(crons)):
         entry = status.jobs.get(job)
         why = overdue.get(job)
-        mark = "! " if why else ""
+        name = ("! " if why else "") + job
+        notes = [f"STALE: {why}"] if why else []
         if entry is None:
-            print(f"{mark + job:<19}{'-':<10}{'never':<22}{'':<10}{'never':<14}{'':>7}  {why}")
+            if job == "curated" and curated_by is not None:
+                notes.append(f"curated.json published by {curated_by[0]}")
+                rows.append([name, "-", "never", _age(curated_by[1], now), "-", "", *notes])
+            else:
+                rows.append([name, "-", "never", "never", "-", "", *(notes or ["not run yet"])])
             continue
-        detail = entry.error or ", ".join(entry.warnings[:1]) or ""
-        if why:
-            detail = f"STALE: {why}" + (f"; {detail}" if detail else "")
-        models = entry.counts.get("published", "")
-        print(
-            f"{mark + job:<19}{entry.outcome:<10}{entry.last_end:<22}"
-            f"{_age(entry.last_end, now):<10}{_age(entry.last_success, now):<14}"
-            f"{models!s:>7}  {detail[:160]}"
+        # The error says what went wrong; the first warning only when there is none (the
+        # embedded-catalog warning repeats the error in other words).
+        if entry.error:
+            notes.append(entry.error)
+        else:
+            notes.extend(entry.warnings[:1])
+        models = entry.counts.get("served", entry.counts.get("published", ""))
+        data = _age(entry.data_as_of, now).replace(" ago", " old") if entry.data_as_of else "-"
+        rows.append(
+            [
+                name,
+                entry.outcome,
+                _age(entry.last_end, now),
+                _age(entry.last_success, now),
+                data,
+                str(models),
+                "; ".join(notes),
+            ]
         )
-        if job == "providers":
-            _print_provider_sources(entry.sources, now)
+    _print_table(
+        ["job", "outcome", "last run", "last success", "data", "models", "detail"],
+        rows,
+        right={5},
+    )
+    providers = status.jobs.get("providers")
+    if providers is not None and providers.sources:
+        print()
+        _print_provider_sources(providers.sources, now)
     return 0
 
 
+def _curated_writer(store: Store, jobs: dict[str, Any]) -> tuple[str, str] | None:
+    """(who, when) wrote the published curated.json, from the manifest, when it is not the
+    curated job itself: every OpenRouter sync publishes curated.json too."""
+    try:
+        manifest = _read_published(store, keys.MANIFEST)
+    except StoreError:  # a damaged manifest is the run's to repair; status still prints
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    entry = manifest.get("artifacts", {}).get("curated")
+    run_id = str(entry.get("runId", "")) if isinstance(entry, dict) else ""
+    curated = jobs.get("curated")
+    if not run_id or (curated is not None and curated.run_id == run_id):
+        return None
+    try:  # run ids start with the run's clock: 20260819T060000Z-…
+        when = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return "an OpenRouter sync", iso(when)
+
+
+def _print_table(header: list[str], rows: list[list[str]], *, right: set[int]) -> None:
+    """Columns as wide as their widest cell; the last column wraps at word boundaries under
+    itself, so nothing overflows into the next column and no word is cut."""
+    import shutil
+    import textwrap
+
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header[:-1])]
+
+    def lead(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    indent = len(lead([""] * len(widths))) + 2
+    room = max(30, shutil.get_terminal_size((160, 24)).columns - indent)
+    print(f"{lead([h.upper() for h in header[:-1]])}  {header[-1].upper()}")
+    for row in rows:
+        lines = textwrap.wrap(row[-1], room, break_long_words=False, break_on_hyphens=False)
+        print(f"{lead(row[:-1])}  {lines[0] if lines else ''}".rstrip())
+        for line in lines[1:]:
+            print(" " * indent + line)
+
+
 def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
-    """One line per provider source: the tier that served it, data age, and why."""
+    """One line per provider source: the tier that served it, data age, models, and why."""
+    rows = []
     for name, info in sorted(sources.items()):
         if not isinstance(info, dict):
             continue
         tier = str(info.get("servedBy", "?"))
-        age = _age(info.get("dataAsOf"), now) if info.get("dataAsOf") else "-"
-        why = str(info.get("reason") or "")
-        print(f"  {name:<16}{tier:<10}{age:<12}{info.get('count', 0)!s:>6}  {why[:110]}")
+        if info.get("reviewed"):
+            tier = f"pinned (reviewed {info['reviewed']})"
+        stamp = info.get("dataAsOf")
+        age = _age(str(stamp), now).replace(" ago", " old") if stamp else "-"
+        rows.append([name, tier, age, str(info.get("count", 0)), str(info.get("reason") or "")])
+    _print_table(["source", "served by", "data", "models", "why"], rows, right={3})
 
 
 def _pinned_problems(directory: Path) -> list[str]:
@@ -455,14 +620,16 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     result = resolve(args.ref, index)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
-        return 0 if result.model is not None else 1
+        return EXIT_OK if result.model is not None else EXIT_UNKNOWN_MODEL
     if result.model is None:
+        matches = _close_matches(args.ref, current)
+        hint = f"; close matches: {', '.join(matches)}" if matches else ""
         print(
             f"error: {args.ref!r} does not resolve: no current id or alias, redirect, alias "
-            f"history or removed model matches it in {store.uri}",
+            f"history or removed model matches it in {store.uri}{hint}",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_UNKNOWN_MODEL
     model = result.model
     state = model.get("lifecycle", {}).get("state", "?")
     print(f"{args.ref} → {model['id']} (alias {model.get('alias', '?')}, {state})")
@@ -483,7 +650,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
-        return 1
+        return EXIT_USAGE  # bad override files: the code a sync gives for them too
     names = sorted(p.name for p in directory.glob("*.json"))
     pinned = sorted(p.name for p in (directory / "pinned").glob("*.yaml"))
     print(
@@ -742,7 +909,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(sync)
     sync.add_argument("--now", help="the run's clock, ISO-8601 (replays and tests)")
     sync.add_argument("--from-file", help="use a recorded payload instead of the network")
-    sync.add_argument("--force", action="store_true", help="publish despite the publish guard")
+    sync.add_argument(
+        "--force",
+        action="store_true",
+        help="publish despite the publish guard, or a --now older than the published set",
+    )
     sync.add_argument(
         "--overrides",
         help="override files directory (default $CATALOG_OVERRIDES or the repository's overrides/)",
@@ -754,6 +925,12 @@ def build_parser() -> argparse.ArgumentParser:
         "value, deciding layer and evidence",
     )
     sync.add_argument("-q", "--quiet", action="store_true", help="no per-stage progress")
+    sync.add_argument(
+        "--offline-ok",
+        action="store_true",
+        help="exit 0 when OpenRouter is unreachable and the published catalog was kept "
+        "(interactive use and `make sync`; schedulers leave it off so the failure shows)",
+    )
     sync.add_argument(
         "--list",
         action="store_true",
@@ -872,9 +1049,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(verbose=getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
-    except (UsageError, UnknownJob) as exc:
+    except (UsageError, UnknownJob, OlderThanPublished) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except UnknownModel as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN_MODEL
+    except NoPrice as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -883,7 +1066,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except StoreError as exc:
         print(f"error: store: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    except OSError as exc:  # a path the user gave (--output, a directory argument, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

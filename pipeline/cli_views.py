@@ -134,14 +134,19 @@ def cmd_list(args: argparse.Namespace, open_store: Callable[[argparse.Namespace]
 # -- show / explain --------------------------------------------------------------------------
 
 
+def _unknown(registry: Registry, ref: str) -> Exception:
+    """The CLI's unknown-model error (exit 4 everywhere), with close matches."""
+    from pipeline.cli import UnknownModel
+
+    return UnknownModel(ref, registry.store.uri, registry.snapshot.close_matches(ref))
+
+
 def _model(registry: Registry, ref: str) -> dict[str, Any]:
     model = registry.get(ref)
     if model is None:
         resolution = registry.resolve(ref)
         if resolution.model is None or not resolution.exact:
-            matches = registry.snapshot.close_matches(ref)
-            hint = f"; close matches: {', '.join(matches)}" if matches else ""
-            raise ViewError(f"no model {ref!r} in the published catalog{hint}")
+            raise _unknown(registry, ref)
         model = resolution.model
     return model
 
@@ -239,7 +244,7 @@ def cmd_changes(args: argparse.Namespace, open_store: Callable[[argparse.Namespa
     except HistoryError as exc:
         raise ViewError(str(exc)) from exc
     except ModelNotFound as exc:
-        raise ViewError(str(exc).strip("'\"")) from exc
+        raise _unknown(registry, args.model) from exc
     if args.limit:
         events = events[-args.limit :]
     if _json_wanted(args):
@@ -276,7 +281,7 @@ def cmd_history(
         events = registry.history().timeline(model_id)
         price = registry.price_at(model_id, args.at) if args.at else None
     except ModelNotFound as exc:
-        raise ViewError(str(exc).strip("'\"")) from exc
+        raise _unknown(registry, args.ref) from exc
     except HistoryError as exc:
         raise ViewError(str(exc)) from exc
     if _json_wanted(args):

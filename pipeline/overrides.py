@@ -1,10 +1,11 @@
 """Hand-maintained override files: loaded strictly, validated against their JSON Schemas.
 
 The directory is ``--overrides DIR``, else ``CATALOG_OVERRIDES``, else the config's
-``overrides_dir``, else the repository's ``overrides/``. Each known file is optional; each one
-present must be valid JSON with no duplicate keys, match its schema (generated from the models
-below and committed under ``pipeline/schemas/``), and pass the checks a schema cannot express
-(patterns compile, no id listed twice). A bad file stops the run before anything is published,
+``overrides_dir``, else the repository's ``overrides/`` (installed outside a checkout: the copies
+shipped in the package). Each known file is optional; each one present must be valid JSON with
+no duplicate keys, match its schema (generated from the models below and committed under
+``pipeline/schemas/``), and pass the checks a schema cannot express (patterns compile, no id
+listed twice). A bad file stops the run before anything is published,
 with an error naming the file, the JSON path and the problem.
 """
 
@@ -24,6 +25,9 @@ from pipeline.publishing.jsonpath import json_path
 from pipeline.records import BucketName, Kind, Reasoning
 
 REPO_OVERRIDES = Path(__file__).resolve().parent.parent / "overrides"
+PACKAGED_OVERRIDES = Path(__file__).resolve().parent / "defaults"
+"""The same files shipped inside the package (``pipeline/defaults`` is a symlink to the
+repository's ``overrides/`` in a checkout, real copies in an installed wheel)."""
 
 ALIAS_SHAPE = r"^[a-z0-9][a-z0-9.\-]*$"
 
@@ -253,9 +257,12 @@ class Overrides:
 
 
 def resolve_dir(cli_value: str | None, config_value: str | None = None) -> Path:
-    """``--overrides`` beats ``CATALOG_OVERRIDES`` beats the config beats the repo's folder."""
+    """``--overrides`` beats ``CATALOG_OVERRIDES`` beats the config beats the repo's folder
+    (in a checkout) beats the copies shipped in the package (``pip install .`` anywhere)."""
     chosen = cli_value or os.environ.get("CATALOG_OVERRIDES") or config_value
-    return Path(chosen) if chosen else REPO_OVERRIDES
+    if chosen:
+        return Path(chosen)
+    return REPO_OVERRIDES if REPO_OVERRIDES.is_dir() else PACKAGED_OVERRIDES
 
 
 class _Duplicate(ValueError):

@@ -326,7 +326,9 @@ class CurrentCatalog(Record):
     degraded_reason: str | None = None
     """Why the run was degraded."""
     data_as_of: str | None = None
-    """When the underlying data was fetched, if older than `generatedAt` (fallbacks)."""
+    """When the data was observed upstream, ISO-8601 UTC: the fetch time of a live run, the
+    recorded time of a replay, the embedded catalog's own date for the offline fallback.
+    Every age the project reports is measured from it, never from `generatedAt`."""
     count: int
     """Number of models."""
     models: list[ModelRecord]
@@ -372,6 +374,9 @@ class ProviderCatalog(Record):
     or `openrouter-endpoint:<tag>` when taken from this same provider's OpenRouter offer."""
     models: list[ModelRecord]
     """Models, sorted by id."""
+    data_as_of: str | None = None
+    """When the data was observed upstream, when that is not `fetchedAt`: a pinned manifest's
+    `reviewed` date (its list is as old as its last review, whenever it was read)."""
 
 
 class QuarantinedRecord(Record):
@@ -437,6 +442,9 @@ class JobStatus(Record):
     """Per-source freshness and the fallback tier used."""
     warnings: list[str] = Field(default_factory=list)
     """Its warnings."""
+    data_as_of: str | None = None
+    """When the data this job published (or kept) was observed upstream: the catalog's
+    `dataAsOf` for OpenRouter, sweep and curated jobs."""
 
 
 class Status(Record):
@@ -744,6 +752,9 @@ class CuratedCatalog(Record):
     """Models the core excludes from every bucket."""
     core_issues: list[CoreIssue] = Field(default_factory=list)
     """Entries a maintainer should look at."""
+
+    data_as_of: str | None = None
+    """`dataAsOf` of the current.json it was computed from: how old its data is."""
 
 
 # -- history (issue 19) ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,3 +340,23 @@ def _retired_notice(ref: str, result: Resolution, index: CatalogIndex) -> Notice
         else:
             text = f"{ref} is no longer available; using {target}"
     return _notice(ref, target, text)
+
+
+def close_matches(ref: str, names: Sequence[str], limit: int = 5) -> list[str]:
+    """Ids and aliases among ``names`` (sorted) that look like ``ref``: the reader's 404 and
+    the CLI's "did you mean" give the same answer."""
+    import difflib
+
+    tail = ref.lower().rsplit("/", 1)[-1]
+    contains = [n for n in names if tail and tail in n.lower()][:limit]
+    # difflib is quadratic per pair: compare only with names whose last segment starts like
+    # the ref's, so a miss on a 100k-model catalog stays cheap.
+    # Compared by last segment too, so `gpt4o` finds `openai/gpt-4o` despite the vendor prefix.
+    pool = [n for n in names if n.lower().rsplit("/", 1)[-1][:2] == tail[:2]][:5000]
+    fuzzy = difflib.get_close_matches(ref, pool, n=limit, cutoff=0.6)
+    by_tail: dict[str, list[str]] = {}
+    for name in pool:
+        by_tail.setdefault(name.lower().rsplit("/", 1)[-1], []).append(name)
+    near = difflib.get_close_matches(tail, list(by_tail), n=limit, cutoff=0.75)
+    tails = [n for t in near for n in by_tail[t]]
+    return list(dict.fromkeys([*contains, *fuzzy, *tails]))[:limit]

@@ -532,10 +532,12 @@ def test_explain_shows_an_override_and_its_conflict(tmp_path, capsys):
     assert "override says speech" in out
 
 
-def test_explain_of_an_unknown_model_is_a_usage_error(tmp_path, capsys):
-    assert _sync_cli(tmp_path, "--explain", "acme/nothing") == 2
+def test_explain_of_an_unknown_model_exits_as_unknown_model(tmp_path, capsys):
+    assert _sync_cli(tmp_path, "--explain", "acme/nothing") == 4  # as resolve and cost do
     captured = capsys.readouterr()
-    assert "--explain: 'acme/nothing' is not in the published catalog" in captured.err
+    assert "--explain: no model 'acme/nothing' (id or alias) in the published catalog" in (
+        captured.err
+    )
     assert captured.out.startswith("openrouter: 549 models")
 
 

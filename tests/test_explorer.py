@@ -237,7 +237,7 @@ def test_catalog_show_and_explain(replay: Replay, capsys) -> None:
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("openai/gpt-4o (")
     assert re.search(r"supportsTools\s+true\s+api", out)
-    assert main(["show", "gpt4o", "--store", store]) == 2
+    assert main(["show", "gpt4o", "--store", store]) == 4
     assert "close matches" in capsys.readouterr().err
 
 

@@ -189,7 +189,7 @@ def test_history_cli_prints_a_removed_models_timeline(replay: Replay, capsys) ->
     assert main(["history", EXACTO, "--store", str(replay.store.root), "--table"]) == 0
     out = capsys.readouterr().out
     assert "removed" in out and "state: deprecated → removed" in out
-    assert main(["history", "no/such-model", "--store", str(replay.store.root)]) == 2
+    assert main(["history", "no/such-model", "--store", str(replay.store.root)]) == 4
     assert "no model 'no/such-model'" in capsys.readouterr().err
 
 

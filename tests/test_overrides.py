@@ -192,7 +192,7 @@ def test_bad_override_file_stops_the_run_and_changes_nothing(case, published, tm
     assert (published / "models/openrouter/current.json").read_bytes() == current
     assert store_bytes(published) == before  # no report, no status, no raw snapshot either
 
-    assert main(["validate", str(bad_dir)]) == 1
+    assert main(["validate", str(bad_dir)]) == 2  # as a sync with these files (issue 13)
     assert capsys.readouterr().err == f"error: {bad_dir / file_name}: {problem}\n"
 
 

@@ -113,6 +113,9 @@ def test_sync_all_runs_openrouter_then_due_providers(tmp_path: Path, capsys, mon
     assert main(["status", "--store", str(store_dir), "--now", "2026-08-19T07:00:00Z"]) == 0
     status = capsys.readouterr().out
     xai_line = next(line for line in status.splitlines() if line.strip().startswith("xai"))
-    assert "cache" in xai_line and "1h ago" in xai_line and "cache fresh until" in xai_line
+    # A pinned list is shown with its review date and that data's age (issue 13), not as an
+    # `api` list an hour old; the cache hit is still said in the last column.
+    assert "pinned (reviewed 2026-06-13)" in xai_line and "67d old" in xai_line
+    assert "cache fresh until" in xai_line
     openai_line = next(line for line in status.splitlines() if line.strip().startswith("openai"))
     assert "skipped" in openai_line and "OPENAI_API_KEY is not set" in openai_line

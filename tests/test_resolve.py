@@ -126,7 +126,7 @@ def test_current_id_and_alias_resolve_exactly_without_notice(replay: Replay) -> 
 
 def test_unknown_reference_fails_with_a_clear_error(replay: Replay, capsys) -> None:
     code, out, err = _cli(capsys, "resolve", "nope/nothing", "--store", str(replay.store.root))
-    assert code == 1 and out == ""
+    assert code == 4 and out == ""  # unknown model: the same code in every command
     assert "'nope/nothing' does not resolve" in err
 
 

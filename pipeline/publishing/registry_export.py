@@ -142,7 +142,9 @@ def entry(record: ModelRecord, checked: str) -> dict[str, Any]:
 
 def build_registry(catalog: CurrentCatalog) -> dict[str, bytes]:
     """File name (`gpt.yaml`) → YAML bytes, deterministic for the same catalog."""
-    checked = catalog.generated_at[:10]
+    # When the data was observed upstream, not when it was republished: an embedded or
+    # replayed catalog must not look checked today.
+    checked = (catalog.data_as_of or catalog.generated_at)[:10]
     files: dict[str, dict[str, Any]] = {}
     for record in sorted(catalog.models, key=lambda r: r.id):
         if not exported(record):
@@ -156,7 +158,8 @@ def build_registry(catalog: CurrentCatalog) -> dict[str, bytes]:
     for name in sorted(files):
         header = (
             f"# {name}.yaml: generated from models/openrouter/current.json "
-            f"(run {catalog.run_id}, {catalog.generated_at}); do not edit.\n"
+            f"(run {catalog.run_id}, {catalog.generated_at}, data as of "
+            f"{catalog.data_as_of or catalog.generated_at}); do not edit.\n"
         )
         body = yaml.dump(
             {"models": files[name]},

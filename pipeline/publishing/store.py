@@ -25,6 +25,31 @@ if TYPE_CHECKING:  # boto3 is imported lazily so that readers of local stores ne
 DEFAULT_STORE = "./catalog-data"
 
 
+def _import_umask() -> int:
+    # os.umask can only be read by setting it, which races with threads that create files:
+    # done once, at import, as the fallback where /proc cannot tell.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_IMPORT_UMASK = _import_umask()
+
+
+def file_mode() -> int:
+    """The mode of a published file: 0666 minus the process's current umask (0644 by
+    default) — for web servers and other users to read — not mkstemp's private 0600. The
+    umask is read from /proc (no race with other threads), else the one at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o666 & ~_IMPORT_UMASK
+
+
 class StoreError(Exception):
     """A store could not be read or written; the message names the store and the key."""
 
@@ -97,10 +122,22 @@ def open_store(uri: str | None, *, endpoint_url: str | None = None, **s3_options
             parsed.netloc, parsed.path.strip("/"), endpoint_url=endpoint_url, **s3_options
         )
     if parsed.scheme == "file":
-        return LocalStore(Path(parsed.path))
+        return LocalStore(_local_root(Path(parsed.path), uri))
     if parsed.scheme in ("", None) or len(parsed.scheme) == 1:  # bare paths (and C:\ on Windows)
-        return LocalStore(Path(uri), uri)
+        return LocalStore(_local_root(Path(uri), uri), uri)
     raise StoreError(f"unsupported store URI {uri!r}: use a directory, file://… or s3://…")
+
+
+def _local_root(root: Path, uri: str) -> Path:
+    """``root`` when it can be a store directory; a StoreError naming the problem otherwise
+    (a regular file in the way, a parent that is a file), never a traceback later."""
+    for part in (root, *root.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "is" if part == root else f"is under {part}, which is"
+                raise StoreError(f"store {uri} {what} a file, not a directory")
+            break
+    return root
 
 
 def _etag(data: bytes) -> str:
@@ -126,8 +163,12 @@ class LocalStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialize conditional writes across processes on this machine."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".store.lock").open("a+") as handle:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = (self.root / ".store.lock").open("a+")
+        except OSError as exc:
+            raise StoreError(f"cannot write to {self.uri}: {exc.strerror or exc}") from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -176,6 +217,7 @@ class LocalStore:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as handle:
+                    os.fchmod(fd, file_mode())
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
@@ -193,7 +235,10 @@ class LocalStore:
                 current = self.get(key)
                 if current is None or current.etag != if_match:
                     raise PreconditionFailed(f"{key} in {self.uri} changed since it was read")
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot delete {key} from {self.uri}: {exc.strerror}") from exc
 
     def list(self, prefix: str) -> list[str]:
         if not self.root.exists():

@@ -50,7 +50,7 @@ def run_job_adapter(scope: str, store: Store, config_path: str | None, now: date
     from pipeline.config import load_config
     from pipeline.overrides import load_overrides, resolve_dir
     from pipeline.provider_config import load_providers_config
-    from pipeline.runs.jobs import UnknownJob, job_for, run_job
+    from pipeline.runs.jobs import OlderThanPublished, UnknownJob, job_for, run_job
 
     config = load_config(config_path)
     try:
@@ -58,15 +58,18 @@ def run_job_adapter(scope: str, store: Store, config_path: str | None, now: date
     except UnknownJob as exc:
         return JobOutcome(None, "failed", False, str(exc))
     overrides_dir = resolve_dir(None, config.overrides_dir)
-    result = run_job(
-        job,
-        store,
-        config,
-        now=now,
-        overrides=load_overrides(overrides_dir),
-        only=only,
-        manifest_dir=str(overrides_dir / "pinned"),
-    )
+    try:
+        result = run_job(
+            job,
+            store,
+            config,
+            now=now,
+            overrides=load_overrides(overrides_dir),
+            only=only,
+            manifest_dir=str(overrides_dir / "pinned"),
+        )
+    except OlderThanPublished as exc:  # the store's set is from a later clock than this host's
+        return JobOutcome(None, "failed", False, str(exc))
     return JobOutcome(result.run_id, result.outcome, result.published, result.error)
 
 

@@ -192,10 +192,15 @@ class Snapshot:
     def generated_at(self) -> str:
         return self.set.generated_at
 
+    @property
+    def data_as_of(self) -> str:
+        return self.set.data_as_of
+
     def age_seconds(self, now: float) -> float | None:
-        """Seconds since the catalog was built (its ``generatedAt``)."""
+        """Seconds since the catalog's data was observed upstream (its ``dataAsOf``), not
+        since it was published: an embedded or replayed catalog is as old as its data."""
         try:
-            return max(0.0, now - parse_iso(self.generated_at).timestamp())
+            return max(0.0, now - parse_iso(self.data_as_of).timestamp())
         except ValueError:
             return None
 
@@ -324,20 +329,12 @@ class Snapshot:
 
     def close_matches(self, ref: str, limit: int = 5) -> list[str]:
         """Ids and aliases that look like ``ref`` (for a helpful 404)."""
-        import difflib
+        from pipeline.resolve import close_matches
 
         def build() -> list[str]:
             return sorted({*self.index.models, *self.index.by_alias})
 
-        names = self.memo(("close-match-names",), build)
-        needle = ref.lower()
-        tail = needle.rsplit("/", 1)[-1]
-        contains = [n for n in names if tail and tail in n.lower()][:limit]
-        # difflib is quadratic per pair: compare only with names whose last segment starts
-        # like the ref's, so a 404 on a 100k-model catalog stays cheap.
-        pool = [n for n in names if n.lower().rsplit("/", 1)[-1][:2] == tail[:2]][:5000]
-        fuzzy = difflib.get_close_matches(ref, pool, n=limit, cutoff=0.6)
-        return list(dict.fromkeys([*contains, *fuzzy]))[:limit]
+        return close_matches(ref, self.memo(("close-match-names",), build), limit)
 
 
 @dataclass(frozen=True)
@@ -461,6 +458,7 @@ class Registry:
             "runId": snapshot.run_id if snapshot else None,
             "version": snapshot.version if snapshot else None,
             "generatedAt": snapshot.generated_at if snapshot else None,
+            "dataAsOf": snapshot.data_as_of if snapshot else None,
             "ageSeconds": snapshot.age_seconds(now) if snapshot else None,
             "loadedAt": _iso(snapshot.loaded_at) if snapshot else None,
             "viaManifest": bool(snapshot and snapshot.set.manifest is not None),

@@ -70,6 +70,12 @@ class CatalogSet:
         """When the catalog was built (current.json ``generatedAt``)."""
         return str(self.current.get("generatedAt", ""))
 
+    @property
+    def data_as_of(self) -> str:
+        """When the catalog's data was observed upstream (``dataAsOf``; before that field
+        existed, ``generatedAt``): what every age the reader reports is measured from."""
+        return str(self.current.get("dataAsOf") or self.generated_at)
+
 
 # -- polling ---------------------------------------------------------------------------------
 

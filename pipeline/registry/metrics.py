@@ -79,7 +79,11 @@ class Metrics:
         lines.append(f"catalog_loaded {1 if snapshot else 0}")
         if snapshot is not None:
             age = snapshot.age_seconds(time.time())
-            head("catalog_age_seconds", "gauge", "Seconds since the served catalog was built.")
+            head(
+                "catalog_age_seconds",
+                "gauge",
+                "Seconds since the served catalog's data was observed upstream (dataAsOf).",
+            )
             lines.append(f"catalog_age_seconds {age if age is not None else 'NaN'}")
             head("catalog_models", "gauge", "Models in the served catalog by lifecycle state.")
             for state, count in sorted(snapshot.state_counts.items()):

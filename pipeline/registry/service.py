@@ -35,7 +35,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import __version__
@@ -267,6 +267,25 @@ class RefreshBody(BaseModel):
 
     scope: Annotated[str, Field(pattern=SCOPE_PATTERN, max_length=64)] = "all"
     """`all`, `openrouter`, `providers`, `curated`, `sweep`, or one provider source."""
+
+
+REFRESH_BODY_LIMIT = 4096
+"""Bytes: a refresh body is `{"scope": …}`; anything longer is not one."""
+
+
+async def refresh_body(request: Request) -> RefreshBody | None:
+    """The refresh body parsed as JSON whatever its Content-Type (``curl -d '{"scope":…}'``
+    sends ``application/x-www-form-urlencoded``); an empty body means scope `all`."""
+    raw = await request.body()
+    if len(raw) > REFRESH_BODY_LIMIT:
+        raise HTTPException(413, f"refresh body over {REFRESH_BODY_LIMIT} bytes")
+    if not raw.strip():
+        return None
+    try:
+        return RefreshBody.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
 
 
 class RefreshAccepted(BaseModel):
@@ -652,9 +671,14 @@ def create_app(
             reason = f"no catalog loaded: {registry.error or 'not loaded yet'}"
         else:
             age = snap.age_seconds(time.time())
-            state.update(runId=snap.run_id, version=snap.version, ageSeconds=age)
+            state.update(
+                runId=snap.run_id, version=snap.version, dataAsOf=snap.data_as_of, ageSeconds=age
+            )
             if age is None or age > max_age_seconds:
-                reason = f"catalog of run {snap.run_id} is older than {max_age_seconds:.0f}s"
+                reason = (
+                    f"catalog of run {snap.run_id} has data as of {snap.data_as_of}, "
+                    f"older than {max_age_seconds:.0f}s"
+                )
         body = encode({"ready": reason is None, "reason": reason, **state}, 503 if reason else 200)
         return respond(request, body, LIVE_CACHE)
 
@@ -1048,8 +1072,17 @@ def create_app(
         response_model=None,
         dependencies=[Depends(admin)],
         responses={202: {"model": RefreshAccepted}, **_errors(401, 403, 409)},
+        # The body is read by refresh_body (any Content-Type); declared here for the spec.
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": RefreshBody.model_json_schema()}},
+            }
+        },
     )
-    def admin_refresh(body: RefreshBody | None = None) -> Response:
+    def admin_refresh(
+        body: Annotated[RefreshBody | None, Depends(refresh_body)] = None,
+    ) -> Response:
         """Start a sync job in the background (same code path as `syncmodels`)."""
         scope = body.scope if body is not None else "all"
         try:

@@ -87,6 +87,8 @@ def sync_curated(
         core=curate.core_entries(overrides),
         deprecations=_deprecations(store),
     )
+    as_of = catalog.data_as_of or catalog.generated_at
+    curated.data_as_of = as_of
     try:
         data = publish.encode("curated", curated)
     except SchemaViolation as exc:
@@ -114,6 +116,7 @@ def sync_curated(
         started=started,
         details=curate.summary(curated),
         warnings=core.describe(curated.core_issues),
+        data_as_of=as_of,
     )
     short = ", ".join(s.bucket for s in curated.shortfalls)
     result.summary = (
@@ -146,6 +149,7 @@ def _finish(
     started: float,
     details: dict[str, Any] | None = None,
     warnings: list[str] | None = None,
+    data_as_of: str | None = None,
 ) -> CuratedResult:
     stamp = iso(now)
     published = outcome == "ok"
@@ -171,6 +175,7 @@ def _finish(
         error=error,
         counts=counts,
         warnings=list(warnings or []),
+        data_as_of=data_as_of,
     )
     try:
         store.put(keys.run_report(run_id), publish.encode("run-report", report))

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pipeline.config import CatalogConfig, ConfigError
 from pipeline.history import log as history_log
 from pipeline.overrides import Overrides
-from pipeline.publishing import keys, publish
+from pipeline.publishing import jsonio, keys, publish
 from pipeline.publishing.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
@@ -105,6 +105,8 @@ class JobContext:
     """Provider jobs: ignore fresh caches (`--refresh`)."""
     manifest_dir: str | None = None
     """Provider jobs: directory of pinned provider manifests (default: the overrides')."""
+    data_as_of: str | None = None
+    """When the data the job works on was observed upstream (recorded in its status)."""
 
 
 @dataclass
@@ -127,6 +129,8 @@ class JobResult:
     """Things to show an operator (provider sources served by a fallback, ...)."""
     code: int = EXIT_OK
     """A further exit code the job asks for (provider sources that could not be served)."""
+    kept: bool = False
+    """OpenRouter could not be reached and the published catalog was kept as it was."""
 
     @property
     def exit_code(self) -> int:
@@ -160,6 +164,37 @@ class UnknownJob(ValueError):
     """No job of that name in this build."""
 
 
+class OlderThanPublished(ValueError):
+    """A run whose clock (``--now``) is earlier than the published set's: it would move the
+    store back in time (lifecycle clocks, removals). Refused before anything is written."""
+
+
+# Jobs that commit to the published set (manifest.json) and so must not run at an earlier clock.
+_SET_JOBS = frozenset({"full_refresh", "openrouter", "curated_refresh", "deprecation_sweep"})
+
+
+def refuse_going_back(store: Store, name: str, now: datetime) -> None:
+    """Raise OlderThanPublished when ``now`` is earlier than the clock of the set published in
+    ``store``. Only a run given an explicit clock (a replay) can be: live data is never older
+    than what was published before it."""
+    if name not in _SET_JOBS:
+        return
+    blob = store.get(keys.MANIFEST)
+    if blob is None:
+        return
+    try:
+        published = str(jsonio.loads_plain(blob.data)["generatedAt"])
+        newer = parse_iso(published) > now
+    except (ValueError, KeyError, TypeError):
+        return  # an unreadable manifest is repaired or reported by the run itself
+    if newer:
+        raise OlderThanPublished(
+            f"refusing to run {name} at {iso(now)} in {store.uri}: its published set is from "
+            f"{published}, newer; replay into a store of its own (--store DIR), or add --force "
+            "to move this store back in time"
+        )
+
+
 # -- full_refresh ------------------------------------------------------------------------------
 
 
@@ -177,7 +212,8 @@ def full_refresh(ctx: JobContext) -> JobResult:
         result.code = EXIT_FAILED
         return result
     line = providers.summary.split(" → ", 1)[0]
-    result.summary = f"{result.summary}; {line}" if result.published else line
+    shown = result.published or result.kept  # a kept catalog is said once, with its age
+    result.summary = f"{result.summary}; {line}" if shown else line
     result.warnings.extend(providers.warnings)
     result.code = max(result.code, providers.exit_code)
     if ctx.config.crosscheck.reference_file:
@@ -221,6 +257,7 @@ def openrouter_sync(ctx: JobContext, *, offers: bool = False) -> JobResult:
         result.error,
         catalog=result.catalog,
         details=result.report.details,
+        kept=result.kept,
     )
 
 
@@ -240,6 +277,12 @@ def provider_refresh(ctx: JobContext) -> JobResult:
         for name, res in result.results.items()
         if res.tier in ("catalog", "stale", "failed") or (ctx.only and res.tier == "skipped")
     ]
+    # A source named on the command line that had to be skipped (no key, disabled) is that
+    # source's `skipped` in status, not a failed job; the command still exits 1: it did not
+    # do what was asked.
+    asked_skipped = bool(ctx.only) and all(
+        result.results[name].tier == "skipped" for name in ctx.only or [] if name in result.results
+    )
     return JobResult(
         "providers",
         result.run_id,
@@ -249,6 +292,7 @@ def provider_refresh(ctx: JobContext) -> JobResult:
         result.report.error,
         details=result.report.details,
         warnings=warnings,
+        code=EXIT_FAILED if asked_skipped else EXIT_OK,
     )
 
 
@@ -363,6 +407,8 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
         previous_deprecations = deprecations.load_previous(store)
     except publish.UnreadableArtifact as exc:
         return _record_failure(ctx, str(exc))
+    if previous is not None:
+        ctx.data_as_of = previous.data_as_of or previous.generated_at
     if previous is None:
         return _record_failure(
             ctx, f"nothing published yet in {store.uri}: run `syncmodels all` first"
@@ -569,12 +615,16 @@ def run_job(
     ``now`` is the run's clock (default: the wall clock); ``clock`` is the wall clock the lease
     expires by. ``only``, ``refresh`` and ``manifest_dir`` apply to the provider sources.
     Returns a JobResult (``exit_code`` for a CLI); raises UnknownJob for a name not in
-    ``JOBS`` and ConfigError for an invalid `jobs:` section, never for a failed run.
+    ``JOBS``, ConfigError for an invalid `jobs:` section and OlderThanPublished for an
+    explicit ``now`` earlier than the published set (unless ``force``), never for a failed
+    run.
     """
     job = JOBS.get(name)
     if job is None:
         raise UnknownJob(f"unknown job {name!r}; this build has: {', '.join(sorted(JOBS))}")
     settings = job_settings(config)
+    if now is not None and not force:
+        refuse_going_back(store, name, now)
     started = clock()
     run_now = now or started
     lease_id = new_run_id(name, started)
@@ -674,6 +724,7 @@ def _record(ctx: JobContext, report: RunReport, sources: dict[str, Any] | None =
         counts=report.counts,
         sources=sources or {},
         warnings=report.warnings,
+        data_as_of=ctx.data_as_of,
     )
     try:
         ctx.store.put(keys.run_report(report.run_id), publish.encode("run-report", report))
@@ -729,6 +780,7 @@ __all__ = [
     "JobContext",
     "JobResult",
     "JobSettings",
+    "OlderThanPublished",
     "UnknownJob",
     "job_settings",
     "run_job",

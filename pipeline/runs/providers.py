@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -102,6 +103,8 @@ class SourceResult:
     """Native id → the OpenRouter ids it matched equally well (so it matched none)."""
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    reviewed: str | None = None
+    """Pinned manifests: the date a person last checked the list (its data's date)."""
 
     def entry(self, now: datetime) -> dict[str, Any]:
         """This source in status.json / the run report."""
@@ -121,6 +124,8 @@ class SourceResult:
                 out["openrouterMatch"]["ambiguous"] = dict(sorted(self.ambiguous.items()))
         if self.quarantined:
             out["quarantined"] = len(self.quarantined)
+        if self.reviewed:
+            out["reviewed"] = self.reviewed
         out["elapsedMs"] = round(self.elapsed_ms, 1)
         return out
 
@@ -360,6 +365,8 @@ def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
             inst.name, "failed", reason=f"{inst.name}: internal error {type(exc).__name__}: {exc}"
         )
     result.elapsed_ms = (time.perf_counter() - began) * 1000
+    if inst.kind.group == "pinned" and result.tier in ("api", "cache"):
+        _date_pinned(shared, inst, result)
     level = logging.INFO if result.tier in ("api", "cache", "skipped") else logging.WARNING
     log.log(
         level,
@@ -372,6 +379,27 @@ def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
         },
     )
     return result
+
+
+def _pinned_reviewed(shared: _Env, inst: SourceInstance) -> str | None:
+    """The ``reviewed`` date of a source's pinned manifest (None when it cannot be read: the
+    fetch reports a bad manifest itself)."""
+    from pipeline.sources import pinned
+
+    path = Path(shared.manifest_dir) / f"{inst.name}.yaml"
+    try:
+        return pinned.load(path.read_bytes(), str(path), inst.name).reviewed.isoformat()
+    except (OSError, pinned.ManifestError):
+        return None
+
+
+def _date_pinned(shared: _Env, inst: SourceInstance, result: SourceResult) -> None:
+    """A pinned list is as old as its last review, not as the run that read it: its
+    ``dataAsOf`` is the manifest's ``reviewed`` date."""
+    reviewed = _pinned_reviewed(shared, inst)
+    if reviewed is not None:
+        result.reviewed = reviewed
+        result.data_as_of = f"{reviewed}T00:00:00Z"
 
 
 def _run_source(shared: _Env, inst: SourceInstance) -> SourceResult:
@@ -551,6 +579,9 @@ def _serve_api(
         provenance=dict(sorted(provenance.items())),
         models=records,
     )
+    if inst.kind.group == "pinned":
+        reviewed = _pinned_reviewed(shared, inst)
+        document.data_as_of = f"{reviewed}T00:00:00Z" if reviewed else None
     try:
         data = publish.encode("provider-current", document)
     except SchemaViolation as exc:
@@ -707,7 +738,9 @@ def _finish(
     ran = [r for r in results.values() if r.tier != "skipped"]
     served = [r for r in ran if r.tier != "failed"]
     outcome: Outcome
-    if (ran and not served) or (asked and not ran):
+    # A source that was skipped (no key, disabled) is that source's `skipped`, also when it
+    # was named: the job fails only when sources ran and none could be served.
+    if ran and not served:
         outcome = "failed"
     elif any(r.tier in ("catalog", "stale", "failed") for r in ran):
         outcome = "degraded"
@@ -724,6 +757,8 @@ def _finish(
     counts["published"] = sum(
         r.count for r in results.values() if r.tier in ("api", "catalog", "stale")
     )
+    # Models readers can use after this run, cache hits included (`published` counts writes).
+    counts["served"] = sum(r.count for r in results.values() if r.tier not in ("failed", "skipped"))
     counts["quarantined"] = sum(len(r.quarantined) for r in results.values())
     error = "; ".join(r.reason or r.source for r in results.values() if r.tier == "failed") or None
     report = RunReport(
@@ -766,6 +801,15 @@ def _finish(
                 counts=counts,
                 sources=dict(sorted(merged.items())),
                 warnings=warnings,
+                # The oldest data any source serves: the job is as fresh as its stalest list.
+                data_as_of=min(
+                    (
+                        str(e["dataAsOf"])
+                        for e in merged.values()
+                        if isinstance(e, dict) and e.get("dataAsOf")
+                    ),
+                    default=None,
+                ),
             ),
             stamp,
         )

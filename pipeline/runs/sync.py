@@ -52,7 +52,7 @@ from pipeline.stages import capabilities, changelog, deprecations, enrich, lifec
 from pipeline.stages.aliases import AliasCandidate, alias_changes, assign_aliases
 from pipeline.stages.bindings import load_bindings
 from pipeline.stages.normalize import Normalized, NormalizeError, normalize_openrouter
-from pipeline.timeutil import iso
+from pipeline.timeutil import data_age, iso, parse_iso, utcnow
 
 log = logging.getLogger("pipeline.runs.sync")
 
@@ -97,6 +97,8 @@ class SyncResult:
     summary: str
     error: str | None = None
     catalog: CurrentCatalog | None = None
+    kept: bool = False
+    """Upstream could not be reached and the published catalog was kept as it is."""
 
     @property
     def exit_code(self) -> int:
@@ -360,7 +362,14 @@ def sync_openrouter(
         return _failed(store, run, str(exc))
 
     if unavailable is not None or raw is None:
-        return _unavailable(store, config, run, previous, unavailable or "no payload")
+        return _unavailable(
+            store,
+            config,
+            run,
+            previous=previous,
+            previous_deprecations=previous_deprecations,
+            reason=unavailable or "no payload",
+        )
 
     # OpenRouter records list the direct providers that serve them (providers' current.json).
     run.details["directSources"] = enrich.link_direct_sources(store, normalized)
@@ -481,6 +490,9 @@ def sync_openrouter(
         run_id=run_id,
         source="openrouter",
         raw_key=raw_key,
+        # The run's clock is when this payload was observed: the fetch for a live run, the
+        # recorded time (--now) for a replay.
+        data_as_of=iso(now),
         count=len(records),
         models=records,
         pricing_basis=OPENROUTER_PRICING_BASIS,
@@ -621,6 +633,7 @@ def _curate(
                 core=curate.core_entries(request.overrides),
                 deprecations=deprecations_doc,
             )
+            curated.data_as_of = catalog.data_as_of
             data = publish.encode("curated", curated)
         except (ConfigError, SchemaViolation) as exc:
             run.warnings.append(f"{keys.CURATED} not updated: {exc}")
@@ -747,8 +760,13 @@ def _publish(
         f"{counts.get('quarantined', 0)} quarantined) published as {catalog.run_id} "
         f"in {run.elapsed_s():.2f}s → {store.uri}"
     )
+    # How old the data is, by the wall clock: a replay or the embedded catalog says so.
+    as_of = catalog.data_as_of or catalog.generated_at
+    old = (utcnow() - parse_iso(as_of)).total_seconds() >= 3600
     if outcome == "degraded":
-        summary += f" [degraded: {error}]"
+        summary += f" [degraded: embedded catalog, {data_age(as_of, utcnow())}; {error}]"
+    elif old:
+        summary += f" ({data_age(as_of, utcnow())})"
     log.info(
         "sync published", extra={"run_id": catalog.run_id, "outcome": outcome, "counts": counts}
     )
@@ -796,6 +814,7 @@ def _finish(store: Store, run: _Run, report: RunReport) -> None:
         counts=report.counts,
         sources=report.details.get("sources", {}),
         warnings=report.warnings,
+        data_as_of=report.details.get("sources", {}).get("openrouter", {}).get("dataAsOf"),
     )
     try:
         store.put(keys.run_report(report.run_id), publish.encode("run-report", report))
@@ -811,6 +830,7 @@ def _failed(
     *,
     outcome: Outcome = "failed",
     counts: dict[str, int] | None = None,
+    level: int = logging.ERROR,
 ) -> SyncResult:
     run_id = make_run_id(run.request.now, reason.encode())
     report = _report(
@@ -823,7 +843,10 @@ def _failed(
     )
     with suppress(StoreError):
         _finish(store, run, report)
-    log.error("sync did not publish", extra={"run_id": run_id, "reason": reason})
+    if level == logging.ERROR:
+        log.error("sync did not publish", extra={"run_id": run_id, "reason": reason})
+    else:  # the kept catalog: the summary line says it, with the data's age
+        log.log(level, "openrouter unreachable, published set unchanged", extra={"run_id": run_id})
     return SyncResult(
         run_id, outcome, False, report, f"openrouter: not published: {reason}", reason
     )
@@ -846,21 +869,34 @@ def _unavailable(
     store: Store,
     config: CatalogConfig,
     run: _Run,
+    *,
     previous: CurrentCatalog | None,
+    previous_deprecations: Deprecations | None,
     reason: str,
 ) -> SyncResult:
     """The live feed could not be had: keep what is published, or ship the embedded catalog."""
     if previous is not None:
+        as_of = previous.data_as_of or previous.generated_at
         run.details["sources"] = {
-            "openrouter": {"servedBy": "stale", "dataAsOf": previous.generated_at, "error": reason}
+            "openrouter": {"servedBy": "stale", "dataAsOf": as_of, "error": reason}
         }
-        return _failed(
+        kept = (
+            f"kept the published catalog of run {previous.run_id} "
+            f"({'embedded catalog, ' if previous.degraded else ''}{data_age(as_of, utcnow())})"
+        )
+        # An expected state offline (a warning, not an error); status, the exit code and the
+        # reader's metrics still say the run could not fetch.
+        result = _failed(
             store,
             run,
-            f"{reason}; kept the published catalog of run {previous.run_id} "
-            f"({previous.generated_at})",
+            f"{reason}; {kept}",
             outcome="degraded",
+            counts={"served": previous.count},  # what readers still get
+            level=logging.WARNING,
         )
+        result.summary = f"openrouter: upstream unreachable, {kept}"
+        result.kept = True
+        return result
     embedded = fallback.load_embedded()
     run.warnings.append(f"served the embedded catalog (data of {embedded.generated_at}): {reason}")
     now = run.request.now
@@ -878,7 +914,24 @@ def _unavailable(
     run.details["sources"] = {
         "openrouter": {"servedBy": "embedded", "dataAsOf": catalog.data_as_of, "error": reason}
     }
-    counts = {"input": 0, "published": catalog.count, "quarantined": 0, "added": 0, "removed": 0}
+    # A first run: every model is new to this store, as a replay into a fresh store says too.
+    added = catalog.count if previous_deprecations is None else 0
+    counts = {
+        "input": 0,
+        "published": catalog.count,
+        "quarantined": 0,
+        "added": added,
+        "removed": 0,
+    }
+    # deprecations.json starts with the set, as after any other first sync (empty: the
+    # embedded catalog never moves a model's lifecycle).
+    doc = deprecations.merge(
+        previous_deprecations,
+        generated_at=iso(now),
+        run_id=catalog.run_id,
+        listed={m.id for m in catalog.models},
+        forced=deprecations.effective_overrides(run.request.overrides.deprecations, now),
+    )
     return _publish(
         store,
         run,
@@ -888,6 +941,7 @@ def _unavailable(
         counts=counts,
         outcome="degraded",
         error=f"OpenRouter unavailable; published the embedded catalog: {reason}",
+        deprecations_doc=doc,
         # A first run offline still gives readers a shortlist, curated from the embedded data.
         extra=_curate(run, catalog, config, run.request),
     )
