@@ -10,10 +10,21 @@
     registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000)
     registry.refresh()                                  # cheap poll; swaps only a valid set
 
+    live = Availability.attach(registry)                # runtime: which clients serve what now
+    live.register("key-1", "openai", ["gpt-4o"])        # then mark_quota / suspend / resume
+    live.state("openai/gpt-4o")                         # available / cooling_down until T / …
+
 The reader serves what the pipeline published and never recomputes it. Importing this package
 loads neither boto3 (only an ``s3://`` store does, when opened) nor pydantic nor the web stack.
 """
 
+from pipeline.registry.availability import (
+    Availability,
+    AvailabilityError,
+    AvailabilityEvent,
+    ModelState,
+    Registration,
+)
 from pipeline.registry.core import (
     BUCKETS,
     CAPABILITIES,
@@ -36,6 +47,9 @@ __all__ = [
     "CAPABILITIES",
     "STATES",
     "TIERS",
+    "Availability",
+    "AvailabilityError",
+    "AvailabilityEvent",
     "CatalogSet",
     "CatalogUnavailable",
     "CostEstimate",
@@ -43,9 +57,11 @@ __all__ = [
     "Hop",
     "LoadError",
     "ModelNotFound",
+    "ModelState",
     "Notice",
     "QueryError",
     "RefreshResult",
+    "Registration",
     "Registry",
     "RegistryError",
     "Resolution",
