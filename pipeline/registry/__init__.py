@@ -18,13 +18,8 @@ The reader serves what the pipeline published and never recomputes it. Importing
 loads neither boto3 (only an ``s3://`` store does, when opened) nor pydantic nor the web stack.
 """
 
-from pipeline.registry.availability import (
-    Availability,
-    AvailabilityError,
-    AvailabilityEvent,
-    ModelState,
-    Registration,
-)
+from typing import TYPE_CHECKING, Any
+
 from pipeline.registry.core import (
     BUCKETS,
     CAPABILITIES,
@@ -41,6 +36,28 @@ from pipeline.registry.core import (
 from pipeline.registry.cost import CostEstimate, CostUnavailable, estimate_cost
 from pipeline.registry.loader import CatalogSet, LoadError
 from pipeline.resolve import Hop, Notice, Resolution
+
+if TYPE_CHECKING:
+    from pipeline.registry.availability import (
+        Availability,
+        AvailabilityError,
+        AvailabilityEvent,
+        ModelState,
+        Registration,
+    )
+
+_LAZY = {"Availability", "AvailabilityError", "AvailabilityEvent", "ModelState", "Registration"}
+
+
+def __getattr__(name: str) -> Any:
+    # The availability overlay loads on first use: a reader that never registers a client
+    # does not pay for compiling it at import (the import-time budget is 100 ms).
+    if name in _LAZY:
+        from pipeline.registry import availability
+
+        return getattr(availability, name)
+    raise AttributeError(f"module 'pipeline.registry' has no attribute {name!r}")
+
 
 __all__ = [
     "BUCKETS",
