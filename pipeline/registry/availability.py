@@ -53,9 +53,9 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.registry.core import (
     CAPABILITIES,
@@ -68,6 +68,8 @@ from pipeline.registry.core import (
 from pipeline.resolve import CatalogIndex, resolve
 
 log = logging.getLogger("pipeline.registry.availability")
+
+T = TypeVar("T")
 
 DEFAULT_COOLDOWN_SECONDS = 300.0
 """Cooldown after a quota error without a ``Retry-After`` (the seed registry's 5 minutes)."""
@@ -496,7 +498,7 @@ class Availability:
         self.epoch = 0
         """Increments whenever a model's state, retry time or reason changes (or the catalog
         does): a serialization of the available list stays valid while it is unchanged."""
-        self._list_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+        self._list_cache: dict[Hashable, tuple[tuple[Any, ...], Any]] = {}
 
     @classmethod
     def attach(cls, registry: Registry, **options: Any) -> Availability:
@@ -1047,24 +1049,37 @@ class Availability:
         attach_states(document, states)
         return document
 
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()`` once per availability stamp and key: a serialization of the available
+        list is rebuilt only after availability (or the catalog) changed. The stamp is taken
+        before building, so a value is never kept past a change it did not see."""
+        stamp = self.stamp()
+        hit = self._list_cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            value: T = hit[1]
+            return value
+        value = build()
+        if len(self._list_cache) > 64:  # a handful of (format, include) keys in practice
+            self._list_cache.clear()
+        self._list_cache[key] = (stamp, value)
+        return value
+
     def available_models(self, format: str = "openai", *, include_deprecated: bool = False) -> Any:
-        """The available list in a native shape (``formats.LISTS``), rebuilt only when the
-        catalog or availability changed."""
+        """The available list in a native shape (``formats.LISTS``: openai, anthropic, gemini)
+        — active and stale models, plus deprecated ones when asked — each item with its
+        ``availability``; rebuilt only when the catalog or availability changed."""
         from pipeline.registry import formats
 
         if format not in formats.LISTS:
             raise QueryError(f"format: unknown {format!r}; choose from {', '.join(formats.LISTS)}")
-        key = (format, include_deprecated)
-        stamp = self.stamp()
-        hit = self._list_cache.get(key)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
         listed = {"active", "stale"} | ({"deprecated"} if include_deprecated else set())
-        snapshot = self.registry.snapshot
-        chosen = [m for m in snapshot.models if m.get("lifecycle", {}).get("state") in listed]
-        document = self.available_list(chosen, formats.LISTS[format])
-        self._list_cache[key] = (stamp, document)
-        return document
+
+        def build() -> Any:
+            snapshot = self.registry.snapshot
+            chosen = [m for m in snapshot.models if m.get("lifecycle", {}).get("state") in listed]
+            return self.available_list(chosen, formats.LISTS[format])
+
+        return self.memo(("library-list", format, include_deprecated), build)
 
     def summary(self) -> dict[str, Any]:
         """Counts for metrics and status: clients, models by state."""

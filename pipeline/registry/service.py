@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import __version__
 from pipeline.publishing import keys
 from pipeline.records import Deprecations, ModelRecord
-from pipeline.registry import formats
+from pipeline.registry import formats, runtime_api
 from pipeline.registry.admin import (
     RUN_ID_PATTERN,
     SCOPE_PATTERN,
@@ -312,6 +312,14 @@ INCLUDE_PARAMETER = {
     "description": "`deprecated` adds deprecated models to active and stale ones.",
     "schema": {"type": "string", "enum": ["deprecated"]},
 }
+AVAILABLE_PARAMETER = {
+    "name": "available",
+    "in": "query",
+    "required": False,
+    "description": "`true`: only models with an available or cooling-down client (runtime "
+    "availability), each with `availability` {state, retryAt, reason}.",
+    "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+}
 REF_PARAMETER = {
     "name": "ref",
     "in": "path",
@@ -454,7 +462,7 @@ def create_app(
         "/v1/models",
         response_model=None,
         responses={200: {"model": OpenAIList | AnthropicList | GeminiList}, **_errors(304, 503)},
-        openapi_extra={"parameters": [FORMAT_PARAMETER, INCLUDE_PARAMETER]},
+        openapi_extra={"parameters": [FORMAT_PARAMETER, INCLUDE_PARAMETER, AVAILABLE_PARAMETER]},
     )
     async def list_models(request: Request) -> Response:
         """The model list in the native shape of the OpenAI, Anthropic or Gemini API."""
@@ -462,6 +470,8 @@ def create_app(
         format = _choice(query.get("format"), "format", formats.FORMATS, "openai")
         include = _choice(query.get("include"), "include", ("deprecated",), None)
         states = {"active", "stale"} | ({"deprecated"} if include == "deprecated" else set())
+        if _choice(query.get("available"), "available", ("true", "false"), "false") == "true":
+            return runtime_api.available_list(request, registry, snapshot(), str(format), include)
 
         def build(snap: Snapshot) -> Any:
             chosen = [m for m in snap.models if m.get("lifecycle", {}).get("state") in states]
@@ -708,6 +718,7 @@ def create_app(
             spec.append(encode(app.openapi()))
         return respond(request, spec[0], "public, max-age=300")
 
+    app.include_router(runtime_api.runtime_router(registry))  # /api/runtime (issue 18)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
