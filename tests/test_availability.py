@@ -454,15 +454,30 @@ def machine_registry(base, tmp_path_factory) -> Registry:
     return Registry.open(store)
 
 
-def test_counting_rules_match_the_reference_model(machine_registry, base):
+@pytest.fixture(scope="module")
+def smaller_catalog(base, tmp_path_factory):
+    """The next catalog: gpt-4o-mini gone without a tombstone (its ref becomes a model the
+    catalog does not know, under the same key) and another model gone (every position in the
+    newest-first order after it shifts)."""
+    store = LocalStore(tmp_path_factory.mktemp("availability-smaller"))
+    dropped = {"openai/gpt-4o-mini", "openai/o3"}
+    publish(store, {**base, "models": [m for m in base["models"] if m["id"] not in dropped]})
+    return Registry.open(store).snapshot
+
+
+def test_counting_rules_match_the_reference_model(machine_registry, smaller_catalog, base):
     created = {m["id"]: (m.get("created") or 0) for m in base["models"]}
+    first_catalog = machine_registry.snapshot
+    catalogs = [first_catalog, smaller_catalog]
 
     class Machine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             self.clock = Clock()
+            machine_registry._snapshot = first_catalog
             self.live = Availability(machine_registry, clock=self.clock)
             self.ref = Reference()
+            self.catalog = 0
 
         refs = st.lists(st.sampled_from(sorted(KEYMAP)), max_size=6)
         client = st.sampled_from(CLIENTS)
@@ -513,6 +528,12 @@ def test_counting_rules_match_the_reference_model(machine_registry, base):
             for key in self._apply(client, model, self.live.resume):
                 self.ref.suspended.pop((client, key), None)
 
+        @rule()
+        def refresh(self):
+            # What Registry.refresh does on a new set: one assignment of the snapshot.
+            self.catalog = 1 - self.catalog
+            machine_registry._snapshot = catalogs[self.catalog]
+
         @rule(seconds=st.integers(0, 400))
         def wait(self, seconds):
             self.clock.now += seconds
@@ -533,15 +554,23 @@ def test_counting_rules_match_the_reference_model(machine_registry, base):
                 ), key
                 providers = [(p.provider, p.available, p.clients) for p in self.live.providers(key)]
                 assert providers == want["providers"], key
+            in_catalog = set(catalogs[self.catalog].index.models)
             listed = {
-                k for k in MODELS if self.ref.expected(k)["state"] in ("available", "cooling_down")
+                k
+                for k in MODELS
+                if self.ref.expected(k)["state"] in ("available", "cooling_down")
+                and k in in_catalog
             }
             records = [m for m in base["models"] if m["id"] in MODELS]
             kept, states = self.live.filter_available(records)
-            assert {r["id"] for r in kept} == listed - {"local-llama"}
+            assert {r["id"] for r in kept} == listed
             assert all(states[r["id"]].listed for r in kept)
+            for key in MODELS:
+                assert self.live.state(key).in_catalog == (key in in_catalog), key
             servable = [
-                k for k in MODELS if k in created and self.ref.expected(k)["state"] == "available"
+                k
+                for k in MODELS
+                if k in in_catalog and self.ref.expected(k)["state"] == "available"
             ]
             first = self.live.first_available()
             newest = min(servable, key=lambda k: (-created[k], k), default=None)

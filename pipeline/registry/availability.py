@@ -707,42 +707,52 @@ class Availability:
         return result
 
     def _rekey(self, snapshot: Snapshot | None) -> None:
-        """A new catalog: resolve every client's refs again and move each client's quota and
-        suspension state to the model its ref now names."""
-        carried: dict[tuple[str, str], tuple[float | None, str | None]] = {}
-        for client in self._clients.values():
-            for ref, key in client.refs.items():
-                slot = self._slots.get(key) if key is not None else None
-                if slot is None:
-                    continue
-                state = (slot.cooling.get(client.id), slot.suspended.get(client.id))
-                if state != (None, None):
-                    carried[(client.id, ref)] = state
+        """A new catalog: resolve every client's refs again. Clients whose refs still name the
+        same models are left alone (the common case: a refresh that changed prices); for the
+        others, the quota and suspension state of each ref moves to the model it now names.
+        Catalog membership and the newest-first bitset are rebuilt for the new order."""
         self._view = _CatalogView(snapshot)
         self._view_snapshot = snapshot
-        self._slots.clear()
-        self._expiry.clear()
-        self._cooling_entries = 0
-        self._bits = 0
-        self._listed.clear()
-        self._state_counts = dict.fromkeys(MODEL_STATES, 0)
         self._list_cache.clear()
         self.epoch += 1
         now = self.clock()
-        for client in self._clients.values():
+        for client in list(self._clients.values()):
             refs = [*client.refs, *client.removed]
-            client.refs = {}  # client.removed stays: only newly removed refs are warned about
-            self._reconcile(client, client.provider, refs, now)
+            probe = Registration(client.id, client.provider)
+            mapped, removed = self._locate_all(client.id, client.provider, refs, probe)
+            if mapped == client.refs and removed.keys() == client.removed.keys():
+                continue
+            carried: dict[str, tuple[float | None, str | None]] = {}
             for ref, key in client.refs.items():
-                kept = carried.get((client.id, ref))
-                if key is None or kept is None:
+                slot = self._slots.get(key) if key is not None else None
+                if slot is None or mapped.get(ref) == key:
+                    continue
+                state = (slot.cooling.get(client.id), slot.suspended.get(client.id))
+                if state != (None, None):
+                    carried[ref] = state
+            self._reconcile(client, client.provider, refs, now)
+            for ref, (retry_at, reason) in carried.items():
+                key = client.refs.get(ref)
+                if key is None:
                     continue
                 slot = self._slots[key]
-                retry_at, reason = kept
-                if retry_at is not None and retry_at > slot.cooling.get(client.id, 0.0):
+                if retry_at is not None and retry_at > max(now, slot.cooling.get(client.id, 0.0)):
                     self._set_cooling(slot, client.id, retry_at)
                 if reason is not None and client.id not in slot.suspended:
                     self._change(slot, client.id, partial_set(slot.suspended, client.id, reason))
+        index = self._view.index
+        bits = bytearray((len(self._view.order) + 7) // 8)
+        self._listed.clear()
+        for slot in self._slots.values():
+            slot.in_catalog = index is not None and slot.key in index.models
+            if not slot.in_catalog:
+                continue
+            if slot.state in LISTED_STATES:
+                self._listed.add(slot.key)
+            position = self._view.position.get(slot.key)
+            if slot.state == "available" and position is not None:
+                bits[position >> 3] |= 1 << (position & 7)
+        self._bits = int.from_bytes(bits, "little")
 
     def _client(self, client_id: str) -> _Client:
         client = self._clients.get(client_id)
