@@ -273,6 +273,7 @@ def test_suspension_reasons_quota_keeps_listed_others_hide(live, clock):
     assert live.available_models()["data"] == []
     live.resume("a")
     assert live.state("gpt-4o").state == "available"
+    assert live.available_clients("gpt-4o") == ["a"]
     assert [p.as_dict() for p in live.providers("gpt-4o")] == [
         {"provider": "openai", "available": 1, "clients": 1},
         {"provider": "azure", "available": 0, "clients": 1},

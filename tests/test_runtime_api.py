@@ -132,6 +132,7 @@ def test_rate_limited_model_stays_listed_over_http(app_for, clock):
     state = client.get("/api/runtime/models/gpt-4o", headers=AUTH).json()
     assert state["state"] == "cooling_down" and state["retryAt"] == iso(clock.now + 90)
     assert state["providers"] == [{"provider": "openai", "available": 0, "clients": 1}]
+    assert state["availableClients"] == []
 
     clock.now += 91
     again = client.get("/v1/models?available=true").json()["data"][0]

@@ -922,6 +922,18 @@ class Availability:
         """Clients that can serve the model now."""
         return self.state(ref).available
 
+    def available_clients(self, ref: str) -> list[str]:
+        """The clients that can serve the model now, by name (pick one to route a request)."""
+        with self._lock:
+            self._enter()
+            key, _ = self._key(ref)
+            slot = self._slots.get(key) if key is not None else None
+            names = (
+                sorted(c for c in slot.clients if slot.condition(c) == AVAILABLE) if slot else []
+            )
+        self._leave()
+        return names
+
     def providers(self, ref: str) -> list[ProviderCount]:
         """The model's providers, most available clients first (then most clients, name)."""
         with self._lock:

@@ -229,7 +229,11 @@ def runtime_router(
         """A model's state (by id, alias, old or native id): counts, retryAt, reason,
         providers most available first; `removed` with the catalog's offered target."""
         state = live.state(ref)
-        body = {**state.as_dict(), "providers": [p.as_dict() for p in live.providers(ref)]}
+        body = {
+            **state.as_dict(),
+            "providers": [p.as_dict() for p in live.providers(ref)],
+            "availableClients": live.available_clients(ref),
+        }
         return JSONResponse(body, headers={"Cache-Control": RUNTIME_CACHE})
 
     return router
