@@ -6,6 +6,7 @@ recomputed from scratch on every check) by Hypothesis, and by a thread hammer.""
 from __future__ import annotations
 
 import copy
+import json
 import random
 import threading
 from pathlib import Path
@@ -95,8 +96,22 @@ def deprecations(current: dict[str, Any], *, tombstones=(), redirects=()) -> dic
     }
 
 
+# What `enrich.link_direct_sources` adds after a providers sync: Anthropic's own id for the
+# model, as the real Anthropic /v1/models payload lists it.
+NATIVE = ("anthropic/claude-sonnet-4.5", "anthropic", "claude-sonnet-4-5-20250929")
+
+
+def with_native_source(current: dict[str, Any]) -> dict[str, Any]:
+    native = json.loads(fixture_path("provider-anthropic-models-2026-08-17.json").read_text())
+    assert NATIVE[2] in {m["id"] for m in native["data"]}
+    models = copy.deepcopy(current["models"])
+    target = next(m for m in models if m["id"] == NATIVE[0])
+    target["sources"].append({"source": NATIVE[1], "nativeId": NATIVE[2]})
+    return {**current, "models": models}
+
+
 def publish(store: LocalStore, current: dict[str, Any], **kw: Any) -> None:
-    current = {**current, "count": len(current["models"])}
+    current = {**with_native_source(current), "count": len(current["models"])}
     commit(store, {"current": current, "deprecations": deprecations(current, **kw)})
 
 
@@ -221,6 +236,23 @@ def test_native_dated_and_old_ids_count_for_the_model_they_resolve_to(live):
     # A provider-prefixed native id: `anthropic` + `claude-sonnet-4` → anthropic/claude-sonnet-4.
     live.register("c", "Anthropic", ["claude-sonnet-4"])
     assert live.state("anthropic/claude-sonnet-4").clients == 1
+
+
+def test_provider_native_and_dated_ids(live):
+    # Anthropic's native id, linked by the providers sync (`sources`), under its provider.
+    result = live.register("anthropic-main", "anthropic", [NATIVE[2], "claude-sonnet-4-20250514"])
+    assert result.counted == {
+        NATIVE[2]: NATIVE[0],
+        # A dated snapshot id of a model OpenRouter lists undated: counted for it, with a note.
+        "claude-sonnet-4-20250514": "anthropic/claude-sonnet-4",
+    }
+    assert any("dated id" in w for w in result.warnings)
+    # Queries accept the native id too (it belongs to one model only).
+    assert live.state(NATIVE[2]).model_id == NATIVE[0]
+    assert live.providers(NATIVE[0])[0].provider == "anthropic"
+    # An OpenRouter-side dated id is a catalog id of its own, not its undated sibling.
+    dated = live.register("o", "openai", ["gpt-4o-2024-08-06"])
+    assert dated.counted == {"gpt-4o-2024-08-06": "openai/gpt-4o-2024-08-06"}
 
 
 def test_refresh_keeps_state_and_moves_it_with_a_rename(base, catalog, clock):

@@ -50,6 +50,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import re
 import threading
 import time
 import weakref
@@ -84,6 +85,10 @@ IDENTITY_REDIRECTS = frozenset({"rename"})
 serving the old id serves the new one. `variant`, `override` and `family-fallback` send callers
 to a *different* model, which the client never said it serves."""
 
+DATE_TAG = re.compile(r"-(\d{4}-\d{2}-\d{2}|(19|20)\d{6})$")
+"""A trailing snapshot date (`-2024-08-06`, `-20240229`). The alias stage strips more tags
+(revisions like `-0613`), but a revision can be a different model, and importing the stage
+would load pydantic into the reader."""
 AVAILABLE, COOLING, BLOCKED = 0, 1, 2
 """Condition of one client for one model."""
 MODEL_STATES = ("available", "cooling_down", "suspended", "no_clients")
@@ -344,17 +349,24 @@ class _CatalogView:
         self.snapshot = snapshot
         self.index: CatalogIndex | None = snapshot.index if snapshot else None
         self.native: dict[tuple[str, str], str] = {}
+        self.native_any: dict[str, str] = {}  # native id → model, when only one model has it
         self.order: list[str] = []
         self.position: dict[str, int] = {}
         self.masks: dict[tuple[Any, ...], int] = {}
         self.located: dict[tuple[str, str], _Located] = {}
         if snapshot is None:
             return
+        ambiguous: set[str] = set()
         for model in snapshot.models:
             for source in model.get("sources") or []:
                 name, native = source.get("source"), source.get("nativeId")
                 if name and native and name != "openrouter":
                     self.native.setdefault((str(name).lower(), str(native)), str(model["id"]))
+                    seen = self.native_any.setdefault(str(native), str(model["id"]))
+                    if seen != model["id"]:
+                        ambiguous.add(str(native))
+        for native in ambiguous:
+            del self.native_any[native]
         # Newest first (`created`, unknown last), then id: bit i of the bitset is order[i].
         ranked = sorted(snapshot.models, key=lambda m: (-int(m.get("created") or 0), m["id"]))
         self.order = [str(m["id"]) for m in ranked]
@@ -376,7 +388,7 @@ class _CatalogView:
         index = self.index
         if index is None:
             return _Located(ref, False)
-        native = self.native.get((provider, ref))
+        native = self.native.get((provider, ref)) or self.native_any.get(ref)
         if native is not None:
             return _Located(native, True)
         candidates = [ref]
@@ -390,6 +402,18 @@ class _CatalogView:
             gone = self._removed(index, candidate)
             if gone is not None:
                 return gone
+        # A dated snapshot id the catalog lists only undated (OpenRouter's
+        # `anthropic/claude-3-opus` for `claude-3-opus-20240229`) is that model.
+        undated = DATE_TAG.sub("", ref)
+        if undated != ref:
+            tries = [undated]
+            if provider and "/" not in undated:
+                tries.append(f"{provider}/{undated}")
+            for candidate in tries:
+                found = self._follow(index, candidate)
+                if found is not None and found.key is not None:
+                    note = f"{ref} is a dated id of {found.key}; counted for it"
+                    return _Located(found.key, True, note=note)
         return _Located(ref, False)
 
     def _follow(self, index: CatalogIndex, ref: str) -> _Located | None:
