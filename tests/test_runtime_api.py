@@ -245,6 +245,17 @@ def test_catalog_serve_runtime_end_to_end(synced, tmp_path):
             ("openai/gpt-4o-mini", "available"),
         ]
         assert listed[0]["availability"]["retryAt"].endswith("Z")
+        # The official OpenAI SDK, configured as its users do (base_url), parses the list and
+        # keeps the extra `availability` field on each typed model.
+        from openai import OpenAI
+
+        sdk = OpenAI(base_url=f"{server.base}/v1", api_key="unused-by-the-reader")
+        models = list(sdk.models.list(extra_query={"available": "true"}))
+        assert [m.id for m in models] == ["openai/gpt-4o", "openai/gpt-4o-mini"]
+        extra = models[0].model_extra or {}
+        assert extra["availability"]["state"] == "cooling_down"
+        assert extra["availability"]["retryAt"] == listed[0]["availability"]["retryAt"]
+        sdk.close()
         first = http.get("/api/runtime/first-available", headers=AUTH).json()
         assert first["model"]["id"] == "openai/gpt-4o-mini"
         assert "catalog_runtime_clients 1" in http.get("/metrics").text
