@@ -944,7 +944,13 @@ class Availability:
 
     def count(self, ref: str) -> int:
         """Clients that can serve the model now."""
-        return self.state(ref).available
+        with self._lock:
+            self._enter()
+            key, _ = self._key(ref)
+            slot = self._slots.get(key) if key is not None else None
+            available = slot.n[AVAILABLE] if slot is not None else 0
+        self._leave()
+        return available
 
     def available_clients(self, ref: str) -> list[str]:
         """The clients that can serve the model now, by name (pick one to route a request)."""
