@@ -206,6 +206,26 @@ def test_runtime_operations_over_http(app_for, clock):
     assert Availability.attach(registry).clients() == ["acct-1"]
 
 
+def test_cooldown_from_the_environment(synced, monkeypatch):
+    from pipeline.registry.runtime_api import COOLDOWN_ENV
+
+    monkeypatch.setenv(RUNTIME_TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(COOLDOWN_ENV, "45")
+    registry = Registry(synced)
+    with TestClient(create_app(registry, refresh_seconds=0)) as client:
+        client.put(
+            "/api/runtime/clients/k",
+            json={"provider": "openai", "models": ["gpt-4o"]},
+            headers=AUTH,
+        )
+        before = time.time()
+        answer = client.post("/api/runtime/clients/k/quota", json={}, headers=AUTH).json()
+    assert answer["retryAt"] in {iso(before + 45), iso(before + 46)}
+    monkeypatch.setenv(COOLDOWN_ENV, "soon")
+    with pytest.raises(ValueError, match=f"{COOLDOWN_ENV}: 'soon'"):
+        create_app(Registry(synced), refresh_seconds=0)
+
+
 def test_runtime_routes_are_in_the_spec(app_for):
     client, _ = app_for()
     spec = client.get("/openapi.json").json()

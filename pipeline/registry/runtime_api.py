@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.registry import formats
 from pipeline.registry.availability import (
+    DEFAULT_COOLDOWN_SECONDS,
     MAX_COOLDOWN_SECONDS,
     MAX_MODELS_PER_CLIENT,
     MAX_REASON_CHARS,
@@ -35,6 +36,8 @@ from pipeline.registry.core import QueryError, Registry, Snapshot
 from pipeline.timeutil import parse_iso
 
 RUNTIME_TOKEN_ENV = "CATALOG_RUNTIME_TOKEN"
+COOLDOWN_ENV = "CATALOG_RUNTIME_COOLDOWN_SECONDS"
+"""Cooldown after a quota report without a retry time (default 300 s)."""
 RUNTIME_CACHE = "no-cache"
 """Availability changes at any moment: clients revalidate every time (ETag → 304)."""
 
@@ -109,6 +112,19 @@ def _invalid(message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ["body"], "msg": message, "type": "value_error"}])
 
 
+def _cooldown_from_env() -> float:
+    raw = os.environ.get(COOLDOWN_ENV)
+    if not raw:
+        return DEFAULT_COOLDOWN_SECONDS
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{COOLDOWN_ENV}: {raw[:40]!r} is not a number of seconds") from exc
+    if not 0 < value <= MAX_COOLDOWN_SECONDS:
+        raise ValueError(f"{COOLDOWN_ENV}: must be in (0, {MAX_COOLDOWN_SECONDS:.0f}], got {value}")
+    return value
+
+
 def runtime_router(
     registry: Registry,
     *,
@@ -118,7 +134,7 @@ def runtime_router(
     """The ``/api/runtime`` routes over ``registry``'s availability (``Availability.attach``
     unless given). ``token`` defaults to ``$CATALOG_RUNTIME_TOKEN``; unset → closed."""
     secret = token if token is not None else os.environ.get(RUNTIME_TOKEN_ENV) or None
-    live = availability or Availability.attach(registry)
+    live = availability or Availability.attach(registry, cooldown_seconds=_cooldown_from_env())
 
     def guard(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(RUNTIME_BEARER)],
@@ -266,4 +282,4 @@ def _iso(moment: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
-__all__ = ["RUNTIME_TOKEN_ENV", "available_list", "runtime_router"]
+__all__ = ["COOLDOWN_ENV", "RUNTIME_TOKEN_ENV", "available_list", "runtime_router"]
