@@ -56,7 +56,7 @@ import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pipeline.registry.core import (
     CAPABILITIES,
@@ -334,8 +334,10 @@ class _Client:
     removed: dict[str, Removed]
 
 
-@dataclass(frozen=True)
-class _Located:
+class _Located(NamedTuple):
+    """Where a (provider, ref) leads in one catalog. A tuple: tens of thousands are made per
+    catalog refresh, and a frozen dataclass costs several times more to build."""
+
     key: str | None
     in_catalog: bool
     removed: Removed | None = None
@@ -510,6 +512,9 @@ class Availability:
         self._lock = threading.Lock()
         self._view = _CatalogView(None)
         self._view_snapshot: Snapshot | None = None
+        self._prep_lock = threading.Lock()
+        self._pending: tuple[Snapshot | None, Snapshot | None, _CatalogView, _Changes] | None = None
+        """(new snapshot, the view's snapshot it was prepared against, its view, changes)."""
         self._clients: dict[str, _Client] = {}
         self._slots: dict[str, _Slot] = {}
         self._expiry: list[tuple[float, int, str, str]] = []  # (retry_at, seq, key, client)
@@ -540,11 +545,40 @@ class Availability:
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    def _prepare(self) -> None:
+        """Before taking the lock: when the Registry swapped in a new catalog, resolve every
+        distinct (provider, ref) against it here, so the lock is held only to apply the
+        differences. One thread prepares; the others keep serving the current view."""
+        snapshot = self.registry._snapshot
+        pending = self._pending
+        if snapshot is self._view_snapshot or (pending is not None and pending[0] is snapshot):
+            return
+        if not self._prep_lock.acquire(blocking=False):
+            return
+        try:
+            with self._lock:
+                base = self._view_snapshot
+                pairs = list(self._view.located.items())
+                clients = [(c.id, c.refs, c.removed, c.provider) for c in self._clients.values()]
+            if snapshot is not base:
+                view = _CatalogView(snapshot)
+                self._pending = (snapshot, base, view, _changes(pairs, clients, view))
+        finally:
+            self._prep_lock.release()
+
     def _enter(self) -> float:
         """Under the lock: pick up a refreshed catalog, expire cooldowns; return now."""
         snapshot = self.registry._snapshot
         if snapshot is not self._view_snapshot:
-            self._rekey(snapshot)
+            pending = self._pending
+            if pending is not None and pending[0] is snapshot and pending[1] is self._view_snapshot:
+                self._pending = None
+                self._rekey(snapshot, pending[2], pending[3])
+            elif not self._prep_lock.locked():
+                # Nobody prepared it (a thread is not preparing either): do it here.
+                view = _CatalogView(snapshot)
+                pairs = list(self._view.located.items())
+                self._rekey(snapshot, view, _changes(pairs, [], view))
         now = self.clock()
         self._expire(now)
         return now
@@ -730,18 +764,35 @@ class Availability:
             self._emit("removed_model", client.id, gone.ref, now, reason=gone.reason)
         return result
 
-    def _rekey(self, snapshot: Snapshot | None) -> None:
+    def _rekey(
+        self,
+        snapshot: Snapshot | None,
+        new: _CatalogView,
+        changes: _Changes,
+    ) -> None:
         """A new catalog: resolve every client's refs again. Clients whose refs still name the
         same models are left alone (the common case: a refresh that changed prices); for the
         others, the quota and suspension state of each ref moves to the model it now names.
         Catalog membership and the newest-first bitset are rebuilt for the new order."""
-        self._view = _CatalogView(snapshot)
+        checked, moved = changes.checked, changes.moved
+        self._view = new
         self._view_snapshot = snapshot
         self._list_cache.clear()
         self.epoch += 1
         now = self.clock()
         for client in list(self._clients.values()):
+            seen = changes.unchanged.get(client.id)
+            if (
+                seen is not None
+                and seen[0] is client.refs
+                and seen[1] is client.removed
+                and seen[2] == client.provider
+            ):
+                continue
             refs = [*client.refs, *client.removed]
+            provider = client.provider
+            if not any((provider, r) in moved or (provider, r) not in checked for r in refs):
+                continue
             probe = Registration(client.id, client.provider)
             mapped, removed = self._locate_all(client.id, client.provider, refs, probe)
             if mapped == client.refs and removed.keys() == client.removed.keys():
@@ -812,6 +863,7 @@ class Availability:
         client_id = _name("client_id", client_id)
         provider = _name("provider", provider).lower()
         refs = [_name("model", str(ref)) for ref in _bounded(models)]
+        self._prepare()
         with self._lock:
             now = self._enter()
             client = self._clients.get(client_id)
@@ -823,6 +875,7 @@ class Availability:
 
     def unregister(self, client_id: str) -> bool:
         """Forget a client and its quota and suspension state; False when it was unknown."""
+        self._prepare()
         with self._lock:
             self._enter()
             client = self._clients.get(client_id)
@@ -846,6 +899,7 @@ class Availability:
         ``retry_at`` (epoch seconds), else now + ``retry_after`` (an upstream's Retry-After),
         else now + the default cooldown; capped at a day. A later mark wins only when it ends
         later. Returns the retry time set."""
+        self._prepare()
         with self._lock:
             now = self._enter()
             if retry_at is None:
@@ -864,6 +918,7 @@ class Availability:
 
     def clear_quota(self, client_id: str, model: str | None = None) -> None:
         """The client serves ``model`` (all its models when None) again before its retry time."""
+        self._prepare()
         with self._lock:
             now = self._enter()
             for slot in self._targets(self._client(client_id), model):
@@ -877,6 +932,7 @@ class Availability:
         reason ``quota`` keeps the model listed as cooling down; any other hides it when no
         other client serves it."""
         reason = _reason(reason)
+        self._prepare()
         with self._lock:
             now = self._enter()
             for slot in self._targets(self._client(client_id), model):
@@ -887,6 +943,7 @@ class Availability:
 
     def resume(self, client_id: str, model: str | None = None) -> None:
         """End a suspension of the client for ``model`` (all its models when None)."""
+        self._prepare()
         with self._lock:
             now = self._enter()
             for slot in self._targets(self._client(client_id), model):
@@ -920,6 +977,7 @@ class Availability:
         """The state of the model ``ref`` names (id, alias, old id, native id): `available`,
         `cooling_down` with `retry_at`, `suspended` with the reasons, `no_clients`, or
         `removed` with the catalog's offered target."""
+        self._prepare()
         with self._lock:
             self._enter()
             key, located = self._key(ref)
@@ -944,6 +1002,7 @@ class Availability:
 
     def count(self, ref: str) -> int:
         """Clients that can serve the model now."""
+        self._prepare()
         with self._lock:
             self._enter()
             key, _ = self._key(ref)
@@ -954,6 +1013,7 @@ class Availability:
 
     def available_clients(self, ref: str) -> list[str]:
         """The clients that can serve the model now, by name (pick one to route a request)."""
+        self._prepare()
         with self._lock:
             self._enter()
             key, _ = self._key(ref)
@@ -966,6 +1026,7 @@ class Availability:
 
     def providers(self, ref: str) -> list[ProviderCount]:
         """The model's providers, most available clients first (then most clients, name)."""
+        self._prepare()
         with self._lock:
             self._enter()
             key, _ = self._key(ref)
@@ -984,6 +1045,7 @@ class Availability:
     def client_models(self, client_id: str) -> list[ClientModel]:
         """The models of a client with its own condition for each (raises for an unknown
         client); refs of removed models are in ``removed_refs``."""
+        self._prepare()
         with self._lock:
             self._enter()
             client = self._client(client_id)
@@ -1047,6 +1109,7 @@ class Availability:
         caps = _values(capability, CAPABILITIES, "capability")
         wanted_states = _values(list(states), STATES, "state")
         wanted_provider = provider.lower() if provider else None
+        self._prepare()
         with self._lock:
             self._enter()
             view = self._view
@@ -1071,6 +1134,7 @@ class Availability:
     ) -> tuple[list[Mapping[str, Any]], dict[str, ModelState]]:
         """Of ``records`` (what a list would render, in its order), those with an available or
         cooling-down client, and each one's state by id."""
+        self._prepare()
         with self._lock:
             self._enter()
             listed = self._listed
@@ -1082,6 +1146,7 @@ class Availability:
     def stamp(self) -> tuple[Any, ...]:
         """Changes whenever the available list may change (catalog version or availability),
         after expiring what is due: key a cached serialization on it."""
+        self._prepare()
         with self._lock:
             self._enter()
             snapshot = self._view_snapshot
@@ -1135,6 +1200,7 @@ class Availability:
 
     def summary(self) -> dict[str, Any]:
         """Counts for metrics and status: clients, models by state."""
+        self._prepare()
         with self._lock:
             self._enter()
             out = {
@@ -1145,6 +1211,40 @@ class Availability:
             }
         self._leave()
         return out
+
+
+@dataclass
+class _Changes:
+    """What a new catalog changes, worked out before the lock is taken to apply it."""
+
+    checked: set[tuple[str, str]]
+    """(provider, ref) pairs resolved in the old catalog when the work started."""
+    moved: set[tuple[str, str]]
+    """Those of them that resolve differently in the new catalog."""
+    unchanged: dict[str, tuple[object, object, str]]
+    """Client → (its refs, its removed refs, provider) as seen then, for clients none of whose
+    refs moved: still the same objects at apply time (they are replaced, never mutated, on a
+    change) means the client needs nothing."""
+
+
+def _changes(
+    pairs: list[tuple[tuple[str, str], _Located]],
+    clients: list[tuple[str, dict[str, str | None], dict[str, Removed], str]],
+    view: _CatalogView,
+) -> _Changes:
+    checked = {pair for pair, _ in pairs}
+    moved = set()
+    for pair, before in pairs:
+        after = view.locate(pair[1], pair[0])
+        if after.key != before.key or after.removed != before.removed:
+            moved.add(pair)
+    unchanged: dict[str, tuple[object, object, str]] = {}
+    for client_id, refs, removed, provider in clients:
+        if all(
+            (provider, ref) in checked and (provider, ref) not in moved for ref in (*refs, *removed)
+        ):
+            unchanged[client_id] = (refs, removed, provider)
+    return _Changes(checked, moved, unchanged)
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────
