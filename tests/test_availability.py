@@ -181,7 +181,8 @@ def test_removed_model_is_never_available_or_first_available(base, catalog, cloc
         key=lambda m: (m.get("created") or 0, m["id"]),
     )
     registry = Registry.open(catalog)
-    live = Availability(registry, clock=clock)
+    events: list[AvailabilityEvent] = []
+    live = Availability(registry, clock=clock, on_event=events.append)
     live.register("key-a", "openai", [newest["id"], "openai/gpt-4o"])
     assert live.first_available("openai")["id"] == newest["id"]
 
@@ -189,6 +190,10 @@ def test_removed_model_is_never_available_or_first_available(base, catalog, cloc
     reduced = {**base, "models": [m for m in base["models"] if m["id"] != newest["id"]]}
     publish(catalog, reduced, tombstones=[tombstone(base, newest)])
     assert registry.refresh().changed
+    # The refreshing thread re-keyed the overlay (a request thread will not pay for it).
+    assert [(e.kind, e.client_id, e.model_id) for e in events] == [
+        ("removed_model", "key-a", newest["id"])
+    ]
     offered = registry.resolve(newest["id"]).model_id
     assert offered is not None and offered != newest["id"]  # the catalog's family fallback
 

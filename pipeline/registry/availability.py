@@ -29,8 +29,11 @@ target, and it is never listed or returned as available (CLIProxyAPI #414). Refs
 does not know (a local server's model) are counted under the ref itself; they have states and
 counts but no record, so they are never in the catalog lists.
 
-A catalog refresh is picked up on the next call: every client's refs are resolved again and the
-quota and suspension state carries over to the model the ref now names.
+A catalog refresh is followed on the refreshing thread (``Registry.listeners``): every distinct
+(provider, ref) is resolved again outside the lock while requests keep the previous catalog,
+then only the clients whose refs now name another model are reconciled, their quota and
+suspension state carried to that model. A snapshot swapped in any other way is picked up by the
+next call.
 
 Complexity: a state change touches one client × model (or one client's models) and the
 model's counters; a per-model query reads that model's counters (``retry_at`` and reasons look
@@ -528,6 +531,7 @@ class Availability:
         """Increments whenever a model's state, retry time or reason changes (or the catalog
         does): a serialization of the available list stays valid while it is unchanged."""
         self._list_cache: dict[Hashable, tuple[tuple[Any, ...], Any]] = {}
+        registry.listeners.append(_follower(self))
 
     @classmethod
     def attach(cls, registry: Registry, **options: Any) -> Availability:
@@ -545,7 +549,16 @@ class Availability:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _prepare(self) -> None:
+    def sync(self) -> None:
+        """Catch up with the Registry's current catalog now. ``Registry.refresh`` calls this on
+        the refreshing thread after a swap, so request threads never pay for re-keying; a
+        snapshot swapped in any other way is picked up by the next call."""
+        self._prepare(force=True)
+        with self._lock:
+            self._enter(force=True)
+        self._leave()
+
+    def _prepare(self, force: bool = False) -> None:
         """Before taking the lock: when the Registry swapped in a new catalog, resolve every
         distinct (provider, ref) against it here, so the lock is held only to apply the
         differences. One thread prepares; the others keep serving the current view."""
@@ -553,6 +566,8 @@ class Availability:
         pending = self._pending
         if snapshot is self._view_snapshot or (pending is not None and pending[0] is snapshot):
             return
+        if not force and self.registry._refresh_lock.locked():
+            return  # a refresh is running: it will call sync() once it has swapped
         if not self._prep_lock.acquire(blocking=False):
             return
         try:
@@ -566,7 +581,7 @@ class Availability:
         finally:
             self._prep_lock.release()
 
-    def _enter(self) -> float:
+    def _enter(self, force: bool = False) -> float:
         """Under the lock: pick up a refreshed catalog, expire cooldowns; return now."""
         snapshot = self.registry._snapshot
         if snapshot is not self._view_snapshot:
@@ -574,7 +589,7 @@ class Availability:
             if pending is not None and pending[0] is snapshot and pending[1] is self._view_snapshot:
                 self._pending = None
                 self._rekey(snapshot, pending[2], pending[3])
-            elif not self._prep_lock.locked():
+            elif force or not (self._prep_lock.locked() or self.registry._refresh_lock.locked()):
                 # Nobody prepared it (a thread is not preparing either): do it here.
                 view = _CatalogView(snapshot)
                 pairs = list(self._view.located.items())
@@ -1211,6 +1226,19 @@ class Availability:
             }
         self._leave()
         return out
+
+
+def _follower(live: Availability) -> Callable[[Snapshot], None]:
+    """A Registry listener that brings ``live`` up to date after a swap, without keeping it
+    alive (a Registry may outlive many overlays built over it)."""
+    ref = weakref.ref(live)
+
+    def follow(_: Snapshot) -> None:
+        target = ref()
+        if target is not None:
+            target.sync()
+
+    return follow
 
 
 @dataclass
