@@ -16,6 +16,7 @@ BENCHMARKS = {
     "bench.reader": "reader: import time, load/lookup at 10k/100k, HTTP vs a constant app",
     "bench.history": "history append per run at 10k models, size after 1,000 runs; explorer load",
     "bench.curated_core": "what merging curated-core.json adds to curation (549 and 100k models)",
+    "bench.availability": "runtime availability: 10k models × 1k clients, latency and threads",
 }
 
 

@@ -12,9 +12,15 @@
     registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000, at="02:30")
     registry.refresh()                                  # cheap poll; swaps only a valid set
 
+    live = Availability.attach(registry)                # runtime: which clients serve what now
+    live.register("key-1", "openai", ["gpt-4o"])        # then mark_quota / suspend / resume
+    live.state("openai/gpt-4o")                         # available / cooling_down until T / …
+
 The reader serves what the pipeline published and never recomputes it. Importing this package
 loads neither boto3 (only an ``s3://`` store does, when opened) nor pydantic nor the web stack.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from pipeline.registry.core import (
     BUCKETS,
@@ -33,11 +39,36 @@ from pipeline.registry.cost import CostEstimate, CostUnavailable, estimate_cost
 from pipeline.registry.loader import CatalogSet, LoadError
 from pipeline.resolve import Hop, Notice, Resolution
 
+if TYPE_CHECKING:
+    from pipeline.registry.availability import (
+        Availability,
+        AvailabilityError,
+        AvailabilityEvent,
+        ModelState,
+        Registration,
+    )
+
+_LAZY = {"Availability", "AvailabilityError", "AvailabilityEvent", "ModelState", "Registration"}
+
+
+def __getattr__(name: str) -> Any:
+    # The availability overlay loads on first use: a reader that never registers a client
+    # does not pay for compiling it at import (the import-time budget is 100 ms).
+    if name in _LAZY:
+        from pipeline.registry import availability
+
+        return getattr(availability, name)
+    raise AttributeError(f"module 'pipeline.registry' has no attribute {name!r}")
+
+
 __all__ = [
     "BUCKETS",
     "CAPABILITIES",
     "STATES",
     "TIERS",
+    "Availability",
+    "AvailabilityError",
+    "AvailabilityEvent",
     "CatalogSet",
     "CatalogUnavailable",
     "CostEstimate",
@@ -45,9 +76,11 @@ __all__ = [
     "Hop",
     "LoadError",
     "ModelNotFound",
+    "ModelState",
     "Notice",
     "QueryError",
     "RefreshResult",
+    "Registration",
     "Registry",
     "RegistryError",
     "Resolution",

@@ -370,6 +370,9 @@ class Registry:
         self.failures = 0
         self.swaps = 0
         self._history_lock = threading.Lock()
+        self.listeners: list[Callable[[Snapshot], None]] = []
+        """Called on the refreshing thread after each swap with the new snapshot, so overlays
+        (runtime availability) catch up there instead of on a request thread."""
 
     @classmethod
     def open(cls, store: str | Store | None, *, clock: Callable[[], float] = time.time) -> Registry:
@@ -436,6 +439,11 @@ class Registry:
                 "catalog loaded",
                 extra={"run_id": snapshot.run_id, "version": snapshot.version},
             )
+            for listener in list(self.listeners):
+                try:
+                    listener(snapshot)
+                except Exception:  # an overlay's failure never fails the refresh
+                    log.exception("catalog listener failed")
             return RefreshResult(True, snapshot.version)
 
     def _fail(self, message: str, *, token: PollToken | None) -> RefreshResult:

@@ -103,7 +103,29 @@ class Metrics:
         lines.append(f"catalog_refresh_error {1 if registry.error else 0}")
         head("catalog_admin_refresh_running", "gauge", "1 while an admin refresh job runs.")
         lines.append(f"catalog_admin_refresh_running {1 if refreshing else 0}")
+        lines.extend(availability_lines(registry))
         return ("\n".join(lines) + "\n").encode()
+
+
+def availability_lines(registry: Registry) -> list[str]:
+    """Runtime availability (issue 18): registered clients and models by availability state;
+    nothing until something attached an ``Availability`` to this registry."""
+    from pipeline.registry.availability import MODEL_STATES, Availability
+
+    live = Availability.attached(registry)
+    if live is None:
+        return []
+    summary = live.summary()
+    lines = [
+        "# HELP catalog_runtime_clients Clients registered with the runtime availability API.",
+        "# TYPE catalog_runtime_clients gauge",
+        f"catalog_runtime_clients {summary['clients']}",
+        "# HELP catalog_runtime_models Models with registered clients, by availability state.",
+        "# TYPE catalog_runtime_models gauge",
+    ]
+    for state in MODEL_STATES:
+        lines.append(f'catalog_runtime_models{{state="{state}"}} {summary["models"][state]}')
+    return lines
 
 
 def _esc(value: str) -> str:

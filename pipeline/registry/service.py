@@ -41,7 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipeline import __version__
 from pipeline.publishing import keys
 from pipeline.records import Deprecations, ModelRecord
-from pipeline.registry import formats
+from pipeline.registry import formats, runtime_api
 from pipeline.registry.admin import (
     RUN_ID_PATTERN,
     SCOPE_PATTERN,
@@ -506,6 +506,14 @@ NAME_PARAMETER = {
     "description": "`<id>` (may contain `/`), alias, provider-native or dated id.",
     "schema": {"type": "string"},
 }
+AVAILABLE_PARAMETER = {
+    "name": "available",
+    "in": "query",
+    "required": False,
+    "description": "`true`: only models with an available or cooling-down client (runtime "
+    "availability), each with `availability` {state, retryAt, reason}.",
+    "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+}
 REF_PARAMETER = {
     "name": "ref",
     "in": "path",
@@ -733,6 +741,12 @@ def create_app(
         if include not in (None, "deprecated"):
             message = f"include must be 'deprecated' (got {include!r})"
             return native_error(request, format, 400, message, "include")
+        available = query.get("available")
+        if available not in (None, "true", "false"):
+            message = f"available must be 'true' or 'false' (got {available!r})"
+            return native_error(request, format, 400, message, "available")
+        if available == "true":  # runtime availability (issue 18): the whole list, no paging
+            return runtime_api.available_list(request, registry, snapshot(), format, include)
         if format == "openai":
             return served(
                 request,
@@ -781,6 +795,7 @@ def create_app(
     list_parameters = [
         FORMAT_PARAMETER,
         INCLUDE_PARAMETER,
+        AVAILABLE_PARAMETER,
         *ANTHROPIC_PARAMETERS,
         *GEMINI_PARAMETERS,
         KEY_PARAMETER,
@@ -1138,6 +1153,8 @@ def create_app(
     from pipeline.registry.offers_api import router as offers_router  # issue 16
 
     app.include_router(offers_router)
+
+    app.include_router(runtime_api.runtime_router(registry))  # /api/runtime (issue 18)
 
     # Routes match in registration order, and `/api/models/{ref:path}` matches every path
     # under /api/models/. Keep it last, whatever registers more specific /api/models/...
