@@ -312,7 +312,7 @@ BAD_CORE = {
 def test_bad_core_files_are_refused_naming_file_entry_and_field(case, tmp_path: Path, capsys):
     core, expected = BAD_CORE[case]
     directory = overrides_with(tmp_path, core)
-    assert main(["validate", str(directory)]) == 1
+    assert main(["validate", str(directory)]) == 2
     err = capsys.readouterr().err
     assert f"{directory / 'curated-core.json'}: {expected}" in err, err
     # The run refuses it too, before anything is published.
@@ -331,7 +331,7 @@ def test_validate_refuses_unsupported_defaults_unknown_ids_and_taken_aliases(
         "qwen/qwen3.8-27b": entry(alias="q27", defaults={"max_tokens": 500000}),
     }
     directory = overrides_with(tmp_path, core)
-    assert main(["validate", str(directory)]) == 1
+    assert main(["validate", str(directory)]) == 2
     err = capsys.readouterr().err
     file = directory / "curated-core.json"
     assert (

@@ -178,7 +178,7 @@ def test_registry_and_cli_answer_price_on_a_date(replay: Replay, capsys) -> None
                 str(replay.store.root),
             ]
         )
-        == 2
+        == 1
     )
     assert "was not in the catalog on 2019-01-01" in capsys.readouterr().err
     with pytest.raises(HistoryError):
