@@ -32,10 +32,6 @@ MODELS = 10_000
 PAGE_MODELS = 100_000
 
 
-def _verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
-
 def bench_append(scratch: Path, runs: int) -> None:
     from bench.reader import real_catalog
     from pipeline.history import log as history_log
@@ -105,8 +101,14 @@ def bench_append(scratch: Path, runs: int) -> None:
         f"  history after {runs} runs: {index['events']:,} events in {segments} segment(s), "
         f"{size / 1e6:.1f} MB on the store"
     )
-    print(f"  target append < 1 s per run: {_verdict(steady < 1.0)}")
-    print(f"  target size < 100 MB after {runs} runs: {_verdict(size < 100e6)}")
+    from bench import targets
+
+    targets.record(
+        "history", "append per run at 10k models < 1 s", f"{steady * 1000:.0f} ms", steady < 1.0
+    )
+    targets.record(
+        "history", f"size after {runs} runs < 100 MB", f"{size / 1e6:.1f} MB", size < 100e6
+    )
 
 
 def _free_port() -> int:
@@ -176,7 +178,11 @@ def bench_page(scratch: Path) -> None:
             f"  explorer at {PAGE_MODELS:,} models: first rows {first * 1000:.0f} ms, "
             f"live table {live * 1000:.0f} ms"
         )
-        print(f"  target first rows < 2 s: {_verdict(first < 2)} (live table: reported only)")
+        from bench import targets
+
+        targets.record(
+            "history", "explorer first rows at 100k < 2 s", f"{first * 1000:.0f} ms", first < 2
+        )
     finally:
         server.terminate()
         server.wait(15)

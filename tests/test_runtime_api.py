@@ -113,7 +113,7 @@ def test_rate_limited_model_stays_listed_over_http(app_for, clock):
     assert marked.json()["retryAt"] == iso(clock.now + 90)
     after = client.get("/v1/models?available=true", headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag  # rebuilt: it changed
-    gpt4o = after.json()["data"][0]
+    gpt4o = next(m for m in after.json()["data"] if m["id"] == "openai/gpt-4o")
     assert gpt4o["id"] == "openai/gpt-4o" and gpt4o["object"] == "model"
     assert gpt4o["availability"] == {
         "state": "cooling_down",
