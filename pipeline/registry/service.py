@@ -54,6 +54,7 @@ from pipeline.registry.core import (
     Snapshot,
 )
 from pipeline.registry.metrics import Metrics, MetricsMiddleware
+from pipeline.telemetry.api import telemetry_router
 from pipeline.timeutil import utcnow
 
 log = logging.getLogger("pipeline.registry.service")
@@ -708,6 +709,7 @@ def create_app(
             spec.append(encode(app.openapi()))
         return respond(request, spec[0], "public, max-age=300")
 
+    app.include_router(telemetry_router(registry, config_path=config_path))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
