@@ -7,6 +7,7 @@ for bad input: each event is accepted or rejected with a reason, and every reaso
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -16,7 +17,7 @@ from typing import Any
 from pipeline.config import TelemetryConfig
 from pipeline.publishing.store import Store
 from pipeline.telemetry.events import ModelLookup, Rejected, build_event
-from pipeline.telemetry.rollup import Flusher, Rollups
+from pipeline.telemetry.rollup import INTAKE, Flusher, Rollups
 
 
 @dataclass
@@ -70,7 +71,8 @@ class Intake:
         self.lookup = lookup
         self.clock = clock
         self.rollups = Rollups(store, writer=writer, max_series=config.max_series)
-        self.flusher = Flusher(self.rollups, config.flush_seconds, clock)
+        self.flusher = Flusher(self.rollups, config.flush_seconds, clock, self.write_stats)
+        self._written_stats: bytes | None = None
         self.bucket = TokenBucket(config.rate_per_second, config.burst, clock)
         self._lock = threading.Lock()
         self.received = 0
@@ -149,3 +151,17 @@ class Intake:
                 "flushFailures": self.rollups.flush_failures,
                 "writer": self.rollups.writer,
             }
+
+    def write_stats(self) -> None:
+        """Persist the counters (``models/telemetry/intake/<writer>.json``) when they changed,
+        so `catalog telemetry` can show rejections without asking every replica."""
+        data = json.dumps(self.stats(), sort_keys=True).encode()
+        if data != self._written_stats:
+            self.rollups.store.put(f"{INTAKE}{self.rollups.writer}.json", data)
+            self._written_stats = data
+
+    def flush(self) -> list[str]:
+        """Write rollups and counters now (the Reporter, probes and shutdown)."""
+        written = self.rollups.flush(now=self.clock())
+        self.write_stats()
+        return written

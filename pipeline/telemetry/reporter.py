@@ -107,7 +107,7 @@ class Reporter:
 
     def flush(self) -> list[str]:
         """Write what is buffered now; returns the store keys written."""
-        return self.intake.rollups.flush(now=self.clock())
+        return self.intake.flush()
 
     def close(self) -> None:
         """Stop the background flusher and write the last interval."""

@@ -24,7 +24,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,8 @@ log = logging.getLogger("pipeline.telemetry.rollup")
 
 PREFIX = "models/telemetry"
 HOURLY = f"{PREFIX}/hourly/"
+INTAKE = f"{PREFIX}/intake/"
+"""``intake/<writer>.json``: each writer's counters (received, accepted, rejected by reason)."""
 DAILY = f"{PREFIX}/daily/"
 ROLLUP_VERSION = 1
 
@@ -296,10 +298,18 @@ class Rollups:
 class Flusher:
     """Flushes ``rollups`` every ``seconds`` on a daemon thread; ``stop`` flushes once more."""
 
-    def __init__(self, rollups: Rollups, seconds: float, clock: Any) -> None:
+    def __init__(
+        self,
+        rollups: Rollups,
+        seconds: float,
+        clock: Any,
+        after: Callable[[], None] | None = None,
+    ) -> None:
         self.rollups = rollups
         self.seconds = seconds
         self.clock = clock
+        self.after = after
+        """Run after each flush (the intake writes its counters)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -315,6 +325,8 @@ class Flusher:
     def flush_quietly(self) -> None:
         try:
             self.rollups.flush(now=self.clock())
+            if self.after is not None:
+                self.after()
         except StoreError as exc:
             log.error("telemetry flush failed; retrying next interval", extra={"error": str(exc)})
 
