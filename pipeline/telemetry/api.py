@@ -215,7 +215,9 @@ def telemetry_router(
             200: {"description": "ExportTraceServiceResponse (partial success when rejected)."},
             400: {"description": "Not an OTLP trace request."},
             401: {"description": "Missing or wrong bearer token."},
+            403: {"description": "Intake disabled (CATALOG_TELEMETRY_TOKEN unset)."},
             413: {"description": "Body or batch too large."},
+            415: {"description": "Not application/x-protobuf or application/json."},
             429: {"description": "Rate limit; see Retry-After."},
         },
     )
@@ -257,7 +259,13 @@ def telemetry_router(
         message = "; ".join(f"span {r['index']}: {r['reason']}" for r in result.rejected[:5])
         return _otlp_answer(media, result.rejected_count, message)
 
-    @router.get("/api/telemetry/stats", responses={401: {}, 403: {}})
+    @router.get(
+        "/api/telemetry/stats",
+        responses={
+            401: {"description": "Missing or wrong bearer token."},
+            403: {"description": "Intake disabled (CATALOG_TELEMETRY_TOKEN unset)."},
+        },
+    )
     async def stats(request: Request) -> Response:
         """What this replica's intake received, accepted, rejected (by reason) and ignored."""
         try:
