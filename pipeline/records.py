@@ -697,3 +697,10 @@ class TelemetryDocument(Record):
     """Number of models."""
     models: list[ModelTelemetry]
     """Models with calls in the longest window, sorted by id."""
+
+
+# `ModelRecord.verification` refers to `Verification`, defined above it in the file's reading
+# order only here (new types are appended): resolve the forward reference now, so subclasses
+# made at import time elsewhere (the service's ResolvedModel) are complete.
+for _model in (ModelRecord, CurrentCatalog, ProviderCatalog, Tombstone, Deprecations):
+    _model.model_rebuild()
