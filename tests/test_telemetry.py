@@ -454,3 +454,11 @@ def test_syncmodels_verify_without_a_key_for_openrouter_is_a_usage_error(sync_fi
     assert sync_file(fixture_path("openrouter-models-2026-08-17.json")).published
     code = cli.syncmodels_main(["verify", "openai/gpt-4o", "--store", str(store.root)])
     assert code == 2 and "OPENROUTER_API_KEY" in capsys.readouterr().err
+
+
+def test_the_documented_mapping_table_is_the_code_one():
+    from conftest import REPO
+
+    text = (REPO / "docs" / "telemetry.md").read_text()
+    for attribute, meaning in otel.MAPPING:
+        assert f"| {attribute} | {meaning} |" in text, attribute
