@@ -462,3 +462,20 @@ def test_the_documented_mapping_table_is_the_code_one():
     text = (REPO / "docs" / "telemetry.md").read_text()
     for attribute, meaning in otel.MAPPING:
         assert f"| {attribute} | {meaning} |" in text, attribute
+
+
+def test_windows_count_whole_utc_days_including_today(tmp_path):
+    from pipeline.telemetry.verify import aggregate
+
+    store = LocalStore(tmp_path / "s")
+    rollups = Rollups(store, writer="w")
+    for back, outcome in ((0, "ok"), (3, "ok"), (6, "capability_error"), (10, "ok"), (40, "ok")):
+        rollups.add(_event(at=NOW - timedelta(days=back), outcome=outcome))
+    rollups.flush(now=NOW.timestamp(), keep_hours=10_000)
+    loaded = load_days(store, now=NOW, days=30, max_event_age_hours=24)
+    config = TelemetryConfig()
+    document = aggregate(loaded, now=NOW, run_id="r", config=config, known=["v/a"]).document
+    (model,) = document.models
+    assert model.windows["7d"].capabilities["tools"].outcomes == {"ok": 2, "capability_error": 1}
+    assert model.windows["30d"].total.calls == 4  # the 40-day-old call is outside
+    assert document.verification_window == "7d" and document.count == 1

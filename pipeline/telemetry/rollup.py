@@ -55,17 +55,29 @@ class RollupError(ValueError):
     """A stored rollup does not parse; the message names the key."""
 
 
-@dataclass(slots=True)
 class Cell:
     """Counters of one series in one hour (or day, once compacted)."""
 
-    outcomes: list[int] = field(default_factory=lambda: [0] * len(OUTCOMES))
-    latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
-    ttft: list[int] = field(default_factory=lambda: [0] * BUCKETS)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    last_seen: int = 0
-    """Unix seconds of the latest call."""
+    __slots__ = ("input_tokens", "last_seen", "latency", "outcomes", "output_tokens", "ttft")
+
+    def __init__(  # noqa: PLR0917 - positional, like the rows it is built from
+        self,
+        outcomes: list[int] | None = None,
+        latency: list[int] | None = None,
+        ttft: list[int] | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        last_seen: int = 0,
+    ) -> None:
+        # A plain __init__ (not dataclass default factories): millions of cells are made by
+        # the daily aggregation, and this is the hot path.
+        self.outcomes = outcomes if outcomes is not None else [0] * len(OUTCOMES)
+        self.latency = latency if latency is not None else [0] * BUCKETS
+        self.ttft = ttft if ttft is not None else [0] * BUCKETS
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.last_seen = last_seen
+        """Unix seconds of the latest call."""
 
     def add(self, event: Event) -> None:
         self.outcomes[OUTCOME_INDEX[event.outcome]] += 1
@@ -78,17 +90,10 @@ class Cell:
         self.last_seen = max(self.last_seen, int(event.at))
 
     def merge(self, other: Cell) -> None:
-        mine = self.outcomes
-        for index, value in enumerate(other.outcomes):
-            mine[index] += value
-        lat = self.latency
-        for index, value in enumerate(other.latency):
-            if value:
-                lat[index] += value
-        ttft = self.ttft
-        for index, value in enumerate(other.ttft):
-            if value:
-                ttft[index] += value
+        # zip comprehensions: about twice as fast as index loops in the aggregation hot path.
+        self.outcomes = [a + b for a, b in zip(self.outcomes, other.outcomes, strict=True)]
+        self.latency = [a + b for a, b in zip(self.latency, other.latency, strict=True)]
+        self.ttft = [a + b for a, b in zip(self.ttft, other.ttft, strict=True)]
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.last_seen = max(self.last_seen, other.last_seen)
@@ -99,7 +104,7 @@ class Cell:
 
     def row(self) -> list[Any]:
         return [
-            self.outcomes,
+            list(self.outcomes),
             _sparse(self.latency),
             _sparse(self.ttft),
             self.input_tokens,
@@ -161,7 +166,11 @@ SeriesKey = tuple[str, str, str]
 
 def encode(kind: str, stamp: str, writer: str, cells: dict[SeriesKey, Cell]) -> bytes:
     """A rollup file: compact JSON, rows sorted, so equal cells give equal bytes."""
-    rows = [[*key, *cell.row()] for key, cell in sorted(cells.items())]
+    return encode_rows(kind, stamp, writer, [[*key, *cell.row()] for key, cell in cells.items()])
+
+
+def encode_rows(kind: str, stamp: str, writer: str, rows: list[list[Any]]) -> bytes:
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
     document = {
         "schemaVersion": ROLLUP_VERSION,
         "kind": kind,
@@ -260,14 +269,17 @@ class Rollups:
         ``keep_hours`` once written. Returns the keys written. A failed write keeps the hour
         dirty for the next flush and raises StoreError."""
         with self._lock:
-            todo = {hour: dict(self._hours[hour]) for hour in sorted(self._dirty)}
-            # Rows are copied per flush; the cells themselves keep growing, so encode under
-            # the lock (it is quick) to write a consistent view.
-            encoded = {
-                hour: encode("hourly", hour_key(hour), self.writer, cells)
-                for hour, cells in todo.items()
+            # Only the rows are copied under the lock (cells keep growing meanwhile); the JSON
+            # encoding, the slow part, runs outside it so the intake is not held up.
+            rows = {
+                hour: [[*key, *cell.row()] for key, cell in self._hours[hour].items()]
+                for hour in sorted(self._dirty)
             }
             self._dirty.clear()
+        encoded = {
+            hour: encode_rows("hourly", hour_key(hour), self.writer, hour_rows)
+            for hour, hour_rows in rows.items()
+        }
         written: list[str] = []
         done: set[int] = set()
         try:

@@ -141,14 +141,40 @@ def aggregate(
     known_ids = set(known)
     today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
     windows_days = sorted(set(config.windows_days) | {config.verification_window_days})
-    windows = {f"{d}d": window_cells(loaded.days, today - (d - 1) * 86_400) for d in windows_days}
+    windows: dict[str, dict[str, dict[str, Cell]]] = {}
+    done = 0  # days already summed into the previous (shorter) window
+    previous: dict[str, dict[str, Cell]] = {}
+    for d in windows_days:
+        # Each longer window is the shorter one plus the days before it: every day is
+        # summed once however many windows there are.
+        older = {day: c for day, c in loaded.days.items() if today - (d - 1) * 86_400 <= day}
+        extra = {
+            day: c for day, c in older.items() if day < today - (done - 1) * 86_400 or not done
+        }
+        cells = window_cells(extra, today - (d - 1) * 86_400)
+        for model, shorter in previous.items():
+            mine = cells.setdefault(model, {})
+            for cap, cell in shorter.items():
+                if cap in mine:
+                    mine[cap].merge(cell)
+                else:
+                    mine[cap] = Cell(
+                        list(cell.outcomes),
+                        list(cell.latency),
+                        list(cell.ttft),
+                        cell.input_tokens,
+                        cell.output_tokens,
+                        cell.last_seen,
+                    )
+        windows[f"{d}d"] = cells
+        previous, done = cells, d
     longest = windows[f"{windows_days[-1]}d"]
     unknown = sorted(m for m in longest if m not in known_ids)
     models: list[ModelTelemetry] = []
     for model_id in sorted(m for m in longest if m in known_ids):
         per_window: dict[str, TelemetryWindow] = {}
-        for name, cells in windows.items():
-            per_capability = cells.get(model_id)
+        for name, window in windows.items():
+            per_capability = window.get(model_id)
             if not per_capability:
                 continue
             per_window[name] = TelemetryWindow(
