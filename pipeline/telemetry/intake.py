@@ -155,6 +155,8 @@ class Intake:
     def write_stats(self) -> None:
         """Persist the counters (``models/telemetry/intake/<writer>.json``) when they changed,
         so `catalog telemetry` can show rejections without asking every replica."""
+        if not self.received and not self.rejected:
+            return  # an idle intake (a read-only reader replica) never writes to the store
         data = json.dumps(self.stats(), sort_keys=True).encode()
         if data != self._written_stats:
             self.rollups.store.put(f"{INTAKE}{self.rollups.writer}.json", data)
