@@ -363,11 +363,21 @@ class Loaded:
     deleted: list[str] = field(default_factory=list)
 
 
-def _merge_into(target: dict[SeriesKey, Cell], cells: dict[SeriesKey, Cell], *, fold: bool) -> None:
+def _merge_into(
+    target: dict[SeriesKey, Cell],
+    cells: dict[SeriesKey, Cell],
+    *,
+    fold: bool,
+    owned: bool = False,
+) -> None:
+    """Add ``cells`` into ``target``; ``owned`` cells (freshly decoded, referenced nowhere
+    else) are adopted instead of copied — the aggregation's main saving."""
     for (consumer, model, capability), cell in cells.items():
         key = ("", model, capability) if fold else (consumer, model, capability)
         mine = target.get(key)
-        if mine is None:
+        if mine is None and owned:
+            target[key] = cell
+        elif mine is None:
             target[key] = Cell(
                 list(cell.outcomes),
                 list(cell.latency),
@@ -399,7 +409,7 @@ def read_hour(store: Store, keys: Iterable[str], problems: list[str]) -> dict[Se
         if blob is None:
             continue
         try:
-            _merge_into(cells, decode(key, blob.data), fold=False)
+            _merge_into(cells, decode(key, blob.data), fold=False, owned=True)
         except RollupError as exc:
             problems.append(str(exc))  # one bad file never sinks the aggregation
     return cells
@@ -449,7 +459,8 @@ def load_days(
             cells = {}
             for hour in range(day, day + 86_400, 3600):
                 if hour in by_hour:
-                    _merge_into(cells, read_hour(store, by_hour[hour], loaded.problems), fold=True)
+                    hour_cells = read_hour(store, by_hour[hour], loaded.problems)
+                    _merge_into(cells, hour_cells, fold=True, owned=True)
             if compact and day + 86_400 <= closed_before and cells:
                 store.put(daily_key, encode("daily", day_key(day), "compaction", cells))
                 loaded.compacted.append(daily_key)
