@@ -479,3 +479,23 @@ def test_windows_count_whole_utc_days_including_today(tmp_path):
     assert model.windows["7d"].capabilities["tools"].outcomes == {"ok": 2, "capability_error": 1}
     assert model.windows["30d"].total.calls == 4  # the 40-day-old call is outside
     assert document.verification_window == "7d" and document.count == 1
+
+
+def test_the_intake_is_closed_without_a_token_and_an_idle_one_writes_nothing(
+    tmp_path, monkeypatch
+):
+    from fastapi.testclient import TestClient
+
+    from pipeline.registry.core import Registry
+    from pipeline.registry.service import create_app
+
+    monkeypatch.delenv("CATALOG_TELEMETRY_TOKEN", raising=False)
+    store = LocalStore(tmp_path / "s")
+    app = create_app(Registry(store), refresh_seconds=0)
+    with TestClient(app) as client:
+        answer = client.post("/api/telemetry", json={"model": "x", "outcome": "ok"})
+        assert answer.status_code == 403 and "CATALOG_TELEMETRY_TOKEN" in answer.text
+        assert client.post("/v1/traces", content=b"").status_code == 403
+    # The refusals are counted in memory; nothing reached the store (a read-only reader stays
+    # read-only unless events arrive).
+    assert store.list(HOURLY) == []
