@@ -481,9 +481,7 @@ def test_windows_count_whole_utc_days_including_today(tmp_path):
     assert document.verification_window == "7d" and document.count == 1
 
 
-def test_the_intake_is_closed_without_a_token_and_an_idle_one_writes_nothing(
-    tmp_path, monkeypatch
-):
+def test_the_intake_is_closed_without_a_token_and_an_idle_one_writes_nothing(tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
     from pipeline.registry.core import Registry
