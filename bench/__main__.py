@@ -17,6 +17,7 @@ BENCHMARKS = {
     "bench.history": "history append per run at 10k models, size after 1,000 runs; explorer load",
     "bench.curated_core": "what merging curated-core.json adds to curation (549 and 100k models)",
     "bench.availability": "runtime availability: 10k models × 1k clients, latency and threads",
+    "bench.telemetry": "telemetry: intake events/s; daily aggregation of 30 days × 10k models",
 }
 
 

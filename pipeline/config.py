@@ -154,6 +154,44 @@ class CrosscheckConfig(Section):
     """models.dev `api.json` or LiteLLM `model_prices_and_context_window.json`; unset: off."""
 
 
+class TelemetryConfig(Section):
+    """The `telemetry:` section: runtime truth from observed calls (issue 17, docs/telemetry.md)."""
+
+    windows_days: list[int] = Field(default_factory=lambda: [7, 30])
+    """Aggregation windows of telemetry.json, in UTC days (today included)."""
+    verification_window_days: int = Field(default=7, ge=1)
+    """The window verification, downgrades and ranking read (one of `windows_days`)."""
+    min_calls: int = Field(default=20, ge=1)
+    """Fewest judged calls (`ok` + `capability_error`) before a capability is verified,
+    failing, downgraded or recovered."""
+    downgrade_above: float = Field(default=0.5, gt=0, lt=1)
+    """Downgrade a flag when the Wilson lower bound of its failure rate exceeds this."""
+    recover_at: float = Field(default=0.8, gt=0, lt=1)
+    """Recover (and verify) when the Wilson lower bound of its success rate reaches this. The
+    band between the two is the hysteresis: inside it a flag keeps its state."""
+    flush_seconds: float = Field(default=10.0, gt=0)
+    """How often intake rollups are written to the store: at most this much is lost in a crash."""
+    max_event_age_hours: int = Field(default=24, ge=1)
+    """Older events are rejected (`too_old`); also how long a day stays open before compaction."""
+    max_clock_skew_seconds: int = Field(default=300, ge=0)
+    """Events stamped further in the future are rejected (`future_timestamp`)."""
+    hourly_retention_days: int = Field(default=3, ge=1)
+    """Hourly rollups are deleted this long after their day was compacted into a daily one."""
+    retention_days: int = Field(default=90, ge=1)
+    """Daily rollups older than this are deleted."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest accepted request body (after decompression), bytes."""
+    max_batch_events: int = Field(default=1000, ge=1)
+    """Most events (or spans) in one request."""
+    rate_per_second: float = Field(default=2000.0, gt=0)
+    """Sustained events per second the HTTP intake accepts (token bucket)."""
+    burst: int = Field(default=10_000, ge=1)
+    """Token-bucket size: events accepted at once above the sustained rate."""
+    max_series: int = Field(default=500_000, ge=1)
+    """Most consumer × model × capability × hour cells held in memory before new ones are
+    rejected (`too_many_series`): hostile consumer names cannot grow memory without bound."""
+
+
 class CatalogConfig(Section):
     store: str | None = None
     """Store URI; `--store` and `CATALOG_STORE` take precedence."""
@@ -171,6 +209,7 @@ class CatalogConfig(Section):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     crosscheck: CrosscheckConfig = Field(default_factory=CrosscheckConfig)
     offers: OffersConfig = Field(default_factory=OffersConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     extra: dict[str, Any] = Field(default_factory=dict)
     """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
 

@@ -306,6 +306,9 @@ class ModelRecord(Record):
     """Voices a speech model offers (`supported_voices`), in feed order."""
     links: dict[str, str] | None = None
     """The feed's `links` (e.g. `details`: the path of the model's endpoints listing)."""
+    verification: Verification | None = None
+    """What runtime telemetry says about the model (`telemetry.json`); absent when no call to
+    it was observed in the window — read absent as `unverified`."""
 
 
 class CurrentCatalog(Record):
@@ -830,3 +833,156 @@ class HistoryIndex(Record):
     """Events in all segments."""
     segments: list[HistorySegmentRef]
     """Segments, oldest first."""
+
+
+# -- runtime telemetry (issue 17) --------------------------------------------------------
+
+VerificationStatus = Literal["verified", "partial", "failing", "unverified"]
+TelemetryCapability = Literal[
+    "chat", "tools", "structuredOutput", "vision", "reasoning", "streaming"
+]
+
+
+class CapabilityCheck(Record):
+    """What the calls in the window say about one capability of a model."""
+
+    calls: int
+    """Calls that exercised it and said something about it (`ok` + `capability_error`)."""
+    ok: int
+    """Calls where the model did what the capability promises."""
+    success_rate: float
+    """`ok / calls`, rounded to 4 decimals."""
+    success_lower_bound: float
+    """Wilson score lower bound (95%) of the success rate."""
+    failure_lower_bound: float
+    """Wilson score lower bound (95%) of the failure rate (`capability_error / calls`)."""
+
+
+class Downgrade(Record):
+    """A flag the telemetry layer published false, and what it replaced."""
+
+    was_value: bool
+    """The value the other layers decided (restored on recovery)."""
+    was_source: DetectionLayer
+    """The layer that decided it."""
+    was_evidence: str
+    """Its evidence."""
+    since: str
+    """When the downgrade was first published, ISO-8601 UTC."""
+
+
+class Verification(Record):
+    """Runtime truth for one model, from observed calls (issue 17)."""
+
+    status: VerificationStatus
+    """`verified` (some capability verified, none failing), `partial` (some of each),
+    `failing` (failing, none verified) or `unverified` (not enough calls to tell)."""
+    last_checked: str
+    """When the verification job computed this, ISO-8601 UTC."""
+    last_seen: str
+    """The last observed call, ISO-8601 UTC."""
+    window_days: int
+    """Length of the window the figures are over."""
+    calls: int
+    """Calls in the window (every outcome)."""
+    served_lower_bound: float | None = None
+    """Wilson lower bound of the share of calls the provider served (not `provider_error`,
+    `rate_limited` or `timeout`; `client_error` calls left out); the reliability input."""
+    latency_p50_ms: float | None = None
+    """Median latency of served calls, milliseconds (from the histogram)."""
+    latency_p95_ms: float | None = None
+    """95th percentile latency of served calls, milliseconds."""
+    ttft_p50_ms: float | None = None
+    """Median time to first token, milliseconds, where reported."""
+    verified_capabilities: list[TelemetryCapability] = Field(default_factory=list)
+    """Capabilities whose success lower bound reached the verification threshold."""
+    failing_capabilities: list[TelemetryCapability] = Field(default_factory=list)
+    """Capabilities whose failure lower bound exceeds the downgrade threshold."""
+    capabilities: dict[str, CapabilityCheck] = Field(default_factory=dict)
+    """Capability → the numbers behind the two lists."""
+    downgraded: dict[str, Downgrade] = Field(default_factory=dict)
+    """Flag → the downgrade in force (absent once recovered)."""
+
+
+class TelemetryStats(Record):
+    """Calls of one model (and capability) in one window, from the hourly rollups."""
+
+    calls: int
+    """Every observed call."""
+    outcomes: dict[str, int]
+    """Outcome → calls (`ok`, `capability_error`, `provider_error`, `rate_limited`, `timeout`,
+    `client_error`; zero counts left out)."""
+    success_rate: float | None = None
+    """`ok / (ok + capability_error)`; absent without such calls."""
+    success_lower_bound: float | None = None
+    """Wilson score lower bound (95%) of the success rate."""
+    served_lower_bound: float | None = None
+    """Wilson lower bound of the share of calls served (not provider_error / rate_limited /
+    timeout; client_error left out)."""
+    latency_p50_ms: float | None = None
+    """Median latency, milliseconds (histogram, interpolated within the bucket)."""
+    latency_p95_ms: float | None = None
+    """95th percentile latency, milliseconds."""
+    ttft_p50_ms: float | None = None
+    """Median time to first token, milliseconds."""
+    ttft_p95_ms: float | None = None
+    """95th percentile time to first token, milliseconds."""
+    input_tokens: int = 0
+    """Input tokens reported."""
+    output_tokens: int = 0
+    """Output tokens reported."""
+    last_seen: str
+    """The latest call, ISO-8601 UTC."""
+
+
+class TelemetryWindow(Record):
+    """One model over one window: all calls, and per capability."""
+
+    total: TelemetryStats
+    """Every capability together."""
+    capabilities: dict[str, TelemetryStats]
+    """Capability → its calls."""
+
+
+class ModelTelemetry(Record):
+    """One model in `telemetry.json`."""
+
+    id: str
+    """Model id (as in current.json)."""
+    windows: dict[str, TelemetryWindow]
+    """`7d`, `30d`, … → figures over that many UTC days (today included)."""
+
+
+class TelemetryDocument(Record):
+    """`models/openrouter/telemetry.json`: runtime truth aggregated from the hourly rollups."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """The run that produced this document."""
+    windows_days: list[int]
+    """The windows, in UTC days."""
+    verification_window: str
+    """The window verification, downgrades and ranking read (e.g. `7d`)."""
+    min_calls: int
+    """Fewest judged calls before a capability is verified, failing, downgraded or recovered."""
+    downgrade_above: float
+    """A flag is downgraded when its failure lower bound exceeds this."""
+    recover_at: float
+    """A capability is verified (a downgraded flag recovers) when its success lower bound
+    reaches this."""
+    unknown_models: int = 0
+    """Models with calls in the rollups that current.json no longer lists (left out)."""
+    count: int
+    """Number of models."""
+    models: list[ModelTelemetry]
+    """Models with calls in the longest window, sorted by id."""
+
+
+# `ModelRecord.verification` refers to `Verification`, defined above it in the file's reading
+# order only here (new types are appended): resolve the forward reference now, so subclasses
+# made at import time elsewhere (the service's ResolvedModel) are complete.
+for _model in (ModelRecord, CurrentCatalog, ProviderCatalog, Tombstone, Deprecations):
+    _model.model_rebuild()

@@ -16,8 +16,8 @@ One file per family (gpt, claude, gemini, deepseek, qwen, mistral, llama, ...), 
 
 Prices are USD per token (ours are per 1M), written in plain decimal notation from the exact
 Decimal values, so a YAML loader reads back the same number. Every active or stale chat model
-of current.json is exported except routers and `~` alias pointers. Verification stays
-`unverified` until telemetry exists.
+of current.json is exported except routers and `~` alias pointers. Verification comes from the
+record's `verification` (issue 17: observed calls); a model without one is `unverified`.
 """
 
 from __future__ import annotations
@@ -131,13 +131,36 @@ def entry(record: ModelRecord, checked: str) -> dict[str, Any]:
             if record.created
             else None
         ),
-        "verification": {
-            "status": "unverified",
-            "last_checked": checked,
-            "verified_capabilities": [],
-        },
+        "verification": verification(record, checked),
     }
     return {key: value for key, value in out.items() if value is not None}
+
+
+# Telemetry capability → the registry's capability name.
+REGISTRY_CAPABILITY = {
+    "chat": "chat",
+    "streaming": "streaming",
+    "tools": "tools",
+    "vision": "vision",
+    "reasoning": "reasoning",
+    "structuredOutput": "json_mode",
+}
+
+
+def verification(record: ModelRecord, checked: str) -> dict[str, Any]:
+    """The registry's verification block, from the record's `verification` (issue 17)."""
+    found = record.verification
+    if found is None:
+        return {"status": "unverified", "last_checked": checked, "verified_capabilities": []}
+    block: dict[str, Any] = {
+        "status": found.status,
+        "last_checked": found.last_checked[:10],
+        "verified_capabilities": [REGISTRY_CAPABILITY[c] for c in found.verified_capabilities],
+    }
+    if found.failing_capabilities:
+        block["failing_capabilities"] = [REGISTRY_CAPABILITY[c] for c in found.failing_capabilities]
+    block["calls"] = found.calls
+    return block
 
 
 def build_registry(catalog: CurrentCatalog) -> dict[str, bytes]:

@@ -28,6 +28,7 @@ from pipeline.records import (
     ProviderCatalog,
     RunReport,
     Status,
+    TelemetryDocument,
 )
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
@@ -41,6 +42,7 @@ ARTIFACTS: dict[str, type[BaseModel]] = {
     "provider-current": ProviderCatalog,
     "run-report": RunReport,
     "status": Status,
+    "telemetry": TelemetryDocument,
 }
 
 

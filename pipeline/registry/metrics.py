@@ -32,6 +32,9 @@ class Metrics:
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str, int], int] = {}
         self.latency: dict[str, list[float]] = {}  # route → per-bucket hits, +Inf, sum
+        self.extra: list[Callable[[], list[str]]] = []
+        """More series from parts of the service that own them (the telemetry intake adds its
+        own at startup); each returns Prometheus text lines."""
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -104,6 +107,8 @@ class Metrics:
         head("catalog_admin_refresh_running", "gauge", "1 while an admin refresh job runs.")
         lines.append(f"catalog_admin_refresh_running {1 if refreshing else 0}")
         lines.extend(availability_lines(registry))
+        for source in list(self.extra):
+            lines.extend(source())
         return ("\n".join(lines) + "\n").encode()
 
 

@@ -63,6 +63,7 @@ from pipeline.registry.core import (
 from pipeline.registry.core_routes import core_router
 from pipeline.registry.http import MIN_COMPRESS_BYTES, HttpHygiene, accepts_gzip, gzip_bytes
 from pipeline.registry.metrics import Metrics, MetricsMiddleware
+from pipeline.telemetry.api import telemetry_router
 from pipeline.timeutil import utcnow
 from pipeline.web.routes import build_router as explorer_router
 
@@ -519,7 +520,9 @@ REF_PARAMETER = {
     "in": "path",
     "required": True,
     "description": "Id (may contain `/`), alias, old id or old alias.",
-    "schema": {"type": "string"},
+    # Starlette's `path` converter (`.*`) never matches a line break: such a path is not this
+    # route at all (a plain 404), so the spec does not promise one.
+    "schema": {"type": "string", "pattern": "^[^\\r\\n]+$"},
 }
 
 
@@ -1155,6 +1158,8 @@ def create_app(
     app.include_router(offers_router)
 
     app.include_router(runtime_api.runtime_router(registry))  # /api/runtime (issue 18)
+
+    app.include_router(telemetry_router(registry, config_path=config_path))
 
     # Routes match in registration order, and `/api/models/{ref:path}` matches every path
     # under /api/models/. Keep it last, whatever registers more specific /api/models/...

@@ -78,6 +78,16 @@ def sync_curated(
         return _finish(
             store, now, run_id, outcome="failed", error=reason, counts={}, started=started
         )
+    # Issue 17: the daily verification (a no-op, writing nothing, without telemetry).
+    extra: dict[str, bytes] = {}
+    telemetry_details: dict[str, Any] = {}
+    try:
+        catalog, extra, telemetry_details = _verify(store, catalog, config, now, run_id)
+    except (SchemaViolation, StoreError) as exc:
+        reason = f"telemetry verification failed: {exc}"
+        return _finish(
+            store, now, run_id, outcome="failed", error=reason, counts={}, started=started
+        )
     curated = curate.build_curated(
         catalog,
         now=now,
@@ -99,12 +109,13 @@ def sync_curated(
     publish.publish_schemas(store)  # writes nothing when the published schemas are current
     # Committed through the manifest like every artifact of the set (rewritten only when its
     # content apart from run metadata changed).
-    publish.publish_set(store, run_id, iso(now), {"curated": data}, based_on=based_on)
+    publish.publish_set(store, run_id, iso(now), {"curated": data, **extra}, based_on=based_on)
     counts = {
         "published": len(curated.models),
         "scored": len(curated.ranks),
         "curated": len(curated.models),
         "shortfalls": len(curated.shortfalls),
+        **telemetry_details.pop("counts", {}),
     }
     result = _finish(
         store,
@@ -117,6 +128,7 @@ def sync_curated(
         details=curate.summary(curated),
         warnings=core.describe(curated.core_issues),
         data_as_of=as_of,
+        extra_details=telemetry_details,
     )
     short = ", ".join(s.bucket for s in curated.shortfalls)
     result.summary = (
@@ -138,6 +150,41 @@ def _deprecations(store: Store) -> Deprecations | None:
         return None
 
 
+def _verify(
+    store: Store, catalog: CurrentCatalog, config: CatalogConfig, now: datetime, run_id: str
+) -> tuple[CurrentCatalog, dict[str, bytes], dict[str, Any]]:
+    """Aggregate telemetry, verify the records, run the telemetry layer (issue 17).
+
+    Returns the catalog curation should rank (with ``verification``), the artifacts to add to
+    the published set (``telemetry``, and ``current`` re-issued by this run), and report
+    details. Without rollups or published verifications nothing changes."""
+    from pipeline.telemetry import verify
+
+    if not verify.has_telemetry(store, catalog):
+        return catalog, {}, {}
+    outcome = verify.verify_catalog(store, catalog, now=now, run_id=run_id, config=config.telemetry)
+    verified = outcome.catalog.model_copy(
+        update={
+            "run_id": run_id,
+            "generated_at": iso(now),
+            # The models were fetched by the catalog sync; this run only re-issued them.
+            "data_as_of": catalog.data_as_of or catalog.generated_at,
+        }
+    )
+    artifacts = {
+        "telemetry": publish.encode("telemetry", outcome.document),
+        "current": publish.encode_listing("current", verified, "models", "ModelRecord"),
+    }
+    details: dict[str, Any] = {
+        "counts": outcome.counts,
+        "conflicts": outcome.conflicts,
+        "changelog": {"telemetry": outcome.changes},
+    }
+    if outcome.problems:
+        details["telemetryProblems"] = outcome.problems
+    return verified, artifacts, details
+
+
 def _finish(
     store: Store,
     now: datetime,
@@ -150,6 +197,7 @@ def _finish(
     details: dict[str, Any] | None = None,
     warnings: list[str] | None = None,
     data_as_of: str | None = None,
+    extra_details: dict[str, Any] | None = None,
 ) -> CuratedResult:
     stamp = iso(now)
     published = outcome == "ok"
@@ -162,7 +210,7 @@ def _finish(
         error=error,
         timings_ms={"total": round((time.perf_counter() - started) * 1000, 3)},
         counts=counts,
-        details={"curation": details} if details else {},
+        details={**({"curation": details} if details else {}), **(extra_details or {})},
         warnings=list(warnings or []),
     )
     entry = JobStatus(

@@ -471,6 +471,7 @@ def sync_openrouter(
                 )
             )
         records.sort(key=lambda r: r.id)
+        telemetry_changes = _carry_telemetry(run, records, prev_models, config, now)
 
     # -- offers (OpenRouter's endpoints API, pipeline.offers) --------------------------------
     _offers(run, store, config, records, prev_models, transport, sleep)
@@ -528,6 +529,8 @@ def sync_openrouter(
         new_redirects=fresh_redirects,
         alias_changes=changes,
     )
+    if telemetry_changes:
+        run.details["changelog"]["telemetry"] = telemetry_changes
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
     # The records now hold everything publish needs; drop the stage inputs (raw benchmark
     # blobs, evidence strings) before the curate and publish stages allocate their output.
@@ -608,6 +611,24 @@ def _offers(  # noqa: PLR0917 - the sync's state, passed on as is
     run.warnings.extend(result.warnings)
     if fetch or result.counts.get("carried") or result.counts.get("cached"):
         run.details["offers"] = result.details()
+
+
+def _carry_telemetry(
+    run: _Run,
+    records: list[ModelRecord],
+    previous: dict[str, ModelRecord],
+    config: CatalogConfig,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Issue 17: downgrades decided by the daily verification stay in force between its runs
+    (nothing happens, and nothing is written, for a catalog without telemetry)."""
+    if not any(m.verification is not None for m in previous.values()):
+        return []
+    from pipeline.telemetry.verify import carry_verification
+
+    conflicts, changes = carry_verification(records, previous, config.telemetry, iso(now))
+    run.details.setdefault("conflicts", []).extend(conflicts)
+    return changes
 
 
 def _curate(

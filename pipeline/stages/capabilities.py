@@ -541,10 +541,125 @@ def explain(record: ModelRecord, conflicts: Iterable[dict[str, Any]] = ()) -> li
     for conflict in conflicts:
         if conflict["id"] != record.id:
             continue
-        other = "override" if "override" in conflict else "heuristic"
+        first = "api" if "api" in conflict else "heuristic"
+        other = next(k for k in ("override", "telemetry", "heuristic") if k in conflict)
         lines.append(
-            f"  conflict on {conflict['flag']}: api says {conflict['api']} "
-            f"({conflict['apiEvidence']}), {other} says {conflict[other]} "
+            f"  conflict on {conflict['flag']}: {first} says {conflict[first]} "
+            f"({conflict[f'{first}Evidence']}), {other} says {conflict[other]} "
             f"({conflict[f'{other}Evidence']}); {conflict['decidedBy']} decided"
         )
     return lines
+
+
+# -- telemetry layer (issue 17) -----------------------------------------------------------------
+#
+# Runs after the other layers, on the assembled record: a flag the API or a heuristic set true
+# is published false while calls show it failing, and comes back when they show it working.
+# Two thresholds make a hysteresis band (downgrade when the failure rate's Wilson lower bound
+# exceeds `downgrade_above`; recover when the success rate's lower bound reaches `recover_at`),
+# so a flag does not flap between runs. The downgrade in force lives in
+# `verification.downgraded` with what it replaced, so any run can restore it.
+
+TELEMETRY_FLAGS: dict[str, tuple[str, str]] = {
+    # telemetry capability → (published flag, record attribute). Only boolean flags: a
+    # reasoning value has no "false" to fall back to, so failing reasoning shows in
+    # `verification.failingCapabilities` without changing the flag.
+    "tools": ("supportsTools", "supports_tools"),
+    "structuredOutput": ("structuredOutput", "structured_output"),
+    "vision": ("supportsVision", "supports_vision"),
+}
+
+
+@dataclass(frozen=True)
+class TelemetryRule:
+    """Thresholds of the telemetry layer (config section `telemetry:`)."""
+
+    min_calls: int
+    downgrade_above: float
+    recover_at: float
+    window_days: int
+
+
+def _figures(cap: str, check: Any, rule: TelemetryRule) -> str:
+    if check is None or check.calls == 0:
+        return f"no {cap} calls in the last {rule.window_days} days"
+    failed = check.calls - check.ok
+    return (
+        f"{cap} failed {failed} of {check.calls} calls in {rule.window_days} days (failure "
+        f"lower bound {check.failure_lower_bound:.2f}, success lower bound "
+        f"{check.success_lower_bound:.2f}; downgrade above {rule.downgrade_above:g}, "
+        f"recover at {rule.recover_at:g}, min {rule.min_calls} calls)"
+    )
+
+
+def telemetry_layer(
+    record: ModelRecord, verification: Any, rule: TelemetryRule, now: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Apply the telemetry layer to ``record`` in place; ``verification`` is its fresh
+    `Verification` whose ``downgraded`` holds the downgrades in force before this run.
+
+    Returns (conflicts, changelog entries). An override always wins; a flag the other layers
+    set false has nothing to downgrade."""
+    from pipeline.records import Downgrade
+
+    conflicts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for cap, (flag, attr) in TELEMETRY_FLAGS.items():
+        down = verification.downgraded.get(flag)
+        layer = record.detection_source.get(flag, "heuristic")
+        if layer == "telemetry" and down is not None:
+            base = (down.was_value, down.was_source, down.was_evidence)
+        else:
+            base = (getattr(record, attr), layer, record.evidence.get(flag, ""))
+        check = verification.capabilities.get(cap)
+        enough = check is not None and check.calls >= rule.min_calls
+        if base[1] == "override" or base[0] is not True:
+            down = None  # an override decides; a false flag has nothing to downgrade
+        elif down is None and enough and check.failure_lower_bound > rule.downgrade_above:
+            down = Downgrade(was_value=True, was_source=base[1], was_evidence=base[2], since=now)
+            changes.append(
+                _telemetry_change(record.id, flag, "downgraded", cap=cap, check=check, rule=rule)
+            )
+        elif down is not None and enough and check.success_lower_bound >= rule.recover_at:
+            down = None
+            changes.append(
+                _telemetry_change(record.id, flag, "recovered", cap=cap, check=check, rule=rule)
+            )
+        if down is None:
+            verification.downgraded.pop(flag, None)
+            setattr(record, attr, base[0])
+            record.detection_source[flag] = base[1]
+            record.evidence[flag] = base[2]
+            continue
+        verification.downgraded[flag] = down
+        evidence = (
+            f"telemetry since {down.since[:10]}: {_figures(cap, check, rule)}; "
+            f"{down.was_source} said true: {down.was_evidence}"
+        )
+        setattr(record, attr, False)
+        record.detection_source[flag] = "telemetry"
+        record.evidence[flag] = evidence
+        conflicts.append(
+            _conflict(
+                record.id,
+                flag,
+                False,
+                "telemetry",
+                (down.was_source, (True, down.was_evidence)),
+                ("telemetry", (False, evidence)),
+            )
+        )
+    return conflicts, changes
+
+
+def _telemetry_change(
+    model_id: str, flag: str, change: str, *, cap: str, check: Any, rule: TelemetryRule
+) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "field": flag,
+        "from": change == "downgraded",
+        "to": change == "recovered",
+        "change": change,
+        "evidence": _figures(cap, check, rule),
+    }

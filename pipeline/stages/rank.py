@@ -4,10 +4,12 @@ Each score is in [0, 1] and records its source:
 
     quality      quality-scores.json override → the feed's benchmarks (normalized across the
                  catalog) → price-tier heuristic → 0.5 default
-    reliability  telemetry (not yet) → endpoints (best offer's uptime, 1 day then 30 minutes)
-                 → lifecycle history (`:free` variants capped at 0.5) → 0.5 default
-    latency      telemetry (not yet) → endpoints (best offers' p50 time to first token and
-                 throughput) → name heuristic (flash/mini/haiku/lite/nano/turbo) → default
+    reliability  telemetry (`verification.servedLowerBound`, enough calls) → endpoints (best
+                 offer's uptime, 1 day then 30 minutes) → lifecycle history (`:free` variants
+                 capped at 0.5) → 0.5 default
+    latency      telemetry (`verification.latencyP50Ms`, enough calls) → endpoints (best
+                 offers' p50 time to first token and throughput) → name heuristic
+                 (flash/mini/haiku/lite/nano/turbo) → default
     cost         free = 1.0; else log-scaled price per 1M across the catalog; variable = 0.5
 
     rank = quality·wq + reliability·wr + latency·wl + cost·wc   (weights from config)
@@ -265,6 +267,47 @@ def latency_score(record: ModelRecord) -> Score:
     return _score(DEFAULT, "default", "no telemetry or name hint")
 
 
+# -- telemetry (issue 17) ----------------------------------------------------------------------
+#
+# Measured scores from the record's `verification` (the daily verification's figures over its
+# window). Each returns None when the model has too few calls, so callers compose sources in
+# order of authority: `telemetry_reliability(r) or <next source>(r)`.
+
+TELEMETRY_MIN_CALLS = 50
+"""Calls in the verification window before measured figures replace the estimates: with 50
+calls the Wilson bound of a perfect record is 0.93, close enough to its rate to rank by."""
+# Median latency → score on a log scale: FAST_MS or less scores 1, SLOW_MS or more scores 0.
+# 300 ms is a short non-streamed answer from a small model; 30 s a long reasoning answer.
+FAST_MS, SLOW_MS = 300.0, 30_000.0
+
+
+def telemetry_reliability(record: ModelRecord) -> Score | None:
+    """Wilson lower bound of the share of calls the provider served, when enough calls."""
+    check = record.verification
+    if check is None or check.calls < TELEMETRY_MIN_CALLS or check.served_lower_bound is None:
+        return None
+    return _score(
+        check.served_lower_bound,
+        "telemetry",
+        f"{check.calls} calls in {check.window_days} days: served-rate lower bound "
+        f"{check.served_lower_bound:.3f}",
+    )
+
+
+def telemetry_latency(record: ModelRecord) -> Score | None:
+    """Median measured latency on a log scale (FAST_MS → 1, SLOW_MS → 0), when enough calls."""
+    check = record.verification
+    if check is None or check.calls < TELEMETRY_MIN_CALLS or check.latency_p50_ms is None:
+        return None
+    p50 = max(check.latency_p50_ms, 1.0)
+    share = (math.log(p50) - math.log(FAST_MS)) / (math.log(SLOW_MS) - math.log(FAST_MS))
+    return _score(
+        1.0 - share,
+        "telemetry",
+        f"median latency {p50:g} ms over {check.calls} calls in {check.window_days} days",
+    )
+
+
 # -- cost --------------------------------------------------------------------------------------
 
 
@@ -330,11 +373,18 @@ def rank_catalog(
     health_ranges = HealthRanges.of(measured.values())
     out: dict[str, Ranked] = {}
     for record in scored:
-        # Each score: the measured source first, today's as the fallback (issue 16).
-        reliability = reliability_from_endpoints(
-            record, measured, health_ranges
-        ) or reliability_score(record, now, config.flap_window_days)
-        latency = latency_from_endpoints(record, measured, health_ranges) or latency_score(record)
+        # Each score: observed calls first (issue 17), then OpenRouter's measurements of the
+        # model's offers (issue 16), then today's sources.
+        reliability = (
+            telemetry_reliability(record)
+            or reliability_from_endpoints(record, measured, health_ranges)
+            or reliability_score(record, now, config.flap_window_days)
+        )
+        latency = (
+            telemetry_latency(record)
+            or latency_from_endpoints(record, measured, health_ranges)
+            or latency_score(record)
+        )
         scores = Scores(
             quality=quality_score(record, by_id, bench_ranges, quality_overrides),
             reliability=reliability,

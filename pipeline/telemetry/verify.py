@@ -1,0 +1,395 @@
+"""The daily verification: rollups → ``telemetry.json`` and each record's ``verification``.
+
+Pure functions over loaded cells (``aggregate``, ``verification_for``) and one job step
+(``verify_catalog``) that the curated refresh calls. Success rates are judged by their Wilson
+score lower bound (95%), so a handful of calls never verifies or condemns a capability: with
+20 calls all ok the bound is 0.84; 20 of 20 failing puts the failure bound at 0.84.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.config import TelemetryConfig
+from pipeline.publishing.store import Store
+from pipeline.records import (
+    CapabilityCheck,
+    CurrentCatalog,
+    ModelTelemetry,
+    TelemetryDocument,
+    TelemetryStats,
+    TelemetryWindow,
+    Verification,
+)
+from pipeline.telemetry.events import CAPABILITIES, OUTCOME_INDEX, OUTCOMES
+from pipeline.telemetry.rollup import BOUNDS_MS, Cell, Loaded, SeriesKey, load_days
+
+Z95 = 1.959964
+OK = OUTCOME_INDEX["ok"]
+CAP_ERROR = OUTCOME_INDEX["capability_error"]
+CLIENT_ERROR = OUTCOME_INDEX["client_error"]
+NOT_SERVED = tuple(OUTCOME_INDEX[o] for o in ("provider_error", "rate_limited", "timeout"))
+
+
+def wilson_lower(successes: int, n: int, z: float = Z95) -> float:
+    """Wilson score interval lower bound of ``successes / n`` (0 when n is 0)."""
+    if n <= 0:
+        return 0.0
+    p = successes / n
+    z2 = z * z
+    centre = p + z2 / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, (centre - margin) / (1 + z2 / n))
+
+
+def percentile(histogram: list[int], q: float) -> float | None:
+    """The ``q`` quantile of a histogram over ``BOUNDS_MS``, interpolated in its bucket (the
+    overflow bucket reads as up to twice the last bound)."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for index, count in enumerate(histogram):
+        if count and seen + count >= rank:
+            low = BOUNDS_MS[index - 1] if index > 0 else 0.0
+            high = BOUNDS_MS[index] if index < len(BOUNDS_MS) else BOUNDS_MS[-1] * 2
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return float(BOUNDS_MS[-1] * 2)
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stats_of(cell: Cell) -> TelemetryStats:
+    o = cell.outcomes
+    judged = o[OK] + o[CAP_ERROR]
+    eligible = sum(o) - o[CLIENT_ERROR]
+    served = eligible - sum(o[i] for i in NOT_SERVED)
+    return TelemetryStats(
+        calls=sum(o),
+        outcomes={name: o[i] for i, name in enumerate(OUTCOMES) if o[i]},
+        success_rate=round(o[OK] / judged, 4) if judged else None,
+        success_lower_bound=round(wilson_lower(o[OK], judged), 4) if judged else None,
+        served_lower_bound=round(wilson_lower(served, eligible), 4) if eligible else None,
+        latency_p50_ms=percentile(cell.latency, 0.5),
+        latency_p95_ms=percentile(cell.latency, 0.95),
+        ttft_p50_ms=percentile(cell.ttft, 0.5),
+        ttft_p95_ms=percentile(cell.ttft, 0.95),
+        input_tokens=cell.input_tokens,
+        output_tokens=cell.output_tokens,
+        last_seen=_iso(cell.last_seen),
+    )
+
+
+def window_cells(
+    days: Mapping[int, Mapping[SeriesKey, Cell]], first_day: int
+) -> dict[str, dict[str, Cell]]:
+    """model → capability → summed cell over the days from ``first_day`` on."""
+    out: dict[str, dict[str, Cell]] = {}
+    for day, cells in days.items():
+        if day < first_day:
+            continue
+        for (_, model, capability), cell in cells.items():
+            per_model = out.get(model)
+            if per_model is None:
+                per_model = out[model] = {}
+            mine = per_model.get(capability)
+            if mine is None:
+                per_model[capability] = Cell(
+                    list(cell.outcomes),
+                    list(cell.latency),
+                    list(cell.ttft),
+                    cell.input_tokens,
+                    cell.output_tokens,
+                    cell.last_seen,
+                )
+            else:
+                mine.merge(cell)
+    return out
+
+
+def _total(per_capability: Mapping[str, Cell]) -> Cell:
+    total = Cell()
+    for cell in per_capability.values():
+        total.merge(cell)
+    return total
+
+
+@dataclass
+class Aggregated:
+    document: TelemetryDocument
+    windows: dict[str, dict[str, dict[str, Cell]]] = field(default_factory=dict)
+    """window name → model → capability → cell (the verification window is read)."""
+
+
+def aggregate(
+    loaded: Loaded,
+    *,
+    now: datetime,
+    run_id: str,
+    config: TelemetryConfig,
+    known: Iterable[str],
+) -> Aggregated:
+    """telemetry.json from the loaded days: per model, window and capability."""
+    known_ids = set(known)
+    today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+    windows_days = sorted(set(config.windows_days) | {config.verification_window_days})
+    windows: dict[str, dict[str, dict[str, Cell]]] = {}
+    done = 0  # days already summed into the previous (shorter) window
+    previous: dict[str, dict[str, Cell]] = {}
+    for d in windows_days:
+        # Each longer window is the shorter one plus the days before it: every day is
+        # summed once however many windows there are.
+        older = {day: c for day, c in loaded.days.items() if today - (d - 1) * 86_400 <= day}
+        extra = {
+            day: c for day, c in older.items() if day < today - (done - 1) * 86_400 or not done
+        }
+        cells = window_cells(extra, today - (d - 1) * 86_400)
+        for model, shorter in previous.items():
+            mine = cells.setdefault(model, {})
+            for cap, cell in shorter.items():
+                if cap in mine:
+                    mine[cap].merge(cell)
+                else:
+                    mine[cap] = Cell(
+                        list(cell.outcomes),
+                        list(cell.latency),
+                        list(cell.ttft),
+                        cell.input_tokens,
+                        cell.output_tokens,
+                        cell.last_seen,
+                    )
+        windows[f"{d}d"] = cells
+        previous, done = cells, d
+    longest = windows[f"{windows_days[-1]}d"]
+    unknown = sorted(m for m in longest if m not in known_ids)
+    models: list[ModelTelemetry] = []
+    for model_id in sorted(m for m in longest if m in known_ids):
+        per_window: dict[str, TelemetryWindow] = {}
+        for name, window in windows.items():
+            per_capability = window.get(model_id)
+            if not per_capability:
+                continue
+            per_window[name] = TelemetryWindow(
+                total=stats_of(_total(per_capability)),
+                capabilities={
+                    cap: stats_of(per_capability[cap])
+                    for cap in CAPABILITIES
+                    if cap in per_capability
+                },
+            )
+        models.append(ModelTelemetry(id=model_id, windows=per_window))
+    document = TelemetryDocument(
+        generated_at=_iso(int(now.timestamp())),
+        run_id=run_id,
+        windows_days=windows_days,
+        verification_window=f"{config.verification_window_days}d",
+        min_calls=config.min_calls,
+        downgrade_above=config.downgrade_above,
+        recover_at=config.recover_at,
+        unknown_models=len(unknown),
+        count=len(models),
+        models=models,
+    )
+    return Aggregated(document, windows)
+
+
+def capability_check(cell: Cell) -> CapabilityCheck:
+    ok, failed = cell.outcomes[OK], cell.outcomes[CAP_ERROR]
+    judged = ok + failed
+    return CapabilityCheck(
+        calls=judged,
+        ok=ok,
+        success_rate=round(ok / judged, 4) if judged else 0.0,
+        success_lower_bound=round(wilson_lower(ok, judged), 4),
+        failure_lower_bound=round(wilson_lower(failed, judged), 4),
+    )
+
+
+def verification_for(
+    per_capability: Mapping[str, Cell], *, now: datetime, config: TelemetryConfig
+) -> Verification:
+    """``verification`` of one model from its verification-window cells."""
+    checks = {
+        cap: capability_check(per_capability[cap]) for cap in CAPABILITIES if cap in per_capability
+    }
+    verified = [
+        cap
+        for cap, check in checks.items()
+        if check.calls >= config.min_calls and check.success_lower_bound >= config.recover_at
+    ]
+    failing = [
+        cap
+        for cap, check in checks.items()
+        if check.calls >= config.min_calls and check.failure_lower_bound > config.downgrade_above
+    ]
+    if failing and verified:
+        status = "partial"
+    elif failing:
+        status = "failing"
+    elif verified:
+        status = "verified"
+    else:
+        status = "unverified"
+    total = stats_of(_total(per_capability))
+    return Verification(
+        status=status,
+        last_checked=_iso(int(now.timestamp())),
+        last_seen=total.last_seen,
+        window_days=config.verification_window_days,
+        calls=total.calls,
+        served_lower_bound=total.served_lower_bound,
+        latency_p50_ms=total.latency_p50_ms,
+        latency_p95_ms=total.latency_p95_ms,
+        ttft_p50_ms=total.ttft_p50_ms,
+        verified_capabilities=verified,
+        failing_capabilities=failing,
+        capabilities=checks,
+    )
+
+
+@dataclass
+class VerifyOutcome:
+    """What the daily verification produced."""
+
+    document: TelemetryDocument
+    catalog: CurrentCatalog
+    conflicts: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    problems: list[str]
+    counts: dict[str, int]
+
+
+def has_telemetry(store: Store, catalog: CurrentCatalog) -> bool:
+    """Whether there is anything to verify: stored rollups or a published verification."""
+    from pipeline.telemetry.rollup import DAILY, HOURLY
+
+    return (
+        bool(store.list(HOURLY))
+        or bool(store.list(DAILY))
+        or any(r.verification is not None for r in catalog.models)
+    )
+
+
+def verify_catalog(
+    store: Store,
+    catalog: CurrentCatalog,
+    *,
+    now: datetime,
+    run_id: str,
+    config: TelemetryConfig,
+) -> VerifyOutcome:
+    """Aggregate the rollups, verify every model, run the telemetry layer of the capability
+    resolver, and return telemetry.json and the updated catalog (not yet published)."""
+    from pipeline.stages.capabilities import TelemetryRule, telemetry_layer
+
+    loaded = load_days(
+        store,
+        now=now,
+        days=max([*config.windows_days, config.verification_window_days]),
+        max_event_age_hours=config.max_event_age_hours,
+        hourly_retention_days=config.hourly_retention_days,
+        retention_days=config.retention_days,
+    )
+    aggregated = aggregate(
+        loaded, now=now, run_id=run_id, config=config, known=(r.id for r in catalog.models)
+    )
+    cells = aggregated.windows[f"{config.verification_window_days}d"]
+    rule = TelemetryRule(
+        min_calls=config.min_calls,
+        downgrade_above=config.downgrade_above,
+        recover_at=config.recover_at,
+        window_days=config.verification_window_days,
+    )
+    stamp = _iso(int(now.timestamp()))
+    conflicts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    records = []
+    verified = 0
+    for record in catalog.models:
+        before = record.verification
+        in_force = dict(before.downgraded) if before is not None else {}
+        per_capability = cells.get(record.id)
+        fresh: Verification | None
+        if per_capability:
+            fresh = verification_for(per_capability, now=now, config=config)
+        elif in_force and before is not None:
+            # No calls in the window: the downgrade stands until calls or a probe show the
+            # capability works again (consumers may have stopped calling it *because* of it).
+            fresh = Verification(
+                status="unverified",
+                last_checked=stamp,
+                last_seen=before.last_seen,
+                window_days=config.verification_window_days,
+                calls=0,
+            )
+        else:
+            fresh = None
+        if fresh is None and before is None:
+            records.append(record)
+            continue
+        updated = record.model_copy(deep=True)
+        updated.verification = fresh
+        if fresh is not None:
+            fresh.downgraded = in_force
+            found_conflicts, found_changes = telemetry_layer(updated, fresh, rule, stamp)
+            conflicts += found_conflicts
+            changes += found_changes
+            verified += fresh.status != "unverified"
+        records.append(updated)
+    out = catalog.model_copy(update={"models": records})
+    counts = {
+        "telemetryModels": aggregated.document.count,
+        "verifiedModels": verified,
+        "downgraded": sum(1 for c in changes if c["change"] == "downgraded"),
+        "recovered": sum(1 for c in changes if c["change"] == "recovered"),
+        "rollupProblems": len(loaded.problems),
+        "compactedDays": len(loaded.compacted),
+        "deletedRollups": len(loaded.deleted),
+    }
+    return VerifyOutcome(aggregated.document, out, conflicts, changes, loaded.problems, counts)
+
+
+def rule_of(config: TelemetryConfig) -> Any:
+    from pipeline.stages.capabilities import TelemetryRule
+
+    return TelemetryRule(
+        min_calls=config.min_calls,
+        downgrade_above=config.downgrade_above,
+        recover_at=config.recover_at,
+        window_days=config.verification_window_days,
+    )
+
+
+def carry_verification(
+    records: Iterable[Any],
+    previous: Mapping[str, Any],
+    config: TelemetryConfig,
+    now: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A catalog sync between two daily verifications: each freshly resolved record takes
+    its previous ``verification`` and the telemetry layer runs again on the same figures, so
+    a downgrade stays published (and an override or an API change still takes effect)."""
+    from pipeline.stages.capabilities import telemetry_layer
+
+    rule = rule_of(config)
+    conflicts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for record in records:
+        before = previous.get(record.id)
+        if before is None or before.verification is None or record.verification is not None:
+            continue
+        record.verification = before.verification.model_copy(deep=True)
+        found_conflicts, found_changes = telemetry_layer(
+            record, record.verification, rule, before.verification.last_checked
+        )
+        conflicts += found_conflicts
+        changes += found_changes
+    return conflicts, changes
