@@ -121,13 +121,17 @@ def test_rate_limited_model_stays_listed_over_http(app_for, clock):
         "reason": None,
     }
     claude = client.get("/v1/models", params={"available": "true", "format": "anthropic"}).json()
-    assert claude["first_id"] == "openai/gpt-4o"
-    assert claude["data"][0]["availability"]["state"] == "cooling_down"
+    # Anthropic lists newest first (issue 15): gpt-4o-mini (2024-07) before gpt-4o (2024-05).
+    assert [m["id"] for m in claude["data"]] == ["openai/gpt-4o-mini", "openai/gpt-4o"]
+    assert claude["data"][1]["availability"]["state"] == "cooling_down"
     gemini = client.get("/v1/models", params={"available": "true", "format": "gemini"}).json()
-    assert gemini["models"][0]["availability"]["retryAt"] == iso(clock.now + 90)
+    by_name = {m["name"]: m for m in gemini["models"]}
+    assert by_name["models/openai/gpt-4o"]["availability"]["retryAt"] == iso(clock.now + 90)
     # The plain list is untouched.
     assert "availability" not in client.get("/v1/models").json()["data"][0]
-    assert client.get("/v1/models?available=maybe").status_code == 422
+    # A bad value is a 400 in the shape's own error envelope (issue 15).
+    bad = client.get("/v1/models?available=maybe")
+    assert bad.status_code == 400 and "available" in bad.json()["error"]["message"]
 
     state = client.get("/api/runtime/models/gpt-4o", headers=AUTH).json()
     assert state["state"] == "cooling_down" and state["retryAt"] == iso(clock.now + 90)
@@ -135,7 +139,11 @@ def test_rate_limited_model_stays_listed_over_http(app_for, clock):
     assert state["availableClients"] == []
 
     clock.now += 91
-    again = client.get("/v1/models?available=true").json()["data"][0]
+    again = next(
+        m
+        for m in client.get("/v1/models?available=true").json()["data"]
+        if m["id"] == "openai/gpt-4o"
+    )
     assert again["availability"]["state"] == "available"
 
 
