@@ -3,10 +3,15 @@
 The package reads top-down, each layer importing only the ones below it:
 
     cli.py        `catalog` / `syncmodels`: argument parsing, exit codes, output
-    registry/     the reader: library (Registry) and HTTP service over a published set
+    cli_views.py  read-only views: list, show, explain, changes, history, export-site
+    web/          the web explorer: pages, rows, routes on `catalog serve`, static export
+    registry/     the reader: library (Registry), HTTP service, runtime availability
+    telemetry/    runtime truth: call outcomes in, rollups, verification, downgrades, probes
     runs/         orchestration: jobs (run_job), sync, providers, curated_sync, schedule, fallback
     sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests
     offers/       per-provider offers and measured health from OpenRouter's endpoints API
+    crosscheck/   the published catalog against models.dev / LiteLLM, per field
+    history/      what changed per model over time: events, segments, queries, rebuild
     stages/       pure transforms: normalize → capabilities → tiers → aliases → lifecycle →
                   deprecations → rank → curate; changelog, enrich, cost, bindings
     resolve.py    id / alias / redirect / family fallback resolution (CLI and reader)

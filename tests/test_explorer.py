@@ -343,3 +343,38 @@ def test_model_page_shows_the_offers_table() -> None:
         end="2026-08-19T00:00:00Z",
         subtitle="",
     )
+
+
+def test_model_page_shows_verification_or_unverified() -> None:
+    from pipeline.web import pages
+
+    model = {"id": "acme/m1", "name": "M1", "pricing": {}, "lifecycle": {"state": "active"}}
+    verification = {
+        "status": "failing",
+        "calls": 120,
+        "windowDays": 7,
+        "verifiedCapabilities": ["chat"],
+        "failingCapabilities": ["tools"],
+        "downgraded": {"supportsTools": {}},
+        "latencyP50Ms": 830,
+        "lastChecked": "2026-08-20T01:30:00Z",
+    }
+
+    def render(record: dict[str, Any]) -> str:
+        return pages.model_page(
+            record,
+            timeline=[],
+            redirects_in=[],
+            redirect_out=None,
+            old_aliases=[],
+            curated=None,
+            links=pages.Links(),
+            end="2026-08-20T00:00:00Z",
+            subtitle="",
+        )
+
+    shown = render({**model, "verification": verification})
+    section = shown[shown.index('id="verification"') :]
+    assert "<td>failing</td>" in section and "<td>tools</td>" in section
+    assert "<td>supportsTools</td>" in section and "830 ms" in section
+    assert "Unverified: no call" in render(model)

@@ -499,6 +499,7 @@ def model_page(
             f"<section><h2>Offers</h2><p>Provider endpoints on OpenRouter"
             f"{' as of ' + e(as_of) if as_of else ''}.</p>{offers_table(model['offers'])}</section>"
         )
+    verification_html = verification_section(model.get("verification"))
     curated_html = ""
     if curated:
         scores = curated.get("scores") or {}
@@ -515,7 +516,7 @@ def model_page(
         f"<section><h2>Prices (USD per 1M tokens unless stated)</h2>{prices}"
         f"<h2>Lifecycle</h2>{lifecycle}<h2>Sources</h2>{sources_html}</section></div>"
         f"<section><h2>Capabilities</h2>{flags_table}</section>"
-        f"{offers_html}{curated_html}"
+        f"{verification_html}{offers_html}{curated_html}"
         f"<section><h2>Price history</h2>{price_chart(timeline, end)}</section>"
         f"<section><h2>Change timeline</h2>{timeline_table(timeline, links)}</section>"
     )
@@ -671,6 +672,25 @@ def core_section(core: Sequence[Mapping[str, Any]], links: Links) -> str:
         "<th>Summary</th><th>Defaults</th><th>State</th><th>Rank</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
+
+
+def verification_section(verification: Any) -> str:
+    """What observed calls say about the model (issue 17); absent reads as unverified."""
+    if not isinstance(verification, Mapping):
+        return (
+            '<section id="verification"><h2>Verification</h2><p class="empty">Unverified: no '
+            "call to this model was reported in the telemetry window.</p></section>"
+        )
+    rows = [
+        ("Status", e(verification.get("status"))),
+        ("Calls", f"{e(verification.get('calls'))} in {e(verification.get('windowDays'))} days"),
+        ("Verified", e(", ".join(verification.get("verifiedCapabilities") or [])) or "—"),
+        ("Failing", e(", ".join(verification.get("failingCapabilities") or [])) or "—"),
+        ("Downgraded", e(", ".join(verification.get("downgraded") or {})) or "—"),
+        ("Latency p50", _number_or_dash(verification.get("latencyP50Ms"), "ms")),
+        ("Last checked", e(verification.get("lastChecked"))),
+    ]
+    return f'<section id="verification"><h2>Verification</h2>{_kv(rows)}</section>'
 
 
 def offers_table(offers: Sequence[Mapping[str, Any]]) -> str:
