@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, logs
+from pipeline import __version__, logs, redact
 from pipeline.config import (
     CatalogConfig,
     ConfigError,
@@ -657,6 +657,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Before anything can print: every byte on stdout/stderr (logs included) is scrubbed of
+    # the keys in the environment (docs/hardening.md).
+    redact.remember_env(())
+    redact.guard_std_streams()
     logs.configure(verbose=getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
@@ -672,6 +676,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"error: store: {exc}", file=sys.stderr)
         return 1
+    except redact.SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -44,6 +44,17 @@ class OpenRouterConfig(Section):
     """First retry delay; doubles each attempt, capped by `max_backoff_seconds`."""
     max_backoff_seconds: float = 30.0
     """Longest wait between attempts, including a server's Retry-After."""
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest response body accepted (docs/hardening.md); a bigger one fails the fetch."""
+    fetch_deadline_seconds: float = Field(default=600.0, gt=0)
+    """Longest the fetch may take, retries included (per-read timeouts alone never trip on a
+    body trickling a byte a second)."""
+    max_items: int = Field(default=1_000_000, ge=1)
+    """Most entries in the model list; a longer list is refused as a whole."""
+    max_depth: int = Field(default=64, ge=8)
+    """Deepest JSON nesting accepted (real payloads nest 6 levels)."""
+    max_quarantined: int = Field(default=1000, ge=0)
+    """Quarantined records stored in the run report; the rest are only counted."""
 
 
 class LifecycleConfig(Section):

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
+from pipeline import redact
 from pipeline.publishing import jsonio, keys, schemas
 from pipeline.publishing.store import PreconditionFailed, Store, StoreError
 from pipeline.records import JobStatus, Manifest, ManifestEntry, Status
@@ -58,7 +59,8 @@ def encode(name: str, artifact: BaseModel) -> bytes:
     data = jsonio.dump_model(artifact)
     document = jsonio.loads_plain(data)
     schemas.validate(name, document)
-    return data
+    # Status, run reports and artifacts carry error texts: no secret leaves (docs/hardening.md).
+    return redact.redact_bytes(data)
 
 
 def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) -> bytes:
@@ -73,6 +75,9 @@ def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) ->
     envelope = artifact.model_copy(update={field: []})
     head = jsonio.dump_model(envelope)
     schemas.validate(name, jsonio.loads_plain(head))
+    # The envelope carries error texts (degradedReason); the items only upstream data, so they
+    # get the fast scrub of remembered values below.
+    head = redact.redact_bytes(head)
     if not items:
         return head
     key = f'"{to_camel(field)}": []'.encode()
@@ -88,7 +93,7 @@ def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) ->
             out += b",\n"
         out += b"    " + text.rstrip(b"\n").replace(b"\n", b"\n    ")
     out += b"\n  ]" + after
-    return bytes(out)
+    return redact.redact_bytes(bytes(out), shapes=False) if redact.remembered() else bytes(out)
 
 
 class UnreadableArtifact(Exception):

@@ -31,10 +31,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import __version__
+from pipeline import __version__, redact
 from pipeline.publishing import keys
 from pipeline.records import Deprecations, ModelRecord
-from pipeline.registry import formats
+from pipeline.registry import formats, hardening
 from pipeline.registry.admin import (
     RUN_ID_PATTERN,
     SCOPE_PATTERN,
@@ -272,6 +272,8 @@ class Prebuilt(Response):
 
 def encode(document: Any, status: int = 200) -> Body:
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # Admin answers carry run errors; no secret leaves (docs/hardening.md).
+    data = redact.redact_bytes(data)
     return Body(data, f'"{hashlib.sha256(data).hexdigest()[:24]}"', status)
 
 
@@ -385,6 +387,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.registry = registry
+    hardening.install(app)
     app.state.refresher = refresher
     app.state.metrics = metrics
 
