@@ -8,6 +8,7 @@ go through float and could print 0.30000000000000004 for a price the feed gave a
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -42,3 +43,49 @@ def to_decimal_number(value: Decimal) -> Decimal:
     if normalized.as_tuple().exponent > 0:  # type: ignore[operator]
         return normalized.quantize(Decimal(1))
     return normalized
+
+
+# -- bounded reading of files anyone can write (issue 12) ----------------------------------
+
+_QUOTED = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """True when the JSON in ``raw`` provably nests deeper than ``limit``.
+
+    Parsers recurse (simplejson: RecursionError) or keep state per level (ijson: memory
+    quadratic in depth), so depth is measured on the bytes first, in linear time with C-speed
+    passes only: escapes are dropped, everything but quotes and brackets deleted, strings (now
+    bare quote pairs around the brackets they held) cut out, then matched innermost pairs
+    removed level by level — ``limit`` passes at most, each over the brackets alone.
+    Otherwise malformed bracket sequences return False: the parser reports them better.
+    """
+    # `\\` first, so the `\"` left afterwards are exactly the escaped quotes.
+    plain = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _QUOTED.sub(b"", plain.translate(None, _NOT_STRUCTURE))
+    del plain
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False  # too few brackets to nest deeper than the limit
+    for _ in range(limit):
+        brackets, removed = _INNERMOST.subn(b"", brackets)
+        if not removed:
+            break
+    # Pairs left after `limit` passes are deeper; so is a run of unclosed opening brackets
+    # (a body cut off, or built to make the parser descend forever).
+    opened_run = re.compile(rb"[\[{]{%d}" % (limit + 1))
+    return bool(_INNERMOST.search(brackets) or opened_run.search(brackets))
+
+
+def loads_bounded(data: bytes, *, max_bytes: int, max_depth: int = 32) -> Any:
+    """:func:`loads_plain` for a file a third party writes (bindings, status, lock): too big
+    or too deep is a ValueError saying so, before any parsing."""
+    if len(data) > max_bytes:
+        raise ValueError(f"{len(data)} bytes, over the {max_bytes}-byte limit")
+    if nesting_exceeds(data, max_depth):
+        raise ValueError(f"nests deeper than {max_depth} levels")
+    try:
+        return loads_plain(data)
+    except RecursionError as exc:  # belt and braces: the depth check should have caught it
+        raise ValueError("nests too deep to parse") from exc

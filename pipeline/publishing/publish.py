@@ -156,8 +156,13 @@ def record_status(store: Store, job: str, entry: JobStatus, generated_at: str) -
         if blob is not None:
             try:
                 status = Status.model_validate_json(blob.data)
-            except ValueError:
-                status = None  # unreadable: start afresh rather than block every job
+            except ValueError as exc:
+                # Unreadable: start afresh rather than block every job, and say so.
+                log.warning(
+                    "status unreadable; starting it afresh",
+                    extra={"key": keys.STATUS, "problem": str(exc).splitlines()[0][:200]},
+                )
+                status = None
         status = status or Status(generated_at=generated_at)
         previous = status.jobs.get(job)
         if entry.last_success is None and previous is not None:

@@ -85,7 +85,9 @@ def lease_holder(store: Store, now: datetime) -> dict[str, Any] | None:
     try:
         expires = parse_iso(str(lease.get("expiresAt", "")))
     except ValueError:
-        return lease  # unreadable expiry: assume held rather than run two syncs at once
+        # As in pipeline.publishing.lease: an unreadable expiry counts as expired (the next
+        # sync takes the lease over); held forever would block every refresh "until garbage".
+        return None
     return lease if expires > now else None
 
 

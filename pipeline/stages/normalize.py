@@ -24,6 +24,7 @@ from pipeline.records import (
     Pricing,
     SourceRef,
 )
+from pipeline.timeutil import parse_iso
 
 PER_MILLION = Decimal(1_000_000)
 
@@ -58,6 +59,8 @@ MIN_PRICE = Decimal("1e-30")
 MAX_PRICE_CHARS = 100
 MAX_TOKENS = 10**9
 """Context and output limits above a billion tokens are garbage, not models."""
+MAX_ID_CHARS = 256
+"""Longest model id accepted (real ones are under 80 characters)."""
 MAX_CREATED = 4_102_444_800
 """2100-01-01 in Unix seconds: a later `created` is garbage."""
 
@@ -236,6 +239,10 @@ def _iso_date(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
+    try:
+        parse_iso(value)  # lifecycle compares it with the clock: garbage must stop here
+    except ValueError as exc:
+        raise NormalizeError(f"expiration_date is not a date: {value[:40]!r}") from exc
     return f"{value}T00:00:00Z" if len(value) == 10 else value
 
 
