@@ -553,7 +553,7 @@ def create_app(
 
         def build(snap: Snapshot) -> Any:
             found = snap.memo(("search", *filters), lambda: matching(snap))
-            ids = [str(m["id"]) for m in found]
+            ids = snap.memo(("search-ids", *filters), lambda: [str(m["id"]) for m in found])
             start = bisect.bisect_right(ids, after) if after is not None else 0
             page = found[start : start + limit]
             more = start + limit < len(found)
@@ -564,7 +564,13 @@ def create_app(
                 "runId": snap.run_id,
             }
 
-        body = cached(("page", *filters, limit, after), build)
+        # Only first pages are cached: a cursor is any string a client likes, so caching
+        # cursor pages let clients create entries at will (issue 12). A cursor page costs a
+        # bisect over the memoized ids and the encoding of one page.
+        if after is None:
+            body = cached(("page", *filters, limit), build)
+        else:
+            body = encode(build(snapshot()))
         return respond(request, body, CATALOG_CACHE)
 
     @app.get(
