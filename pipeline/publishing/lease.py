@@ -101,11 +101,19 @@ class Lease:
                 raise LeaseLost(self.lost) from exc
             self.record = record
 
-    def start_renewing(self, every: float) -> None:
-        """Renew every ``every`` seconds from a daemon thread until ``release``."""
+    def start_renewing(self, every: float, *, until: float | None = None) -> None:
+        """Renew every ``every`` seconds from a daemon thread until ``release``, and never
+        past ``until`` (``time.monotonic()``): a run stuck beyond its deadline must not hold
+        the lease forever."""
 
         def loop() -> None:
             while not self._stop.wait(every):
+                if until is not None and time.monotonic() > until:
+                    log.error(
+                        "run passed its deadline; the lease is no longer renewed",
+                        extra={"run_id": self.record.run_id, "expires_at": self.record.expires_at},
+                    )
+                    return
                 try:
                     self.renew()
                 except LeaseLost as exc:

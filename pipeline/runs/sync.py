@@ -79,6 +79,8 @@ class SyncRequest:
     """Job name recorded in status.json."""
     overrides: Overrides = field(default_factory=Overrides)
     """Loaded and validated override files (the CLI loads them before the run starts)."""
+    deadline: float | None = None
+    """``time.monotonic()`` after which the run stops at its next stage (None: no deadline)."""
 
 
 @dataclass
@@ -120,6 +122,12 @@ class _Run:
 
     @contextmanager
     def stage(self, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
+        deadline = self.request.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise RunDeadline(
+                f"the run passed its deadline before stage {name!r}; stopped, nothing published "
+                "(jobs.run_deadline_seconds)"
+            )
         began = time.perf_counter()
         yield
         elapsed = (time.perf_counter() - began) * 1000
@@ -331,8 +339,43 @@ def sync_openrouter(
 ) -> SyncResult:
     """Run one OpenRouter sync into ``store``. Never raises for upstream or data problems:
     the result says what happened. Store failures propagate as StoreError after the last good
-    catalog was left as it was."""
+    catalog was left as it was.
+
+    Past ``request.deadline`` the run stops at the next stage and publishes nothing. Any
+    other unexpected error (a bug, a value nobody foresaw) is reported as a failed run; on a
+    fresh store the embedded catalog is published instead, so readers always get one."""
     run = _Run(request=request, progress=progress)
+    try:
+        return _sync_openrouter(store, config, request, run, transport, sleep)
+    except RunDeadline as exc:
+        return _failed(store, run, str(exc))
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.exception("sync crashed", extra={"job": request.job})
+        reason = f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
+        try:
+            previous = load_previous(store)
+        except publish.UnreadableArtifact:
+            previous = None
+        if previous is not None:
+            return _failed(store, run, f"{reason}; kept the published catalog")
+        run.details.pop("sources", None)
+        return _unavailable(store, config, run, None, reason)
+
+
+class RunDeadline(SyncError):
+    """The run passed its deadline (``jobs.run_deadline_seconds``); nothing was published."""
+
+
+def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed through
+    store: Store,
+    config: CatalogConfig,
+    request: SyncRequest,
+    run: _Run,
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None] | None,
+) -> SyncResult:
     now = request.now
 
     # -- fetch -----------------------------------------------------------------------------
