@@ -56,6 +56,12 @@ _SHAPES = re.compile(
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+|%20)[^\s'\"\\,;]{12,}")
 _SHAPES_BYTES = re.compile(_SHAPES.pattern.encode())
 _BEARER_BYTES = re.compile(_BEARER.pattern.encode())
+# Literal fragments every match contains: a substring test (C memmem) skips the regexes on
+# text without them, which is nearly all text (a 1 MB page: 0.3 ms instead of 120 ms).
+_SHAPE_HINTS = ("sk-", "AIza", "gsk_", "hf_", "xai-", "AKIA", "ASIA")
+_BEARER_HINTS = ("earer", "EARER", "asic", "ASIC")
+_SHAPE_HINTS_BYTES = tuple(h.encode() for h in _SHAPE_HINTS)
+_BEARER_HINTS_BYTES = tuple(h.encode() for h in _BEARER_HINTS)
 
 _lock = threading.Lock()
 _values: frozenset[str] = frozenset()
@@ -133,8 +139,11 @@ def redact(text: str) -> str:
     for value in sorted(_values, key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
-    text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    return _SHAPES.sub(MASK, text)
+    if any(hint in text for hint in _BEARER_HINTS):
+        text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    if any(hint in text for hint in _SHAPE_HINTS):
+        text = _SHAPES.sub(MASK, text)
+    return text
 
 
 def redact_bytes(data: bytes, *, shapes: bool = True) -> bytes:
@@ -145,8 +154,9 @@ def redact_bytes(data: bytes, *, shapes: bool = True) -> bytes:
         encoded = value.encode("utf-8", "surrogatepass")
         if encoded in data:
             data = data.replace(encoded, mask)
-    if shapes:
+    if shapes and any(hint in data for hint in _BEARER_HINTS_BYTES):
         data = _BEARER_BYTES.sub(lambda m: m.group(1) + m.group(2) + mask, data)
+    if shapes and any(hint in data for hint in _SHAPE_HINTS_BYTES):
         data = _SHAPES_BYTES.sub(mask, data)
     return data
 

