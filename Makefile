@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: sync test lint types check bench fallback schemas k8s clean
+.PHONY: sync test lint types check bench chaos fallback schemas k8s clean
 
 # checkov (tests/test_infra.py) pins boto3==1.35.49, packaging<24 and networkx<2.7: in the
 # project's virtualenv it would downgrade the boto3 the stores run on. It gets a virtualenv of
@@ -43,6 +43,10 @@ types: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## 200 randomized faulted syncs (kills, hostile bodies and files); prints invariant counts.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos --runs $(or $(RUNS),200)
 
 ## Rebuild the embedded offline catalog from a recorded payload: make fallback FROM=path.json
 fallback: $(STAMP)
