@@ -11,6 +11,7 @@ BENCHMARKS = {
     "bench.capabilities": "share of the sync spent in the capability resolver (414 models)",
     "bench.providers": "providers sync: 14 sources each answering after 1 s (target < 2 s)",
     "bench.reader": "reader: import time, load/lookup at 10k/100k, HTTP vs a constant app",
+    "bench.hardening": "peak RSS: sync vs hostile bodies (< 512 MB), reader flood (< 300 MB)",
 }
 
 
