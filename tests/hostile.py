@@ -79,7 +79,11 @@ class HostileUpstream:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up on purpose (size limit, deadline)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients killed or cut off on purpose reset their connections
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

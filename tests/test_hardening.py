@@ -635,3 +635,22 @@ def test_memo_is_bounded_in_bytes():
         snapshot.memo(("page", index), Page)
     assert snapshot._memo_bytes <= core.MEMO_BYTES
     assert len(snapshot._memo) <= core.MEMO_BYTES // (1 << 20)
+
+
+def test_a_provider_answering_deep_nesting_fails_that_source_only(tmp_path):
+    from pipeline.runs.providers import ProvidersRequest, sync_providers
+    from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
+
+    sources: dict[str, Any] = {
+        n: {"enabled": False} for n in SOURCE_TYPES if n not in INSTANCE_ONLY
+    }
+    sources["groq"] = {"enabled": True, "base_url": "http://127.0.0.1:9/openai/v1"}
+    result = sync_providers(
+        LocalStore(tmp_path / "store"),
+        CatalogConfig(extra={"sources": sources}),
+        ProvidersRequest(now=parse_iso(NOW), only=["groq"]),
+        env={"GROQ_API_KEY": "gsk_" + "k" * 40},
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"[" * 100_000)),
+        sleep=lambda _: None,
+    )
+    assert "nests deeper than 64 levels" in (result.results["groq"].reason or "")
