@@ -514,7 +514,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ),
         config_path=args.config,
         # The token is read here and handed over; it is never logged or echoed.
-        admin_token=os.environ.get(service.ADMIN_TOKEN_ENV) or None,
+        admin_token=redact.read_secret(service.ADMIN_TOKEN_ENV),
         store_options={
             "endpoint_url": config.s3_endpoint_url,
             "region": config.s3_region,
