@@ -11,7 +11,6 @@ summary on stdout; errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
