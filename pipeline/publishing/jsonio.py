@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 import simplejson
@@ -49,7 +50,9 @@ def to_decimal_number(value: Decimal) -> Decimal:
 
 _QUOTED = re.compile(rb'"[^"]*"')
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
-_INNERMOST = re.compile(rb"\[\]|\{\}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
 
 
 def nesting_exceeds(raw: bytes, limit: int) -> bool:
@@ -58,24 +61,22 @@ def nesting_exceeds(raw: bytes, limit: int) -> bool:
     Parsers recurse (simplejson: RecursionError) or keep state per level (ijson: memory
     quadratic in depth), so depth is measured on the bytes first, in linear time with C-speed
     passes only: escapes are dropped, everything but quotes and brackets deleted, strings (now
-    bare quote pairs around the brackets they held) cut out, then matched innermost pairs
-    removed level by level — ``limit`` passes at most, each over the brackets alone.
-    Otherwise malformed bracket sequences return False: the parser reports them better.
+    bare quote pairs around the brackets they held) cut out, and the running depth of the
+    brackets left taken. Mismatched brackets are left for the parser to report.
     """
     # `\\` first, so the `\"` left afterwards are exactly the escaped quotes.
     plain = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = _QUOTED.sub(b"", plain.translate(None, _NOT_STRUCTURE))
+    # Nearly every string holds no bracket and is now `""`: dropping those pairs first leaves
+    # the regex only the rare strings with brackets inside. (A `""` that is a closing quote
+    # and the next opening one only merges two adjacent strings: nothing structural lies
+    # between them.)
+    brackets = _QUOTED.sub(b"", plain.translate(None, _NOT_STRUCTURE).replace(b'""', b""))
     del plain
     if brackets.count(b"[") + brackets.count(b"{") <= limit:
         return False  # too few brackets to nest deeper than the limit
-    for _ in range(limit):
-        brackets, removed = _INNERMOST.subn(b"", brackets)
-        if not removed:
-            break
-    # Pairs left after `limit` passes are deeper; so is a run of unclosed opening brackets
-    # (a body cut off, or built to make the parser descend forever).
-    opened_run = re.compile(rb"[\[{]{%d}" % (limit + 1))
-    return bool(_INNERMOST.search(brackets) or opened_run.search(brackets))
+    # The depth is the largest running sum of +1 (opening) and -1 (closing); map and
+    # accumulate run in C, about 30 ns a bracket. Unclosed brackets count as deep as they go.
+    return max(accumulate(map(_STEP.__getitem__, brackets))) > limit
 
 
 def loads_bounded(data: bytes, *, max_bytes: int, max_depth: int = 32) -> Any:
