@@ -141,13 +141,23 @@ def endless(total: int, chunk: int = 1 << 20) -> Callable[[], Iterator[bytes]]:
 # -- the CLI in a subprocess ------------------------------------------------------------------
 
 _WRAPPER = (
-    "import resource, sys\n"
+    "import sys\n"
     "from pipeline.cli import main\n"
+    "def peak_kb():\n"
+    "    # VmHWM: the high-water mark of this process's own memory. ru_maxrss would not do: on\n"
+    "    # Linux it inherits the parent's peak across fork/exec (a big pytest process).\n"
+    "    try:\n"
+    "        for line in open('/proc/self/status'):\n"
+    "            if line.startswith('VmHWM:'):\n"
+    "                return int(line.split()[1])\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    import resource\n"
+    "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
     "try:\n"
     "    code = main(sys.argv[1:])\n"
     "finally:\n"
-    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "    sys.__stderr__.write(f'\\nPEAK_RSS_KB {peak}\\n')\n"
+    "    sys.__stderr__.write(f'\\nPEAK_RSS_KB {peak_kb()}\\n')\n"
     "sys.exit(code)\n"
 )
 

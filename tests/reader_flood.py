@@ -23,6 +23,18 @@ CAPABILITIES = ["vision", "tools", "reasoning", "structured-output", "image-gen"
 TIERS = ["free", "budget", "standard", "pro", "premium", "variable", "unknown"]
 
 
+def _peak_kb() -> int:
+    """VmHWM of this process: ru_maxrss inherits the parent's peak across fork/exec."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main() -> None:
     root, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
@@ -55,7 +67,7 @@ def main() -> None:
             statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
             if rng.random() < 0.05:
                 client.get(f"/v1/models/{rng.choice(ids)}{rng.randint(0, 10**9)}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_kb() / 1024
     codes = ",".join(f"{code}:{n}" for code, n in sorted(statuses.items()))
     seconds = time.monotonic() - began
     print(f"requests={count} statuses={codes} seconds={seconds:.1f} peak_rss_mb={peak:.1f}")
