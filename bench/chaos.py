@@ -253,11 +253,12 @@ def one_run(
             "openrouter" in status.get("jobs", {}),
             f"run {index} {scenario}",
         )
-        if key_form == "control":
+        if key_form == "control" and code != 3:  # a locked run never reads the key
             entry = status.get("jobs", {}).get("openrouter", {})
             inv.check(
                 "a key with a control character is named, not shown",
                 "OPENROUTER_API_KEY" in json.dumps(entry),
+                f"run {index} {scenario} exit {code}: {json.dumps(entry)[:300]}",
             )
     return {
         "scenario": scenario,
