@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: sync test lint types check bench fallback schemas k8s clean
+.PHONY: sync test lint types check bench chaos fallback schemas k8s clean
 
 # checkov (tests/test_infra.py) pins boto3==1.35.49, packaging<24 and networkx<2.7: in the
 # project's virtualenv it would downgrade the boto3 the stores run on. It gets a virtualenv of
@@ -59,6 +59,10 @@ types: $(DEV_STAMP)
 ## Benchmarks: every figure, then a table of targets with ok/MISSED (exit 1 when one missed).
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench --check
+
+## 200 randomized faulted syncs (kills, hostile bodies and files); prints invariant counts.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos --runs $(or $(RUNS),200)
 
 ## Rebuild the embedded offline catalog from a recorded payload: make fallback FROM=path.json
 fallback: $(STAMP)

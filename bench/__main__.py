@@ -18,6 +18,7 @@ BENCHMARKS = {
     "bench.curated_core": "what merging curated-core.json adds to curation (549 and 100k models)",
     "bench.availability": "runtime availability: 10k models × 1k clients, latency and threads",
     "bench.telemetry": "telemetry: intake events/s; daily aggregation of 30 days × 10k models",
+    "bench.hardening": "peak RSS: sync vs hostile bodies (< 512 MB), reader flood (< 300 MB)",
 }
 
 

@@ -22,6 +22,8 @@ The package reads top-down, each layer importing only the ones below it:
     payloads.py   upstream payload types (what sources hand to stages)
     records.py    published record types (what stages hand to publishing)
     config.py, provider_config.py, timeutil.py, logs.py   settings and small utilities
+    redact.py     secrets: keys checked when read, scrubbed from every output channel
+    patterns.py   user-supplied regular expressions on RE2 (linear time)
     data/         the embedded offline catalog
     defaults/     the default override files and pinned manifests (in a checkout, a link to
                   ../overrides; real copies in an installed wheel)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, cli_views, logs
+from pipeline import __version__, cli_views, logs, redact
 from pipeline.config import (
     CatalogConfig,
     ConfigError,
@@ -823,7 +823,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ),
         config_path=args.config,
         # The token is read here and handed over; it is never logged or echoed.
-        admin_token=os.environ.get(service.ADMIN_TOKEN_ENV) or None,
+        admin_token=redact.read_secret(service.ADMIN_TOKEN_ENV),
         store_options={
             "endpoint_url": config.s3_endpoint_url,
             "region": config.s3_region,
@@ -1202,6 +1202,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Before anything can print: every byte on stdout/stderr (logs included) is scrubbed of
+    # the keys in the environment (docs/hardening.md).
+    redact.remember_env(())
+    redact.guard_std_streams()
     logs.configure(verbose=getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
@@ -1227,6 +1231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
+    except redact.SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -44,6 +44,17 @@ class OpenRouterConfig(Section):
     """First retry delay; doubles each attempt, capped by `max_backoff_seconds`."""
     max_backoff_seconds: float = 30.0
     """Longest wait between attempts, including a server's Retry-After."""
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest response body accepted (docs/hardening.md); a bigger one fails the fetch."""
+    fetch_deadline_seconds: float = Field(default=600.0, gt=0)
+    """Longest the fetch may take, retries included (per-read timeouts alone never trip on a
+    body trickling a byte a second)."""
+    max_items: int = Field(default=1_000_000, ge=1)
+    """Most entries in the model list; a longer list is refused as a whole."""
+    max_depth: int = Field(default=64, ge=8)
+    """Deepest JSON nesting accepted (real payloads nest 6 levels)."""
+    max_quarantined: int = Field(default=1000, ge=0)
+    """Quarantined records stored in the run report; the rest are only counted."""
 
 
 class OffersConfig(Section):
@@ -214,8 +225,51 @@ class CatalogConfig(Section):
     """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
 
 
+class ReaderConfig(Section):
+    """The `reader:` section (`catalog serve`); command-line flags take precedence."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind."""
+    port: int = Field(default=8080, ge=0, le=65535)
+    """Port to listen on."""
+    refresh_seconds: float | None = Field(default=None, ge=0)
+    """Poll the store for a new set every N seconds (0: never; default 30)."""
+    max_age_seconds: float | None = Field(default=None, ge=0)
+    """/readyz fails when the catalog is older than this (default 86400)."""
+
+
+SCHEDULE_KEYS = frozenset({"table", "misfire_grace_seconds", "jobs"})
+"""Keys of `schedule:` (pipeline.runs.schedule.ScheduleSettings parses them; a test keeps the
+two in step). Checked at load time so a typo fails every command, not only `catalog schedule`."""
+
 # Keys later stages own; kept as raw mappings until their stage parses them.
 _PASSTHROUGH = ("sources", "model_cache", "schedule", "curation", "reader", "jobs")
+
+
+def _check_sections(path: str | None, extra: dict[str, Any]) -> None:
+    """Unknown keys under `reader:` and `schedule:` are errors naming the key (issue 12)."""
+    reader = extra.get("reader")
+    if reader is not None:
+        if not isinstance(reader, dict):
+            raise ConfigError(f"config {path}: reader: must be a mapping")
+        try:
+            ReaderConfig.model_validate(reader)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"reader.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigError(f"config {path}: {problems}") from exc
+    schedule = extra.get("schedule")
+    if schedule is not None:
+        if not isinstance(schedule, dict):
+            raise ConfigError(f"config {path}: schedule: must be a mapping")
+        unknown = sorted(str(key) for key in schedule if key not in SCHEDULE_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"config {path}: schedule: unknown key(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(SCHEDULE_KEYS))})"
+            )
 
 
 def load_config(path: str | None = None) -> CatalogConfig:
@@ -237,6 +291,7 @@ def load_config(path: str | None = None) -> CatalogConfig:
             raise ConfigError(f"config {path}: the top level must be a mapping")
         raw = dict(loaded)
     extra = {key: raw.pop(key) for key in _PASSTHROUGH if key in raw}
+    _check_sections(path, extra)
     try:
         config = CatalogConfig.model_validate({**raw, "extra": extra})
     except ValidationError as exc:

@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any
 
+from pipeline.redact import redact
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -26,7 +28,8 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+        # Scrubbed here, at the last step: an exception text may quote a header or a key.
+        return redact(json.dumps(payload, default=str))
 
 
 class HumanFormatter(logging.Formatter):
@@ -38,8 +41,8 @@ class HumanFormatter(logging.Formatter):
             for k, v in vars(record).items()
             if k not in _STANDARD and not k.startswith("_")
         )
-        return f"{record.levelname.lower()}: {record.getMessage()}" + (
-            f" {extras}" if extras else ""
+        return redact(
+            f"{record.levelname.lower()}: {record.getMessage()}" + (f" {extras}" if extras else "")
         )
 
 

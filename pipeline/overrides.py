@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.patterns import PatternError, compile_pattern
 from pipeline.publishing import schemas
 from pipeline.publishing.jsonpath import json_path
 from pipeline.records import BucketName, Kind, Reasoning
@@ -417,8 +417,8 @@ def _check_semantics(path: Path, loaded: OverrideFile) -> None:
                 raise OverrideError(path, where, "give exactly one of 'match' or 'pattern'")
             if entry.pattern is not None:
                 try:
-                    re.compile(entry.pattern)
-                except re.error as exc:
+                    compile_pattern(entry.pattern)
+                except PatternError as exc:
                     raise OverrideError(
                         path, f"{where}.pattern", f"does not compile: {exc}"
                     ) from exc
@@ -507,8 +507,8 @@ def _check_quality_scores(path: Path, loaded: QualityScores) -> None:
             raise OverrideError(path, where, "give exactly one of 'match' or 'pattern'")
         if score.pattern is not None:
             try:
-                re.compile(score.pattern)
-            except re.error as exc:
+                compile_pattern(score.pattern)
+            except PatternError as exc:
                 raise OverrideError(path, f"{where}.pattern", f"does not compile: {exc}") from exc
         if score.match is not None:
             if score.match in matched:

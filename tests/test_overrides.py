@@ -124,8 +124,8 @@ BAD = {
         "capability-overrides.json",
         '{"overrides": [{"pattern": "^acme/(vl", "set": {"supportsVision": true},'
         ' "note": "since 2026-08"}]}',
-        "$.overrides[0].pattern: does not compile: "
-        "missing ), unterminated subpattern at position 6",
+        "$.overrides[0].pattern: does not compile: RE2 refuses it (missing ): ^acme/(vl); "
+        "use a plain regular expression without backreferences or lookaround",
     ),
     "alias-schema-violation": (
         "alias-overrides.json",

@@ -101,11 +101,19 @@ class Lease:
                 raise LeaseLost(self.lost) from exc
             self.record = record
 
-    def start_renewing(self, every: float) -> None:
-        """Renew every ``every`` seconds from a daemon thread until ``release``."""
+    def start_renewing(self, every: float, *, until: float | None = None) -> None:
+        """Renew every ``every`` seconds from a daemon thread until ``release``, and never
+        past ``until`` (``time.monotonic()``): a run stuck beyond its deadline must not hold
+        the lease forever."""
 
         def loop() -> None:
             while not self._stop.wait(every):
+                if until is not None and time.monotonic() > until:
+                    log.error(
+                        "run passed its deadline; the lease is no longer renewed",
+                        extra={"run_id": self.record.run_id, "expires_at": self.record.expires_at},
+                    )
+                    return
                 try:
                     self.renew()
                 except LeaseLost as exc:
@@ -151,15 +159,29 @@ class Lease:
         self.release()
 
 
+MAX_LOCK_BYTES = 64 * 1024
+"""A lease record is ~250 bytes; anything far bigger is garbage, not a holder."""
+
+
 def read_holder(store: Store) -> tuple[LeaseRecord | None, str] | None:
-    """The current lease record and its etag (record None when unreadable), or None if free."""
+    """The current lease record and its etag (record None when unreadable), or None if free.
+
+    Unreadable covers garbage, wrong types, deep nesting, a huge file and times that do not
+    parse: all of them count as an expired lease (with a warning), never as a held one."""
     blob = store.get(keys.LOCK)
     if blob is None:
         return None
-    try:
-        return LeaseRecord.model_validate_json(blob.data), blob.etag
-    except ValidationError:
+    if len(blob.data) > MAX_LOCK_BYTES:
+        log.warning("lease file unreadable", extra={"key": keys.LOCK, "problem": "too big"})
         return None, blob.etag
+    try:
+        record = LeaseRecord.model_validate_json(blob.data)
+        parse_iso(record.expires_at)
+    except (ValidationError, ValueError) as exc:
+        problem = str(exc).splitlines()[0][:200]
+        log.warning("lease file unreadable", extra={"key": keys.LOCK, "problem": problem})
+        return None, blob.etag
+    return record, blob.etag
 
 
 def acquire(

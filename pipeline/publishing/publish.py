@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
+from pipeline import redact
 from pipeline.publishing import jsonio, keys, schemas
 from pipeline.publishing.store import PreconditionFailed, Store, StoreError
 from pipeline.records import JobStatus, Manifest, ManifestEntry, Status
@@ -58,7 +59,8 @@ def encode(name: str, artifact: BaseModel) -> bytes:
     data = jsonio.dump_model(artifact)
     document = jsonio.loads_plain(data)
     schemas.validate(name, document)
-    return data
+    # Status, run reports and artifacts carry error texts: no secret leaves (docs/hardening.md).
+    return redact.redact_bytes(data)
 
 
 def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) -> bytes:
@@ -73,6 +75,9 @@ def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) ->
     envelope = artifact.model_copy(update={field: []})
     head = jsonio.dump_model(envelope)
     schemas.validate(name, jsonio.loads_plain(head))
+    # The envelope carries error texts (degradedReason); the items only upstream data, so they
+    # get the fast scrub of remembered values below.
+    head = redact.redact_bytes(head)
     if not items:
         return head
     key = f'"{to_camel(field)}": []'.encode()
@@ -88,6 +93,8 @@ def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) ->
             out += b",\n"
         out += b"    " + text.rstrip(b"\n").replace(b"\n", b"\n    ")
     out += b"\n  ]" + after
+    if redact.remembered():  # a configured secret could be quoted in the text: scrub it
+        return redact.redact_bytes(bytes(out), shapes=False)
     # The bytearray itself, not bytes(out): a copy would hold the whole document twice at the
     # run's memory peak (about 270 MB at 100k models). Nothing mutates it after this, and every
     # consumer (hashing, file and S3 writes, comparisons) takes any bytes-like object.
@@ -154,8 +161,13 @@ def record_status(store: Store, job: str, entry: JobStatus, generated_at: str) -
         if blob is not None:
             try:
                 status = Status.model_validate_json(blob.data)
-            except ValueError:
-                status = None  # unreadable: start afresh rather than block every job
+            except ValueError as exc:
+                # Unreadable: start afresh rather than block every job, and say so.
+                log.warning(
+                    "status unreadable; starting it afresh",
+                    extra={"key": keys.STATUS, "problem": str(exc).splitlines()[0][:200]},
+                )
+                status = None
         status = status or Status(generated_at=generated_at)
         previous = status.jobs.get(job)
         if entry.last_success is None and previous is not None:
@@ -350,3 +362,28 @@ def repair(store: Store) -> list[str]:
             extra={"store": store.uri, "restored": restored, "run_id": committed[0].run_id},
         )
     return restored
+
+
+def well_known_mismatches(store: Store) -> list[str]:
+    """The well-known artifacts that do not belong to the committed set, or [] when they all
+    do (issue 12: the post-kill window).
+
+    A run killed between writing the well-known files and the manifest leaves them from two
+    runs until the next run's :func:`repair`. A reader that goes through the manifest never
+    sees that; a reader of the well-known files checks each file's ``runId`` against
+    ``manifest.artifacts.<name>.runId`` (what this does, with the sha256 as well), and on a
+    mismatch reads the per-run copies the manifest names (docs/hardening.md).
+    """
+    committed = read_manifest(store)
+    if committed is None:
+        return []
+    problems: list[str] = []
+    for name, entry in sorted(committed[0].artifacts.items()):
+        blob = store.get(well_known(name))
+        if blob is None:
+            problems.append(f"{well_known(name)}: missing (manifest names run {entry.run_id})")
+        elif sha256(blob.data) != entry.sha256:
+            problems.append(
+                f"{well_known(name)}: not the bytes of run {entry.run_id} the manifest names"
+            )
+    return problems

@@ -22,7 +22,7 @@ from typing import Any
 from pipeline.publishing import keys
 from pipeline.publishing.store import Store
 from pipeline.registry.core import Registry
-from pipeline.registry.loader import read_json
+from pipeline.registry.loader import LoadError, read_json
 from pipeline.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("pipeline.registry.admin")
@@ -82,13 +82,18 @@ class RefreshBusy(Exception):
 
 def lease_holder(store: Store, now: datetime) -> dict[str, Any] | None:
     """The run lease ``models/lock.json`` when it is held (present and not expired)."""
-    lease = read_json(store, keys.LOCK)
+    try:
+        lease = read_json(store, keys.LOCK)
+    except LoadError:
+        return None  # garbled: counts as expired, as in pipeline.publishing.lease
     if not isinstance(lease, dict):
         return None
     try:
         expires = parse_iso(str(lease.get("expiresAt", "")))
     except ValueError:
-        return lease  # unreadable expiry: assume held rather than run two syncs at once
+        # As in pipeline.publishing.lease: an unreadable expiry counts as expired (the next
+        # sync takes the lease over); held forever would block every refresh "until garbage".
+        return None
     return lease if expires > now else None
 
 

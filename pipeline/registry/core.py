@@ -13,6 +13,7 @@ import datetime
 import gc
 import logging
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -90,6 +91,27 @@ CUTOFF_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 
 MEMO_LIMIT = 2048
 """Derived values (serialized bodies, query results) kept per snapshot, least recent dropped."""
+MEMO_BYTES = 64 * 1024 * 1024
+"""…and at most this many bytes of them (issue 12): entries are keyed by what clients send
+(filters, free text), so a count alone let 2,048 one-megabyte pages take 1.8 GB."""
+
+
+def approx_size(value: Any) -> int:
+    """Bytes a memoized ``value`` keeps alive beyond what the snapshot already holds.
+
+    Serialized bodies count their bytes; lists of models count their pointers (the models
+    belong to the snapshot); anything else its shallow size.
+    """
+    data = getattr(value, "data", None)
+    if isinstance(data, bytes | bytearray):
+        return len(data) + 512
+    if isinstance(value, bytes | bytearray | str):
+        return len(value) + 64
+    if isinstance(value, dict):
+        return 64 + 16 * len(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return 64 + 8 * len(value)
+    return sys.getsizeof(value)
 
 
 class RegistryError(Exception):
@@ -176,6 +198,7 @@ class Snapshot:
             state = _state(model)
             self.state_counts[state] = self.state_counts.get(state, 0) + 1
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self._memo_bytes = 0
         self._memo_lock = threading.Lock()
         self.history: History | None = None
         """Loaded on first use by ``Registry.history()``."""
@@ -212,10 +235,18 @@ class Snapshot:
         if hit is not None:
             return hit
         value = build()
+        size = approx_size(value)
+        if size > MEMO_BYTES:
+            return value  # bigger than the whole budget: answered, not kept
         with self._memo_lock:
+            previous = self._memo.pop(key, None)
+            if previous is not None:
+                self._memo_bytes -= approx_size(previous)
             self._memo[key] = value
-            while len(self._memo) > MEMO_LIMIT:
-                self._memo.popitem(last=False)
+            self._memo_bytes += size
+            while len(self._memo) > MEMO_LIMIT or self._memo_bytes > MEMO_BYTES:
+                _, dropped = self._memo.popitem(last=False)
+                self._memo_bytes -= approx_size(dropped)
         return value
 
     # -- queries ---------------------------------------------------------------------------

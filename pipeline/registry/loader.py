@@ -167,8 +167,8 @@ def _read(store: Store, key: str) -> bytes | None:
 def _parse(data: bytes, where: str) -> Any:
     try:
         return json.loads(data)
-    except ValueError as exc:
-        raise LoadError(f"{where}: not valid JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # a hostile file may nest 100k levels deep
+        raise LoadError(f"{where}: not valid JSON ({str(exc)[:200]})") from exc
 
 
 def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:

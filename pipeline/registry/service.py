@@ -38,10 +38,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline import __version__
+from pipeline import __version__, redact
 from pipeline.publishing import keys
 from pipeline.records import Deprecations, ModelRecord
-from pipeline.registry import formats, runtime_api
+from pipeline.registry import formats, hardening, runtime_api
 from pipeline.registry.admin import (
     RUN_ID_PATTERN,
     SCOPE_PATTERN,
@@ -380,8 +380,16 @@ class Prebuilt(Response):
         self.raw_headers = list(body.raw_headers(cache, media_type))
 
 
+SCRUB_LIMIT = 256 * 1024
+
+
 def encode(document: Any, status: int = 200) -> Body:
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # Admin answers and errors carry run errors: no secret leaves (docs/hardening.md). Large
+    # bodies are catalog pages built from published artifacts, scrubbed when they were
+    # written; scanning each again would cost more than building it.
+    if len(data) <= SCRUB_LIMIT:
+        data = redact.redact_bytes(data)
     return Body(data, f'"{hashlib.sha256(data).hexdigest()[:24]}"', status)
 
 
@@ -614,6 +622,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.registry = registry
+    hardening.install(app)
     app.state.refresher = refresher
     app.state.metrics = metrics
     app.include_router(explorer_router(registry))  # the web explorer (pipeline/web)
@@ -956,7 +965,7 @@ def create_app(
 
         def build(snap: Snapshot) -> Any:
             found = snap.memo(("search", *filters), lambda: matching(snap))
-            ids = [str(m["id"]) for m in found]
+            ids = snap.memo(("search-ids", *filters), lambda: [str(m["id"]) for m in found])
             start = bisect.bisect_right(ids, after) if after is not None else 0
             page = found[start : start + limit]
             more = start + limit < len(found)
@@ -967,7 +976,13 @@ def create_app(
                 "runId": snap.run_id,
             }
 
-        body = cached(("page", *filters, limit, after), build)
+        # Only first pages are cached: a cursor is any string a client likes, so caching
+        # cursor pages let clients create entries at will (issue 12). A cursor page costs a
+        # bisect over the memoized ids and the encoding of one page.
+        if after is None:
+            body = cached(("page", *filters, limit), build)
+        else:
+            body = encode(build(snapshot()))
         return respond(request, body, CATALOG_CACHE)
 
     @app.get(

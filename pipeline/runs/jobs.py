@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
 from pipeline.history import log as history_log
@@ -64,6 +64,10 @@ class JobSettings(BaseModel):
     """With `--wait`, how often to look whether the lease is free."""
     raw_retention_days: int = 90
     """Raw snapshots older than this many days are pruned by the deprecation sweep."""
+    run_deadline_seconds: float = Field(default=1800.0, gt=0)
+    """A run still going after this long stops at its next stage, publishes nothing and
+    releases the lease; the lease is no longer renewed past it, so even a run stuck for good
+    lets the next one take over once the lease lapses (docs/hardening.md)."""
 
     @property
     def renew_every(self) -> float:
@@ -107,6 +111,8 @@ class JobContext:
     """Provider jobs: directory of pinned provider manifests (default: the overrides')."""
     data_as_of: str | None = None
     """When the data the job works on was observed upstream (recorded in its status)."""
+    deadline: float | None = None
+    """``time.monotonic()`` after which the run must stop (``run_deadline_seconds``)."""
 
 
 @dataclass
@@ -243,6 +249,7 @@ def openrouter_sync(ctx: JobContext, *, offers: bool = False) -> JobResult:
             job=ctx.job,
             overrides=ctx.overrides,
             offers=offers,
+            deadline=ctx.deadline,
         ),
         transport=ctx.transport,
         progress=ctx.progress,
@@ -667,7 +674,8 @@ def run_job(
         return JobResult(name, lease_id, "failed", False, error, error)
 
     log.info("job started", extra={"job": name, "run_id": lease_id, "store": store.uri})
-    lease.start_renewing(settings.renew_every)
+    ctx.deadline = time.monotonic() + settings.run_deadline_seconds
+    lease.start_renewing(settings.renew_every, until=ctx.deadline)
     try:
         publish.repair(store)
         result = job.run(ctx)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError
 
+from pipeline import redact
 from pipeline.config import CatalogConfig
 from pipeline.offers.enrich import fill_from_offer
 from pipeline.overrides import resolve_dir
@@ -441,7 +442,10 @@ def _fetch(shared: _Env, inst: SourceInstance) -> tuple[list[bytes], list[Any]]:
     policy = RetryPolicy(max_attempts=inst.max_attempts, backoff_seconds=0.5, max_backoff_seconds=5)
     if shared.sleep is not None:
         policy.sleep = shared.sleep
-    key = shared.env.get(inst.api_key_env) if inst.api_key_env else None
+    try:
+        key = redact.read_secret(inst.api_key_env, shared.env)
+    except redact.SecretError as exc:
+        raise FetchError(f"{inst.name}: {exc}") from None
     with make_client(
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),

@@ -26,7 +26,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 import httpx
 from pydantic import ValidationError
 
-from pipeline import payloads
+from pipeline import payloads, redact
 from pipeline.config import CatalogConfig
 from pipeline.overrides import Overrides
 from pipeline.publishing import keys, publish
@@ -84,6 +84,8 @@ class SyncRequest:
     offers: bool = False
     """Fetch per-provider offers from the endpoints API (the full refresh does, when
     `offers.enabled`); otherwise the published offers are carried forward."""
+    deadline: float | None = None
+    """``time.monotonic()`` after which the run stops at its next stage (None: no deadline)."""
 
 
 @dataclass
@@ -116,6 +118,8 @@ class _Run:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    quarantine_overflow: int = 0
+    """Quarantined records beyond the stored ones (``openrouter.max_quarantined``)."""
     details: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, bytes] = field(default_factory=dict)
     """Validated bytes of further artifacts of this run's set (`deprecations`, `curated`),
@@ -125,6 +129,12 @@ class _Run:
 
     @contextmanager
     def stage(self, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
+        deadline = self.request.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise RunDeadline(
+                f"the run passed its deadline before stage {name!r}; stopped, nothing published "
+                "(jobs.run_deadline_seconds)"
+            )
         began = time.perf_counter()
         yield
         elapsed = (time.perf_counter() - began) * 1000
@@ -151,16 +161,29 @@ def load_previous(store: Store) -> CurrentCatalog | None:
     )
 
 
-def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], int]:
+def parse_records(
+    items: Iterable[Any],
+    run: _Run,
+    *,
+    max_items: int | None = None,
+    max_quarantined: int | None = None,
+) -> tuple[list[Normalized], int]:
     """Validate and normalize each upstream item; quarantine the ones that fail.
 
-    Returns the normalized records and how many upstream items there were.
+    Returns the normalized records and how many upstream items there were. More than
+    ``max_items`` items is a PayloadError (the list is refused as a whole); quarantined records
+    beyond ``max_quarantined`` are counted in ``run.quarantine_overflow``, not stored.
     """
     out: list[Normalized] = []
     seen: set[str] = set()
     count = 0
+    quarantine = _Quarantine(run, max_quarantined)
     for index, item in enumerate(items):
         count += 1
+        if max_items is not None and count > max_items:
+            raise payloads.PayloadError(
+                f"the model list has more than {max_items} entries (openrouter.max_items)"
+            )
         model_id = item.get("id") if isinstance(item, dict) else None
         model_id = model_id if isinstance(model_id, str) else None
         try:
@@ -172,19 +195,36 @@ def parse_records(items: Iterable[Any], run: _Run) -> tuple[list[Normalized], in
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "record"
             reason = f"{where}: {first['msg']}"
-            run.quarantined.append(QuarantinedRecord(index=index, id=model_id, reason=reason))
+            quarantine.add(index, model_id, reason)
             continue
         except NormalizeError as exc:
-            run.quarantined.append(QuarantinedRecord(index=index, id=model_id, reason=str(exc)))
+            quarantine.add(index, model_id, str(exc))
             continue
         if normalized.id in seen:
-            run.quarantined.append(
-                QuarantinedRecord(index=index, id=normalized.id, reason="duplicate id")
-            )
+            quarantine.add(index, normalized.id, "duplicate id")
             continue
         seen.add(normalized.id)
         out.append(normalized)
     return out, count
+
+
+class _Quarantine:
+    """Stores the first ``limit`` quarantined records of a run and counts the rest: a payload
+    of a million bad entries must not become a million stored records (issue 12)."""
+
+    def __init__(self, run: _Run, limit: int | None) -> None:
+        self.run = run
+        self.limit = limit
+
+    def add(self, index: int, model_id: str | None, reason: str) -> None:
+        if self.limit is not None and len(self.run.quarantined) >= self.limit:
+            self.run.quarantine_overflow += 1
+            return
+        # Ids and reasons come from upstream: keep them short.
+        model_id = model_id[:200] if model_id is not None else None
+        self.run.quarantined.append(
+            QuarantinedRecord(index=index, id=model_id, reason=reason[:500])
+        )
 
 
 _RECORD_FIELDS = set(ModelRecord.model_fields)
@@ -318,8 +358,45 @@ def sync_openrouter(
 ) -> SyncResult:
     """Run one OpenRouter sync into ``store``. Never raises for upstream or data problems:
     the result says what happened. Store failures propagate as StoreError after the last good
-    catalog was left as it was."""
+    catalog was left as it was.
+
+    Past ``request.deadline`` the run stops at the next stage and publishes nothing. Any
+    other unexpected error (a bug, a value nobody foresaw) is reported as a failed run; on a
+    fresh store the embedded catalog is published instead, so readers always get one."""
     run = _Run(request=request, progress=progress)
+    try:
+        return _sync_openrouter(store, config, request, run, transport, sleep)
+    except RunDeadline as exc:
+        return _failed(store, run, str(exc))
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.exception("sync crashed", extra={"job": request.job})
+        reason = f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
+        try:
+            previous = load_previous(store)
+        except publish.UnreadableArtifact:
+            previous = None
+        if previous is not None:
+            return _failed(store, run, f"{reason}; kept the published catalog")
+        run.details.pop("sources", None)
+        return _unavailable(
+            store, config, run, previous=None, previous_deprecations=None, reason=reason
+        )
+
+
+class RunDeadline(SyncError):
+    """The run passed its deadline (``jobs.run_deadline_seconds``); nothing was published."""
+
+
+def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed through
+    store: Store,
+    config: CatalogConfig,
+    request: SyncRequest,
+    run: _Run,
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None] | None,
+) -> SyncResult:
     now = request.now
 
     # -- fetch -----------------------------------------------------------------------------
@@ -345,9 +422,15 @@ def sync_openrouter(
             "normalize", lambda: f"{len(normalized)} ok, {len(run.quarantined)} quarantined"
         ):
             try:
-                normalized, input_count = parse_records(openrouter.iter_items(raw), run)
+                normalized, input_count = parse_records(
+                    openrouter.iter_items(raw, max_depth=config.openrouter.max_depth),
+                    run,
+                    max_items=config.openrouter.max_items,
+                    max_quarantined=config.openrouter.max_quarantined,
+                )
             except payloads.PayloadError as exc:
                 run.quarantined.clear()
+                run.quarantine_overflow = 0
                 where = str(request.from_file) if request.from_file else "OpenRouter"
                 if request.from_file is not None:
                     return _failed(store, run, f"{where}: {exc}")
@@ -515,7 +598,7 @@ def sync_openrouter(
         "input": input_count,
         "published": len(records),
         "listed": len(normalized),
-        "quarantined": len(run.quarantined),
+        "quarantined": len(run.quarantined) + run.quarantine_overflow,
         "added": len(added),
         "removed": len(removed),
         "missing": sum(1 for r in records if r.lifecycle.missing_since is not None),
@@ -731,7 +814,10 @@ def _fetch(
     )
     if sleep is not None:
         policy.sleep = sleep
-    api_key = os.environ.get(config.openrouter.api_key_env) or None
+    try:
+        api_key = redact.read_secret(config.openrouter.api_key_env)
+    except redact.SecretError as exc:
+        raise FetchError(f"openrouter: {exc}") from None
     return openrouter.fetch_catalog(
         config.openrouter, api_key=api_key, transport=transport, policy=policy, on_retry=on_retry
     )
@@ -859,7 +945,7 @@ def _failed(
         run_id,
         outcome,
         published=False,
-        counts={"quarantined": len(run.quarantined), **(counts or {})},
+        counts={"quarantined": len(run.quarantined) + run.quarantine_overflow, **(counts or {})},
         error=reason,
     )
     with suppress(StoreError):

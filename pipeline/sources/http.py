@@ -17,14 +17,27 @@ from datetime import UTC, datetime
 import httpx
 
 from pipeline import __version__
+from pipeline.redact import redact
 
 USER_AGENT = f"model-catalog-sync/{__version__} (+https://github.com/model-catalog-sync)"
 # Retried: every 5xx, plus request timeout, too early and rate limited.
 RETRY_STATUSES = frozenset({408, 425, 429})
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Largest response body read (the largest real payload, OpenRouter's full listing, is ~1 MB;
+a synthetic 100k-model catalog ~40 MB). A bigger body is refused, not buffered."""
+DEFAULT_DEADLINE_SECONDS = 600.0
+"""Longest one fetch may take, retries included: ``read_timeout`` alone never trips on a body
+trickling one byte a second."""
 
 
 class FetchError(Exception):
-    """A source could not be fetched; the message names the source and what went wrong."""
+    """A source could not be fetched; the message names the source and what went wrong.
+
+    The message is scrubbed of secrets when the error is made: it quotes exception texts
+    (httpx's "Illegal header value b'Bearer sk-…'") and ends up in status and artifacts."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 @dataclass
@@ -93,23 +106,41 @@ def get_with_retries(
     params: Mapping[str, str] | None = None,
     policy: RetryPolicy | None = None,
     on_retry: Callable[[int, str, float], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Response:
     """GET ``url``; return the successful response or raise FetchError naming ``source``.
 
     Error messages carry the URL without its query string and never a header value, so an API
-    key can never leak into a log or a status file.
+    key can never leak into a log or a status file. The body is streamed and refused beyond
+    ``max_bytes``; the whole fetch, retries and waits included, ends after
+    ``deadline_seconds`` (checked between chunks, so a trickling body cannot hold it open).
     """
     policy = policy or RetryPolicy()
     safe_url = url.split("?", 1)[0]
+    deadline = clock() + deadline_seconds
     last_problem = ""
     for attempt in range(1, policy.max_attempts + 1):
         retry_after: str | None = None
         try:
-            response = client.get(url, headers=headers, params=params)
+            response = _get_bounded(
+                client,
+                url,
+                headers,
+                params,
+                max_bytes,
+                deadline,
+                clock,
+                f"{source}: GET {safe_url}",
+            )
         except httpx.TimeoutException as exc:
             last_problem = f"timed out ({type(exc).__name__})"
         except httpx.TransportError as exc:
             last_problem = f"could not connect ({_short(exc)})"
+        except httpx.HTTPError as exc:
+            # Anything else httpx raises (a header it refuses to send, a bad redirect).
+            last_problem = f"request failed ({_short(exc)})"
         else:
             if response.is_success:
                 return response
@@ -121,6 +152,11 @@ def get_with_retries(
         if attempt == policy.max_attempts:
             break
         wait = policy.delay(attempt, retry_after)
+        if clock() + wait >= deadline:
+            raise FetchError(
+                f"{source}: GET {safe_url} gave up at its {deadline_seconds:g}s deadline "
+                f"after {attempt} attempt(s): {last_problem}"
+            )
         if on_retry is not None:
             on_retry(attempt, last_problem, wait)
         policy.sleep(wait)
@@ -129,6 +165,46 @@ def get_with_retries(
     )
 
 
+class _TooLarge(FetchError):
+    """The body is over the limit or the deadline passed: never retried."""
+
+
+def _get_bounded(  # noqa: PLR0917 - private helper, called once
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str] | None,
+    params: Mapping[str, str] | None,
+    max_bytes: int,
+    deadline: float,
+    clock: Callable[[], float],
+    what: str,
+) -> httpx.Response:
+    """One GET whose body is read in chunks, refused past ``max_bytes`` or ``deadline``."""
+    if clock() >= deadline:
+        raise _TooLarge(f"{what}: the fetch deadline passed before the request")
+    with client.stream("GET", url, headers=headers, params=params) as response:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _TooLarge(
+                f"{what}: the body is {int(declared)} bytes, over the {max_bytes}-byte limit"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _TooLarge(f"{what}: the body is over the {max_bytes}-byte limit")
+            if clock() > deadline:
+                raise _TooLarge(f"{what}: the download passed its deadline ({size} bytes read)")
+            chunks.append(chunk)
+    # The decoded body, detached from the connection; no Content-Encoding so httpx does not
+    # decode it a second time.
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    return httpx.Response(
+        response.status_code, headers=kept, content=b"".join(chunks), request=response.request
+    )
+
+
 def _short(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
+    text = redact(str(exc)) or type(exc).__name__
     return text if len(text) < 200 else text[:197] + "..."

@@ -18,6 +18,7 @@ import httpx
 import simplejson
 
 from pipeline.payloads import NativeModel, PayloadError
+from pipeline.publishing.jsonio import nesting_exceeds
 from pipeline.sources.http import RetryPolicy, get_with_retries
 from pipeline.timeutil import parse_iso
 
@@ -71,11 +72,17 @@ class Adapter:
 
 
 def load_json(body: bytes, source: str) -> Any:
-    """Parse one response body; PayloadError names the source."""
+    """Parse one response body; PayloadError names the source. Nesting deeper than 64 levels
+    is refused before parsing (simplejson recurses: RecursionError; docs/hardening.md)."""
+    if nesting_exceeds(body, MAX_DEPTH):
+        raise PayloadError(f"{source}: the JSON nests deeper than {MAX_DEPTH} levels")
     try:
         return simplejson.loads(body)
-    except (simplejson.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (simplejson.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise PayloadError(f"{source}: the response is not valid JSON: {exc}") from exc
+
+
+MAX_DEPTH = 64
 
 
 MAX_PAGES = 100  # a cursor that never ends is an upstream bug, not a reason to loop forever

@@ -24,6 +24,7 @@ import ijson
 
 from pipeline.config import OpenRouterConfig
 from pipeline.payloads import OpenRouterModel, PayloadError
+from pipeline.sources.bounds import DEFAULT_MAX_DEPTH, check_depth
 from pipeline.sources.http import FetchError, RetryPolicy, get_with_retries, make_client
 
 SOURCE = "openrouter"
@@ -35,18 +36,20 @@ def _payload_problem(exc: Exception) -> PayloadError:
     return PayloadError(f"the response is not valid JSON ({text[:160]}; truncated download?)")
 
 
-def iter_items(raw: bytes) -> Iterator[Any]:
+def iter_items(raw: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Iterator[Any]:
     """Stream the model list out of any of the three known envelopes.
 
     The envelope is checked before the first item is returned, so an empty body, an HTML page,
     ``{"data": null}`` or an error object fail at once. Items are parsed one at a time (ijson):
     a 100k-model payload never exists as one big list of dicts. A payload that breaks off
-    midway raises PayloadError when the iteration reaches the break.
+    midway raises PayloadError when the iteration reaches the break. Nesting deeper than
+    ``max_depth`` is refused before parsing (see :mod:`pipeline.sources.bounds`).
     """
     if not raw.strip():
         raise PayloadError("the response body is empty")
     if raw.lstrip()[:1] == b"<":
         raise PayloadError("the response is HTML, not JSON (an error or login page?)")
+    check_depth(raw, max_depth)
     prefix = _list_prefix(raw)
     return _stream(raw, prefix)
 
@@ -80,8 +83,22 @@ def _list_prefix(raw: bytes) -> str:
 
 
 def _stream(raw: bytes, prefix: str) -> Iterator[Any]:
+    done = 0
     try:
-        yield from ijson.items(raw, prefix, use_float=True)
+        for item in ijson.items(raw, prefix, use_float=True):
+            yield item
+            done += 1
+        return
+    except ijson.JSONError as exc:
+        # yajl reads numbers as int64/double: a 20-digit integer or 1e400 is an "overflow",
+        # yet valid JSON. Parse again with exact numbers (ints of any size, Decimal) and go on
+        # after the items already handed out; normalize then judges the value per record.
+        if "overflow" not in str(exc):
+            raise _payload_problem(exc) from exc
+    try:
+        for index, item in enumerate(ijson.items(raw, prefix)):
+            if index >= done:
+                yield item
     except ijson.JSONError as exc:
         raise _payload_problem(exc) from exc
 
@@ -112,7 +129,14 @@ def fetch_catalog(
         read_timeout=config.read_timeout,
     ) as client:
         response = get_with_retries(
-            client, config.url, source=SOURCE, headers=headers, policy=policy, on_retry=on_retry
+            client,
+            config.url,
+            source=SOURCE,
+            headers=headers,
+            policy=policy,
+            on_retry=on_retry,
+            max_bytes=config.max_body_bytes,
+            deadline_seconds=config.fetch_deadline_seconds,
         )
         return response.content
 

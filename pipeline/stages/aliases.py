@@ -34,6 +34,10 @@ NOISE_SUFFIXES = (
 )
 SEPARATORS = re.compile(r"[\s_/:]+")
 REPEATED_DASH = re.compile(r"-{2,}")
+UNSAFE = re.compile(r"[^a-z0-9.\-]")
+DOT_RUNS = re.compile(r"[.\-]*\.[.\-]*\.[.\-]*|-\.|\.-")
+"""Two dots in a run of separators (`..`, `.-.`), or a dot beside a dash: one dash."""
+MAX_ALIAS_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,14 @@ def alias_base(model_id: str) -> tuple[str, bool]:
             if shorter != rest and shorter:
                 rest, changed, stripped = shorter, True, True
     alias = SEPARATORS.sub("-", rest.lower())
+    # Aliases end up in URLs and file names: only [a-z0-9.-] (no `%2e`, no U+202E), no run of
+    # dots (`..`), and a bounded length (issue 12). Real ids never hit these rules.
+    alias = UNSAFE.sub("-", alias)
+    alias = DOT_RUNS.sub("-", alias)
     alias = REPEATED_DASH.sub("-", alias).strip("-.")
+    if len(alias) > MAX_ALIAS_CHARS:
+        alias = alias[:MAX_ALIAS_CHARS].rstrip("-.")
+        stripped = True
     return alias or hash_suffix(model_id, 6), stripped
 
 

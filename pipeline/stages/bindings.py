@@ -33,10 +33,15 @@ class Bindings:
         return set(self.counts)
 
 
+MAX_BINDINGS_BYTES = 16 * 1024 * 1024
+"""Largest bindings file read (a consumer binding 100k models writes about 5 MB)."""
+
+
 def parse_bindings(key: str, data: bytes) -> dict[str, int]:
-    """One consumer's file; raises ValueError naming the key and entry when it is malformed."""
+    """One consumer's file; raises ValueError naming the key and entry when it is malformed
+    (too big, too deeply nested and wrong types included: a warning, never a crash)."""
     try:
-        document = jsonio.loads_plain(data)
+        document = jsonio.loads_bounded(data, max_bytes=MAX_BINDINGS_BYTES, max_depth=8)
     except ValueError as exc:
         raise ValueError(f"{key}: not valid JSON ({exc})") from exc
     if not isinstance(document, dict):
@@ -44,7 +49,7 @@ def parse_bindings(key: str, data: bytes) -> dict[str, int]:
     out: dict[str, int] = {}
     for model_id, count in document.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"{key}: {model_id!r}: count must be a non-negative integer")
+            raise ValueError(f"{key}: {model_id[:100]!r}: count must be a non-negative integer")
         if count > 0:
             out[model_id] = count
     return out

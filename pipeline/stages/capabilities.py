@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.overrides import CapabilityOverride
+from pipeline.patterns import Pattern, compile_pattern
 from pipeline.records import Kind, ModelRecord, Pricing, Reasoning
 from pipeline.stages.normalize import Normalized
 
@@ -370,7 +371,7 @@ def _heuristic(row: Heuristic, model: Normalized, text: str) -> Signal | None:
 class _CompiledOverride:
     index: int
     match: str | None
-    pattern: re.Pattern[str] | None
+    pattern: Pattern | None
     values: dict[str, Value]
     evidence: str
 
@@ -390,7 +391,8 @@ class Resolver:
                 _CompiledOverride(
                     index=index,
                     match=entry.match,
-                    pattern=re.compile(entry.pattern) if entry.pattern is not None else None,
+                    # RE2: an override pattern cannot backtrack for hours (pipeline.patterns).
+                    pattern=compile_pattern(entry.pattern) if entry.pattern is not None else None,
                     values=entry.set.model_dump(exclude_none=True),
                     evidence=(
                         f"capability-overrides.json $.overrides[{index}] ({selector}): {entry.note}"

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 from pipeline.payloads import OpenRouterModel
 from pipeline.publishing.jsonio import to_decimal_number
@@ -44,6 +44,7 @@ from pipeline.records import (
     Pricing,
     SourceRef,
 )
+from pipeline.timeutil import parse_iso
 
 PER_MILLION = Decimal(1_000_000)
 
@@ -66,6 +67,22 @@ PRICE_KEYS: dict[str, tuple[str, bool]] = {
     "web_search": ("web_search", False),
 }
 RULE_CONDITIONS = ("min_prompt_tokens", "utc_start", "utc_end")
+
+# Sanity bounds (issue 12): a value outside them quarantines its record instead of sinking the
+# run (Decimal arithmetic on "1e22" per token overflows the context) or being published.
+DYNAMIC_PRICE = Decimal(-1)
+"""OpenRouter's marker for a dynamically priced router; the only negative price accepted."""
+MAX_PRICE = Decimal(1000)
+"""USD per token or per unit: $1,000 per token is 10⁹ per 1M tokens; nothing real is near."""
+MIN_PRICE = Decimal("1e-30")
+"""Smaller non-zero prices are not prices (and would print with thirty zeros)."""
+MAX_PRICE_CHARS = 100
+MAX_TOKENS = 10**9
+"""Context and output limits above a billion tokens are garbage, not models."""
+MAX_ID_CHARS = 256
+"""Longest model id accepted (real ones are under 80 characters)."""
+MAX_CREATED = 4_102_444_800
+"""2100-01-01 in Unix seconds: a later `created` is garbage."""
 
 # The 2024 feed had only a `modality` string; these are the values it used.
 LEGACY_MODALITY = {"text": (["text"], ["text"]), "multimodal": (["text", "image"], ["text"])}
@@ -138,15 +155,31 @@ def family_of(model_id: str) -> str:
 
 
 def parse_price(value: Any, where: str) -> Decimal:
-    """A price from the feed: a decimal string (or, rarely, a JSON number)."""
+    """A price from the feed: a decimal string (or, rarely, a JSON number).
+
+    Values, not verdicts (issue 12): anything but a finite number within a sane range is a
+    NormalizeError for this record; ``-0`` is ``0``; ``-1`` is returned as is (the dynamic
+    price marker, see :data:`DYNAMIC_PRICE`) and any other negative price is an error.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise NormalizeError(f"{where} is {type(value).__name__}, not a price")
+    text = str(value).strip()
+    if len(text) > MAX_PRICE_CHARS:
+        raise NormalizeError(f"{where} is {len(text)} characters long, not a price")
     try:
-        price = Decimal(str(value).strip())
+        price = Decimal(text)
     except InvalidOperation as exc:
-        raise NormalizeError(f"{where} is not a number: {str(value)[:40]!r}") from exc
+        raise NormalizeError(f"{where} is not a number: {text[:40]!r}") from exc
     if not price.is_finite():
-        raise NormalizeError(f"{where} is not a finite number: {value!r}")
+        raise NormalizeError(f"{where} is not a finite number: {text[:40]!r}")
+    if price.is_zero():
+        return Decimal(0)  # "-0", "0E-12": one zero, published as 0
+    if price == DYNAMIC_PRICE:
+        return price
+    if price < 0:
+        raise NormalizeError(f"{where} is negative ({text[:40]}); only -1 marks a router")
+    if not MIN_PRICE <= price <= MAX_PRICE:
+        raise NormalizeError(f"{where} is out of range: {text[:40]}")
     return price
 
 
@@ -201,11 +234,12 @@ def _fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> boo
     for key, value in prices.items():
         if key == "overrides" or key in RULE_CONDITIONS or value is None:
             continue
-        price = clean_noise(parse_price(value, f"{where}.{key}"))
-        if price < 0:
+        price = parse_price(value, f"{where}.{key}")
+        if price == DYNAMIC_PRICE:
             # OpenRouter reports -1 for dynamically priced routers: no fixed price exists.
             negative = True
             continue
+        price = clean_noise(price)
         mapped = PRICE_KEYS.get(key)
         if mapped is None:
             target.other[key] = to_decimal_number(price)
@@ -282,7 +316,21 @@ def _iso_date(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
+    try:
+        parse_iso(value)  # lifecycle compares it with the clock: garbage must stop here
+    except ValueError as exc:
+        raise NormalizeError(f"expiration_date is not a date: {value[:40]!r}") from exc
     return f"{value}T00:00:00Z" if len(value) == 10 else value
+
+
+def _score(value: Any) -> TypeGuard[int | float]:
+    """A usable benchmark figure: a finite number of sane size (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) <= MAX_SCORE
+
+
+MAX_SCORE = 1e6
 
 
 def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | None:
@@ -295,16 +343,16 @@ def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | No
         for key in ("intelligence_index", "coding_index", "agentic_index"):
             value = analysis.get(key)
             # null means "not measured" upstream; bools are not numbers here.
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if _score(value):
                 setattr(summary, key, float(value))
     arena = raw.get("design_arena")
     if isinstance(arena, list):
         elos = [
-            float(entry["elo"])
+            float(elo)
             for entry in arena
             if isinstance(entry, Mapping)
-            and isinstance(entry.get("elo"), int | float)
-            and not isinstance(entry.get("elo"), bool)
+            for elo in (entry.get("elo"),)
+            if _score(elo)
         ]
         if elos:
             summary.design_arena_elo = round(sum(elos) / len(elos), 1)
@@ -378,8 +426,25 @@ def _text(raw: str | None, limit: int) -> str | None:
     return text[:limit] or None
 
 
+def _check_ranges(model: OpenRouterModel) -> None:
+    """Numbers a record cannot sensibly carry quarantine it, naming the field."""
+    for where, value, top in (
+        ("context_length", model.context_length, MAX_TOKENS),
+        ("top_provider.context_length", model.top_provider.context_length, MAX_TOKENS),
+        (
+            "top_provider.max_completion_tokens",
+            model.top_provider.max_completion_tokens,
+            MAX_TOKENS,
+        ),
+        ("created", model.created, MAX_CREATED),
+    ):
+        if value is not None and value > top:
+            raise NormalizeError(f"{where} is out of range: {str(value)[:40]}")
+
+
 def normalize_openrouter(model: OpenRouterModel) -> Normalized:
     """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
+    _check_ranges(model)
     modalities = _modalities(model)
     pricing = price_in_units(normalize_pricing(model.pricing), modalities)
     alias_target = model.alias_target.slug if model.alias_target else None

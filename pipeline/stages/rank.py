@@ -31,6 +31,7 @@ from typing import Any
 from pipeline.config import CurationConfig, CurationWeights
 from pipeline.offers.measures import Health, HealthRanges, catalog_health
 from pipeline.overrides import QualityScore
+from pipeline.patterns import compile_pattern
 from pipeline.records import BenchmarkSummary, ModelRecord, PriceTier, Score, Scores
 from pipeline.stages.normalize import variant_base
 from pipeline.timeutil import parse_iso
@@ -128,7 +129,7 @@ def _override_for(model_id: str, entries: Sequence[QualityScore]) -> QualityScor
     for candidate in (model_id, variant_base(model_id)):
         for entry in entries:
             if entry.match == candidate or (
-                entry.pattern is not None and re.search(entry.pattern, candidate)
+                entry.pattern is not None and compile_pattern(entry.pattern).search(candidate)
             ):
                 return entry
     return None

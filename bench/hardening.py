@@ -1,0 +1,102 @@
+"""Hardening figures (issue 12): peak memory of a sync against each hostile body, and of the
+reader under 10,000 requests with random cursors and filters.
+
+Targets: every sync under 512 MB peak RSS; the reader under 300 MB. Each figure is the peak
+RSS of its own subprocess. Prints figures and which target missed; never asserts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from hostile import (  # noqa: E402
+    Answer,
+    HostileUpstream,
+    deep,
+    endless,
+    many_items,
+    run_cli,
+    write_config,
+)
+
+FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
+SYNC_LIMIT_MB = 512
+READER_LIMIT_MB = 300
+READER_REQUESTS = 10_000
+
+BODIES = {
+    "real payload (2026-08-19, all modalities)": lambda: Answer(
+        body=(FIXTURES / "openrouter-models-all-2026-08-19.json").read_bytes()
+    ),
+    '{"data": [1, 1, …]} with 1M items': lambda: Answer(body=many_items(1_000_000)),
+    "nesting 100k levels deep": lambda: Answer(body=deep(100_000)),
+    "100k unclosed brackets": lambda: Answer(body=b'{"data": ' + b"[" * 100_000),
+    "200 MB body, no Content-Length": lambda: Answer(body=endless(200 << 20)),
+}
+
+
+def main() -> None:
+    missed: list[str] = []
+    print(f"sync against hostile bodies (target < {SYNC_LIMIT_MB} MB peak RSS):")
+    for name, make in BODIES.items():
+        with tempfile.TemporaryDirectory() as tmp, HostileUpstream() as upstream:
+            upstream.answer = make()
+            config = write_config(Path(tmp) / "c.yaml", upstream.url)
+            run = run_cli(
+                ["sync", "openrouter", "--store", f"{tmp}/store", "--config", str(config)],
+                timeout=600,
+            )
+        mark = "ok" if run.peak_rss_mb < SYNC_LIMIT_MB else "MISSED"
+        if mark != "ok":
+            missed.append(name)
+        print(
+            f"  {name:<45} {run.peak_rss_mb:7.1f} MB  {run.seconds:6.1f} s  exit {run.code}  {mark}"
+        )
+
+    print(
+        f"reader under {READER_REQUESTS} random cursor/filter requests "
+        f"(target < {READER_LIMIT_MB} MB peak RSS):"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        payload = FIXTURES / "openrouter-models-all-2026-08-19.json"
+        published = run_cli(
+            [
+                "sync",
+                "openrouter",
+                "--store",
+                f"{tmp}/store",
+                "--from-file",
+                str(payload),
+                "--now",
+                "2026-08-19T06:00:00Z",
+            ]
+        )
+        if published.code != 0:
+            print(f"  could not publish the catalog: {published.stderr[-300:]}")
+            return
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "tests" / "reader_flood.py"),
+                f"{tmp}/store",
+                str(READER_REQUESTS),
+                "12",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+    figures = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    peak = float(figures.get("peak_rss_mb", "nan"))
+    mark = "ok" if peak < READER_LIMIT_MB else "MISSED"
+    if mark != "ok":
+        missed.append("reader flood")
+    print(f"  {done.stdout.strip() or done.stderr[-300:]}  {mark}")
+    print("targets missed: " + (", ".join(missed) if missed else "none"))
