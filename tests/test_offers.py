@@ -492,6 +492,12 @@ def test_reader_filters_and_offers_endpoint(refreshed):
         registry.search(max_offer_price=-1)
 
     with TestClient(create_app(registry, refresh_seconds=0)) as client:
+        # The same filters over HTTP (/api/models).
+        page = client.get("/api/models", params={"served_by": "cerebras", "max_offer_price": 0.25})
+        assert KNOWN in {m["id"] for m in page.json()["data"]}
+        fp4_page = client.get("/api/models", params={"quantization": "FP4", "limit": 1000}).json()
+        assert {m["id"] for m in fp4_page["data"]} == {m["id"] for m in fp4}
+        assert client.get("/api/models", params={"max_offer_price": -1}).status_code == 422
         answer = client.get(f"/api/models/{KNOWN}/offers")
         assert answer.status_code == 200
         body = answer.json()

@@ -928,6 +928,22 @@ def create_app(
                 description="Models with a training cutoff later than this date (YYYY-MM-DD).",
             ),
         ] = None,
+        served_by: Annotated[
+            str | None,
+            Query(
+                max_length=100,
+                description="Some offer (issue 16) is by this provider name or tag "
+                "(`DeepInfra`, `deepinfra/fp8`).",
+            ),
+        ] = None,
+        max_offer_price: Annotated[
+            float | None,
+            Query(ge=0, description="Some offer costs at most this, USD per 1M input tokens."),
+        ] = None,
+        quantization: Annotated[
+            str | None,
+            Query(max_length=40, description="Some offer serves this quantization (`fp8`, …)."),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: Annotated[
             str | None,
@@ -938,7 +954,8 @@ def create_app(
             ),
         ] = None,
     ) -> Response:
-        """Search the catalog; pages of `limit` models in id order."""
+        """Search the catalog; pages of `limit` models in id order. The offer filters hold
+        when one offer meets all of them."""
         after = _decode_cursor(cursor) if cursor else None
         filters = (
             capability,
@@ -949,6 +966,9 @@ def create_app(
             q,
             open_weights,
             knowledge_cutoff_after,
+            served_by,
+            max_offer_price,
+            quantization,
         )
 
         def matching(snap: Snapshot) -> list[dict[str, Any]]:
@@ -961,6 +981,9 @@ def create_app(
                 q=q,
                 open_weights=open_weights,
                 knowledge_cutoff_after=knowledge_cutoff_after,
+                served_by=served_by,
+                max_offer_price=max_offer_price,
+                quantization=quantization,
             )
 
         def build(snap: Snapshot) -> Any:
