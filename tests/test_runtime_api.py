@@ -290,3 +290,29 @@ def test_catalog_serve_runtime_end_to_end(synced, tmp_path):
     finally:
         server.stop()
     assert TOKEN not in (tmp_path / "log").read_text()
+
+
+def test_quota_and_suspension_events_become_telemetry(app_for, clock, monkeypatch):
+    """Issue 18 item 5 with issue 17 landed: a quota mark is a `rate_limited` call outcome and a
+    non-quota suspension a `provider_error`, recorded by the service's telemetry intake."""
+    monkeypatch.setenv("CATALOG_TELEMETRY_TOKEN", "telemetry-token-for-tests")
+    telemetry = {"Authorization": "Bearer telemetry-token-for-tests"}
+    client, _ = app_for()
+    client.put(
+        "/api/runtime/clients/team-key",
+        json={"provider": "openai", "models": ["gpt-4o", "openai/gpt-4o-mini"]},
+        headers=AUTH,
+    )
+    before = client.get("/api/telemetry/stats", headers=telemetry).json()
+    client.post(
+        "/api/runtime/clients/team-key/quota",
+        json={"model": "gpt-4o", "retryAfter": 30},
+        headers=AUTH,
+    )
+    client.post(
+        "/api/runtime/clients/team-key/suspend",
+        json={"model": "openai/gpt-4o-mini", "reason": "billing"},
+        headers=AUTH,
+    )
+    after = client.get("/api/telemetry/stats", headers=telemetry).json()
+    assert after["accepted"] == before["accepted"] + 2, after

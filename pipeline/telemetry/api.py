@@ -23,6 +23,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from pipeline.config import TelemetryConfig, load_config
+from pipeline.registry.availability import Availability, AvailabilityEvent
 from pipeline.registry.core import CatalogUnavailable, Registry
 from pipeline.telemetry import otel
 from pipeline.telemetry.events import CatalogLookup, ModelLookup, Rejected
@@ -125,6 +126,30 @@ def _json_events(data: bytes, media: str, max_events: int) -> list[Any]:
     return items
 
 
+AVAILABILITY_CONSUMER = "gateway"
+"""The consumer availability events are recorded under (one per service, not per client:
+client ids are the gateway's business and must not multiply series)."""
+
+
+def record_availability(intake: Intake, event: AvailabilityEvent) -> None:
+    """Record an availability event with a telemetry meaning as one call outcome."""
+    outcome = event.telemetry
+    if outcome is None:
+        return
+    intake.submit(
+        [
+            {
+                "model": event.model_id,
+                "provider": event.provider or None,
+                "capability": "chat",
+                "outcome": outcome,
+                "consumer": AVAILABILITY_CONSUMER,
+                "timestamp": event.at,
+            }
+        ]
+    )
+
+
 def telemetry_router(
     registry: Registry,
     *,
@@ -144,6 +169,11 @@ def telemetry_router(
         if metrics is not None and hasattr(metrics, "extra"):
             metrics.extra.append(lambda: prometheus_lines(intake))
         intake.flusher.start()
+        # Issue 18's runtime availability: quota marks and suspensions a gateway reports are
+        # call outcomes too (`rate_limited`, `provider_error`), so reliability scores see them.
+        overlay = Availability.attach(registry)
+        if overlay.on_event is None:
+            overlay.on_event = lambda event: record_availability(intake, event)
         try:
             yield
         finally:
