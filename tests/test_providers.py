@@ -436,3 +436,23 @@ def test_a_cursor_that_never_ends_stops_at_the_page_cap(source, cursor):
         with pytest.raises(PayloadError, match=f"{source}: the listing still continues after"):
             adapter.fetch(ctx)
     assert len(calls) == MAX_PAGES
+
+
+def test_a_provider_run_past_its_deadline_writes_nothing(store):
+    """Issue 12: the run deadline bounds provider jobs too — no source starts a fetch or writes
+    once it has passed; each says so, and the store stays as it was."""
+    import time
+
+    request = ProvidersRequest(now=NOW, deadline=time.monotonic() - 1)
+    result = sync_providers(
+        store,
+        CatalogConfig(),
+        request,
+        env={},
+        manifest_dir=str(REPO / "overrides" / "pinned"),
+        sleep=lambda _s: None,
+    )
+    pinned = {n: result.results[n] for n in ("xai", "perplexity", "deepinfra")}
+    assert {r.tier for r in pinned.values()} == {"failed"}
+    assert all("deadline passed" in (r.reason or "") for r in pinned.values())
+    assert not [k for k in store.list("models/providers/") if k.endswith("current.json")]

@@ -275,7 +275,9 @@ def provider_refresh(ctx: JobContext) -> JobResult:
     """Provider-native lists whose TTL has expired (or ``ctx.only``), with their fallbacks."""
     from pipeline.runs.providers import ProvidersRequest, sync_providers
 
-    request = ProvidersRequest(now=ctx.now, only=ctx.only, refresh=ctx.refresh, force=ctx.force)
+    request = ProvidersRequest(
+        now=ctx.now, only=ctx.only, refresh=ctx.refresh, force=ctx.force, deadline=ctx.deadline
+    )
     result = sync_providers(
         ctx.store, ctx.config, request, manifest_dir=ctx.manifest_dir, sleep=ctx.sleep
     )

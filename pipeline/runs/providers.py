@@ -86,6 +86,19 @@ class ProvidersRequest:
     """Ignore fresh caches (``--refresh``)."""
     force: bool = False
     """Publish a list even when it lost a large share of the cached one (``--force``)."""
+    deadline: float | None = None
+    """``time.monotonic()`` after which no source starts a fetch or writes (the run's
+    deadline, ``jobs.run_deadline_seconds``); a fetch in flight is bounded by its own."""
+
+
+class PastDeadline(Exception):
+    """The run's deadline passed: the source stops before its next fetch or write."""
+
+
+def _check_deadline(shared: _Env, inst: SourceInstance) -> None:
+    deadline = shared.request.deadline
+    if deadline is not None and time.monotonic() > deadline:
+        raise PastDeadline(f"{inst.name}: the run's deadline passed; nothing written")
 
 
 @dataclass
@@ -359,7 +372,10 @@ def _openrouter_catalog(store: Store) -> CurrentCatalog | None:
 def _run_guarded(shared: _Env, inst: SourceInstance) -> SourceResult:
     began = time.perf_counter()
     try:
+        _check_deadline(shared, inst)
         result = _run_source(shared, inst)
+    except PastDeadline as exc:
+        result = SourceResult(inst.name, "failed", reason=str(exc))
     except Exception as exc:  # a bug in one source must not stop the others
         log.exception("provider source crashed", extra={"source": inst.name})
         result = SourceResult(
@@ -590,6 +606,7 @@ def _serve_api(
         data = publish.encode("provider-current", document)
     except SchemaViolation as exc:
         return _fall_back(shared, inst, cached, f"{inst.name}: normalized list invalid: {exc}")
+    _check_deadline(shared, inst)
     shared.store.put(raw_key, raw_snapshot(pages, inst.kind.adapter.paginated))
     shared.store.put(keys.provider_current(inst.name), data)
     return SourceResult(
@@ -652,6 +669,7 @@ def _serve(
     shared: _Env, inst: SourceInstance, document: ProviderCatalog, tier: Tier, reason: str
 ) -> SourceResult:
     """Publish a fallback tier's list as the source's current.json and report it."""
+    _check_deadline(shared, inst)
     shared.store.put(keys.provider_current(inst.name), publish.encode("provider-current", document))
     return SourceResult(
         inst.name, tier, count=document.count, data_as_of=document.fetched_at, reason=reason
