@@ -315,17 +315,7 @@ def test_model_page_shows_the_offers_table() -> None:
         "offers": offers,
         "offersAsOf": "2026-08-19T00:00:00Z",
     }
-    html = pages.model_page(
-        model,
-        timeline=[],
-        redirects_in=[],
-        redirect_out=None,
-        old_aliases=[],
-        curated=None,
-        links=pages.Links(),
-        end="2026-08-19T00:00:00Z",
-        subtitle="",
-    )
+    html = _render_model(model)
     table = html[html.index('<table class="offers">') :]
     assert (
         "<td>DeepInfra</td>" in table and "<td>99.50%</td>" in table and "<td>420 ms</td>" in table
@@ -346,7 +336,6 @@ def test_model_page_shows_the_offers_table() -> None:
 
 
 def test_model_page_shows_verification_or_unverified() -> None:
-    from pipeline.web import pages
 
     model = {"id": "acme/m1", "name": "M1", "pricing": {}, "lifecycle": {"state": "active"}}
     verification = {
@@ -361,20 +350,27 @@ def test_model_page_shows_verification_or_unverified() -> None:
     }
 
     def render(record: dict[str, Any]) -> str:
-        return pages.model_page(
-            record,
-            timeline=[],
-            redirects_in=[],
-            redirect_out=None,
-            old_aliases=[],
-            curated=None,
-            links=pages.Links(),
-            end="2026-08-20T00:00:00Z",
-            subtitle="",
-        )
+        return _render_model(record, end="2026-08-20T00:00:00Z")
 
     shown = render({**model, "verification": verification})
     section = shown[shown.index('id="verification"') :]
     assert "<td>failing</td>" in section and "<td>tools</td>" in section
     assert "<td>supportsTools</td>" in section and "830 ms" in section
     assert "Unverified: no call" in render(model)
+
+
+def _render_model(record: dict[str, Any], end: str = "2026-08-19T00:00:00Z") -> str:
+    """A model page for one record, without history, redirects or curation."""
+    from pipeline.web import pages
+
+    return pages.model_page(
+        record,
+        timeline=[],
+        redirects_in=[],
+        redirect_out=None,
+        old_aliases=[],
+        curated=None,
+        links=pages.Links(),
+        end=end,
+        subtitle="",
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from pipeline.registry.core import BUCKETS, CAPABILITIES, STATES, TIERS
+from pipeline.stages.capabilities import FLAGS as CAPABILITY_FLAGS
 from pipeline.web.rows import KINDS, View
 
 CAP_LABELS = {
@@ -26,16 +27,8 @@ CAP_LABELS = {
     "image-gen": "image gen",
     "free": "free",
 }
-FLAGS = (
-    "kind",
-    "supportsVision",
-    "supportsTools",
-    "reasoning",
-    "structuredOutput",
-    "isImageGen",
-    "isFree",
-    "priceTier",
-)
+FLAGS = (*CAPABILITY_FLAGS, "priceTier")
+"""The flags a model page lists with the layer that decided each."""
 
 
 def e(value: Any) -> str:
