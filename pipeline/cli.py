@@ -938,7 +938,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         store,
         config.telemetry,
         lambda: CatalogLookup(lambda ref: resolve(ref, index), list(index.models.values())),
-        writer=f"probe-{int(now)}",
+        # Unique per run: two verify runs in the same second must not overwrite each other.
+        writer=f"probe-{time.time_ns()}-{os.getpid()}",
     )
     kept = intake.submit([r.event(now) for r in results])
     intake.flush()

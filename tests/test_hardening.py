@@ -468,7 +468,7 @@ def test_validate_refuses_what_re2_refuses(tmp_path, pattern):
     with pytest.raises(OverrideError, match="RE2 refuses it"):
         load_overrides(tmp_path)
     run = run_cli(["validate", str(tmp_path)])
-    assert run.code == 1 and "RE2 refuses it" in run.stderr
+    assert run.code == 2 and "RE2 refuses it" in run.stderr
 
 
 def test_heuristic_patterns_cannot_backtrack_catastrophically():

@@ -17,14 +17,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipeline.redact import redact
 
 
+def scrubbed(exc: StarletteHTTPException) -> JSONResponse:
+    """An HTTP error's ``{"detail": …}`` body with secrets scrubbed from the detail."""
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return JSONResponse(
+        {"detail": redact(detail)}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
 def install(app: FastAPI) -> None:
     """Scrub secrets from every error body the app sends."""
 
     async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse(
-            {"detail": redact(detail)}, status_code=exc.status_code, headers=exc.headers
-        )
+        return scrubbed(exc)
 
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:
         # The exception text may quote anything; the client gets its type only.

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -659,9 +658,10 @@ def create_app(
                 format = "openai"
             if request.url.path.startswith("/v1beta/"):
                 format = "gemini"
-            body = formats.error_body(format, 404, f"no route or model at {request.url.path!r}")
-            return JSONResponse(body, status_code=404)
-        return await http_exception_handler(request, exc)
+            message = redact.redact(f"no route or model at {request.url.path!r}")
+            return JSONResponse(formats.error_body(format, 404, message), status_code=404)
+        # Issue 12: an error detail may quote what a client sent (a run id, a path): scrubbed.
+        return hardening.scrubbed(exc)
 
     @app.exception_handler(QueryError)
     async def on_query_error(_: Request, exc: QueryError) -> JSONResponse:
