@@ -19,14 +19,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from pipeline.history.query import History, PriceAt
 from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
 from pipeline.timeutil import parse_iso
+
+if TYPE_CHECKING:  # the history is read on first use: its module is not paid for at import
+    from pipeline.history.query import History, PriceAt
 
 log = logging.getLogger("pipeline.registry")
 
@@ -613,6 +615,8 @@ class Registry:
         snapshot = self.snapshot
         with self._history_lock:
             if snapshot.history is None:
+                from pipeline.history.query import History
+
                 snapshot.history = History.load(
                     snapshot.set.history, self._read_bytes, f"{self.store.uri}/"
                 )
