@@ -11,17 +11,11 @@ import json
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-
-class _Server(ThreadingHTTPServer):
-    # The stdlib listens with a backlog of 5: eight concurrent clients on a loaded machine
-    # then see refused connections, which would read as upstream failures in the tests.
-    request_queue_size = 128
-    daemon_threads = True
-
+from provider_server import LocalServer
 
 KEY = "sk-test-0123456789abcdef"
 # (provider_name, tag, quantization) hosts the generated offers are drawn from.
@@ -129,7 +123,7 @@ class EndpointsServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = LocalServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.catalog_url = f"{self.url}/api/v1/models?output_modalities=all"

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
-class _Server(ThreadingHTTPServer):
+class LocalServer(ThreadingHTTPServer):
     # The stdlib listens with a backlog of 5: eight concurrent clients on a loaded machine
     # then see refused connections, which would read as upstream failures in the tests.
     request_queue_size = 128
@@ -83,7 +83,7 @@ class ProviderServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = LocalServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(
