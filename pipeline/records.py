@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 SCHEMA_VERSION = 1
+PROVIDER_SCHEMA_VERSION = 2
+"""Provider lists (`models/providers/<source>/current.json`). Version 2: a capability flag no
+source states for the provider is absent (`ProviderModelRecord`); version 1 published it at its
+default. Version 1 documents still read as version 2 (every flag present)."""
 
 # Prices are Decimal end to end and written as exact JSON numbers (see jsonio.py).
 Usd = Annotated[Decimal, WithJsonSchema({"type": "number"})]
@@ -311,6 +315,27 @@ class ModelRecord(Record):
     it was observed in the window — read absent as `unverified`."""
 
 
+class ProviderModelRecord(ModelRecord):
+    """One model in a provider list. The fields of `ModelRecord`, except that a capability flag
+    no source states for this provider (no API signal, no name pattern, no override) is absent
+    and the list's `provenance` says `unknown` for it; `detectionSource` then has no entry for
+    it and `evidence` says what was looked for."""
+
+    # Widened from ModelRecord's required values: absent means unknown, never a default.
+    is_free: bool | None = None  # type: ignore[assignment]
+    """True when the model costs nothing to call; absent when the price is unknown."""
+    supports_vision: bool | None = None  # type: ignore[assignment]
+    """Accepts image input; absent when unknown."""
+    supports_tools: bool | None = None  # type: ignore[assignment]
+    """Supports tool / function calling; absent when unknown."""
+    reasoning: Reasoning | None = None  # type: ignore[assignment]
+    """`configurable`, `fixed` or `none` as for `ModelRecord`; absent when unknown."""
+    structured_output: bool | None = None  # type: ignore[assignment]
+    """Supports response_format / structured outputs; absent when unknown."""
+    is_image_gen: bool | None = None  # type: ignore[assignment]
+    """Generates images; absent when unknown."""
+
+
 class CurrentCatalog(Record):
     """`models/openrouter/current.json`: every known model (removed ones excluded)."""
 
@@ -345,7 +370,7 @@ class ProviderCatalog(Record):
     """`models/providers/<source>/current.json`: one provider-native list, normalized, and
     the cache metadata that decides when it is fetched again."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = PROVIDER_SCHEMA_VERSION
     """Version of this document's schema."""
     generated_at: str
     """When this document was written (run clock), ISO-8601 UTC."""
@@ -374,8 +399,9 @@ class ProviderCatalog(Record):
     """Model id → field → where it came from: `native`; `unknown` when no source states it for
     this provider (the field is then absent); `openrouter:<id>` when taken from the matching
     OpenRouter record because the native API lacks it (only the vendor's own closed models);
-    or `openrouter-endpoint:<tag>` when taken from this same provider's OpenRouter offer."""
-    models: list[ModelRecord]
+    or `openrouter-endpoint:<tag>` when taken from this same provider's OpenRouter offer.
+    Capability flags appear here only when `unknown` (absent from the record)."""
+    models: list[ProviderModelRecord]
     """Models, sorted by id."""
     data_as_of: str | None = None
     """When the data was observed upstream, when that is not `fetchedAt`: a pinned manifest's

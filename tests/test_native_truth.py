@@ -7,6 +7,7 @@ OpenRouter catalog of the same day (tests/published_lists.py), exactly as a run 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,13 @@ def provider_list(store: LocalStore, source: str) -> tuple[dict[str, Any], dict[
     return {m["id"]: m for m in document["models"]}, document["provenance"]
 
 
+def every_provider_list(store: LocalStore) -> Iterator[tuple[str, Any]]:
+    """(store key, document) of each published provider list."""
+    for key in store.list("models/providers/"):
+        if key.endswith("/current.json"):
+            yield key, read_json(store, key)
+
+
 # -- 1. unknown stays unknown -------------------------------------------------------------------
 
 
@@ -45,9 +53,10 @@ def provider_list(store: LocalStore, source: str) -> tuple[dict[str, Any], dict[
     ("source", "model_id", "kind", "vision"),
     [
         ("dashscope", "qwen-vl-max", "chat", True),
-        ("dashscope", "qwen-image-2.0", "image", False),
-        ("dashscope", "qwen3-asr-flash-realtime", "transcription", False),
-        ("gemini", "gemini-2.5-flash-preview-tts", "speech", False),
+        # Nothing says whether these take images: the flag is unknown (absent), not false.
+        ("dashscope", "qwen-image-2.0", "image", None),
+        ("dashscope", "qwen3-asr-flash-realtime", "transcription", None),
+        ("gemini", "gemini-2.5-flash-preview-tts", "speech", None),
     ],
 )
 def test_unstated_modalities_are_unknown_and_heuristics_decide(
@@ -58,10 +67,16 @@ def test_unstated_modalities_are_unknown_and_heuristics_decide(
     record = models[model_id]
     assert record["modalities"] == {"input": [], "output": []}
     assert provenance[model_id]["modalities"] == "unknown"
-    assert (record["kind"], record["supportsVision"]) == (kind, vision)
+    assert (record["kind"], record.get("supportsVision")) == (kind, vision)
     # No flag claims the API's word for something the API never said.
+    assert record["detectionSource"]["kind"] == "heuristic", record["evidence"]["kind"]
+    if vision is None:
+        assert "supportsVision" not in record["detectionSource"]
+        assert provenance[model_id]["supportsVision"] == "unknown"
+        assert record["evidence"]["supportsVision"].startswith("unknown: ")
+    else:
+        assert record["detectionSource"]["supportsVision"] == "heuristic"
     for flag in ("kind", "supportsVision"):
-        assert record["detectionSource"][flag] == "heuristic", (flag, record["evidence"][flag])
         assert "modalities" not in record["evidence"][flag]
 
 
@@ -70,16 +85,69 @@ def test_no_api_modality_evidence_without_stated_modalities(published):
     modalities the provider stated or OpenRouter enrichment supplied (with its provenance)."""
     store, _ = published
     checked = 0
-    for key in store.list("models/providers/"):
-        if not key.endswith("/current.json"):
-            continue
-        document = read_json(store, key)
+    for _key, document in every_provider_list(store):
         for record in document["models"]:
             origin = document["provenance"][record["id"]]["modalities"]
-            if record["detectionSource"]["supportsVision"] == "api":
+            if record["detectionSource"].get("supportsVision") == "api":
                 assert origin != "unknown", (document["source"], record["id"])
                 checked += 1
     assert checked > 300
+
+
+@pytest.mark.parametrize(
+    ("source", "model_id", "unknown"),
+    [
+        # OpenAI's list carries ids only and OpenRouter has no record of these on 2026-08-17.
+        (
+            "openai",
+            "gpt-5.1-chat-latest",
+            {"supportsVision", "supportsTools", "reasoning", "structuredOutput", "isImageGen"}
+            | {"isFree"},
+        ),
+        # ... but a reasoning-first family is recognised by its name (`fixed`, heuristic).
+        (
+            "openai",
+            "o3-deep-research",
+            {"supportsVision", "supportsTools", "structuredOutput", "isImageGen", "isFree"},
+        ),
+        # Matched to OpenRouter's qwen/qwen-plus, which has no reasoning controls: its own
+        # flags come through, reasoning is nobody's word.
+        ("dashscope", "qwen-plus", {"reasoning"}),
+    ],
+)
+def test_flags_nothing_states_are_unknown_not_false(published, source, model_id, unknown):
+    """A flag no source states (no API signal, no pattern, no override) is absent from the
+    provider's record and `unknown` in its provenance, never `false`/`none` that looks like
+    data (before: `gpt-5.1-chat-latest` supportsTools false, `qwen-plus` reasoning none)."""
+    store, _ = published
+    models, provenance = provider_list(store, source)
+    record = models[model_id]
+    attrs = ("supportsVision", "supportsTools", "reasoning", "structuredOutput", "isImageGen")
+    stated = {a for a in (*attrs, "isFree") if a in record}
+    assert {a for a in (*attrs, "isFree") if a not in record} == unknown
+    for flag in unknown:
+        assert provenance[model_id][flag] == "unknown"
+        assert flag not in record["detectionSource"]
+        assert record["evidence"][flag].startswith("unknown")
+    for flag in stated:
+        assert record["detectionSource"][flag] in ("api", "heuristic", "override")
+        assert provenance[model_id].get(flag) is None
+
+
+def test_provider_lists_are_schema_version_2_and_never_publish_a_flag_default(published):
+    from pipeline.publishing.schemas import validate
+
+    store, _ = published
+    checked = 0
+    for key, document in every_provider_list(store):
+        assert document["schemaVersion"] == 2
+        validate("provider-current", json.loads(store.get(key).data))
+        for record in document["models"]:
+            for flag, evidence in record["evidence"].items():
+                if flag != "kind":
+                    assert not evidence.startswith("default:"), (key, record["id"], flag)
+            checked += 1
+    assert checked > 800
 
 
 def test_together_chat_type_does_not_claim_text_only_input(published):
@@ -242,11 +310,12 @@ def test_reasoning_first_families_are_recognised_whoever_serves_them(published):
     distill = together["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"]
     assert distill["reasoning"] == "fixed"
     # The reference ids in OpenAI's own list that are not reasoning models stay `none`.
+    # (`none` where OpenRouter's record says so, unknown where nothing does.)
     assert all(
-        models[i]["reasoning"] == "none"
+        models[i].get("reasoning", "none") == "none"
         for i in models
         if i.startswith(("gpt-4o-", "gpt-3.5"))
-        and models[i]["detectionSource"]["reasoning"] != "api"
+        and models[i]["detectionSource"].get("reasoning") != "api"
     )
 
 
@@ -347,6 +416,9 @@ def test_catalog_fallback_tier_keeps_open_weight_prices_out(tmp_path):
     open_model = models["qwen3-32b"]
     assert "input" not in open_model["pricing"] and open_model["priceTier"] == "unknown"
     assert provenance["qwen3-32b"]["pricing"] == "unknown"
+    # Without a price, whether it is free is unknown too (not `isFree: false`).
+    assert "isFree" not in open_model and provenance["qwen3-32b"]["isFree"] == "unknown"
+    assert open_model["supportsTools"] is True  # flags stay the model's, from OpenRouter
     closed = models["qwen3-max"]
     assert closed["pricing"]["input"] == Decimal("0.78")
     assert provenance["qwen3-max"] == {"all": "openrouter:qwen/qwen3-max"}

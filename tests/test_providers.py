@@ -234,14 +234,21 @@ def test_api_failure_serves_catalog_then_stale_cache(failure, server, store):
     assert "HTTP 500" in status["sources"]["anthropic"]["reason"] or failure == "slow"
 
     # Without the catalog tier the last API list serves, with its age.
-    # (the catalog tier replaced the cached list: put the API one back to show this tier)
-    store.put(keys.provider_current("anthropic"), first_bytes)
+    # (the catalog tier replaced the cached list: put the API one back to show this tier,
+    # as a schema-version-1 document — every flag present — as a cache written before 2 was)
+    cached_v1 = json.loads(first_bytes)
+    cached_v1["schemaVersion"] = 1
+    for model in cached_v1["models"]:
+        for flag, default in (("supportsVision", False), ("reasoning", "none")):
+            model.setdefault(flag, default)
+    store.put(keys.provider_current("anthropic"), json.dumps(cached_v1).encode())
     no_catalog = make_config(sources, use_catalog_fallback=False)
     result = run(store, no_catalog, now=later + timedelta(hours=1))
     outcome = result.results["anthropic"]
     assert outcome.tier == "stale"
     current = read_json(store, keys.provider_current("anthropic"))
     assert current["servedBy"] == "stale"
+    assert current["schemaVersion"] == 2
     assert current["fetchedAt"] == "2026-08-19T06:00:00Z"
     assert [m["id"] for m in current["models"]] == [m["id"] for m in first["models"]]
     entry = read_json(store, keys.STATUS)["jobs"]["providers"]["sources"]["anthropic"]

@@ -158,14 +158,15 @@ def render_text(result: CrosscheckResult) -> list[str]:
         )
     lines.append("")
     scopes = list(result.counts)
-    header = f"{'field':<18}" + "".join(f"{scope + ' agree/overlap':>28}" for scope in scopes)
+    header = f"{'field':<18}" + "".join(f"{scope + ' agree/overlap':>38}" for scope in scopes)
     lines.append(header)
     for name in FIELDS:
         row = f"{name:<18}"
         for scope in scopes:
             c = result.counts[scope][name]
-            row += f"{f'{c.agree}/{c.overlap} ({c.disagree} differ)':>28}"
+            row += f"{f'{c.agree}/{c.overlap} ({c.disagree} differ, {c.unknown} unknown)':>38}"
         lines.append(row)
+    lines.append("(unknown: the reference states the field, our record does not)")
     lines.append("")
     origins = "; ".join(
         f"{scope}: " + ", ".join(f"{n} {origin}" for origin, n in counts.items())

@@ -1,14 +1,15 @@
 """Published records against a reference catalog, field by field.
 
 A published record takes part in a field's overlap only where both sides state a value: an
-absent price or limit (unknown) is never compared with the reference's figure. Capability flags
-are always published, so they always take part; a flag no layer had a signal for shows up with
-our evidence ``default: …``, which is exactly what a disagreement must make visible.
+absent price, limit or flag (unknown) is never compared with the reference's figure; it is
+counted as ``unknown`` (the reference states it, we do not). OpenRouter's catalog publishes
+every flag, so a flag no layer had a signal for shows up there with our evidence
+``default: …``; provider lists leave such a flag out (issue 14).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -79,7 +80,7 @@ class PublishedList:
 
     source: str
     source_type: str
-    models: list[ModelRecord]
+    models: Sequence[ModelRecord]
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -116,6 +117,8 @@ class Disagreement:
 class FieldCount:
     overlap: int = 0
     agree: int = 0
+    unknown: int = 0
+    """Matched records where the reference states the field and our record does not."""
 
     @property
     def disagree(self) -> int:
@@ -148,7 +151,12 @@ class CrosscheckResult:
             "matched": {s.source: s.matched for s in self.sources},
             "fields": {
                 scope: {
-                    name: {"overlap": c.overlap, "agree": c.agree, "disagree": c.disagree}
+                    name: {
+                        "overlap": c.overlap,
+                        "agree": c.agree,
+                        "disagree": c.disagree,
+                        "unknown": c.unknown,
+                    }
                     for name, c in fields.items()
                 }
                 for scope, fields in self.counts.items()
@@ -193,8 +201,10 @@ def _ours(record: ModelRecord, name: str) -> FieldValue | None:
     if name == "maxOutput":
         return record.max_output
     if name == "reasoning":
-        return record.reasoning != "none"
-    flag: bool = getattr(record, FLAG_ATTRS[name])
+        # A provider record leaves an unstated flag out (ProviderModelRecord).
+        reasoning: str | None = record.reasoning
+        return None if reasoning is None else reasoning != "none"
+    flag: bool | None = getattr(record, FLAG_ATTRS[name])
     return flag
 
 
@@ -248,6 +258,10 @@ class _Matcher:
         found = self.exact.get(model_id.lower(), [])
         if len(found) == 1:
             return found[0], False
+        if ":" in model_id:
+            # An OpenRouter variant (`:batch` at half price, `:free`, `:thinking`) is another
+            # offer of the model: only the reference's own entry for the variant describes it.
+            return None, False
         candidates = self.keyed.get(match_key(model_id), [])
         if len(candidates) == 1:
             return candidates[0], False
@@ -277,7 +291,10 @@ def crosscheck(reference: Reference, lists: Iterable[PublishedList]) -> Crossche
             for name in FIELDS:
                 ours = _ours(record, name)
                 theirs = theirs_all.fields.get(name)
-                if ours is None or theirs is None:
+                if theirs is None:
+                    continue
+                if ours is None:
+                    counts[name].unknown += 1
                     continue
                 counts[name].overlap += 1
                 if _same(name, ours, theirs):

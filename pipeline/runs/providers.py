@@ -41,6 +41,7 @@ from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records import (
+    PROVIDER_SCHEMA_VERSION,
     CurrentCatalog,
     JobStatus,
     Modalities,
@@ -48,6 +49,7 @@ from pipeline.records import (
     Outcome,
     Pricing,
     ProviderCatalog,
+    ProviderModelRecord,
     QuarantinedRecord,
     RunReport,
     SourceRef,
@@ -583,7 +585,12 @@ def _serve_api(
         caps = capabilities.resolve(model)
         prior = previous[model.id].lifecycle if model.id in previous else None
         state = lifecycle.seen(prior, now, expires_at=model.expires_at)
-        records.append(build_record(model, caps, aliases[model.id], state, shared.catalog_config))
+        record = build_record(model, caps, aliases[model.id], state, shared.catalog_config)
+        # A flag nothing states for this provider is unknown, not its default (issue 14).
+        unknown = capabilities.unknown_flags(caps)
+        for flag in unknown:
+            provenance[model.id][flag] = UNKNOWN
+        records.append(capabilities.as_provider_record(record, unknown))
     records.sort(key=lambda r: r.id)
     raw_key = keys.provider_raw(inst.name, now)
     document = ProviderCatalog(
@@ -654,6 +661,8 @@ def _fall_back(
                 "run_id": shared.run_id,
                 "served_by": "stale",
                 "reason": problem,
+                # A version-1 cache reads as version 2 (every flag present): republished as 2.
+                "schema_version": PROVIDER_SCHEMA_VERSION,
             }
         )
         return _serve(shared, inst, stale, "stale", f"API failed and no catalog entries: {problem}")
@@ -695,7 +704,7 @@ def _from_catalog(
         [AliasCandidate(i, r.created) for i, r in picked.items()],
         {i: m.alias for i, m in previous.items()},
     )
-    records = []
+    records: list[ProviderModelRecord] = []
     index = shared.index()
     provenance: dict[str, dict[str, str]] = {}
     for native_id, rec in sorted(picked.items()):
@@ -713,6 +722,7 @@ def _from_catalog(
             "offers_as_of": None,
         }
         provenance[native_id] = {"all": f"openrouter:{rec.id}"}
+        unknown: list[str] = []
         if not owner_offer(rec, inst.vendors, index.is_open_weights(rec.id)):
             # An open-weight model's OpenRouter price and limits are some host's, not the
             # vendor's: the same rule as enrichment (enrich.owner_offer).
@@ -722,13 +732,12 @@ def _from_catalog(
                 pricing=Pricing(),
                 cost=tiers.cost_label(Pricing(), is_free=False),
                 price_tier="unknown",
-                is_free=False,
                 evidence={**rec.evidence, "isFree": "price unknown for this provider"},
-                detection_source={**rec.detection_source, "isFree": "heuristic"},
             )
-            for name in ("pricing", "maxContext", "maxOutput"):
+            unknown.append("isFree")
+            for name in ("pricing", "maxContext", "maxOutput", "isFree"):
                 provenance[native_id][name] = UNKNOWN
-        records.append(rec.model_copy(update=update, deep=True))
+        records.append(capabilities.as_provider_record(rec.model_copy(update=update), unknown))
     return ProviderCatalog(
         generated_at=iso(shared.request.now),
         run_id=shared.run_id,

@@ -10,7 +10,8 @@ Layers, in order of authority (DESIGN.md §5):
    name. It fills a flag only where the API said nothing about it. Where it contradicts an API
    signal, the API wins and the contradiction is reported as a conflict.
 4. else the default (``false`` / ``none`` / ``chat``), published with source ``heuristic`` and
-   evidence starting with ``default:``.
+   evidence starting with ``default:`` in OpenRouter's catalog. A provider list publishes such a
+   flag as unknown instead (absent, see ``as_provider_record``); ``kind`` keeps ``chat``.
 
 ``detectionSource`` names the deciding layer per flag; ``evidence`` says what matched (the
 parameter, modality, pattern or override entry); ``catalog sync … --explain ID`` prints both.
@@ -25,7 +26,7 @@ from typing import Any
 
 from pipeline.overrides import CapabilityOverride
 from pipeline.patterns import Pattern, compile_pattern
-from pipeline.records import Kind, ModelRecord, Pricing, Reasoning
+from pipeline.records import Kind, ModelRecord, Pricing, ProviderModelRecord, Reasoning
 from pipeline.stages.normalize import Normalized
 
 Value = str | bool
@@ -264,6 +265,9 @@ def is_priced(pricing: Pricing) -> bool:
     return not pricing.variable and bool(positive_prices(pricing))
 
 
+NO_TOKEN_PRICE = "no input/output token price in the feed"
+
+
 def _free_signal(model: Normalized) -> Signal:
     pricing = model.pricing
     if pricing.variable:
@@ -275,7 +279,7 @@ def _free_signal(model: Normalized) -> Signal:
     if paid:
         return False, f"priced: {', '.join(paid[:3])} > 0"
     if pricing.input is None or pricing.output is None:
-        return False, "no input/output token price in the feed"
+        return False, NO_TOKEN_PRICE
     unpriced = sorted(set(model.modalities.output) - TOKEN_PRICED_OUTPUTS)
     if unpriced:
         return False, (
@@ -507,6 +511,34 @@ def resolve(model: Normalized, overrides: Sequence[CapabilityOverride] = ()) -> 
     return Resolver(overrides).resolve(model)
 
 
+UNSTATED_FLAGS = tuple(f for f in FLAGS if f != "kind")
+"""Flags a provider list publishes as unknown when nothing states them (``kind`` is required)."""
+
+
+def unknown_flags(caps: Capabilities) -> list[str]:
+    """The flags of ``caps`` that no source stated: no layer had a signal (defaulted), or
+    ``isFree`` decided only by the absence of a token price (the price itself is unknown)."""
+    out = [f for f in UNSTATED_FLAGS if f in caps.defaulted]
+    if caps.evidence.get("isFree") == NO_TOKEN_PRICE and "isFree" not in out:
+        out.append("isFree")
+    return out
+
+
+def as_provider_record(record: ModelRecord, unknown: Iterable[str]) -> ProviderModelRecord:
+    """``record`` as a provider list publishes it: each flag in ``unknown`` absent instead of
+    its default, without a ``detectionSource`` entry, its evidence saying ``unknown: …``.
+
+    OpenRouter's catalog keeps false/``none`` for such flags (DESIGN.md §5, and its replays
+    stay byte-identical); a provider list states only what some source states (issue 14)."""
+    data = record.model_dump()
+    for flag in unknown:
+        data[_ATTRS[flag]] = None
+        data["detection_source"].pop(flag, None)
+        why = data["evidence"].get(flag, "").removeprefix("default: ")
+        data["evidence"][flag] = f"unknown: {why}" if why else "unknown"
+    return ProviderModelRecord.model_validate(data)
+
+
 def report(resolved: Iterable[Capabilities]) -> dict[str, Any]:
     """Run-report sections: per-flag counts by deciding layer, and every conflict.
 
@@ -536,8 +568,8 @@ def explain(record: ModelRecord, conflicts: Iterable[dict[str, Any]] = ()) -> li
         ("isFree", record.is_free),
     ]
     for flag, value in rows:
-        shown = str(value).lower() if isinstance(value, bool) else value
-        layer = record.detection_source.get(flag, "?")
+        shown = str(value).lower() if isinstance(value, bool) else (value or "unknown")
+        layer = record.detection_source.get(flag, "-" if value is None else "?")
         lines.append(f"  {flag:<17}{shown:<14}{layer:<10}{record.evidence.get(flag, '')}")
     lines.append(f"  {'priceTier':<17}{record.price_tier:<14}{'pricing':<10}{record.cost}")
     for conflict in conflicts:
