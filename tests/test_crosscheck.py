@@ -180,6 +180,50 @@ def test_unreadable_reference_exits_1_naming_the_file(
     assert str(path) in err and problem in err
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[" * 200_000 + "]" * 200_000, "nests deeper than 32 levels"),  # RecursionError before
+        ('{"p": {"models": {"m": {"limit": {"context": ' + "9" * 5000 + "}}}}}", "not valid JSON"),
+    ],
+)
+def test_hostile_reference_is_refused_with_a_clear_error(
+    store_dir, tmp_path, capsys, content, problem
+):
+    path = tmp_path / "ref.json"
+    path.write_text(content)
+    code = main(["crosscheck", str(path), "--store", str(store_dir)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert str(path) in err and problem in err
+
+
+def test_oversized_reference_is_refused_unread(store_dir, tmp_path, capsys):
+    from pipeline.crosscheck.reference import MAX_REFERENCE_BYTES
+
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:  # sparse: no disk or memory spent on the test's side
+        handle.truncate(MAX_REFERENCE_BYTES + 10)
+    code = main(["crosscheck", str(path), "--store", str(store_dir)])
+    assert code == 1
+    assert "larger than 64 MiB" in capsys.readouterr().err
+
+
+def test_infinite_figures_in_the_reference_are_no_figures(store_dir, tmp_path, capsys):
+    path = tmp_path / "ref.json"
+    path.write_text(
+        # 1e999 parses to an infinite float (int() of it would raise); a negative price is
+        # no price. (`Infinity`/`NaN` literals are not JSON: refused as such.)
+        '{"openai": {"models": {"gpt-4o": {"limit": {"context": 1e999, "output": 1e999},'
+        ' "cost": {"input": -5, "output": 10}}}}}'
+    )
+    report = run_json(store_dir, path, capsys)
+    fields = report["fields"]["providers"]
+    assert fields["maxContext"]["overlap"] == 0 and fields["maxOutput"]["overlap"] == 0
+    assert fields["input"]["overlap"] == 0
+    assert report["matched"]["openai"] >= 1
+
+
 def test_empty_store_exits_1(tmp_path, capsys):
     code = main(["crosscheck", str(fixture_path(MODELSDEV)), "--store", str(tmp_path / "none")])
     assert code == 1

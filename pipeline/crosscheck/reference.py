@@ -8,14 +8,19 @@ LiteLLM gives USD per token and is scaled exactly via the decimal text of the nu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-import simplejson
+from pipeline.publishing import jsonio
 
 Format = Literal["models.dev", "litellm"]
+# models.dev's api.json is 4 MB (2026-06-13), LiteLLM's price file about 1.5 MB; both nest
+# five or six levels.
+MAX_REFERENCE_BYTES = 64 * 2**20
+MAX_DEPTH = 32
 FieldValue = Decimal | int | bool
 PER_MILLION = Decimal(1_000_000)
 
@@ -86,6 +91,8 @@ def _price(value: Any, scale: Decimal = Decimal(1)) -> Decimal | None:
 def _count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # `Infinity` / `1e999` in the file: no count (int() would raise)
     return int(value) if value > 0 else None
 
 
@@ -178,13 +185,24 @@ def _litellm(document: dict[str, Any]) -> dict[str, dict[str, ReferenceModel]]:
 
 
 def load_reference(path: str | Path) -> Reference:
-    """Read a models.dev or LiteLLM catalog file; ReferenceError names the file and problem."""
+    """Read a models.dev or LiteLLM catalog file; ReferenceError names the file and problem.
+
+    The file is someone else's download, read by every full refresh that configures it: it
+    is bounded like the other third-party files (docs/hardening.md) — at most
+    ``MAX_REFERENCE_BYTES`` read, nesting checked before parsing."""
     where = str(path)
     try:
-        document = simplejson.loads(Path(path).read_bytes())
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_REFERENCE_BYTES + 1)
     except OSError as exc:
         raise ReferenceError(f"{where}: cannot read: {exc.strerror or exc}") from exc
-    except (simplejson.JSONDecodeError, UnicodeDecodeError) as exc:
+    if len(data) > MAX_REFERENCE_BYTES:
+        raise ReferenceError(
+            f"{where}: larger than {MAX_REFERENCE_BYTES // 2**20} MiB, which no catalog file is"
+        )
+    try:
+        document = jsonio.loads_bounded(data, max_bytes=MAX_REFERENCE_BYTES, max_depth=MAX_DEPTH)
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise ReferenceError(f"{where}: not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise ReferenceError(f"{where}: expected a JSON object, got {type(document).__name__}")
