@@ -30,6 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+import hostile  # noqa: E402
 from hostile import Answer, HostileUpstream, deep, endless, many_items  # noqa: E402
 
 from pipeline.publishing import keys, publish  # noqa: E402
@@ -42,27 +43,6 @@ KEY = "sk-or-v1-" + "c0ffee" * 10
 MEMORY_LIMIT_MB = 512
 RUN_SECONDS_LIMIT = 120
 PEAKS: list[float] = []
-
-_WRAPPER = (
-    "import sys\n"
-    "from pipeline.cli import main\n"
-    "def peak_kb():\n"
-    "    # VmHWM: the high-water mark of this process's own memory. ru_maxrss would not do: on\n"
-    "    # Linux it inherits the parent's peak across fork/exec (a big pytest process).\n"
-    "    try:\n"
-    "        for line in open('/proc/self/status'):\n"
-    "            if line.startswith('VmHWM:'):\n"
-    "                return int(line.split()[1])\n"
-    "    except OSError:\n"
-    "        pass\n"
-    "    import resource\n"
-    "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "try:\n"
-    "    code = main(sys.argv[1:])\n"
-    "finally:\n"
-    "    sys.__stderr__.write(f'\\nPEAK_RSS_KB {peak_kb()}\\n')\n"
-    "sys.exit(code)\n"
-)
 
 
 def _real(name: str) -> bytes:
@@ -105,19 +85,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 HOSTILE_FILES: dict[str, tuple[str, bytes]] = {
-    "lock-garbage-expiry": (
-        keys.LOCK,
-        json.dumps(
-            {
-                "runId": "x",
-                "job": "openrouter",
-                "host": "h",
-                "pid": 1,
-                "startedAt": "garbage",
-                "expiresAt": "garbage",
-            }
-        ).encode(),
-    ),
+    "lock-garbage-expiry": (keys.LOCK, hostile.GARBAGE_EXPIRY_LOCK),
     "lock-deep": (keys.LOCK, b"[" * 100_000),
     "bindings-deep": (f"{keys.BINDINGS}chaos.json", b"[" * 100_000),
     "bindings-wrong-type": (f"{keys.BINDINGS}chaos.json", b'{"x/y": "many"}'),
@@ -147,10 +115,6 @@ class Invariants:
             self.violated[name] += 1
             if len(self.examples) < 20:
                 self.examples.append(f"{name}: {detail}")
-
-
-def _store_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def _leaks(blobs: dict[str, bytes]) -> list[str]:
@@ -191,7 +155,7 @@ def one_run(
     had_catalog = (root / "models/openrouter/current.json").exists()
     began = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-c", _WRAPPER, *args],
+        [sys.executable, "-c", hostile.CLI_WRAPPER, *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -207,7 +171,7 @@ def one_run(
     seconds = time.monotonic() - began
     code = process.returncode
 
-    files = _store_files(root)
+    files = hostile.store_bytes(root)
     stderr = err.decode("utf-8", "replace")
     leaks = _leaks({**files, "stdout": out, "stderr": err})
     inv.check("no secret in store, stdout or stderr", not leaks, f"run {index}: {leaks}")

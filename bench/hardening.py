@@ -7,7 +7,6 @@ RSS of its own subprocess. Prints figures and which target missed; never asserts
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from hostile import (  # noqa: E402
     deep,
     endless,
     many_items,
+    reader_flood,
     run_cli,
     write_config,
 )
@@ -80,20 +80,7 @@ def main() -> None:
         if published.code != 0:
             print(f"  could not publish the catalog: {published.stderr[-300:]}")
             return
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "tests" / "reader_flood.py"),
-                f"{tmp}/store",
-                str(READER_REQUESTS),
-                "12",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-    figures = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+        done, figures = reader_flood(f"{tmp}/store", READER_REQUESTS, 12, timeout=3600, check=False)
     peak = float(figures.get("peak_rss_mb", "nan"))
     mark = "ok" if peak < READER_LIMIT_MB else "MISSED"
     if mark != "ok":

@@ -603,6 +603,15 @@ def _read_published(store: Store, key: str) -> Any:
         raise StoreError(f"{key} in {store.uri} is not valid JSON ({exc})") from exc
 
 
+def _published_or_say(store: Store, key: str, missing: str) -> Any:
+    """Like :func:`_read_published`, but when the store has no ``key`` it says so on stderr
+    (``missing`` names what is absent) before returning None; the command then exits 1."""
+    document = _read_published(store, key)
+    if document is None:
+        print(f"{missing} in {store.uri}: run `syncmodels all` first", file=sys.stderr)
+    return document
+
+
 def cmd_resolve(args: argparse.Namespace) -> int:
     import json
 
@@ -610,9 +619,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = _open(args, config)
-    current = _read_published(store, keys.CURRENT)
+    current = _published_or_say(store, keys.CURRENT, "no catalog")
     if current is None:
-        print(f"no catalog in {store.uri}: run `syncmodels all` first", file=sys.stderr)
         return 1
     # Same-family fallback ranks by curated.json; without one, resolve.py's stand-in score.
     ranks = ranks_from_curated(_read_published(store, keys.CURATED))
@@ -701,9 +709,8 @@ def cmd_core(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = _open(args, config)
-    curated = _read_published(store, keys.CURATED)
+    curated = _published_or_say(store, keys.CURATED, f"no {keys.CURATED}")
     if curated is None:
-        print(f"no {keys.CURATED} in {store.uri}: run `syncmodels all` first", file=sys.stderr)
         return 1
     entries = [e for e in curated.get("core") or [] if isinstance(e, dict)]
     if args.specialty:
@@ -895,9 +902,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     store = _open(args, config)
-    current = _read_published(store, keys.CURRENT)
+    current = _published_or_say(store, keys.CURRENT, "no catalog")
     if current is None:
-        print(f"no catalog in {store.uri}: run `syncmodels all` first", file=sys.stderr)
         return 1
     catalog = CurrentCatalog.model_validate(current)
     by_id = {m.id: m for m in catalog.models}

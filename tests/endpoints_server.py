@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from provider_server import LocalServer
+from provider_server import LocalHTTP
 
 KEY = "sk-test-0123456789abcdef"
 # (provider_name, tag, quantization) hosts the generated offers are drawn from.
@@ -94,10 +94,12 @@ def endpoints_for(model_id: str, listed_price: float) -> dict[str, Any]:
     }
 
 
-class EndpointsServer:
+class EndpointsServer(LocalHTTP):
     """``with EndpointsServer(catalog_bytes) as server``; ``server.catalog_url`` to configure."""
 
     def __init__(self, catalog: bytes, cerebras: bytes | None = None) -> None:
+        super().__init__()
+        self.catalog_url = f"{self.url}/api/v1/models?output_modalities=all"
         self.catalog = catalog
         self.cerebras = cerebras
         document = json.loads(catalog)
@@ -114,30 +116,6 @@ class EndpointsServer:
         self.counts: Counter[str] = Counter()
         self.auth: list[str | None] = []
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.handle(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = LocalServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.catalog_url = f"{self.url}/api/v1/models?output_modalities=all"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def __enter__(self) -> EndpointsServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def endpoint_requests(self) -> int:
         return sum(n for k, n in self.counts.items() if k not in ("catalog", "cerebras"))

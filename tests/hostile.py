@@ -5,12 +5,15 @@
   larger than memory, sent without Content-Length), a trickle of one byte at a time, a status.
   It records the Authorization headers it received.
 - :func:`run_cli`: ``catalog …`` in a subprocess, returning its exit code, stdout, stderr and
-  peak RSS (``ru_maxrss`` of that process alone, printed by a small wrapper).
-- Hostile bodies as generators, so the test process never holds them either.
+  peak RSS (``ru_maxrss`` of that process alone, printed by :data:`CLI_WRAPPER`).
+- :func:`reader_flood`: tests/reader_flood.py in a subprocess, with the figures it prints.
+- Hostile bodies as generators, so the test process never holds them either, and hostile
+  files (:data:`GARBAGE_EXPIRY_LOCK`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -138,9 +141,25 @@ def endless(total: int, chunk: int = 1 << 20) -> Callable[[], Iterator[bytes]]:
     return chunks
 
 
+# A lock file whose expiry is not a time: it must read as expired (tests/test_hardening.py)
+# and a sync must get past it (bench/chaos.py plants it in the shared store).
+GARBAGE_EXPIRY_LOCK = json.dumps(
+    {
+        "runId": "x",
+        "job": "openrouter",
+        "host": "h",
+        "pid": 1,
+        "startedAt": "garbage",
+        "expiresAt": "garbage",
+    }
+).encode()
+
+
 # -- the CLI in a subprocess ------------------------------------------------------------------
 
-_WRAPPER = (
+# ``python -c CLI_WRAPPER ARGS`` runs ``catalog ARGS`` and writes `PEAK_RSS_KB n` last on
+# stderr: run_cli here, and bench/chaos.py, which must SIGKILL its runs at random moments.
+CLI_WRAPPER = (
     "import sys\n"
     "from pipeline.cli import main\n"
     "def peak_kb():\n"
@@ -177,7 +196,7 @@ def run_cli(args: list[str], *, env: dict[str, str] | None = None, timeout: floa
     full_env.update(env or {})
     began = time.monotonic()
     done = subprocess.run(
-        [str(PYTHON if PYTHON.exists() else sys.executable), "-c", _WRAPPER, *args],
+        [str(PYTHON if PYTHON.exists() else sys.executable), "-c", CLI_WRAPPER, *args],
         capture_output=True,
         env=full_env,
         cwd=REPO,
@@ -205,3 +224,25 @@ def write_config(path: Path, url: str, **openrouter: Any) -> Path:
     lines += [f"  {key}: {value!r}" for key, value in openrouter.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def reader_flood(
+    store_root: Path | str, requests: int, seed: int, *, timeout: float, check: bool
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """tests/reader_flood.py over the store at ``store_root`` in its own process (so its peak
+    RSS is the reader's own): the finished process and the ``name=value`` figures it printed."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "reader_flood.py"),
+            str(store_root),
+            str(requests),
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
+    figures = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    return done, figures

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -25,6 +25,38 @@ class LocalServer(ThreadingHTTPServer):
     # then see refused connections, which would read as upstream failures in the tests.
     request_queue_size = 128
     daemon_threads = True
+
+
+class LocalHTTP:
+    """A :class:`LocalServer` on 127.0.0.1 (port 0) in a daemon thread whose GET requests go
+    to ``self.handle(req)``; ``with`` starts and stops it. ``self.url`` is its base URL."""
+
+    def __init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = LocalServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def handle(self, req: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 KEY = "sk-test-0123456789abcdef"
@@ -66,37 +98,15 @@ class Mount:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
-class ProviderServer:
+class ProviderServer(LocalHTTP):
     """Start with ``with ProviderServer() as server``; mount sources with ``mount()``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.mounts: dict[str, Mount] = {}
         self.counts: Counter[str] = Counter()
         self.barrier: threading.Barrier | None = None
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.handle(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = LocalServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def __enter__(self) -> ProviderServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def mount(self, source: str, source_type: str, payload: Path | bytes) -> str:
         """Serve ``payload`` as ``source``'s list; returns the base URL to configure."""

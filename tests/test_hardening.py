@@ -19,11 +19,13 @@ import pytest
 import simplejson
 from conftest import fixture_path, read_json
 from hostile import (
+    GARBAGE_EXPIRY_LOCK,
     Answer,
     HostileUpstream,
     deep,
     endless,
     many_items,
+    reader_flood,
     run_cli,
     store_bytes,
     write_config,
@@ -375,16 +377,7 @@ def _lock(store: LocalStore, data: bytes) -> None:
 
 
 GARBLED_LOCKS = {
-    "bad-expiry": json.dumps(
-        {
-            "runId": "x",
-            "job": "openrouter",
-            "host": "h",
-            "pid": 1,
-            "startedAt": "garbage",
-            "expiresAt": "garbage",
-        }
-    ).encode(),
+    "bad-expiry": GARBAGE_EXPIRY_LOCK,
     "deep": b"[" * 100_000,
     "wrong-types": b'{"runId": 5, "expiresAt": []}',
     "huge": b'{"runId": "' + b"x" * 2_000_000 + b'"}',
@@ -595,25 +588,9 @@ READER_LIMIT_MB = 300
 
 def test_reader_memory_stays_bounded_under_random_cursors_and_filters(tmp_path, sync_file):
     """`make bench` runs the same flood with 10,000 requests; here 1,500 keep it short."""
-    import subprocess
-    import sys
-
     store = LocalStore(tmp_path / "store")
     sync_file(fixture_path("openrouter-models-all-2026-08-19.json"), now=NOW, store=store)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).parent / "reader_flood.py"),
-            str(store.root),
-            "1500",
-            "7",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=True,
-    )
-    figures = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    done, figures = reader_flood(store.root, 1500, 7, timeout=280, check=True)
     assert float(figures["peak_rss_mb"]) < READER_LIMIT_MB, done.stdout
     codes = [int(pair.split(":")[0]) for pair in figures["statuses"].split(",")]
     assert max(codes) < 500, done.stdout

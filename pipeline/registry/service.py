@@ -430,107 +430,95 @@ def _query_error(name: str, message: str) -> RequestValidationError:
     )
 
 
-FORMAT_PARAMETER = {
-    "name": "format",
-    "in": "query",
-    "required": False,
-    "description": "Response shape; without it: `gemini` when `x-goog-api-key` is sent, "
+def _parameter(
+    name: str,
+    where: str,
+    description: str,
+    schema: dict[str, Any] | None = None,
+    *,
+    required: bool = False,
+) -> dict[str, Any]:
+    """One OpenAPI parameter object for ``openapi_extra``: the native routes read their query
+    and headers raw (the shape decides which apply), so FastAPI cannot declare them itself.
+    ``schema`` defaults to a plain string."""
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"} if schema is None else schema,
+    }
+
+
+FORMAT_PARAMETER = _parameter(
+    "format",
+    "query",
+    "Response shape; without it: `gemini` when `x-goog-api-key` is sent, "
     "`anthropic` when `anthropic-version` is sent, else `openai`.",
-    "schema": {"type": "string", "enum": list(formats.FORMATS)},
-}
-INCLUDE_PARAMETER = {
-    "name": "include",
-    "in": "query",
-    "required": False,
-    "description": "`deprecated` adds deprecated models to active and stale ones.",
-    "schema": {"type": "string", "enum": ["deprecated"]},
-}
+    {"type": "string", "enum": list(formats.FORMATS)},
+)
+INCLUDE_PARAMETER = _parameter(
+    "include",
+    "query",
+    "`deprecated` adds deprecated models to active and stale ones.",
+    {"type": "string", "enum": ["deprecated"]},
+)
 ANTHROPIC_PARAMETERS = [
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "Anthropic shape: models per page (newest first).",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20},
-    },
-    {
-        "name": "after_id",
-        "in": "query",
-        "required": False,
-        "description": "Anthropic shape: the page after this model id (`last_id`).",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "before_id",
-        "in": "query",
-        "required": False,
-        "description": "Anthropic shape: the page before this model id (`first_id`).",
-        "schema": {"type": "string"},
-    },
+    _parameter(
+        "limit",
+        "query",
+        "Anthropic shape: models per page (newest first).",
+        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20},
+    ),
+    _parameter("after_id", "query", "Anthropic shape: the page after this model id (`last_id`)."),
+    _parameter(
+        "before_id", "query", "Anthropic shape: the page before this model id (`first_id`)."
+    ),
 ]
 GEMINI_PARAMETERS = [
-    {
-        "name": "pageSize",
-        "in": "query",
-        "required": False,
-        "description": "Gemini shape: models per page (0 = 50; above 1000 reads as 1000).",
-        "schema": {"type": "integer", "minimum": 0, "default": 50},
-    },
-    {
-        "name": "pageToken",
-        "in": "query",
-        "required": False,
-        "description": "Gemini shape: `nextPageToken` of the previous page.",
-        "schema": {"type": "string"},
-    },
+    _parameter(
+        "pageSize",
+        "query",
+        "Gemini shape: models per page (0 = 50; above 1000 reads as 1000).",
+        {"type": "integer", "minimum": 0, "default": 50},
+    ),
+    _parameter("pageToken", "query", "Gemini shape: `nextPageToken` of the previous page."),
 ]
 SHAPE_HEADERS = [
-    {
-        "name": "anthropic-version",
-        "in": "header",
-        "required": False,
-        "description": "Sent by Anthropic's SDKs: selects the Anthropic shape.",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "x-goog-api-key",
-        "in": "header",
-        "required": False,
-        "description": "Sent by Google's SDKs: selects the Gemini shape (the key is ignored).",
-        "schema": {"type": "string"},
-    },
+    _parameter(
+        "anthropic-version", "header", "Sent by Anthropic's SDKs: selects the Anthropic shape."
+    ),
+    _parameter(
+        "x-goog-api-key",
+        "header",
+        "Sent by Google's SDKs: selects the Gemini shape (the key is ignored).",
+    ),
 ]
-KEY_PARAMETER = {
-    "name": "key",
-    "in": "query",
-    "required": False,
-    "description": "Gemini's REST way to pass a key: selects the Gemini shape (ignored).",
-    "schema": {"type": "string"},
-}
-NAME_PARAMETER = {
-    "name": "name",
-    "in": "path",
-    "required": True,
-    "description": "`<id>` (may contain `/`), alias, provider-native or dated id.",
-    "schema": {"type": "string"},
-}
-AVAILABLE_PARAMETER = {
-    "name": "available",
-    "in": "query",
-    "required": False,
-    "description": "`true`: only models with an available or cooling-down client (runtime "
+KEY_PARAMETER = _parameter(
+    "key", "query", "Gemini's REST way to pass a key: selects the Gemini shape (ignored)."
+)
+NAME_PARAMETER = _parameter(
+    "name",
+    "path",
+    "`<id>` (may contain `/`), alias, provider-native or dated id.",
+    required=True,
+)
+AVAILABLE_PARAMETER = _parameter(
+    "available",
+    "query",
+    "`true`: only models with an available or cooling-down client (runtime "
     "availability), each with `availability` {state, retryAt, reason}.",
-    "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
-}
-REF_PARAMETER = {
-    "name": "ref",
-    "in": "path",
-    "required": True,
-    "description": "Id (may contain `/`), alias, old id or old alias.",
+    {"type": "string", "enum": ["true", "false"], "default": "false"},
+)
+REF_PARAMETER = _parameter(
+    "ref",
+    "path",
+    "Id (may contain `/`), alias, old id or old alias.",
     # Starlette's `path` converter (`.*`) never matches a line break: such a path is not this
     # route at all (a plain 404), so the spec does not promise one.
-    "schema": {"type": "string", "pattern": "^[^\\r\\n]+$"},
-}
+    {"type": "string", "pattern": "^[^\\r\\n]+$"},
+    required=True,
+)
 
 
 def _as_body(built: Any) -> Body:
@@ -804,6 +792,18 @@ def create_app(
 
         return served(request, format, ("model", ref), build)
 
+    def in_requested_format(request: Request, answer: Callable[[str], Response]) -> Response:
+        """``answer`` in the shape the request picks (`format`, else the SDK's headers or
+        `key`); a bad `format` is a 400 in OpenAI's error shape."""
+        try:
+            query = request.query_params
+            format = formats.pick_format(
+                query.get("format"), request.scope["headers"], query_key="key" in query
+            )
+        except formats.FormatError as exc:
+            return native_error(request, "openai", 400, str(exc), exc.param)
+        return answer(format)
+
     list_parameters = [
         FORMAT_PARAMETER,
         INCLUDE_PARAMETER,
@@ -829,14 +829,7 @@ def create_app(
         when given, else Gemini's with `x-goog-api-key`, Anthropic's with `anthropic-version`,
         else OpenAI's (the whole list). Anthropic pages newest first (`limit`, `after_id`,
         `before_id`); Gemini pages by id (`pageSize`, `pageToken`)."""
-        try:
-            query = request.query_params
-            format = formats.pick_format(
-                query.get("format"), request.scope["headers"], query_key="key" in query
-            )
-        except formats.FormatError as exc:
-            return native_error(request, "openai", 400, str(exc), exc.param)
-        return list_in(request, format)
+        return in_requested_format(request, lambda format: list_in(request, format))
 
     @app.get(
         "/v1/models/{ref:path}",
@@ -853,14 +846,9 @@ def create_app(
     async def get_model(request: Request) -> Response:
         """One model in the list's shape, found by id, alias, old id, provider-native id or
         dated id. The catalog's full record is at `/api/models/{ref}`."""
-        try:
-            query = request.query_params
-            format = formats.pick_format(
-                query.get("format"), request.scope["headers"], query_key="key" in query
-            )
-        except formats.FormatError as exc:
-            return native_error(request, "openai", 400, str(exc), exc.param)
-        return model_in(request, format, request.path_params["ref"])
+        return in_requested_format(
+            request, lambda format: model_in(request, format, request.path_params["ref"])
+        )
 
     @app.get(
         "/v1beta/models",
