@@ -98,6 +98,17 @@ class Cell:
         self.output_tokens += other.output_tokens
         self.last_seen = max(self.last_seen, other.last_seen)
 
+    def copy(self) -> Cell:
+        """An independent copy (the counter lists are not shared)."""
+        return Cell(
+            list(self.outcomes),
+            list(self.latency),
+            list(self.ttft),
+            self.input_tokens,
+            self.output_tokens,
+            self.last_seen,
+        )
+
     @property
     def calls(self) -> int:
         return sum(self.outcomes)
@@ -378,14 +389,7 @@ def _merge_into(
         if mine is None and owned:
             target[key] = cell
         elif mine is None:
-            target[key] = Cell(
-                list(cell.outcomes),
-                list(cell.latency),
-                list(cell.ttft),
-                cell.input_tokens,
-                cell.output_tokens,
-                cell.last_seen,
-            )
+            target[key] = cell.copy()
         else:
             mine.merge(cell)
 

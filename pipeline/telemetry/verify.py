@@ -102,14 +102,7 @@ def window_cells(
                 per_model = out[model] = {}
             mine = per_model.get(capability)
             if mine is None:
-                per_model[capability] = Cell(
-                    list(cell.outcomes),
-                    list(cell.latency),
-                    list(cell.ttft),
-                    cell.input_tokens,
-                    cell.output_tokens,
-                    cell.last_seen,
-                )
+                per_model[capability] = cell.copy()
             else:
                 mine.merge(cell)
     return out
@@ -158,14 +151,7 @@ def aggregate(
                 if cap in mine:
                     mine[cap].merge(cell)
                 else:
-                    mine[cap] = Cell(
-                        list(cell.outcomes),
-                        list(cell.latency),
-                        list(cell.ttft),
-                        cell.input_tokens,
-                        cell.output_tokens,
-                        cell.last_seen,
-                    )
+                    mine[cap] = cell.copy()
         windows[f"{d}d"] = cells
         previous, done = cells, d
     longest = windows[f"{windows_days[-1]}d"]
