@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -31,7 +32,7 @@ from pipeline.crosscheck.compare import (
 from pipeline.crosscheck.reference import Reference, ReferenceError, load_reference
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store
-from pipeline.records import CurrentCatalog, JobStatus, RunReport
+from pipeline.records import CurrentCatalog, JobStatus, Outcome, RunReport
 from pipeline.stages.enrich import published_provider_lists
 from pipeline.timeutil import iso
 
@@ -81,61 +82,50 @@ def record_crosscheck(store: Store, reference_path: str, now: datetime) -> str:
     check and returned as the line, never raised (it must not fail the refresh)."""
     stamp = iso(now)
     run_id = f"{now:%Y%m%dT%H%M%SZ}-{hashlib.sha256(reference_path.encode()).hexdigest()[:8]}"
+    counts: dict[str, int] = {}
+    details: dict[str, Any] = {}
+    per_source: dict[str, dict[str, int]] = {}
+    error: str | None = None
     try:
         result = run_crosscheck(store, reference_path)
     except (ReferenceError, ValidationError) as exc:
         error = f"crosscheck: {exc}".splitlines()[0]
-        report = RunReport(
-            generated_at=stamp,
-            run_id=run_id,
-            job=JOB,
-            outcome="failed",
-            published=False,
-            error=error,
-        )
-        entry = JobStatus(
-            last_start=stamp,
-            last_end=stamp,
-            outcome="failed",
-            run_id=run_id,
-            published=False,
-            error=error,
-        )
         line = error
     else:
-        summary = result.summary()
         counts = {
             "disagreements": len(result.disagreements),
             "overlap": sum(c.overlap for f in result.counts.values() for c in f.values()),
         }
-        report = RunReport(
-            generated_at=stamp,
-            run_id=run_id,
-            job=JOB,
-            outcome="ok",
-            published=True,
-            counts=counts,
-            details={JOB: summary},
-        )
-        per_source: dict[str, dict[str, int]] = {
-            s.source: {"matched": s.matched, "disagreements": 0} for s in result.sources
-        }
+        details = {JOB: result.summary()}
+        per_source = {s.source: {"matched": s.matched, "disagreements": 0} for s in result.sources}
         for d in result.disagreements:
             per_source[d.source]["disagreements"] += 1
-        entry = JobStatus(
-            last_start=stamp,
-            last_end=stamp,
-            outcome="ok",
-            run_id=run_id,
-            published=True,
-            last_success=stamp,
-            counts=counts,
-            sources=per_source,
-        )
         line = (
             f"crosscheck: {counts['disagreements']} disagreements in {counts['overlap']} "
             f"compared values against {reference_path}"
         )
+    outcome: Outcome = "failed" if error else "ok"
+    report = RunReport(
+        generated_at=stamp,
+        run_id=run_id,
+        job=JOB,
+        outcome=outcome,
+        published=error is None,
+        error=error,
+        counts=counts,
+        details=details,
+    )
+    entry = JobStatus(
+        last_start=stamp,
+        last_end=stamp,
+        outcome=outcome,
+        run_id=run_id,
+        published=error is None,
+        last_success=None if error else stamp,
+        error=error,
+        counts=counts,
+        sources=per_source,
+    )
     store.put(keys.run_report(run_id), publish.encode("run-report", report))
     publish.record_status(store, JOB, entry, stamp)
     return line
