@@ -68,7 +68,7 @@ chaos: $(STAMP)
 fallback: $(STAMP)
 	$(BIN)/catalog build-fallback --from-file $(FROM)
 
-## Regenerate the committed JSON Schemas after changing pipeline/records.py.
+## Regenerate the committed JSON Schemas after changing pipeline/records/.
 schemas: $(STAMP)
 	$(BIN)/catalog schemas --write
 

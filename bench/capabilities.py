@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import targets
 from pipeline.config import CatalogConfig
-from pipeline.overrides import REPO_OVERRIDES, load_overrides
+from pipeline.overrides.files import REPO_OVERRIDES, load_overrides
 from pipeline.publishing.store import LocalStore
 from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import parse_iso

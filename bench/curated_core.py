@@ -29,8 +29,8 @@ def _median_ms(fn: Any, runs: int = 5) -> float:
 
 def main() -> None:
     from pipeline.config import CatalogConfig, curation_config
-    from pipeline.overrides import load_overrides
-    from pipeline.records import CurrentCatalog
+    from pipeline.overrides.files import load_overrides
+    from pipeline.records.catalog import CurrentCatalog
     from pipeline.runs import fallback
     from pipeline.stages import curate
     from pipeline.timeutil import parse_iso

@@ -37,7 +37,8 @@ def bench_append(scratch: Path, runs: int) -> None:
     from pipeline.history import log as history_log
     from pipeline.publishing import keys
     from pipeline.publishing.store import LocalStore
-    from pipeline.records import CurrentCatalog, Lifecycle, ModelRecord
+    from pipeline.records.catalog import CurrentCatalog
+    from pipeline.records.model import Lifecycle, ModelRecord
 
     base = [ModelRecord.model_validate(m) for m in real_catalog(scratch)["models"]]
     records = []

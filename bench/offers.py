@@ -19,7 +19,7 @@ from typing import Any
 from bench import targets
 from pipeline.config import OffersConfig
 from pipeline.offers.stage import run_stage
-from pipeline.records import ModelRecord
+from pipeline.records.model import ModelRecord
 from pipeline.runs import fallback
 from pipeline.timeutil import utcnow
 

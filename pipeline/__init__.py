@@ -15,15 +15,14 @@ The package reads top-down, each layer importing only the ones below it:
     stages/       pure transforms: normalize → capabilities → tiers → aliases → lifecycle →
                   deprecations → rank → curate; changelog, enrich, cost, bindings
     resolve.py    id / alias / redirect / family fallback resolution (CLI and reader)
-    overrides.py  hand-maintained override files, loaded strictly
+    overrides/    hand-maintained override files, loaded strictly; RE2 patterns (linear time)
     schemagen.py  which model each committed JSON Schema is generated from
     publishing/   store, schemas (validation), jsonio, keys, publish transaction, lease,
                   YAML registry export
-    payloads.py   upstream payload types (what sources hand to stages)
-    records.py    published record types (what stages hand to publishing)
-    config.py, provider_config.py, timeutil.py, logs.py   settings and small utilities
-    redact.py     secrets: keys checked when read, scrubbed from every output channel
-    patterns.py   user-supplied regular expressions on RE2 (linear time)
+    records/      upstream payload types (what sources hand to stages) and published record
+                  types (what stages hand to publishing)
+    logs/         log formatters; secrets checked when read, scrubbed from every output channel
+    config.py, timeutil.py   settings and small utilities
     data/         the embedded offline catalog
     defaults/     the default override files and pinned manifests (in a checkout, a link to
                   ../overrides; real copies in an installed wheel)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, cli_views, logs, redact
+from pipeline import __version__, cli_views
 from pipeline.config import (
     CatalogConfig,
     ConfigError,
@@ -32,15 +32,11 @@ from pipeline.config import (
     load_config,
     resolve_store_uri,
 )
-from pipeline.overrides import (
-    OverrideError,
-    load_overrides,
-    resolve_dir,
-    validate_directory,
-)
+from pipeline.logs import formatters, redact
+from pipeline.overrides.files import OverrideError, load_overrides, resolve_dir, validate_directory
 from pipeline.publishing import jsonio, keys
 from pipeline.publishing.store import Store, StoreError, open_store
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs.jobs import (
     EXIT_FAILED,
     EXIT_LOCKED,
@@ -122,8 +118,8 @@ def _progress_printer() -> object:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from pipeline.provider_config import load_providers_config
     from pipeline.runs.jobs import UnknownJob, job_for, run_job, stop_on_sigterm
+    from pipeline.sources.config import load_providers_config
 
     config = load_config(args.config)
     try:
@@ -367,7 +363,7 @@ def cmd_history_rebuild(args: argparse.Namespace) -> int:
 def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     """(model id, Pricing, span) of ``ref`` on date ``when``, from the published history."""
     from pipeline.history.query import HistoryError
-    from pipeline.records import Pricing
+    from pipeline.records.model import Pricing
     from pipeline.registry import ModelNotFound, Registry
 
     registry = Registry.open(store)
@@ -671,8 +667,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _core_problems(directory: Path, args: argparse.Namespace) -> list[str]:
     """curated-core.json against a catalog: the store's (``--store``) or the embedded one.
     Entries to update are warnings on stderr; entries that cannot stand are errors."""
-    from pipeline.overrides import CORE_FILE, load_file
-    from pipeline.records import Deprecations
+    from pipeline.overrides.files import CORE_FILE, load_file
+    from pipeline.records.catalog import Deprecations
     from pipeline.stages import core
 
     path = directory / CORE_FILE
@@ -1213,7 +1209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the keys in the environment (docs/hardening.md).
     redact.remember_env(())
     redact.guard_std_streams()
-    logs.configure(verbose=getattr(args, "verbose", False))
+    formatters.configure(verbose=getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
     except (UsageError, UnknownJob, OlderThanPublished) as exc:

@@ -215,7 +215,7 @@ def cmd_show(args: argparse.Namespace, open_store: Callable[[argparse.Namespace]
 
 def cmd_explain(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
     from pipeline.publishing import keys
-    from pipeline.records import ModelRecord
+    from pipeline.records.model import ModelRecord
     from pipeline.stages.capabilities import explain
 
     registry = _registry(args, open_store)

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline.overrides import OVERRIDE_FILES, schema_name
-from pipeline.payloads import PinnedManifest
+from pipeline.overrides.files import OVERRIDE_FILES, schema_name
 from pipeline.publishing.schemas import ARTIFACTS
+from pipeline.records.payloads import PinnedManifest
 
 # Override file schemas (validated at load time; not published).
 OVERRIDES: dict[str, type[BaseModel]] = {

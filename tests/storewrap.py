@@ -14,7 +14,8 @@ import boto3
 from pipeline.publishing import jsonio, keys, schemas
 from pipeline.publishing.publish import well_known
 from pipeline.publishing.store import Blob, S3Store, Store, StoreError
-from pipeline.records import CurrentCatalog, Manifest
+from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.runs import Manifest
 
 WriteHook = Callable[[str, str], None]
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import fixture_date, fixture_path, read_json
 
 from pipeline.config import CatalogConfig
-from pipeline.overrides import ALIAS_SHAPE, Overrides
+from pipeline.overrides.files import ALIAS_SHAPE, Overrides
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.resolve import CatalogIndex, resolve

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from conftest import REPO, fixture_path, openrouter_fixtures, read_json
 
-from pipeline import payloads
 from pipeline.cli import main
 from pipeline.config import TierConfig
-from pipeline.overrides import CapabilityOverride, CapabilitySet
+from pipeline.overrides.files import CapabilityOverride, CapabilitySet
 from pipeline.publishing import keys
-from pipeline.records import Pricing
+from pipeline.records import payloads
+from pipeline.records.model import Pricing
 from pipeline.sources import openrouter
 from pipeline.stages import capabilities, tiers
 from pipeline.stages.capabilities import FLAGS, Heuristic, Resolver

@@ -12,7 +12,7 @@ from pipeline import schemagen
 from pipeline.cli import main, syncmodels_main
 from pipeline.publishing import keys, schemas
 from pipeline.publishing.store import LocalStore
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs import fallback
 
 

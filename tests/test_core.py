@@ -14,7 +14,7 @@ from conftest import REPO, fixture_path, read_json
 
 from pipeline.cli import main
 from pipeline.config import CatalogConfig
-from pipeline.overrides import OverrideError, load_file, load_overrides
+from pipeline.overrides.files import OverrideError, load_file, load_overrides
 from pipeline.publishing import keys, schemas
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import QueryError, Registry
@@ -233,7 +233,7 @@ def test_core_entry_follows_the_reka_rename_and_unknown_ids_are_reported(tmp_pat
 
 
 def test_removed_model_is_reported_with_the_resolutions_replacement():
-    from pipeline.records import Deprecations, Redirect
+    from pipeline.records.catalog import Deprecations, Redirect
     from pipeline.runs import fallback
     from pipeline.stages import core
 
@@ -270,7 +270,7 @@ def test_removed_model_is_reported_with_the_resolutions_replacement():
 
 
 def load_entry(fields: dict[str, Any]) -> Any:
-    from pipeline.overrides import CoreEntry
+    from pipeline.overrides.files import CoreEntry
 
     return CoreEntry.model_validate(fields)
 

@@ -10,9 +10,9 @@ import pytest
 from conftest import fixture_path
 
 from pipeline import cli
-from pipeline.payloads import OpenRouterModel
 from pipeline.publishing import jsonio
-from pipeline.records import Pricing
+from pipeline.records.model import Pricing
+from pipeline.records.payloads import OpenRouterModel
 from pipeline.stages.cost import CostError, estimate_cost
 from pipeline.stages.normalize import normalize_openrouter
 

@@ -11,7 +11,7 @@ from conftest import fixture_date, fixture_path, read_json
 
 from pipeline import cli
 from pipeline.config import ConfigError, CurationConfig, curation_config, load_config
-from pipeline.overrides import (
+from pipeline.overrides.files import (
     REPO_OVERRIDES,
     OverrideError,
     QualityScore,
@@ -19,7 +19,7 @@ from pipeline.overrides import (
     load_overrides,
 )
 from pipeline.publishing import jsonio, keys
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 from pipeline.resolve import CatalogIndex, profile, ranks_from_curated
 from pipeline.stages.curate import build_curated, quality_overrides
 from pipeline.stages.normalize import variant_base as base_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.records import ModelRecord
+from pipeline.records.model import ModelRecord
 from pipeline.runs.fallback import load_embedded
 from pipeline.stages.enrich import OpenRouterIndex, match_key
 

@@ -268,7 +268,7 @@ def test_curated_page_shows_the_hand_maintained_core_first(tmp_path) -> None:
     from conftest import fixture_date, fixture_path
 
     from pipeline.config import CatalogConfig
-    from pipeline.overrides import REPO_OVERRIDES, load_overrides
+    from pipeline.overrides.files import REPO_OVERRIDES, load_overrides
     from pipeline.publishing.store import LocalStore
     from pipeline.runs.sync import SyncRequest, sync_openrouter
 

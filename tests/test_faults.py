@@ -30,7 +30,7 @@ from pipeline.publishing import jsonio, keys
 from pipeline.publishing.lease import read_holder
 from pipeline.publishing.publish import PublishConflict, publish_set, well_known
 from pipeline.publishing.store import LocalStore, Store, StoreError
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs.jobs import run_job
 from pipeline.timeutil import parse_iso
 

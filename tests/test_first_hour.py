@@ -19,8 +19,8 @@ import pytest
 from conftest import REPO, fixture_path, read_json
 from fastapi.testclient import TestClient
 
-from pipeline import overrides as overrides_module
 from pipeline.cli import main
+from pipeline.overrides import files as overrides_module
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import Registry

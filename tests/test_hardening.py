@@ -31,10 +31,10 @@ from hostile import (
     write_config,
 )
 
-from pipeline import logs, redact
 from pipeline.config import CatalogConfig, ConfigError, load_config
-from pipeline.overrides import OverrideError, load_overrides
-from pipeline.patterns import PatternError, backtrack_risk, compile_pattern
+from pipeline.logs import formatters, redact
+from pipeline.overrides.files import OverrideError, load_overrides
+from pipeline.overrides.patterns import PatternError, backtrack_risk, compile_pattern
 from pipeline.publishing import keys, lease
 from pipeline.publishing.jsonio import nesting_exceeds
 from pipeline.publishing.store import LocalStore
@@ -143,8 +143,8 @@ def test_a_secret_quoted_by_a_failure_is_scrubbed_from_every_channel(
     )
     assert result.outcome == "degraded"
     assert "[REDACTED]" in (result.error or "")
-    formatted = [logs.JsonFormatter().format(r) for r in caplog.records]
-    formatted += [logs.HumanFormatter().format(r) for r in caplog.records]
+    formatted = [formatters.JsonFormatter().format(r) for r in caplog.records]
+    formatted += [formatters.HumanFormatter().format(r) for r in caplog.records]
     channels = {
         **store_bytes(Path(store.root)),
         "logs": "\n".join(formatted).encode(),

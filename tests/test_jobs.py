@@ -14,7 +14,8 @@ from pipeline.cli import main
 from pipeline.config import CatalogConfig
 from pipeline.publishing import jsonio, keys, publish
 from pipeline.publishing.lease import acquire
-from pipeline.records import CurrentCatalog, Lifecycle
+from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.model import Lifecycle
 from pipeline.runs.jobs import EXIT_LOCKED, JOBS, UnknownJob, prune_raw, run_job, sweep_lifecycle
 from pipeline.timeutil import iso, parse_iso
 

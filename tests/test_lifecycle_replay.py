@@ -15,7 +15,7 @@ import pytest
 from conftest import Replay, fixture_date, fixture_path, read_json
 
 from pipeline.config import CatalogConfig
-from pipeline.overrides import DeprecationOverride, Overrides
+from pipeline.overrides.files import DeprecationOverride, Overrides
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.resolve import CatalogIndex, resolve

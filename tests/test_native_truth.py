@@ -19,7 +19,7 @@ from published_lists import publish_all
 from pipeline.config import CatalogConfig
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs.providers import ProvidersResult
 from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.sources import mistral, openai

@@ -8,8 +8,8 @@ import pytest
 import simplejson
 from conftest import fixture_path, read_json
 
-from pipeline.payloads import OpenRouterModel
 from pipeline.publishing import keys
+from pipeline.records.payloads import OpenRouterModel
 from pipeline.sources.openrouter import extract_items
 from pipeline.stages.normalize import NormalizeError, normalize_openrouter, normalize_pricing
 

@@ -24,9 +24,9 @@ from pipeline.offers.enrich import offer_for
 from pipeline.offers.fetch import endpoints_template
 from pipeline.offers.measures import HealthRanges
 from pipeline.offers.parse import parse_offers, parse_response
-from pipeline.payloads import PayloadError
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
+from pipeline.records.payloads import PayloadError
 from pipeline.registry import Registry
 from pipeline.registry.service import create_app
 from pipeline.runs.jobs import run_job
@@ -330,7 +330,7 @@ def test_measured_scores_in_curated_json(refreshed):
     curated = json.loads(refreshed["sets"][0][keys.CURATED])
     scores = {m["id"]: m["scores"] for m in curated["models"]}
     from pipeline.config import CurationConfig
-    from pipeline.records import CurrentCatalog
+    from pipeline.records.catalog import CurrentCatalog
     from pipeline.stages.rank import rank_catalog
 
     catalog = CurrentCatalog.model_validate_json(refreshed["sets"][0][keys.CURRENT])
@@ -367,7 +367,7 @@ def test_host_list_takes_its_own_offer_with_provenance(refreshed):
 
 
 def test_offer_matching_is_by_this_provider_only():
-    from pipeline.records import Offer, PriceFields
+    from pipeline.records.model import Offer, PriceFields
 
     offers = [
         Offer(provider="DeepInfra", tag="deepinfra/fp8", pricing=PriceFields()),

@@ -12,7 +12,7 @@ from conftest import REPO, fixture_path
 
 from pipeline import schemagen
 from pipeline.cli import main
-from pipeline.overrides import (
+from pipeline.overrides.files import (
     OVERRIDE_FILES,
     AliasOverrides,
     load_overrides,

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import CatalogConfig, ConfigError
-from pipeline.provider_config import load_providers_config
+from pipeline.sources.config import load_providers_config
 
 
 def config(sources=None, cache=None) -> CatalogConfig:

@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import fixture_path
 
-from pipeline.payloads import NativeModel
+from pipeline.records.payloads import NativeModel
 from pipeline.sources import anthropic, cohere, gemini, groq, mistral, ollama, openai, together
 from pipeline.sources.native import Adapter
 

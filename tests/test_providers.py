@@ -426,7 +426,7 @@ def test_unusable_body_names_the_source_and_url(server, store):
 def test_a_cursor_that_never_ends_stops_at_the_page_cap(source, cursor):
     import httpx
 
-    from pipeline.payloads import PayloadError
+    from pipeline.records.payloads import PayloadError
     from pipeline.sources import anthropic, cohere, gemini
     from pipeline.sources.http import RetryPolicy
     from pipeline.sources.native import MAX_PAGES, FetchContext

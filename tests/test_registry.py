@@ -430,7 +430,7 @@ def test_cost_at_a_time_of_day_gives_the_clis_prices_and_notes(sync_file, capsys
 
 
 def test_estimate_cost_takes_a_record_as_the_registry_returns_it(synced):
-    from pipeline.records import Pricing
+    from pipeline.records.model import Pricing
     from pipeline.stages import cost
 
     registry = Registry.open(synced)

@@ -20,7 +20,8 @@ from pipeline import cli
 from pipeline.config import TelemetryConfig
 from pipeline.publishing import keys, registry_export
 from pipeline.publishing.store import LocalStore
-from pipeline.records import CapabilityCheck, CurrentCatalog, Verification
+from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.model import CapabilityCheck, Verification
 from pipeline.stages.capabilities import TelemetryRule, telemetry_layer
 from pipeline.telemetry import otel
 from pipeline.telemetry.events import Event, Rejected, build_event

@@ -24,7 +24,7 @@ from pipeline import cli
 from pipeline.config import CurationConfig
 from pipeline.publishing import jsonio, keys, schemas
 from pipeline.publishing.store import LocalStore
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 from pipeline.stages.rank import rank_catalog
 from pipeline.telemetry import Reporter
 from pipeline.telemetry.rollup import HOURLY

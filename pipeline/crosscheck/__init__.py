@@ -32,7 +32,9 @@ from pipeline.crosscheck.compare import (
 from pipeline.crosscheck.reference import Reference, ReferenceError, load_reference
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store
-from pipeline.records import CurrentCatalog, JobStatus, Outcome, RunReport
+from pipeline.records.base import Outcome
+from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.runs import JobStatus, RunReport
 from pipeline.stages.enrich import published_provider_lists
 from pipeline.timeutil import iso
 

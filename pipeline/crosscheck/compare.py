@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.crosscheck.reference import FieldValue, Reference, ReferenceModel
-from pipeline.records import ModelRecord
+from pipeline.records.model import ModelRecord
 from pipeline.stages.enrich import match_key
 
 FIELDS = (

@@ -23,15 +23,10 @@ import simplejson
 from pipeline.history import track
 from pipeline.publishing import keys, publish, schemas
 from pipeline.publishing.store import Store
-from pipeline.records import (
-    SCHEMA_VERSION,
-    CurrentCatalog,
-    HistoryEvent,
-    HistoryIndex,
-    HistorySegmentRef,
-    ModelRecord,
-    Redirect,
-)
+from pipeline.records.base import SCHEMA_VERSION
+from pipeline.records.catalog import CurrentCatalog, Redirect
+from pipeline.records.history import HistoryEvent, HistoryIndex, HistorySegmentRef
+from pipeline.records.model import ModelRecord
 
 log = logging.getLogger("pipeline.history")
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from pipeline.history import log as history_log
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import LocalStore, Store
-from pipeline.records import RunReport
+from pipeline.records.runs import RunReport
 from pipeline.timeutil import iso
 
 if TYPE_CHECKING:

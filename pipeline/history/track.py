@@ -13,7 +13,8 @@ import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
-from pipeline.records import HistoryEvent, HistoryEventKind, ModelRecord
+from pipeline.records.history import HistoryEvent, HistoryEventKind
+from pipeline.records.model import ModelRecord
 from pipeline.stages.changelog import WATCHED_FIELDS, price_view
 
 # Tracked fields besides prices (``pricing.<key>``): record attribute → published name.

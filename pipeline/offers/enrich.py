@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, MutableMapping
 
-from pipeline.records import ModelRecord, Offer, Pricing
+from pipeline.records.model import ModelRecord, Offer, Pricing
 from pipeline.stages.normalize import Normalized
 
 # Source type → OpenRouter's own name for that provider, where it differs.

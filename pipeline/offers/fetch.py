@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from pipeline.config import OffersConfig
-from pipeline.payloads import PayloadError
+from pipeline.records.payloads import PayloadError
 from pipeline.sources.http import RETRY_STATUSES, RetryPolicy, make_client
 
 SOURCE = "openrouter-endpoints"

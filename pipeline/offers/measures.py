@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pipeline.records import ModelRecord, Offer
+from pipeline.records.model import ModelRecord, Offer
 
 UNAVAILABILITY_FLOOR = 0.001
 """99.9% uptime and better all score 1: the published percentages carry one decimal."""

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pipeline.payloads import PayloadError
 from pipeline.publishing import jsonio
-from pipeline.records import Offer, OfferPriceRange, PriceFields
-from pipeline.stages.normalize import NormalizeError, _fill_prices
+from pipeline.records.model import Offer, OfferPriceRange, PriceFields
+from pipeline.records.payloads import PayloadError
+from pipeline.stages.normalize import NormalizeError, fill_prices
 
 UPTIME_KEYS = ("uptime_last_5m", "uptime_last_30m", "uptime_last_1d")
 SECONDS_BELOW = 10.0
@@ -130,7 +130,7 @@ def _pricing(raw: Any, where: str) -> PriceFields:
     clean = {k: v for k, v in raw.items() if k not in NOT_PRICES and isinstance(k, str)}
     # Shared with the model list (exact decimals, per 1M tokens); a negative price marks a
     # dynamically priced endpoint, which has no fixed price to publish.
-    if _fill_prices(prices, clean, where):
+    if fill_prices(prices, clean, where):
         return PriceFields()
     return prices
 

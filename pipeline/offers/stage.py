@@ -20,8 +20,8 @@ import httpx
 from pipeline.config import OffersConfig
 from pipeline.offers.fetch import FetchReport, endpoints_template, fetch_all
 from pipeline.offers.parse import parse_response, price_range
-from pipeline.payloads import PayloadError
-from pipeline.records import ModelRecord, Offer
+from pipeline.records.model import ModelRecord, Offer
+from pipeline.records.payloads import PayloadError
 from pipeline.timeutil import iso, parse_iso
 
 

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from pipeline.publishing import jsonio, keys
 from pipeline.publishing.store import PreconditionFailed, Store, StoreError
-from pipeline.records import Record
+from pipeline.records.base import Record
 from pipeline.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("pipeline.publishing.lease")

@@ -27,10 +27,10 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
-from pipeline import redact
+from pipeline.logs import redact
 from pipeline.publishing import jsonio, keys, schemas
 from pipeline.publishing.store import PreconditionFailed, Store, StoreError
-from pipeline.records import JobStatus, Manifest, ManifestEntry, Status
+from pipeline.records.runs import JobStatus, Manifest, ManifestEntry, Status
 
 log = logging.getLogger("pipeline.publishing.publish")
 

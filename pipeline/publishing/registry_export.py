@@ -29,7 +29,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.records import CurrentCatalog, ModelRecord
+from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.model import ModelRecord
 
 PREFIX = "models/registry/v1/models"
 PER_MILLION = Decimal(1_000_000)

@@ -18,18 +18,11 @@ import jsonschema_rs
 from pydantic import BaseModel
 
 from pipeline.publishing.jsonpath import json_path
-from pipeline.records import (
-    CuratedCatalog,
-    CurrentCatalog,
-    Deprecations,
-    HistoryIndex,
-    HistorySegment,
-    Manifest,
-    ProviderCatalog,
-    RunReport,
-    Status,
-    TelemetryDocument,
-)
+from pipeline.records.catalog import CurrentCatalog, Deprecations, ProviderCatalog
+from pipeline.records.curated import CuratedCatalog
+from pipeline.records.history import HistoryIndex, HistorySegment
+from pipeline.records.runs import Manifest, RunReport, Status
+from pipeline.records.telemetry import TelemetryDocument
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {

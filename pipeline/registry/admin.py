@@ -48,9 +48,9 @@ def run_job_adapter(scope: str, store: Store, config_path: str | None, now: date
     """Run the job for ``scope`` into ``store`` through the same entry point as ``syncmodels``
     (``pipeline.runs.jobs.run_job``, which takes the run lease itself)."""
     from pipeline.config import load_config
-    from pipeline.overrides import load_overrides, resolve_dir
-    from pipeline.provider_config import load_providers_config
+    from pipeline.overrides.files import load_overrides, resolve_dir
     from pipeline.runs.jobs import OlderThanPublished, UnknownJob, job_for, run_job
+    from pipeline.sources.config import load_providers_config
 
     config = load_config(config_path)
     try:

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.redact import redact
+from pipeline.logs.redact import redact
 
 
 def scrubbed(exc: StarletteHTTPException) -> JSONResponse:

@@ -8,7 +8,7 @@ read as they are.
 
 Nothing here imports pydantic, boto3 or the web stack: documents are parsed with the stdlib
 ``json`` into plain dicts and checked against the JSON Schemas committed in the package
-(generated from ``pipeline/records.py``), so importing the reader stays cheap.
+(generated from ``pipeline/records/``), so importing the reader stays cheap.
 """
 
 from __future__ import annotations

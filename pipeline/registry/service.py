@@ -37,9 +37,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline import __version__, redact
+from pipeline import __version__
+from pipeline.logs import redact
 from pipeline.publishing import keys
-from pipeline.records import Deprecations, ModelRecord
+from pipeline.records.catalog import Deprecations
+from pipeline.records.model import ModelRecord
 from pipeline.registry import formats, hardening, runtime_api
 from pipeline.registry.admin import (
     RUN_ID_PATTERN,

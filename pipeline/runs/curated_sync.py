@@ -17,11 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from pipeline.config import CatalogConfig, curation_config
-from pipeline.overrides import Overrides
+from pipeline.overrides.files import Overrides
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import CurrentCatalog, Deprecations, JobStatus, Outcome, RunReport
+from pipeline.records.base import Outcome
+from pipeline.records.catalog import CurrentCatalog, Deprecations
+from pipeline.records.runs import JobStatus, RunReport
 from pipeline.stages import core, curate
 from pipeline.timeutil import iso
 

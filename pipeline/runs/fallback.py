@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline.publishing import jsonio
-from pipeline.records import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog
 
 EMBEDDED = "data/openrouter-catalog.json"
 

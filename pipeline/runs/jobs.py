@@ -24,20 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
 from pipeline.history import log as history_log
-from pipeline.overrides import Overrides
+from pipeline.overrides.files import Overrides
 from pipeline.publishing import jsonio, keys, publish
 from pipeline.publishing.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import (
-    CurrentCatalog,
-    Deprecations,
-    JobStatus,
-    Lifecycle,
-    ModelRecord,
-    Outcome,
-    RunReport,
-)
+from pipeline.records.base import Outcome
+from pipeline.records.catalog import CurrentCatalog, Deprecations
+from pipeline.records.model import Lifecycle, ModelRecord
+from pipeline.records.runs import JobStatus, RunReport
 from pipeline.runs.sync import ProgressFn, SyncRequest, load_previous, make_run_id
 from pipeline.stages import deprecations, lifecycle
 from pipeline.stages.bindings import load_bindings

@@ -31,31 +31,21 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError
 
-from pipeline import redact
 from pipeline.config import CatalogConfig
+from pipeline.logs import redact
 from pipeline.offers.enrich import fill_from_offer
-from pipeline.overrides import resolve_dir
-from pipeline.payloads import NativeModel, PayloadError
-from pipeline.provider_config import ProvidersConfig, SourceInstance, load_providers_config
+from pipeline.overrides.files import resolve_dir
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import (
-    PROVIDER_SCHEMA_VERSION,
-    CurrentCatalog,
-    JobStatus,
-    Modalities,
-    ModelRecord,
-    Outcome,
-    Pricing,
-    ProviderCatalog,
-    ProviderModelRecord,
-    QuarantinedRecord,
-    RunReport,
-    SourceRef,
-)
+from pipeline.records.base import PROVIDER_SCHEMA_VERSION, Outcome
+from pipeline.records.catalog import CurrentCatalog, ProviderCatalog
+from pipeline.records.model import Modalities, ModelRecord, Pricing, ProviderModelRecord, SourceRef
+from pipeline.records.payloads import NativeModel, PayloadError
+from pipeline.records.runs import JobStatus, QuarantinedRecord, RunReport
 from pipeline.runs import fallback
 from pipeline.runs.sync import build_record, make_run_id
+from pipeline.sources.config import ProvidersConfig, SourceInstance, load_providers_config
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
 from pipeline.sources.native import FetchContext, raw_snapshot
 from pipeline.sources.openrouter import extract_items

@@ -26,25 +26,18 @@ from typing import Any, ParamSpec, TypeVar, cast
 import httpx
 from pydantic import ValidationError
 
-from pipeline import payloads, redact
 from pipeline.config import CatalogConfig
-from pipeline.overrides import Overrides
+from pipeline.logs import redact
+from pipeline.overrides.files import Overrides
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import (
-    AliasChange,
-    CuratedCatalog,
-    CurrentCatalog,
-    Deprecations,
-    DetectionLayer,
-    JobStatus,
-    ModelRecord,
-    Outcome,
-    QuarantinedRecord,
-    RunReport,
-    Tombstone,
-)
+from pipeline.records import payloads
+from pipeline.records.base import DetectionLayer, Outcome
+from pipeline.records.catalog import AliasChange, CurrentCatalog, Deprecations, Tombstone
+from pipeline.records.curated import CuratedCatalog
+from pipeline.records.model import ModelRecord
+from pipeline.records.runs import JobStatus, QuarantinedRecord, RunReport
 from pipeline.runs import fallback
 from pipeline.sources import openrouter
 from pipeline.sources.http import FetchError

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.payloads import NativeModel, PayloadError
+from pipeline.records.payloads import NativeModel, PayloadError
 from pipeline.sources.native import (
     Adapter,
     FetchContext,

@@ -7,8 +7,8 @@ first (:func:`pipeline.publishing.jsonio.nesting_exceeds`, linear time).
 
 from __future__ import annotations
 
-from pipeline.payloads import PayloadError
 from pipeline.publishing.jsonio import nesting_exceeds
+from pipeline.records.payloads import PayloadError
 
 DEFAULT_MAX_DEPTH = 64
 

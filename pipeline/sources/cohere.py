@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.payloads import NativeModel
+from pipeline.records.payloads import NativeModel
 from pipeline.sources.native import (
     Adapter,
     FetchContext,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.payloads import NativeModel
+from pipeline.records.payloads import NativeModel
 from pipeline.sources.native import Adapter, epoch_of, positive_int, record, single_page_items, text
 from pipeline.sources.openai import fetch
 from pipeline.stages.normalize import normalize_pricing

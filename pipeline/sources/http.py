@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import httpx
 
 from pipeline import __version__
-from pipeline.redact import redact
+from pipeline.logs.redact import redact
 
 USER_AGENT = f"model-catalog-sync/{__version__} (+https://github.com/model-catalog-sync)"
 # Retried: every 5xx, plus request timeout, too early and rate limited.

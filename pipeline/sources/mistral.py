@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.payloads import NativeModel, PayloadError
+from pipeline.records.payloads import NativeModel, PayloadError
 from pipeline.sources.native import Adapter, iso_date, positive_int, record, single_page_items, text
 from pipeline.sources.openai import fetch
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import simplejson
 
-from pipeline.payloads import NativeModel, PayloadError
 from pipeline.publishing.jsonio import nesting_exceeds
+from pipeline.records.payloads import NativeModel, PayloadError
 from pipeline.sources.http import RetryPolicy, get_with_retries
 from pipeline.timeutil import parse_iso
 

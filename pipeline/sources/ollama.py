@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pipeline.payloads import NativeModel
-from pipeline.records import Pricing
+from pipeline.records.model import Pricing
+from pipeline.records.payloads import NativeModel
 from pipeline.sources.native import Adapter, FetchContext, record, single_page_items, text
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.payloads import NativeModel
+from pipeline.records.payloads import NativeModel
 from pipeline.sources.native import (
     Adapter,
     FetchContext,

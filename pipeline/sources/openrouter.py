@@ -23,7 +23,7 @@ import httpx
 import ijson
 
 from pipeline.config import OpenRouterConfig
-from pipeline.payloads import OpenRouterModel, PayloadError
+from pipeline.records.payloads import OpenRouterModel, PayloadError
 from pipeline.sources.bounds import DEFAULT_MAX_DEPTH, check_depth
 from pipeline.sources.http import FetchError, RetryPolicy, get_with_retries, make_client
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipeline.payloads import NativeModel, PinnedManifest, PinnedModel
+from pipeline.records.payloads import NativeModel, PinnedManifest, PinnedModel
 from pipeline.sources.native import Adapter, FetchContext, iso_date
 from pipeline.stages.normalize import NormalizeError, normalize_pricing
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.payloads import NativeModel
 from pipeline.publishing.jsonio import to_decimal_number
-from pipeline.records import Pricing
+from pipeline.records.model import Pricing
+from pipeline.records.payloads import NativeModel
 from pipeline.sources.native import (
     Adapter,
     epoch_of,

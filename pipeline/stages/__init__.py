@@ -1,6 +1,6 @@
 """The stages: transforms over typed records, in the order a sync runs them.
 
-In: upstream payload types (``pipeline.payloads``), the previous run's published state, the
+In: upstream payload types (``pipeline.records.payloads``), the previous run's published state, the
 override files and the run's clock. Out: ``pipeline.records`` values (model records, lifecycle,
 redirects, scores, the changelog). A stage writes nothing; ``pipeline.runs`` calls them and
 ``pipeline.publishing`` writes what they return. Two stages read the store for their inputs

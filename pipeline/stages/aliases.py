@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pipeline.records import AliasChange
+from pipeline.records.catalog import AliasChange
 
 # Trailing date and revision tags, tried repeatedly until none matches. Each row is a tag
 # shape seen in real ids.

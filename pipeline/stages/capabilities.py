@@ -24,9 +24,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.overrides import CapabilityOverride
-from pipeline.patterns import Pattern, compile_pattern
-from pipeline.records import Kind, ModelRecord, Pricing, ProviderModelRecord, Reasoning
+from pipeline.overrides.files import CapabilityOverride
+from pipeline.overrides.patterns import Pattern, compile_pattern
+from pipeline.records.base import Kind, Reasoning
+from pipeline.records.model import ModelRecord, Pricing, ProviderModelRecord
 from pipeline.stages.normalize import Normalized
 
 Value = str | bool
@@ -634,7 +635,7 @@ def telemetry_layer(
 
     Returns (conflicts, changelog entries). An override always wins; a flag the other layers
     set false has nothing to downgrade."""
-    from pipeline.records import Downgrade
+    from pipeline.records.model import Downgrade
 
     conflicts: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []

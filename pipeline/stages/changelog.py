@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline.records import AliasChange, Lifecycle, ModelRecord, PriceFields, Pricing, Redirect
+from pipeline.records.catalog import AliasChange, Redirect
+from pipeline.records.model import Lifecycle, ModelRecord, PriceFields, Pricing
 
 # Every per-unit price field except the two the feed always sends (see the module docstring).
 SPARSE_PRICE_FIELDS = frozenset(PriceFields.model_fields) - {"input", "output", "other"}

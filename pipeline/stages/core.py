@@ -17,15 +17,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipeline.overrides import DEFAULT_NEEDS, CoreEntry
-from pipeline.records import (
-    CoreIssue,
-    CoreSource,
-    Deprecations,
-    ModelRecord,
-    ParameterValue,
-    Redirect,
-)
+from pipeline.overrides.files import DEFAULT_NEEDS, CoreEntry
+from pipeline.records.base import ParameterValue
+from pipeline.records.catalog import Deprecations, Redirect
+from pipeline.records.curated import CoreIssue, CoreSource
+from pipeline.records.model import ModelRecord
 from pipeline.stages.deprecations import by_slug, detect_redirects
 
 MAX_HOPS = 8

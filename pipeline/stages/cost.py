@@ -24,7 +24,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from pipeline.records import PriceFields, PriceTierRule, Pricing
+from pipeline.records.model import PriceFields, PriceTierRule, Pricing
 
 PER_MILLION = Decimal(1_000_000)
 TOKEN_PRICES = ("input", "output", "cache_read")

@@ -31,8 +31,9 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.config import CurationConfig
-from pipeline.overrides import CoreEntry, Overrides, QualityScore, QualityScores
-from pipeline.records import (
+from pipeline.overrides.files import CoreEntry, Overrides, QualityScore, QualityScores
+from pipeline.records.catalog import CurrentCatalog, Deprecations
+from pipeline.records.curated import (
     BucketName,
     Constraints,
     CoreIssue,
@@ -41,8 +42,6 @@ from pipeline.records import (
     CuratedCatalog,
     CuratedModel,
     CuratedRef,
-    CurrentCatalog,
-    Deprecations,
     Shortfall,
     Weights,
 )

@@ -24,11 +24,12 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from pipeline.overrides import DeprecationOverride
+from pipeline.overrides.files import DeprecationOverride
 from pipeline.publishing import keys
 from pipeline.publishing.publish import read_published
 from pipeline.publishing.store import Store
-from pipeline.records import AliasChange, Deprecations, ModelRecord, Redirect, Tombstone
+from pipeline.records.catalog import AliasChange, Deprecations, Redirect, Tombstone
+from pipeline.records.model import ModelRecord
 from pipeline.stages.normalize import variant_base, variant_tag
 from pipeline.timeutil import iso, parse_iso
 

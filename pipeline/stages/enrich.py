@@ -39,9 +39,10 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from pipeline.payloads import NativeModel
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records import ModelRecord, ProviderCatalog, SourceRef
+from pipeline.records.catalog import ProviderCatalog
+from pipeline.records.model import ModelRecord, SourceRef
+from pipeline.records.payloads import NativeModel
 from pipeline.stages.normalize import Normalized
 
 log = logging.getLogger("pipeline.stages.enrich")

@@ -14,7 +14,8 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from pipeline.config import LifecycleConfig
-from pipeline.records import Lifecycle, LifecycleState
+from pipeline.records.base import LifecycleState
+from pipeline.records.model import Lifecycle
 from pipeline.timeutil import iso, parse_iso
 
 

@@ -31,19 +31,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 
-from pipeline.payloads import OpenRouterModel
 from pipeline.publishing.jsonio import to_decimal_number
-from pipeline.records import (
+from pipeline.records.base import ParameterValue
+from pipeline.records.model import (
     BenchmarkSummary,
     Modalities,
     OpenWeights,
-    ParameterValue,
     PerRequestLimits,
     PriceFields,
     PriceTierRule,
     Pricing,
     SourceRef,
 )
+from pipeline.records.payloads import OpenRouterModel
 from pipeline.timeutil import parse_iso
 
 PER_MILLION = Decimal(1_000_000)
@@ -228,7 +228,7 @@ def price_in_units(pricing: Pricing, modalities: Modalities) -> Pricing:
     )
 
 
-def _fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> bool:
+def fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> bool:
     """Copy upstream price keys onto ``target``; return True if any was negative (dynamic)."""
     negative = False
     for key, value in prices.items():
@@ -256,7 +256,7 @@ def normalize_pricing(raw: dict[str, Any] | None) -> Pricing:
         return pricing
     if not isinstance(raw, dict):
         raise NormalizeError(f"pricing is {type(raw).__name__}, not an object")
-    if _fill_prices(pricing, raw, "pricing"):
+    if fill_prices(pricing, raw, "pricing"):
         pricing = Pricing(variable=True)
         return pricing
     rules = raw.get("overrides") or []
@@ -276,7 +276,7 @@ def normalize_pricing(raw: dict[str, Any] | None) -> Pricing:
         if not conditions:
             raise NormalizeError(f"{where} has no condition (min_prompt_tokens or utc_start)")
         tier = PriceTierRule(**conditions)
-        _fill_prices(tier, rule, where)
+        fill_prices(tier, rule, where)
         pricing.tiers.append(tier)
     return pricing
 

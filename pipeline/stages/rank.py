@@ -30,9 +30,11 @@ from typing import Any
 
 from pipeline.config import CurationConfig, CurationWeights
 from pipeline.offers.measures import Health, HealthRanges, catalog_health
-from pipeline.overrides import QualityScore
-from pipeline.patterns import compile_pattern
-from pipeline.records import BenchmarkSummary, ModelRecord, PriceTier, Score, Scores
+from pipeline.overrides.files import QualityScore
+from pipeline.overrides.patterns import compile_pattern
+from pipeline.records.base import PriceTier
+from pipeline.records.curated import Score, Scores
+from pipeline.records.model import BenchmarkSummary, ModelRecord
 from pipeline.stages.normalize import variant_base
 from pipeline.timeutil import parse_iso
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pipeline.config import TierConfig
-from pipeline.records import PriceTier, Pricing
+from pipeline.records.base import PriceTier
+from pipeline.records.model import Pricing
 
 
 def classify(pricing: Pricing, *, is_free: bool, config: TierConfig | None = None) -> PriceTier:

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.records import ModelRecord
+from pipeline.records.model import ModelRecord
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 CONSUMER = "probe"

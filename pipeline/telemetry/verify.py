@@ -16,14 +16,13 @@ from typing import Any
 
 from pipeline.config import TelemetryConfig
 from pipeline.publishing.store import Store
-from pipeline.records import (
-    CapabilityCheck,
-    CurrentCatalog,
+from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.model import CapabilityCheck, Verification
+from pipeline.records.telemetry import (
     ModelTelemetry,
     TelemetryDocument,
     TelemetryStats,
     TelemetryWindow,
-    Verification,
 )
 from pipeline.telemetry.events import CAPABILITIES, OUTCOME_INDEX, OUTCOMES
 from pipeline.telemetry.rollup import BOUNDS_MS, Cell, Loaded, SeriesKey, load_days

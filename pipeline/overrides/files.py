@@ -19,13 +19,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.patterns import PatternError, compile_pattern
+from pipeline.overrides.patterns import PatternError, compile_pattern
 from pipeline.publishing import schemas
 from pipeline.publishing.jsonpath import json_path
-from pipeline.records import BucketName, Kind, Reasoning
+from pipeline.records.base import Kind, Reasoning
+from pipeline.records.curated import BucketName
 
-REPO_OVERRIDES = Path(__file__).resolve().parent.parent / "overrides"
-PACKAGED_OVERRIDES = Path(__file__).resolve().parent / "defaults"
+PACKAGE = Path(__file__).resolve().parent.parent
+REPO_OVERRIDES = PACKAGE.parent / "overrides"
+PACKAGED_OVERRIDES = PACKAGE / "defaults"
 """The same files shipped inside the package (``pipeline/defaults`` is a symlink to the
 repository's ``overrides/`` in a checkout, real copies in an installed wheel)."""
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.records import Pricing
+from pipeline.records.model import Pricing
 
 
 class PayloadError(Exception):

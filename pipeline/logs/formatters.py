@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any
 
-from pipeline.redact import redact
+from pipeline.logs.redact import redact
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
