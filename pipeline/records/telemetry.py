@@ -80,4 +80,3 @@ class TelemetryDocument(Record):
     """Number of models."""
     models: list[ModelTelemetry]
     """Models with calls in the longest window, sorted by id."""
-
