@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import logging
 import os
 import time
@@ -39,6 +38,7 @@ from pipeline.records.curated import CuratedCatalog
 from pipeline.records.model import ModelRecord
 from pipeline.records.runs import JobStatus, QuarantinedRecord, RunReport
 from pipeline.runs import fallback
+from pipeline.runs.context import ProgressFn, make_run_id
 from pipeline.sources import openrouter
 from pipeline.sources.http import FetchError
 from pipeline.stages import capabilities, changelog, deprecations, enrich, lifecycle, tiers
@@ -51,9 +51,6 @@ log = logging.getLogger("pipeline.runs.sync")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-ProgressFn = Callable[[str, float, str], None]
-"""Called after each stage with (stage, milliseconds, detail) for interactive progress."""
 
 
 class SyncError(Exception):
@@ -139,12 +136,6 @@ class _Run:
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
-
-
-def make_run_id(now: datetime, payload: bytes) -> str:
-    """Deterministic run id: the clock plus a digest of the input."""
-    digest = hashlib.sha256(payload).hexdigest()[:8]
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 
 
 def load_previous(store: Store) -> CurrentCatalog | None:
