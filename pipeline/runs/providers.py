@@ -45,7 +45,7 @@ from pipeline.records.payloads import NativeModel, PayloadError
 from pipeline.records.runs import JobStatus, QuarantinedRecord, RunReport
 from pipeline.runs import fallback
 from pipeline.runs.context import make_run_id
-from pipeline.runs.sync import build_record
+from pipeline.runs.sync_stages import build_record
 from pipeline.sources.config import ProvidersConfig, SourceInstance, load_providers_config
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
 from pipeline.sources.native import FetchContext, raw_snapshot

@@ -31,7 +31,7 @@ from pipeline.runs.context import (
     record_failure,
     record_report,
 )
-from pipeline.runs.sync import load_previous
+from pipeline.runs.sync_stages import load_previous
 from pipeline.stages import deprecations, lifecycle
 from pipeline.stages.bindings import load_bindings
 from pipeline.timeutil import iso, parse_iso
