@@ -145,6 +145,7 @@ def _check_deadline(shared: SourceEnv, inst: SourceInstance) -> None:
 
 
 def load_cached(store: Store, source: str) -> tuple[ProviderCatalog | None, str | None]:
+    """A source's cached list (its current.json), or None and why it could not be read."""
     blob = store.get(keys.provider_current(source))
     if blob is None:
         return None, None

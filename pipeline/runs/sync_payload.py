@@ -2,9 +2,9 @@
 
 ``fetch_payload`` gets the model list from OpenRouter, with the retry policy of
 ``openrouter:`` and the API key read from the environment (never logged). ``parse_records``
-validates and normalizes the items one at a time, as the streaming parser yields them;
-an item that fails is quarantined (the first ``openrouter.max_quarantined`` are kept for the
-run report, the rest counted), never the whole list.
+validates and normalizes the items one at a time, as the streaming parser yields them. An
+item that fails is quarantined (the first ``openrouter.max_quarantined`` are kept for the run
+report, the rest counted); only a list longer than ``openrouter.max_items`` is refused whole.
 """
 
 from __future__ import annotations
