@@ -7,7 +7,8 @@ The package reads top-down, each layer importing only the ones below it:
     web/          the web explorer: pages, rows, routes on `catalog serve`, static export
     registry/     the reader: library (Registry), HTTP service, runtime availability
     telemetry/    runtime truth: call outcomes in, rollups, verification, downgrades, probes
-    runs/         orchestration: jobs (run_job), sync, providers, curated_sync, schedule, fallback
+    runs/         orchestration: jobs (run_job), context, sync, providers, curated_sync, sweep,
+                  schedule, fallback
     sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests
     offers/       per-provider offers and measured health from OpenRouter's endpoints API
     crosscheck/   the published catalog against models.dev / LiteLLM, per field

@@ -16,7 +16,8 @@ from pipeline.publishing import jsonio, keys, publish
 from pipeline.publishing.lease import acquire
 from pipeline.records.catalog import CurrentCatalog
 from pipeline.records.model import Lifecycle
-from pipeline.runs.jobs import EXIT_LOCKED, JOBS, UnknownJob, prune_raw, run_job, sweep_lifecycle
+from pipeline.runs.jobs import EXIT_LOCKED, JOBS, UnknownJob, run_job
+from pipeline.runs.sweep import prune_raw, sweep_lifecycle
 from pipeline.timeutil import iso, parse_iso
 
 PAYLOAD = "openrouter-models-2026-08-19.json"

@@ -22,16 +22,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline.history import log as history_log
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import LocalStore, Store
 from pipeline.records.runs import RunReport
+from pipeline.runs.context import JobContext, JobResult, make_run_id, record_report
+from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.timeutil import iso
-
-if TYPE_CHECKING:
-    from pipeline.runs.jobs import JobContext, JobResult
 
 _RAW = re.compile(r"raw-(\d{4})(\d{2})(\d{2})(\d{2})\.json$")
 _NAMED = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(\d{2})Z)?")
@@ -96,9 +94,6 @@ def payloads_in_store(store: Store) -> list[Payload]:
 
 def rebuild(ctx: JobContext) -> JobResult:
     """The ``history_rebuild`` job (under the run lease, like every job)."""
-    from pipeline.runs.jobs import JobResult, _record
-    from pipeline.runs.sync import SyncRequest, make_run_id, sync_openrouter
-
     began = time.perf_counter()
     try:
         plan = (
@@ -155,7 +150,7 @@ def rebuild(ctx: JobContext) -> JobResult:
         warnings=warnings,
         details={"replayed": [p.name for p in plan]},
     )
-    _record(ctx, report)
+    record_report(ctx, report)
     summary = (
         f"history: rebuilt from {len(plan)} payload(s), {index.events} events in "
         f"{len(index.segments)} segment(s), committed as {run_id} → {ctx.store.uri}"

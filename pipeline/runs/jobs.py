@@ -9,139 +9,39 @@ releases the lease — also when the job fails or the process is asked to stop.
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
-from pipeline.history import log as history_log
 from pipeline.overrides.files import Overrides
 from pipeline.publishing import jsonio, keys, publish
-from pipeline.publishing.lease import Clock, LeaseHeld, LeaseRecord, acquire, new_run_id
+from pipeline.publishing.lease import Clock, LeaseHeld, acquire, new_run_id
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records.base import Outcome
-from pipeline.records.catalog import CurrentCatalog, Deprecations
-from pipeline.records.model import Lifecycle, ModelRecord
-from pipeline.records.runs import JobStatus, RunReport
-from pipeline.runs.sync import ProgressFn, SyncRequest, load_previous, make_run_id
-from pipeline.stages import deprecations, lifecycle
-from pipeline.stages.bindings import load_bindings
+from pipeline.runs.context import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    JobContext,
+    JobResult,
+    JobSettings,
+    ProgressFn,
+    job_settings,
+    record_ended_early,
+)
+from pipeline.runs.sweep import deprecation_sweep
+from pipeline.runs.sync import SyncRequest
 from pipeline.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("pipeline.runs.jobs")
-
-# Exit codes shared by every trigger (documented in README.md, "Jobs, schedule and publishing").
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_LOCKED = 3
-
-
-class JobSettings(BaseModel):
-    """`jobs:` in catalog.yaml: how jobs hold the lease and keep the store tidy."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    lease_ttl_seconds: float = 900.0
-    """How long a lease lives without renewal. A crashed run blocks others at most this long."""
-    lease_renew_seconds: float | None = None
-    """How often a running job renews its lease (default: a third of the TTL)."""
-    lease_wait_poll_seconds: float = 10.0
-    """With `--wait`, how often to look whether the lease is free."""
-    raw_retention_days: int = 90
-    """Raw snapshots older than this many days are pruned by the deprecation sweep."""
-    run_deadline_seconds: float = Field(default=1800.0, gt=0)
-    """A run still going after this long stops at its next stage, publishes nothing and
-    releases the lease; the lease is no longer renewed past it, so even a run stuck for good
-    lets the next one take over once the lease lapses (docs/hardening.md)."""
-
-    @property
-    def renew_every(self) -> float:
-        return self.lease_renew_seconds or self.lease_ttl_seconds / 3
-
-
-def job_settings(config: CatalogConfig) -> JobSettings:
-    """The typed `jobs:` section of the configuration."""
-    try:
-        return JobSettings.model_validate(config.extra.get("jobs") or {})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"jobs.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"config: {problems}") from exc
-
-
-@dataclass
-class JobContext:
-    """Everything a job function needs; time, network and storage come in from outside."""
-
-    job: str
-    store: Store
-    config: CatalogConfig
-    now: datetime
-    """The run's clock (``--now`` for replays)."""
-    run_id: str
-    """The lease holder's id for this run."""
-    force: bool = False
-    from_file: Path | None = None
-    overrides: Overrides = field(default_factory=Overrides)
-    transport: httpx.BaseTransport | None = None
-    sleep: Callable[[float], None] | None = None
-    progress: ProgressFn | None = None
-    settings: JobSettings = field(default_factory=JobSettings)
-    only: list[str] | None = None
-    """Provider jobs: just these sources (`syncmodels openai`); None means every due one."""
-    refresh: bool = False
-    """Provider jobs: ignore fresh caches (`--refresh`)."""
-    manifest_dir: str | None = None
-    """Provider jobs: directory of pinned provider manifests (default: the overrides')."""
-    data_as_of: str | None = None
-    """When the data the job works on was observed upstream (recorded in its status)."""
-    deadline: float | None = None
-    """``time.monotonic()`` after which the run must stop (``run_deadline_seconds``)."""
-
-
-@dataclass
-class JobResult:
-    """How one job run ended, for the CLI, the scheduler and the admin endpoint."""
-
-    job: str
-    run_id: str
-    outcome: Outcome
-    published: bool
-    summary: str
-    error: str | None = None
-    holder: LeaseRecord | None = None
-    """The lease holder, when the outcome is `locked`."""
-    catalog: CurrentCatalog | None = None
-    """The catalog an OpenRouter sync published (for `--explain`)."""
-    details: dict[str, Any] = field(default_factory=dict)
-    """The run report's details (conflicts, changelog, ...)."""
-    warnings: list[str] = field(default_factory=list)
-    """Things to show an operator (provider sources served by a fallback, ...)."""
-    code: int = EXIT_OK
-    """A further exit code the job asks for (provider sources that could not be served)."""
-    kept: bool = False
-    """OpenRouter could not be reached and the published catalog was kept as it was."""
-
-    @property
-    def exit_code(self) -> int:
-        """0 ok (or degraded with something published), 3 lease held, else 1."""
-        if self.outcome == "locked":
-            return EXIT_LOCKED
-        if self.outcome == "ok" or (self.outcome == "degraded" and self.published):
-            return self.code
-        return max(EXIT_FAILED, self.code)
-
 
 JobFn = Callable[[JobContext], JobResult]
 
@@ -314,215 +214,7 @@ def curated_refresh(ctx: JobContext) -> JobResult:
     )
 
 
-# -- deprecation_sweep -------------------------------------------------------------------------
-
-_RAW = re.compile(r"(?:^|/)raw-(\d{10})\.json$")
-
-
-def sweep_lifecycle(
-    models: dict[str, Lifecycle],
-    now: datetime,
-    config: CatalogConfig,
-    *,
-    bindings: Collection[str] = frozenset(),
-    forced: Collection[str] = frozenset(),
-) -> dict[str, Lifecycle]:
-    """Advance lifecycle by the clock alone: no feed was read, so nothing counts as missing
-    that was not missing already. Models already missing move on (stale → deprecated →
-    removed, never removed while a consumer binds them) with their original ``missingSince``;
-    listed models move only when their announced expiry has passed or a deprecation override
-    came into force."""
-    missing = {i: s for i, s in models.items() if s.missing_since is not None}
-    advanced = lifecycle.advance(
-        {}, missing, now, bindings=bindings, forced=forced, config=config.lifecycle
-    )
-    result: dict[str, Lifecycle] = {}
-    for model_id, state in models.items():
-        if model_id in advanced:
-            result[model_id] = advanced[model_id]
-            continue
-        expired = state.expires_at is not None and parse_iso(state.expires_at) <= now
-        if (expired or model_id in forced) and state.state != "deprecated":
-            result[model_id] = state.model_copy(
-                update={"state": "deprecated", "state_since": iso(now)}
-            )
-        else:
-            result[model_id] = state
-    return result
-
-
-def prune_raw(store: Store, now: datetime, retention_days: int) -> list[str]:
-    """Delete raw snapshots (OpenRouter and provider lists) older than the retention."""
-    cutoff = now - timedelta(days=retention_days)
-    pruned: list[str] = []
-    for key in store.list(f"{keys.OPENROUTER}/") + store.list("models/providers/"):
-        match = _RAW.search(key)
-        if match is None:
-            continue
-        taken = datetime.strptime(match.group(1), "%Y%m%d%H").replace(tzinfo=now.tzinfo)
-        if taken < cutoff:
-            store.delete(key)
-            pruned.append(key)
-    return pruned
-
-
-def _sweep_history(
-    store: Store,
-    warnings: list[str],
-    *,
-    previous: CurrentCatalog,
-    previous_deprecations: Deprecations | None,
-    doc: Deprecations,
-    records: list[ModelRecord],
-    removed: list[str],
-    now: datetime,
-) -> dict[str, bytes]:
-    """The sweep's lifecycle moves appended to the history (a warning if that fails)."""
-    try:
-        data = history_log.record_run(
-            store,
-            previous=previous,
-            previous_redirects=history_log.redirect_map(
-                previous_deprecations.redirects if previous_deprecations else []
-            ),
-            records=records,
-            redirects=history_log.redirect_map(doc.redirects),
-            removed=removed,
-            run_id=doc.run_id,
-            observed_at=iso(now),
-            generated_at=iso(now),
-        )
-    except publish.UnreadableArtifact as exc:  # a failing store fails the sweep instead
-        warnings.append(f"{keys.HISTORY} not updated: {exc}")
-        return {}
-    return {} if data is None else {"history": data}
-
-
-def deprecation_sweep(ctx: JobContext) -> JobResult:
-    """Lifecycle by the clock from the published current.json (no fetch), deprecations.json
-    with the tombstones of models it removes and the overrides now in force, then prune raw
-    snapshots older than the retention."""
-    store, now = ctx.store, ctx.now
-    began = time.perf_counter()
-    warnings: list[str] = []
-    try:
-        based_on = store.head(keys.MANIFEST)
-        previous = load_previous(store)
-        previous_deprecations = deprecations.load_previous(store)
-    except publish.UnreadableArtifact as exc:
-        return _record_failure(ctx, str(exc))
-    if previous is not None:
-        ctx.data_as_of = previous.data_as_of or previous.generated_at
-    if previous is None:
-        return _record_failure(
-            ctx, f"nothing published yet in {store.uri}: run `syncmodels all` first"
-        )
-
-    found = load_bindings(store)
-    bound = found.bound()
-    if not found.complete:
-        # An unreadable bindings file might hide a consumer: remove nothing this run.
-        warnings.extend(f"bindings: {problem}" for problem in found.problems)
-        bound |= {m.id for m in previous.models}
-    forced = deprecations.effective_overrides(ctx.overrides.deprecations, now)
-    before = {m.id: m.lifecycle for m in previous.models}
-    after = sweep_lifecycle(before, now, ctx.config, bindings=bound, forced=set(forced))
-    moved = sorted(i for i in before if after[i] != before[i])
-    removed = sorted(i for i in moved if after[i].state == "removed")
-    run_id = make_run_id(now, f"sweep:{previous.run_id}:{','.join(moved)}".encode())
-
-    records = [
-        m.model_copy(update={"lifecycle": after[m.id]})
-        for m in previous.models
-        if after[m.id].state != "removed"
-    ]
-    stones = [
-        deprecations.tombstone(m.model_copy(update={"lifecycle": after[m.id]}), iso(now))
-        for m in previous.models
-        if m.id in removed
-    ]
-    listed = {m.id for m in previous.models if m.lifecycle.missing_since is None}
-    doc = deprecations.merge(
-        previous_deprecations,
-        generated_at=iso(now),
-        run_id=run_id,
-        listed=listed,
-        forced=forced,
-        removed=stones,
-    )
-    try:
-        artifacts = {"deprecations": publish.encode("deprecations", doc)}
-        if moved:
-            catalog = previous.model_copy(
-                update={
-                    "generated_at": iso(now),
-                    "run_id": run_id,
-                    "count": len(records),
-                    "models": records,
-                }
-            )
-            artifacts["current"] = publish.encode_listing(
-                "current", catalog, "models", "ModelRecord"
-            )
-            artifacts.update(
-                _sweep_history(
-                    store,
-                    warnings,
-                    previous=previous,
-                    previous_deprecations=previous_deprecations,
-                    doc=doc,
-                    records=records,
-                    removed=removed,
-                    now=now,
-                )
-            )
-    except SchemaViolation as exc:
-        return _record_failure(ctx, f"refusing to publish an invalid catalog: {exc}")
-    # deprecations.json is rewritten only when its content changed; with no lifecycle change
-    # and no new tombstone or redirect nothing is written at all.
-    committed = publish.publish_set(store, run_id, iso(now), artifacts, based_on=based_on)
-    published = bool(committed.written)
-
-    pruned = prune_raw(store, now, ctx.settings.raw_retention_days)
-    try:
-        history_log.prune(store)
-    except (StoreError, publish.UnreadableArtifact) as exc:
-        warnings.append(f"history segments not pruned: {exc}")
-    counts = {
-        "published": len(records),
-        "moved": len(moved),
-        "removed": len(removed),
-        "pruned": len(pruned),
-    }
-    changes = {i: {"from": before[i].state, "to": after[i].state} for i in moved}
-    report = RunReport(
-        generated_at=iso(now),
-        run_id=run_id,
-        job=ctx.job,
-        outcome="ok",
-        published=published,
-        timings_ms={"total": round((time.perf_counter() - began) * 1000, 3)},
-        counts=counts,
-        warnings=warnings,
-        details={
-            "lifecycle": changes,
-            "removed": removed,
-            "pruned": pruned,
-            "published": {"written": committed.written, "unchanged": committed.unchanged},
-        },
-    )
-    _record(ctx, report)
-    summary = (
-        f"sweep: {len(moved)} lifecycle change(s), {len(removed)} removed, "
-        f"{len(pruned)} raw snapshot(s) pruned"
-        + (
-            f"; published {', '.join(committed.written)} as {run_id}"
-            if published
-            else "; nothing to publish"
-        )
-        + f" → {store.uri}"
-    )
-    return JobResult(ctx.job, run_id, "ok", published, summary)
+# -- history_rebuild (the deprecation sweep is pipeline.runs.sweep) ----------------------------
 
 
 def history_rebuild(ctx: JobContext) -> JobResult:
@@ -663,7 +355,7 @@ def run_job(
     except LeaseHeld as exc:
         log.warning("lease held", extra={"job": name, "run_id": lease_id, "error": str(exc)})
         result = JobResult(name, lease_id, "locked", False, str(exc), str(exc), exc.holder)
-        _record_quietly(ctx, "locked", str(exc))
+        record_ended_early(ctx, "locked", str(exc))
         return result
     except StoreError as exc:
         error = f"{name}: could not take the lease: {exc}"
@@ -679,12 +371,12 @@ def run_job(
     except StoreError as exc:
         error = f"{name} run {lease_id}: {exc}"
         log.error("job failed", extra={"job": name, "run_id": lease_id, "error": str(exc)})
-        _record_quietly(ctx, "failed", error)
+        record_ended_early(ctx, "failed", error)
         result = JobResult(name, lease_id, "failed", False, error, error)
     except Exception as exc:  # a bug: record it, keep the scheduler alive, release the lease
         error = f"{name} run {lease_id}: unexpected {type(exc).__name__}: {exc}"
         log.exception("job crashed", extra={"job": name, "run_id": lease_id})
-        _record_quietly(ctx, "failed", error)
+        record_ended_early(ctx, "failed", error)
         result = JobResult(name, lease_id, "failed", False, error, error)
     finally:
         lease.release()
@@ -709,71 +401,6 @@ def stop_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-# -- status ------------------------------------------------------------------------------------
-
-
-def _record(ctx: JobContext, report: RunReport, sources: dict[str, Any] | None = None) -> None:
-    """Write a job's run report and its status entry (failures logged, never raised)."""
-    stamp = iso(ctx.now)
-    took = timedelta(seconds=round(report.timings_ms.get("total", 0.0) / 1000))
-    entry = JobStatus(
-        last_start=stamp,
-        last_end=iso(ctx.now + took),
-        outcome=report.outcome,
-        run_id=report.run_id,
-        published=report.published,
-        last_success=stamp if report.outcome in ("ok", "degraded") else None,
-        error=report.error,
-        counts=report.counts,
-        sources=sources or {},
-        warnings=report.warnings,
-        data_as_of=ctx.data_as_of,
-    )
-    try:
-        ctx.store.put(keys.run_report(report.run_id), publish.encode("run-report", report))
-        publish.record_status(ctx.store, ctx.job, entry, stamp)
-    except (StoreError, SchemaViolation) as exc:
-        log.error(
-            "could not write run report or status",
-            extra={"job": ctx.job, "run_id": report.run_id, "error": str(exc)},
-        )
-
-
-def _record_quietly(ctx: JobContext, outcome: Outcome, error: str) -> None:
-    """Record a run that ended before its job could (lease held, store failure)."""
-    stamp = iso(ctx.now)
-    entry = JobStatus(
-        last_start=stamp,
-        last_end=stamp,
-        outcome=outcome,
-        run_id=ctx.run_id,
-        published=False,
-        error=error,
-    )
-    try:
-        publish.record_status(ctx.store, ctx.job, entry, stamp)
-    except (StoreError, SchemaViolation) as exc:
-        log.error(
-            "could not write status",
-            extra={"job": ctx.job, "run_id": ctx.run_id, "error": str(exc)},
-        )
-
-
-def _record_failure(ctx: JobContext, error: str) -> JobResult:
-    run_id = make_run_id(ctx.now, f"{ctx.job}:{error}".encode())
-    report = RunReport(
-        generated_at=iso(ctx.now),
-        run_id=run_id,
-        job=ctx.job,
-        outcome="failed",
-        published=False,
-        error=error,
-    )
-    _record(ctx, report)
-    log.error("job did not publish", extra={"job": ctx.job, "run_id": run_id, "error": error})
-    return JobResult(ctx.job, run_id, "failed", False, f"{ctx.job}: not published: {error}", error)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 
 Adapters stay thin: ``fetch`` returns the response bodies verbatim (one per page), ``parse``
 unwraps the model list, ``translate`` turns one upstream record into a NativeModel. Caching,
-fallback, enrichment and writing live in ``pipeline.runs.providers``, never here.
+fallback, enrichment and writing live in ``pipeline.runs.provider_source``, never here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""The OpenRouter payload of a sync: fetched, then read into normalized records.
+
+``fetch_payload`` gets the model list from OpenRouter, with the retry policy of
+``openrouter:`` and the API key read from the environment (never logged). ``parse_records``
+validates and normalizes the items one at a time, as the streaming parser yields them. An
+item that fails is quarantined (the first ``openrouter.max_quarantined`` are kept for the run
+report, the rest counted); only a list longer than ``openrouter.max_items`` is refused whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from pipeline.config import CatalogConfig
+from pipeline.logs import redact
+from pipeline.records import payloads
+from pipeline.records.runs import QuarantinedRecord
+from pipeline.runs.sync_state import SyncRun
+from pipeline.sources import openrouter
+from pipeline.sources.http import FetchError, RetryPolicy
+from pipeline.stages.normalize import Normalized, NormalizeError, normalize_openrouter
+
+# Every module of the OpenRouter sync logs as the sync.
+log = logging.getLogger("pipeline.runs.sync")
+
+
+def fetch_payload(
+    config: CatalogConfig,
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None] | None,
+) -> bytes:
+    """The model list from OpenRouter's API; FetchError when it cannot be had."""
+
+    def on_retry(attempt: int, problem: str, wait: float) -> None:
+        log.warning(
+            "openrouter fetch retry",
+            extra={"attempt": attempt, "problem": problem, "wait_s": round(wait, 2)},
+        )
+
+    policy = RetryPolicy(
+        max_attempts=config.openrouter.max_attempts,
+        backoff_seconds=config.openrouter.backoff_seconds,
+        max_backoff_seconds=config.openrouter.max_backoff_seconds,
+    )
+    if sleep is not None:
+        policy.sleep = sleep
+    try:
+        api_key = redact.read_secret(config.openrouter.api_key_env)
+    except redact.SecretError as exc:
+        raise FetchError(f"openrouter: {exc}") from None
+    return openrouter.fetch_catalog(
+        config.openrouter, api_key=api_key, transport=transport, policy=policy, on_retry=on_retry
+    )
+
+
+def parse_records(
+    items: Iterable[Any],
+    run: SyncRun,
+    *,
+    max_items: int | None = None,
+    max_quarantined: int | None = None,
+) -> tuple[list[Normalized], int]:
+    """Validate and normalize each upstream item; quarantine the ones that fail.
+
+    Returns the normalized records and how many upstream items there were. More than
+    ``max_items`` items is a PayloadError (the list is refused as a whole); quarantined records
+    beyond ``max_quarantined`` are counted in ``run.quarantine_overflow``, not stored.
+    """
+    out: list[Normalized] = []
+    seen: set[str] = set()
+    count = 0
+    quarantine = _Quarantine(run, max_quarantined)
+    for index, item in enumerate(items):
+        count += 1
+        if max_items is not None and count > max_items:
+            raise payloads.PayloadError(
+                f"the model list has more than {max_items} entries (openrouter.max_items)"
+            )
+        model_id = item.get("id") if isinstance(item, dict) else None
+        model_id = model_id if isinstance(model_id, str) else None
+        try:
+            if not isinstance(item, dict):
+                raise NormalizeError(f"entry is {type(item).__name__}, not an object")
+            parsed = payloads.OpenRouterModel.model_validate(item)
+            normalized = normalize_openrouter(parsed)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "record"
+            reason = f"{where}: {first['msg']}"
+            quarantine.add(index, model_id, reason)
+            continue
+        except NormalizeError as exc:
+            quarantine.add(index, model_id, str(exc))
+            continue
+        if normalized.id in seen:
+            quarantine.add(index, normalized.id, "duplicate id")
+            continue
+        seen.add(normalized.id)
+        out.append(normalized)
+    return out, count
+
+
+class _Quarantine:
+    """Stores the first ``limit`` quarantined records of a run and counts the rest: a payload
+    of a million bad entries must not become a million stored records (issue 12)."""
+
+    def __init__(self, run: SyncRun, limit: int | None) -> None:
+        self.run = run
+        self.limit = limit
+
+    def add(self, index: int, model_id: str | None, reason: str) -> None:
+        if self.limit is not None and len(self.run.quarantined) >= self.limit:
+            self.run.quarantine_overflow += 1
+            return
+        # Ids and reasons come from upstream: keep them short.
+        model_id = model_id[:200] if model_id is not None else None
+        self.run.quarantined.append(
+            QuarantinedRecord(index=index, id=model_id, reason=reason[:500])
+        )
