@@ -624,16 +624,16 @@ def test_gemini_page_size_default_and_ceiling(client, synced):
 
 
 def test_gzip_is_built_once_per_catalog_version(client_for, synced, monkeypatch, sync_file):
-    from pipeline.registry import service
+    from pipeline.registry import bodies
 
     calls: list[int] = []
-    original = service.gzip_bytes
+    original = bodies.gzip_bytes
 
     def counting(data: bytes) -> bytes:
         calls.append(len(data))
         return original(data)
 
-    monkeypatch.setattr(service, "gzip_bytes", counting)
+    monkeypatch.setattr(bodies, "gzip_bytes", counting)
     client = client_for()
     identity = client.get("/v1/models", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in identity.headers
@@ -731,7 +731,7 @@ def test_cors_for_read_only_routes_and_never_admin(client_for):
 
 
 def test_record_route_is_matched_after_every_more_specific_api_models_route(client):
-    from pipeline.registry.service import RECORD_ROUTE
+    from pipeline.registry.catalog_routes import RECORD_ROUTE
 
     paths = [getattr(r, "path", "") for r in client.app.router.routes]
     assert paths[-1] == RECORD_ROUTE or paths.index(RECORD_ROUTE) > max(

@@ -18,6 +18,25 @@
 
 The reader serves what the pipeline published and never recomputes it. Importing this package
 loads neither boto3 (only an ``s3://`` store does, when opened) nor pydantic nor the web stack.
+
+The library:
+
+- ``core``: ``Registry`` (opens, polls, swaps sets) and ``Snapshot`` (queries over one set);
+- ``loader``: reading one consistent published set from a store, and polling it cheaply;
+- ``cost``: what a call costs, from the published prices;
+- ``availability/``: the runtime overlay (which of a gateway's clients serve what now), loaded
+  on first use.
+
+Over HTTP (``catalog serve``; FastAPI, imported only by the service):
+
+- ``service``: the app, its middleware, error envelopes, probes and metrics; ``serve``;
+- ``bodies``: answers encoded once per catalog version (ETag, gzip variant, 304), shared by
+  every route module; ``spec``: the shared pieces of the OpenAPI document;
+- routes: ``native_routes`` (OpenAI, Anthropic, Gemini shapes), ``catalog_routes`` (search,
+  curated, deprecations, records), ``core_routes``, ``offers_api``, ``runtime_api`` (the
+  overlay), ``admin_routes`` over ``admin`` (refresh jobs and their outcomes);
+- ``formats`` (the native shapes), ``http`` (HEAD, slashes, CORS, gzip middleware),
+  ``metrics`` (Prometheus), ``hardening`` (error bodies scrubbed of secrets).
 """
 
 from typing import TYPE_CHECKING, Any

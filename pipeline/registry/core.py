@@ -448,7 +448,7 @@ class Registry:
                     return RefreshResult(False, current.version)
                 if token == self._failed_token:
                     return RefreshResult(False, current.version if current else None, self.error)
-                with _gc_paused():
+                with gc_paused():
                     catalog = load_set(self.store, token)
             except Exception as exc:  # a reader never dies of a bad store; it reports
                 return self._fail(str(exc) or type(exc).__name__, token=None)
@@ -459,7 +459,7 @@ class Registry:
                 self._failed_token = None
                 return RefreshResult(False, current.version)
             try:
-                with _gc_paused():
+                with gc_paused():
                     snapshot = Snapshot(catalog, self.clock())
             except Exception as exc:
                 return self._fail(f"cannot index the set: {exc}", token=token)
@@ -656,8 +656,9 @@ class Registry:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a set is parsed and indexed.
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a set is parsed and indexed (and while the
+    availability overlay re-keys its registrations against a new one).
 
     Parsing creates millions of small acyclic objects; each automatic generation-2 collection
     rescans all of them, which made loading a 100k-model catalog about three times slower

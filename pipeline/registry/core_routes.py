@@ -1,4 +1,4 @@
-"""``GET /api/models/core``: the curated core over HTTP (included by ``service.create_app``).
+"""``GET /api/models/core``: the curated core over HTTP (included with the catalog routes).
 
 In: the registry the app serves (``request.app.state.registry``). Out: the core published in
 ``curated.json`` — specialty, concise alias, summary, help, safe defaults, rank and scores,
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.registry.core import CatalogUnavailable, Registry
+from pipeline.registry.bodies import CATALOG_CACHE, cached, respond
+from pipeline.registry.core import Registry, Snapshot
 
 
 class CoreEntryOut(BaseModel):
@@ -53,25 +54,15 @@ async def core(
 ) -> Response:
     """The curated core: the hand-maintained shortlist a product lists first (`/use`,
     `/help`, onboarding), with safe defaults, ranks and each model's record."""
-    # Imported here: service imports this module while it is being loaded.
-    from pipeline.registry import service
-
     registry: Registry = request.app.state.registry
-    try:
-        snap = registry.snapshot
-    except CatalogUnavailable as exc:
-        raise HTTPException(503, f"catalog not loaded: {exc}") from exc
 
-    def build() -> service.Body:
+    def build(snap: Snapshot) -> Any:
         curated = snap.set.curated
-        return service.encode(
-            {
-                "available": curated is not None,
-                "runId": curated.get("runId") if curated else None,
-                "core": snap.core(specialty),
-                "issues": (curated or {}).get("coreIssues", []),
-            }
-        )
+        return {
+            "available": curated is not None,
+            "runId": curated.get("runId") if curated else None,
+            "core": snap.core(specialty),
+            "issues": (curated or {}).get("coreIssues", []),
+        }
 
-    body = snap.memo(("body", "core", specialty), build)
-    return service.respond(request, body, service.CATALOG_CACHE)
+    return respond(request, cached(registry, ("core", specialty), build), CATALOG_CACHE)

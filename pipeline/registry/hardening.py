@@ -4,7 +4,7 @@
   an exception text quoting a key never reaches a client.
 
 The memo that caches answers is bounded in bytes in :mod:`pipeline.registry.core`
-(``MEMO_BYTES``), and cursor pages are computed, not cached (service.py), so no request
+(``MEMO_BYTES``), and cursor pages are computed, not cached (catalog_routes.py), so no request
 pattern can grow the service past its Kubernetes memory limit.
 """
 

@@ -3,7 +3,7 @@ route, trailing slashes, CORS for the read-only routes, and gzip for bodies the 
 compress themselves.
 
 Why one middleware and not Starlette's CORS/GZip ones: the catalog routes already answer from
-bytes compressed once per catalog version (``service.Body``), so compressing again per request
+bytes compressed once per catalog version (``bodies.Body``), so compressing again per request
 (GZipMiddleware) would throw away most of the throughput; this layer only compresses what comes
 through uncompressed (admin, metrics, other routers' answers), and costs one header scan on the
 hot path.

@@ -32,6 +32,7 @@ from pipeline.registry.availability import (
     Availability,
     AvailabilityError,
 )
+from pipeline.registry.bodies import encode, respond
 from pipeline.registry.core import QueryError, Registry, Snapshot
 from pipeline.timeutil import parse_iso
 
@@ -261,8 +262,6 @@ def available_list(
     """``GET /v1/models?available=true``: the native list of models with an available or
     cooling-down client, each with ``availability`` {state, retryAt, reason}; the bytes are
     rebuilt only when availability or the catalog changed."""
-    from pipeline.registry.service import encode, respond
-
     if format not in formats.LISTS:
         raise QueryError(f"format: unknown {format!r}")
     live = Availability.attach(registry)
