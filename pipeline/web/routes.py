@@ -99,7 +99,8 @@ def _etag(data: bytes) -> str:
 def subtitle(snapshot: Snapshot) -> str:
     current = snapshot.set.current
     as_of = current.get("dataAsOf") or current.get("generatedAt", "")
-    return f"{len(snapshot.models):,} models · data as of {str(as_of)[:16].replace('T', ' ')} UTC · run {snapshot.run_id}"
+    when = str(as_of)[:16].replace("T", " ")
+    return f"{len(snapshot.models):,} models · data as of {when} UTC · run {snapshot.run_id}"
 
 
 def end_of_data(snapshot: Snapshot) -> str:
