@@ -200,6 +200,7 @@ class Event:
 
 
 def timeline_of(events: Iterable[Mapping[str, Any]]) -> list[Event]:
+    """Recorded events as the timeline (and the changes page) lists them."""
     return [
         Event(
             at=event.get("at"),
@@ -244,7 +245,6 @@ def model_page(
         curated=curated,
         chart=price_chart(timeline, end),
         events=timeline_of(timeline),
-        with_model=False,
         links=links,
         subtitle=subtitle,
     )
@@ -259,7 +259,6 @@ def removed_page(
         model_id=model_id,
         chart=price_chart(timeline, end),
         events=timeline_of(timeline),
-        with_model=False,
         links=links,
         subtitle=subtitle,
     )
@@ -357,7 +356,6 @@ def changes_page(
         "changes.html",
         heading=heading,
         events=timeline_of(events),
-        with_model=True,
         older=older,
         links=links,
         subtitle=subtitle,

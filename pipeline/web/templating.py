@@ -45,7 +45,10 @@ def environment() -> Environment:
     from markupsafe import Markup
 
     def escaped(value: Any) -> Any:
-        """What ``{{ value }}`` writes: markup as it is, None as nothing, the rest escaped."""
+        """What ``{{ value }}`` writes: markup as it is, None as nothing, the rest escaped.
+        Autoescaping escapes ``&``, ``<`` and ``>`` as html.escape does; a string holding a
+        quote is escaped here, as html.escape writes quotes (markupsafe would write them as
+        ``&#34;`` and ``&#39;``), and passed on as markup."""
         if type(value) is not str:
             if value is None:
                 return ""
