@@ -99,7 +99,8 @@ def _etag(data: bytes) -> str:
 def subtitle(snapshot: Snapshot) -> str:
     current = snapshot.set.current
     as_of = current.get("dataAsOf") or current.get("generatedAt", "")
-    return f"{len(snapshot.models):,} models · data as of {str(as_of)[:16].replace('T', ' ')} UTC · run {snapshot.run_id}"
+    when = str(as_of)[:16].replace("T", " ")
+    return f"{len(snapshot.models):,} models · data as of {when} UTC · run {snapshot.run_id}"
 
 
 def end_of_data(snapshot: Snapshot) -> str:
@@ -126,33 +127,19 @@ def build_router(registry: Registry) -> APIRouter:
         return Response(data, media_type=media, headers=headers)
 
     def not_found(message: str, matches: list[str]) -> Response:
-        items = "".join(
-            f'<li><a href="{pages.e(links.model(m))}">{pages.e(m)}</a></li>' for m in matches
-        )
-        body = f"<h1>Not found</h1><p>{pages.e(message)}</p>" + (
-            f"<p>Did you mean:</p><ul>{items}</ul>" if items else ""
-        )
-        return _html(pages.layout("Not found", body, links, current="model"), status=404)
+        page = pages.error_page("Not found", message, links, current="model", matches=matches)
+        return _html(page, status=404)
 
     def bad_request(message: str) -> Response:
-        return _html(
-            pages.layout(
-                "Bad request", f"<h1>Bad request</h1><p>{pages.e(message)}</p>", links, current=""
-            ),
-            status=400,
-        )
+        return _html(pages.error_page("Bad request", message, links), status=400)
 
     @router.get("/", include_in_schema=False)
     def catalog_page(request: Request) -> Response:
         try:
             snapshot = snap()
         except CatalogUnavailable as exc:
-            return _html(
-                pages.layout(
-                    "No catalog", f"<h1>No catalog yet</h1><p>{pages.e(exc)}</p>", links, current=""
-                ),
-                status=503,
-            )
+            page = pages.error_page("No catalog", str(exc), links, heading="No catalog yet")
+            return _html(page, status=503)
         try:
             view = rows.View.parse(request.query_params)
         except QueryError as exc:

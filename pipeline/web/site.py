@@ -1,12 +1,12 @@
 """``catalog export-site DIR``: the explorer as static files, for a bucket or a CDN.
 
-The same renderers as ``catalog serve``, with relative links, so the folder works from any
-path (and from ``file://``): ``index.html`` (the table's first page; the script filters
-``data/rows.json`` in the browser), ``models/<id>.html`` for every model (and every removed
-model the history remembers), ``compare.html`` (rendered by the script from the rows),
-``curated.html``, ``changes.html``, ``feeds/changes.atom``, ``assets/``. Files are written
-atomically (a temporary file, then a rename), so a host serving the folder never sees half a
-page.
+The same pages as ``catalog serve``, from the same templates, with relative links, so the
+folder works from any path (and from ``file://``): ``index.html`` (the table's first page; the
+script filters ``data/rows.json`` in the browser), ``models/<id>.html`` for every model (and
+every removed model the history remembers), ``compare.html`` (rendered by the script from the
+rows), ``curated.html``, ``changes.html``, ``feeds/changes.atom``, ``assets/``. Files are
+written atomically (a temporary file, then a rename), so a host serving the folder never sees
+half a page.
 """
 
 from __future__ import annotations
