@@ -2,8 +2,8 @@
 
 The package reads top-down, each layer importing only the ones below it:
 
-    cli.py        `catalog` / `syncmodels`: argument parsing, exit codes, output
-    cli_views.py  read-only views: list, show, explain, changes, history, export-site
+    cli/          `catalog` / `syncmodels`: the parser, one module per command family (jobs,
+                  views, exports, checks, serve, telemetry), exit codes; imports per command
     web/          the web explorer: pages, rows, routes on `catalog serve`, static export
     registry/     the reader: library (Registry), HTTP service, runtime availability
     telemetry/    runtime truth: call outcomes in, rollups, verification, downgrades, probes

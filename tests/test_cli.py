@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, fixture_path, read_json
 
-from pipeline import schemagen
+from pipeline import __version__, schemagen
 from pipeline.cli import main, syncmodels_main
 from pipeline.publishing import keys, schemas
 from pipeline.publishing.store import LocalStore
@@ -145,3 +146,53 @@ def test_console_scripts_are_installed():
         check=False,
     )
     assert proc.returncode == 0 and "catalog" in proc.stdout
+
+
+def test_exit_codes_are_the_codes_jobs_give():
+    """The CLI spells out 0, 1 and 3 so that parsing arguments does not load the job machinery:
+    they must stay the codes run_job's results carry."""
+    from pipeline.cli import common
+    from pipeline.runs import jobs
+
+    assert (common.EXIT_OK, common.EXIT_FAILED, common.EXIT_LOCKED) == (
+        jobs.EXIT_OK,
+        jobs.EXIT_FAILED,
+        jobs.EXIT_LOCKED,
+    )
+
+
+# What a command needs is imported when it runs: printing the version or a help page loads the
+# CLI's own modules and nothing of the pipeline (no pydantic, no config, no store, no jobs).
+_LOADED = (
+    "import sys\n"
+    "from pipeline.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(*sorted(sys.modules), file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--version"], ["--help"], ["list", "--help"], ["status", "--help"]]
+)
+def test_version_and_help_load_only_the_cli(argv):
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, *argv], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    loaded = set(proc.stderr.split())
+    pipeline = {m for m in loaded if m.startswith("pipeline.") and not m.startswith("pipeline.cli")}
+    assert pipeline <= {"pipeline.timeutil"}
+    assert not loaded & {"pydantic", "yaml", "httpx", "simplejson", "jsonschema_rs"}
+    printed = f"catalog {__version__}\n" if argv == ["--version"] else "usage: catalog"
+    assert proc.stdout.startswith(printed)
+
+
+def test_sync_help_lists_the_job_targets(capsys):
+    from pipeline.runs.jobs import TARGETS
+
+    with pytest.raises(SystemExit):
+        main(["sync", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"TARGET {' | '.join(TARGETS)} | a provider source (openai, ...)" in help_text

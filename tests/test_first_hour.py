@@ -380,7 +380,7 @@ def test_bench_closes_with_a_table_and_check_fails_on_a_miss(
 
 
 def test_every_exit_code_is_documented_once() -> None:
-    from pipeline import cli
+    from pipeline.cli import common as cli
 
     jobs_doc = (REPO / "docs" / "jobs.md").read_text()
     readme = (REPO / "README.md").read_text()

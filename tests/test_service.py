@@ -743,7 +743,8 @@ def test_record_route_is_matched_after_every_more_specific_api_models_route(clie
 
 
 def test_cors_origins_from_the_cli_or_the_config():
-    from pipeline.cli import UsageError, _cors_origins
+    from pipeline.cli.common import UsageError
+    from pipeline.cli.serve import _cors_origins
 
     assert _cors_origins(None, "*") == ["*"]
     assert _cors_origins("https://a.example, https://b.example", "*") == [

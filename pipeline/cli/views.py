@@ -1,36 +1,38 @@
-"""Read-only CLI views of the published store: ``catalog list``, ``show``, ``explain``,
-``changes``, ``history`` (and ``history rebuild``), ``export-site``.
+"""Read-only views of the published store: ``catalog list``, ``show``, ``explain``,
+``changes``, ``history`` (``history rebuild`` is a job: pipeline/cli/jobs.py), ``resolve``,
+``cost`` and ``core``.
 
-They read the store through the reader library (``pipeline.registry.Registry``), exactly as
+Most read the store through the reader library (``pipeline.registry.Registry``), exactly as
 ``catalog serve`` does, so they work offline against any store a sync has published to. On a
-terminal they print tables; ``--json`` (or a pipe) gives machine-readable output.
+terminal ``list``, ``show``, ``changes`` and ``history`` print tables; ``--json`` (or a pipe)
+gives machine-readable output.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from pipeline.history.query import HistoryError
-from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry
+from pipeline.cli.common import (
+    EXIT_OK,
+    EXIT_UNKNOWN_MODEL,
+    NoPrice,
+    UnknownModel,
+    UsageError,
+    close_matches,
+    load_current,
+    open_registry,
+    published_or_say,
+    read_published,
+    store_for,
+)
+from pipeline.cli.jobs import cmd_history_rebuild
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-class ViewError(Exception):
-    """A usage problem of a view (bad filter, unknown model): exit 2 with this message."""
-
-
-def _registry(
-    args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]
-) -> Registry:
-    try:
-        return Registry.open(open_store(args))
-    except CatalogUnavailable as exc:
-        raise ViewError(f"{exc}") from exc
+if TYPE_CHECKING:
+    from pipeline.publishing.store import Store
+    from pipeline.registry.core import Registry
 
 
 def _json_wanted(args: argparse.Namespace) -> bool:
@@ -38,6 +40,8 @@ def _json_wanted(args: argparse.Namespace) -> bool:
 
 
 def _dump(document: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -71,13 +75,11 @@ def _count(value: Any) -> str:
     return "—" if value is None else f"{int(value):,}"
 
 
-# -- list ------------------------------------------------------------------------------------
-
-
-def cmd_list(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
+    from pipeline.registry.core import QueryError
     from pipeline.web import rows as table_rows
 
-    registry = _registry(args, open_store)
+    registry = open_registry(args)
     params = {
         "q": args.q or "",
         "capability": args.capability or "",
@@ -92,7 +94,7 @@ def cmd_list(args: argparse.Namespace, open_store: Callable[[argparse.Namespace]
     try:
         view = table_rows.View.parse(params)
     except QueryError as exc:
-        raise ViewError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
     found = table_rows.select(table_rows.all_rows(registry.snapshot), view)
     shown = found[: args.limit] if args.limit else found
     if _json_wanted(args):
@@ -131,13 +133,8 @@ def cmd_list(args: argparse.Namespace, open_store: Callable[[argparse.Namespace]
     return 0
 
 
-# -- show / explain --------------------------------------------------------------------------
-
-
 def _unknown(registry: Registry, ref: str) -> Exception:
     """The CLI's unknown-model error (exit 4 everywhere), with close matches."""
-    from pipeline.cli import UnknownModel
-
     return UnknownModel(ref, registry.store.uri, registry.snapshot.close_matches(ref))
 
 
@@ -151,10 +148,10 @@ def _model(registry: Registry, ref: str) -> dict[str, Any]:
     return model
 
 
-def cmd_show(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     from pipeline.web.pages import FLAGS, describe_change, price_rows_of
 
-    registry = _registry(args, open_store)
+    registry = open_registry(args)
     model = _model(registry, args.ref)
     model_id = str(model["id"])
     deprecations = registry.snapshot.set.deprecations or {}
@@ -213,12 +210,12 @@ def cmd_show(args: argparse.Namespace, open_store: Callable[[argparse.Namespace]
     return 0
 
 
-def cmd_explain(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
+def cmd_explain(args: argparse.Namespace) -> int:
     from pipeline.publishing import keys
     from pipeline.records.model import ModelRecord
     from pipeline.stages.capabilities import explain
 
-    registry = _registry(args, open_store)
+    registry = open_registry(args)
     model = _model(registry, args.ref)
     run_id = str(registry.snapshot.set.current.get("runId", ""))
     report = registry.read_document(keys.run_report(run_id)) if run_id else None
@@ -231,18 +228,17 @@ def cmd_explain(args: argparse.Namespace, open_store: Callable[[argparse.Namespa
     return 0
 
 
-# -- history ---------------------------------------------------------------------------------
-
-
-def cmd_changes(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
+def cmd_changes(args: argparse.Namespace) -> int:
+    from pipeline.history.query import HistoryError
+    from pipeline.registry.core import ModelNotFound
     from pipeline.web.pages import describe_change
 
-    registry = _registry(args, open_store)
+    registry = open_registry(args)
     try:
         ids = [registry.history_id(args.model)] if args.model else None
         events, _ = registry.history().changes(args.since, ids=ids)
     except HistoryError as exc:
-        raise ViewError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
     except ModelNotFound as exc:
         raise _unknown(registry, args.model) from exc
     if args.limit:
@@ -266,16 +262,14 @@ def cmd_changes(args: argparse.Namespace, open_store: Callable[[argparse.Namespa
     return 0
 
 
-def cmd_history(
-    args: argparse.Namespace,
-    open_store: Callable[[argparse.Namespace], Any],
-    rebuild: Callable[[argparse.Namespace], int],
-) -> int:
+def cmd_history(args: argparse.Namespace) -> int:
     if args.ref == "rebuild":
-        return rebuild(args)
+        return cmd_history_rebuild(args)
+    from pipeline.history.query import HistoryError
+    from pipeline.registry.core import ModelNotFound
     from pipeline.web.pages import describe_change
 
-    registry = _registry(args, open_store)
+    registry = open_registry(args)
     try:
         model_id = registry.history_id(args.ref)
         events = registry.history().timeline(model_id)
@@ -283,7 +277,7 @@ def cmd_history(
     except ModelNotFound as exc:
         raise _unknown(registry, args.ref) from exc
     except HistoryError as exc:
-        raise ViewError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
     if _json_wanted(args):
         document: dict[str, Any] = {"id": model_id, "events": events}
         if args.at:
@@ -311,108 +305,175 @@ def cmd_history(
     return 0
 
 
-def cmd_export_site(
-    args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]
-) -> int:
-    from pathlib import Path
+def cmd_resolve(args: argparse.Namespace) -> int:
+    import json
 
-    from pipeline.web.site import export_site
+    from pipeline.config import load_config
+    from pipeline.publishing import keys
+    from pipeline.resolve import CatalogIndex, ranks_from_curated, resolve
 
-    registry = _registry(args, open_store)
-    written = export_site(registry, Path(args.directory), base_url=args.base_url)
-    print(f"wrote {written} file(s) to {args.directory} (catalog run {registry.snapshot.run_id})")
+    config = load_config(args.config)
+    store = store_for(args, config)
+    current = published_or_say(store, keys.CURRENT, "no catalog")
+    if current is None:
+        return 1
+    # Same-family fallback ranks by curated.json; without one, resolve.py's stand-in score.
+    ranks = ranks_from_curated(read_published(store, keys.CURATED))
+    index = CatalogIndex(current, read_published(store, keys.DEPRECATIONS), ranks)
+    result = resolve(args.ref, index)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return EXIT_OK if result.model is not None else EXIT_UNKNOWN_MODEL
+    if result.model is None:
+        matches = close_matches(args.ref, current)
+        hint = f"; close matches: {', '.join(matches)}" if matches else ""
+        print(
+            f"error: {args.ref!r} does not resolve: no current id or alias, redirect, alias "
+            f"history or removed model matches it in {store.uri}{hint}",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN_MODEL
+    model = result.model
+    state = model.get("lifecycle", {}).get("state", "?")
+    print(f"{args.ref} → {model['id']} (alias {model.get('alias', '?')}, {state})")
+    for number, hop in enumerate(result.hops, 1):
+        detail = f"  ({hop.detail})" if hop.detail else ""
+        print(f"  {number}. {hop.step:<16}{hop.ref} → {hop.to}{detail}")
+    if result.notice is not None:
+        print(f"notice {result.notice.id}: {result.notice.text}")
     return 0
 
 
-# -- argparse --------------------------------------------------------------------------------
+def cmd_cost(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.publishing import jsonio
+    from pipeline.resolve import CatalogIndex, resolve
+    from pipeline.stages.cost import CostError, estimate_cost, parse_at
 
-
-def register(
-    sub: Any,
-    common: Callable[[argparse.ArgumentParser], None],
-    open_store: Callable[[argparse.Namespace], Any],
-    rebuild: Callable[[argparse.Namespace], int],
-) -> None:
-    """Add the views' subcommands to the ``catalog`` parser."""
-
-    def output(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--json", action="store_true", help="JSON output (the default when piped)")
-        p.add_argument("--table", action="store_true", help="a table even when piped")
-        common(p)
-
-    def bind(p: argparse.ArgumentParser, fn: Callable[..., int], *extra: Any) -> None:
-        p.set_defaults(func=lambda a: _guarded(fn, a, open_store, *extra))
-
-    lst = sub.add_parser("list", help="the published models, filtered and sorted (table or JSON)")
-    lst.add_argument("-q", help="substring of id, alias or name")
-    lst.add_argument(
-        "--capability",
-        help="vision, tools, reasoning, structured-output, image-gen, free (comma = all)",
-    )
-    lst.add_argument(
-        "--tier", help="free, budget, standard, pro, premium, variable, unknown (comma = any)"
-    )
-    lst.add_argument("--state", help="active, stale, deprecated (comma = any)")
-    lst.add_argument(
-        "--kind", help="chat, image, embedding, video, speech, transcription, rerank, router"
-    )
-    lst.add_argument("--provider", help="provider or family (vendor prefix)")
-    lst.add_argument("--bucket", help="curated bucket")
-    lst.add_argument(
-        "--sort", default="id", help="id, name, input, output, context, max-output, created, rank"
-    )
-    lst.add_argument("--desc", action="store_true", help="descending")
-    lst.add_argument("--limit", type=int, default=0, help="at most this many rows")
-    output(lst)
-    bind(lst, cmd_list)
-
-    show = sub.add_parser("show", help="one model: record, flags with evidence, lifecycle, history")
-    show.add_argument("ref", help="model id or alias")
-    show.add_argument("--recent", type=int, default=10, help="history events to show")
-    output(show)
-    bind(show, cmd_show)
-
-    explain = sub.add_parser("explain", help="how each capability flag of a model was decided")
-    explain.add_argument("ref", help="model id or alias")
-    common(explain)
-    bind(explain, cmd_explain)
-
-    changes = sub.add_parser("changes", help="what changed in the catalog since a date or run")
-    changes.add_argument("--since", help="YYYY-MM-DD, a UTC time, or a run id")
-    changes.add_argument("--model", help="only this model (id or alias)")
-    changes.add_argument("--limit", type=int, default=0, help="only the newest N")
-    output(changes)
-    bind(changes, cmd_changes)
-
-    history = sub.add_parser(
-        "history", help="a model's timeline (`history REF [--at DATE]`), or `history rebuild`"
-    )
-    history.add_argument("ref", help="model id or alias, or `rebuild`")
-    history.add_argument("--at", help="also print the prices at this date (YYYY-MM-DD)")
-    history.add_argument(
-        "--from-dir",
-        help="rebuild: a folder of recorded payloads (default: the store's raw snapshots)",
-    )
-    history.add_argument("--now", help="rebuild: the run's clock (ISO-8601)")
-    history.add_argument("--wait", action="store_true", help="rebuild: wait for the run lease")
-    history.add_argument("--overrides", help="rebuild: overrides directory")
-    output(history)
-    bind(history, cmd_history, rebuild)
-
-    site = sub.add_parser(
-        "export-site", help="write the explorer as static files (for a bucket/CDN)"
-    )
-    site.add_argument("directory", help="output directory")
-    site.add_argument(
-        "--base-url", default="", help="absolute URL the site will live at (for the Atom feed)"
-    )
-    common(site)
-    bind(site, cmd_export_site)
-
-
-def _guarded(fn: Callable[..., int], args: argparse.Namespace, *rest: Any) -> int:
+    config = load_config(args.config)
+    store = store_for(args, config)
+    if args.on:
+        record_id, pricing, span = _pricing_on(store, args.model, args.on)
+        print(f"prices of {record_id} on {args.on}: observed {span}", file=sys.stderr)
+    else:
+        catalog = load_current(store)
+        current = jsonio.loads_plain(jsonio.dump_model(catalog))
+        found = resolve(args.model, CatalogIndex(current))
+        if found.model_id is None or not found.exact:
+            raise UnknownModel(args.model, store.uri, close_matches(args.model, current))
+        record = next(m for m in catalog.models if m.id == found.model_id)
+        record_id, pricing = record.id, record.pricing
     try:
-        return fn(args, *rest)
-    except ViewError as exc:
+        at = parse_at(args.at) if args.at else None
+    except ValueError as exc:
+        raise UsageError(f"--at {args.at!r} is not HH:MM (UTC) or an ISO-8601 time") from exc
+    try:
+        estimate = estimate_cost(
+            pricing,
+            input_tokens=args.input,
+            output_tokens=args.output,
+            cached_tokens=args.cached,
+            at=at,
+            model_id=record_id,
+        )
+    except CostError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
+    if args.json:
+        document = {
+            "model": record_id,
+            "on": args.on,
+            "usd": estimate.usd,
+            "rule": estimate.rule,
+            "lines": [
+                {
+                    "what": ln.what,
+                    "tokens": ln.tokens,
+                    "usdPerMillion": ln.usd_per_million,
+                    "usd": ln.usd,
+                }
+                for ln in estimate.lines
+            ],
+            "notes": estimate.notes,
+        }
+        sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
+        return 0
+    print(f"{record_id}: ${estimate.usd:.6f} (prices: {estimate.rule})")
+    for line in estimate.lines:
+        print(f"  {line.what:<13}{line.tokens:>12,} × ${line.usd_per_million}/1M = ${line.usd:.6f}")
+    for note in estimate.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
+    """(model id, Pricing, span) of ``ref`` on date ``when``, from the published history."""
+    from pipeline.history.query import HistoryError
+    from pipeline.records.model import Pricing
+    from pipeline.registry import ModelNotFound, Registry
+
+    registry = Registry.open(store)
+    try:
+        model_id = registry.history_id(ref)
+        price = registry.price_at(model_id, when)
+    except ModelNotFound as exc:
+        raise UnknownModel(ref, store.uri, registry.snapshot.close_matches(ref)) from exc
+    except HistoryError as exc:
+        raise UsageError(f"--on: {exc}") from exc
+    if price is None:
+        raise NoPrice(f"{model_id} was not in the catalog on {when} (per its history)")
+    prices = {k: v for k, v in price.prices.items() if "." not in k}
+    others = {k.split(".", 1)[1]: v for k, v in price.prices.items() if k.startswith("other.")}
+    pricing = Pricing.model_validate({**prices, "other": others})
+    span = (
+        f"{price.since} until {price.until}"
+        if price.until
+        else f"{price.since} on (still the latest)"
+    )
+    return model_id, pricing, span
+
+
+def cmd_core(args: argparse.Namespace) -> int:
+    """The curated core as a table (or JSON): what a product lists first."""
+    import json
+
+    from pipeline.config import load_config
+    from pipeline.publishing import keys
+
+    config = load_config(args.config)
+    store = store_for(args, config)
+    curated = published_or_say(store, keys.CURATED, f"no {keys.CURATED}")
+    if curated is None:
+        return 1
+    entries = [e for e in curated.get("core") or [] if isinstance(e, dict)]
+    if args.specialty:
+        entries = [e for e in entries if e.get("specialty") == args.specialty]
+    issues = curated.get("coreIssues") or []
+    if args.json:
+        print(json.dumps({"core": entries, "issues": issues}, indent=2, default=str))
+        return 0
+    if not entries:
+        print(f"no curated core in {store.uri} (overrides/curated-core.json)")
+        return 0
+    rows = [
+        (
+            str(e.get("alias", "")),
+            str(e.get("specialty", "")),
+            str(e.get("id", "")),
+            str(e.get("state", "")),
+            f"{e['rank']:.3f}" if isinstance(e.get("rank"), int | float) else "-",
+            ",".join(e.get("buckets") or []) or "-",
+            str(e.get("summary", "")),
+        )
+        for e in entries
+    ]
+    header = ("ALIAS", "SPECIALTY", "MODEL", "STATE", "RANK", "BUCKETS", "SUMMARY")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
+    print(f"{len(entries)} core model(s) from curated.json run {curated.get('runId')}")
+    for issue in issues:
+        print(f"attention {issue.get('entry')}: {issue.get('detail')}", file=sys.stderr)
+    return 0

@@ -1,0 +1,65 @@
+"""Command line: ``catalog`` and ``syncmodels`` (``syncmodels X`` is ``catalog sync X``, so
+``syncmodels all`` works as operators type it).
+
+    parser.py     every subcommand and its options; ``args.func`` runs it
+    common.py     errors and the exit codes table, the store of --store/--config, close
+                  matches, published documents: what the command modules share
+    jobs.py       sync, schedule, status, build-fallback, history rebuild
+    views.py      list, show, explain, changes, history, resolve, cost, core
+    exports.py    export-registry, export-site
+    checks.py     validate, schemas, crosscheck
+    serve.py      serve
+    telemetry.py  verify, telemetry
+
+Each command imports what it needs when it runs, so ``catalog --version`` and ``--help`` load
+only argparse and these modules. Errors are one line on stderr, never a traceback, and every
+command exits with a code of the table in common.py (docs/jobs.md, "Exit codes").
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.cli.common import failure
+    from pipeline.cli.parser import build_parser
+
+    args = build_parser().parse_args(argv)
+    # `--version`, `--help` and usage errors have exited above: what follows loads only for a
+    # command. Before anything can print, every byte on stdout/stderr (logs included) is
+    # scrubbed of the keys in the environment (docs/hardening.md).
+    from pipeline.logs import formatters, redact
+
+    redact.remember_env(())
+    redact.guard_std_streams()
+    formatters.configure(verbose=getattr(args, "verbose", False))
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        failed = failure(exc)
+        if failed is None:
+            raise
+        print(f"error: {failed[1]}", file=sys.stderr)
+        return failed[0]
+    return code
+
+
+def syncmodels_main(argv: Sequence[str] | None = None) -> int:
+    """``syncmodels X …`` ≡ ``catalog sync X …``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        from pipeline.runs.jobs import TARGETS
+
+        print(
+            "usage: syncmodels TARGET [options]   (same as: catalog sync TARGET)\n"
+            f"targets: {', '.join(TARGETS)}; options: see `catalog sync --help`"
+        )
+        return 0 if args else 2
+    if args[0] == "verify":  # a probe run, not a sync target
+        return main(args)
+    return main(["sync", *args])

@@ -1,0 +1,40 @@
+"""The published catalog written out in other forms: ``catalog export-registry`` (the
+per-family YAML registry, into the store or a directory) and ``catalog export-site`` (the web
+explorer as static files, for a bucket or CDN)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline.cli.common import load_current, open_registry, store_for
+
+
+def cmd_export_registry(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.publishing.registry_export import build_registry, registry_key
+
+    config = load_config(args.config)
+    store = store_for(args, config)
+    files = build_registry(load_current(store))
+    if args.output:
+        target = Path(args.output)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (target / name).write_bytes(data)
+        where = str(target)
+    else:
+        for name, data in files.items():
+            store.put(registry_key(name), data)
+        where = f"{store.uri}/{registry_key('')}"
+    print(f"wrote {len(files)} registry file(s) to {where}")
+    return 0
+
+
+def cmd_export_site(args: argparse.Namespace) -> int:
+    from pipeline.web.site import export_site
+
+    registry = open_registry(args)
+    written = export_site(registry, Path(args.directory), base_url=args.base_url)
+    print(f"wrote {written} file(s) to {args.directory} (catalog run {registry.snapshot.run_id})")
+    return 0
