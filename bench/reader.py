@@ -157,7 +157,7 @@ SERVER = textwrap.dedent(
     from fastapi import FastAPI
     from fastapi.responses import Response
     from pipeline.registry import Registry
-    from pipeline.registry.service import create_app
+    from pipeline.service.app import create_app
 
     kind, store, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if kind == "reader":

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import Registry
-from pipeline.registry.service import create_app
+from pipeline.service.app import create_app
 
 CAPABILITIES = ["vision", "tools", "reasoning", "structured-output", "image-gen", "free"]
 TIERS = ["free", "budget", "standard", "pro", "premium", "variable", "unknown"]

@@ -18,9 +18,9 @@ from pipeline.overrides.files import OverrideError, load_file, load_overrides
 from pipeline.publishing import keys, schemas
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import QueryError, Registry
-from pipeline.registry.service import create_app
 from pipeline.resolve import CatalogIndex, resolve
 from pipeline.runs.sync import SyncRequest, sync_openrouter
+from pipeline.service.app import create_app
 from pipeline.timeutil import parse_iso
 
 ALL = "openrouter-models-all-2026-08-19.json"

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.cli import main
 from pipeline.registry import Registry
-from pipeline.registry.service import create_app
+from pipeline.service.app import create_app
 from pipeline.web import rows as table_rows
 
 EXACTO = "z-ai/glm-4.6:exacto"

@@ -136,7 +136,7 @@ def test_every_template_is_shipped_in_the_package() -> None:
         assert relative in shipped, f"{relative} is not in [tool.setuptools.package-data]"
 
 
-@pytest.mark.parametrize("module", ["pipeline.registry.service", "pipeline.web.site"])
+@pytest.mark.parametrize("module", ["pipeline.service.app", "pipeline.web.site"])
 def test_jinja2_loads_only_when_a_page_is_rendered(module: str) -> None:
     code = (
         f"import sys, {module}\n"

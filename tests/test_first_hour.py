@@ -24,8 +24,8 @@ from pipeline.overrides import files as overrides_module
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import Registry
-from pipeline.registry.service import create_app
 from pipeline.runs import fallback
+from pipeline.service.app import create_app
 from pipeline.timeutil import parse_iso, utcnow
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
@@ -150,7 +150,7 @@ def test_admin_refresh_reads_json_whatever_the_content_type(tmp_path: Path) -> N
     calls: list[str] = []
 
     def runner(scope: str, store: object, config: object, now: datetime) -> object:
-        from pipeline.registry.admin import JobOutcome
+        from pipeline.service.admin import JobOutcome
 
         calls.append(scope)
         return JobOutcome(None, "ok", False)

@@ -38,8 +38,8 @@ from pipeline.overrides.patterns import PatternError, backtrack_risk, compile_pa
 from pipeline.publishing import keys, lease
 from pipeline.publishing.jsonio import nesting_exceeds
 from pipeline.publishing.store import LocalStore
-from pipeline.registry import admin
 from pipeline.runs.sync import SyncRequest, sync_openrouter
+from pipeline.service import admin
 from pipeline.stages.aliases import alias_base
 from pipeline.stages.capabilities import HEURISTICS
 from pipeline.timeutil import parse_iso
@@ -197,7 +197,7 @@ def test_http_error_bodies_are_scrubbed(sync_file, store):
     from fastapi.testclient import TestClient
 
     from pipeline.registry import Registry
-    from pipeline.registry.service import create_app
+    from pipeline.service.app import create_app
 
     sync_file(fixture_path(PAYLOAD))
     token = "admin-" + "9" * 30

@@ -22,14 +22,14 @@ from storewrap import check_published
 from pipeline.config import CatalogConfig, OffersConfig, OpenRouterConfig
 from pipeline.offers.enrich import offer_for
 from pipeline.offers.fetch import endpoints_template
-from pipeline.offers.measures import HealthRanges
 from pipeline.offers.parse import parse_offers, parse_response
 from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.records.payloads import PayloadError
 from pipeline.registry import Registry
-from pipeline.registry.service import create_app
 from pipeline.runs.jobs import run_job
+from pipeline.service.app import create_app
+from pipeline.stages.health import HealthRanges
 from pipeline.timeutil import parse_iso
 
 CATALOG = "openrouter-models-2026-08-19.json"

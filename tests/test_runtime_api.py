@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from pipeline.publishing.store import Store
 from pipeline.registry import Availability, Registry
-from pipeline.registry.runtime_api import RUNTIME_TOKEN_ENV
-from pipeline.registry.service import create_app
+from pipeline.service.app import create_app
+from pipeline.service.runtime_routes import RUNTIME_TOKEN_ENV
 from pipeline.timeutil import utcnow
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
@@ -215,7 +215,7 @@ def test_runtime_operations_over_http(app_for, clock):
 
 
 def test_cooldown_from_the_environment(synced, monkeypatch):
-    from pipeline.registry.runtime_api import COOLDOWN_ENV
+    from pipeline.service.runtime_routes import COOLDOWN_ENV
 
     monkeypatch.setenv(RUNTIME_TOKEN_ENV, TOKEN)
     monkeypatch.setenv(COOLDOWN_ENV, "45")

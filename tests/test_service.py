@@ -24,9 +24,9 @@ from pipeline.config import CatalogConfig
 from pipeline.publishing import jsonio, keys
 from pipeline.publishing.store import Store
 from pipeline.registry import Registry, formats
-from pipeline.registry.admin import JobOutcome
-from pipeline.registry.service import create_app
 from pipeline.runs.sync import SyncRequest, sync_openrouter
+from pipeline.service.admin import JobOutcome
+from pipeline.service.app import create_app
 from pipeline.timeutil import iso, utcnow
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
@@ -624,7 +624,7 @@ def test_gemini_page_size_default_and_ceiling(client, synced):
 
 
 def test_gzip_is_built_once_per_catalog_version(client_for, synced, monkeypatch, sync_file):
-    from pipeline.registry import bodies
+    from pipeline.service import bodies
 
     calls: list[int] = []
     original = bodies.gzip_bytes
@@ -731,7 +731,7 @@ def test_cors_for_read_only_routes_and_never_admin(client_for):
 
 
 def test_record_route_is_matched_after_every_more_specific_api_models_route(client):
-    from pipeline.registry.catalog_routes import RECORD_ROUTE
+    from pipeline.service.catalog_routes import RECORD_ROUTE
 
     paths = [getattr(r, "path", "") for r in client.app.router.routes]
     assert paths[-1] == RECORD_ROUTE or paths.index(RECORD_ROUTE) > max(

@@ -486,7 +486,7 @@ def test_the_intake_is_closed_without_a_token_and_an_idle_one_writes_nothing(tmp
     from fastapi.testclient import TestClient
 
     from pipeline.registry.core import Registry
-    from pipeline.registry.service import create_app
+    from pipeline.service.app import create_app
 
     monkeypatch.delenv("CATALOG_TELEMETRY_TOKEN", raising=False)
     store = LocalStore(tmp_path / "s")

@@ -12,7 +12,7 @@ from pipeline.cli.common import UsageError
 def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_config, resolve_store_uri
     from pipeline.logs import redact
-    from pipeline.registry import service  # FastAPI and uvicorn load only for `serve`
+    from pipeline.service import app as service  # FastAPI and uvicorn load only for `serve`
 
     config = load_config(args.config)
     reader = config.extra.get("reader") or {}

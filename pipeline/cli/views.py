@@ -66,7 +66,7 @@ def table(
 
 
 def _usd(value: Any) -> str:
-    from pipeline.web.pages import usd
+    from pipeline.web.shown import usd
 
     return usd(value)
 
@@ -149,7 +149,7 @@ def _model(registry: Registry, ref: str) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from pipeline.web.pages import FLAGS, describe_change, price_rows_of
+    from pipeline.web.shown import FLAGS, describe_change, price_rows_of
 
     registry = open_registry(args)
     model = _model(registry, args.ref)
@@ -231,7 +231,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_changes(args: argparse.Namespace) -> int:
     from pipeline.history.query import HistoryError
     from pipeline.registry.core import ModelNotFound
-    from pipeline.web.pages import describe_change
+    from pipeline.web.shown import describe_change
 
     registry = open_registry(args)
     try:
@@ -267,7 +267,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         return cmd_history_rebuild(args)
     from pipeline.history.query import HistoryError
     from pipeline.registry.core import ModelNotFound
-    from pipeline.web.pages import describe_change
+    from pipeline.web.shown import describe_change
 
     registry = open_registry(args)
     try:

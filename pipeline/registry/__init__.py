@@ -1,4 +1,4 @@
-"""The reader: the published catalog as a Python library (and, in ``service``, over HTTP).
+"""The reader: the published catalog as a Python library (``pipeline.service`` serves it over HTTP).
 
     from pipeline.registry import Registry
 
@@ -27,16 +27,10 @@ The library:
 - ``availability/``: the runtime overlay (which of a gateway's clients serve what now), loaded
   on first use.
 
-Over HTTP (``catalog serve``; FastAPI, imported only by the service):
+``formats``: the vendors' native list shapes (OpenAI, Anthropic, Gemini) of a set of records,
+used by the overlay's available lists and by the HTTP service.
 
-- ``service``: the app, its middleware, error envelopes, probes and metrics; ``serve``;
-- ``bodies``: answers encoded once per catalog version (ETag, gzip variant, 304), shared by
-  every route module; ``spec``: the shared pieces of the OpenAPI document;
-- routes: ``native_routes`` (OpenAI, Anthropic, Gemini shapes), ``catalog_routes`` (search,
-  curated, deprecations, records), ``core_routes``, ``offers_api``, ``runtime_api`` (the
-  overlay), ``admin_routes`` over ``admin`` (refresh jobs and their outcomes);
-- ``formats`` (the native shapes), ``http`` (HEAD, slashes, CORS, gzip middleware),
-  ``metrics`` (Prometheus), ``hardening`` (error bodies scrubbed of secrets).
+Over HTTP (``catalog serve``) the same library is served by ``pipeline.service``.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -17,6 +17,7 @@ payloads. Out: a published set (or nothing, with a reason), a run report and a s
       provider_source   one source: fresh cache, else its API, else the fallback tiers
     curated_sync      ranking and curation alone, from the published current.json
     sweep             the deprecation sweep: lifecycle by the clock, tombstones, pruning
+    rebuild           ``catalog history rebuild``: replay recorded payloads to backfill history
     schedule          the cron table and ``catalog schedule``, which runs it
     fallback          the embedded offline catalog
 """

@@ -6,7 +6,7 @@ CLI, the scheduler and the admin endpoint, with the exit codes every trigger sha
 names itself with ``make_run_id`` and reports its stages to a ``ProgressFn``; a job writes its
 run report and status entry with ``record_report``. The job table and runner
 (``pipeline.runs.jobs``), the runners it calls and the jobs that live elsewhere
-(``pipeline.history.rebuild``) build on this module, which imports none of them.
+(``pipeline.runs.rebuild``) build on this module, which imports none of them.
 """
 
 from __future__ import annotations

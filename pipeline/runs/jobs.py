@@ -219,7 +219,7 @@ def curated_refresh(ctx: JobContext) -> JobResult:
 
 def history_rebuild(ctx: JobContext) -> JobResult:
     """`catalog history rebuild`: replay recorded payloads into a fresh history."""
-    from pipeline.history.rebuild import rebuild
+    from pipeline.runs.rebuild import rebuild
 
     return rebuild(ctx)
 

@@ -7,7 +7,8 @@ redirects, scores, the changelog). A stage writes nothing; ``pipeline.runs`` cal
 (``bindings``: consumers' binding files; ``deprecations``: the previous deprecations.json).
 
 normalize → capabilities → tiers → aliases → lifecycle → deprecations → rank → curate, with
-changelog (run-to-run diff), enrich (provider lists ↔ OpenRouter), cost (estimates from a
+changelog (run-to-run diff), enrich (provider lists ↔ OpenRouter), health (the measured
+reliability and latency inputs of rank, from a record's offers), cost (estimates from a
 record's pricing), bindings and core (the hand-maintained curated core held against a
 catalog, used by aliases, curate and ``catalog validate``) beside them.
 """

@@ -29,12 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.config import CurationConfig, CurationWeights
-from pipeline.offers.measures import Health, HealthRanges, catalog_health
 from pipeline.overrides.files import QualityScore
 from pipeline.overrides.patterns import compile_pattern
 from pipeline.records.base import PriceTier
 from pipeline.records.curated import Score, Scores
 from pipeline.records.model import BenchmarkSummary, ModelRecord
+from pipeline.stages.health import Health, HealthRanges, catalog_health
 from pipeline.stages.normalize import variant_base
 from pipeline.timeutil import parse_iso
 
@@ -222,7 +222,7 @@ def reliability_score(record: ModelRecord, now: datetime, flap_window_days: int)
 def reliability_from_endpoints(
     record: ModelRecord, measured: Mapping[str, Health], ranges: HealthRanges
 ) -> Score | None:
-    """Reliability from the best offer's measured uptime (pipeline.offers.measures), or None
+    """Reliability from the best offer's measured uptime (pipeline.stages.health), or None
     when OpenRouter measured none for the model."""
     found = measured.get(record.id)
     if found is None or found.uptime is None:

@@ -22,23 +22,17 @@ from pipeline.web.shown import FLAGS, describe_change, price_rows_of, usd
 from pipeline.web.templating import render
 
 __all__ = [
-    "FLAGS",
     "Links",
     "atom",
     "changes_page",
     "compare_page",
     "curated_page",
-    "describe_change",
     "error_page",
     "model_page",
-    "price_rows_of",
     "removed_page",
     "table_page",
     "table_rows",
-    "usd",
 ]
-# FLAGS, describe_change, price_rows_of and usd live in ``shown``; the CLI's views still import
-# them from here.
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """``Availability``: the runtime availability overlay over a loaded ``Registry``, the one
-object a gateway (or ``runtime_api``) talks to. Every method is thread-safe.
+object a gateway (or ``pipeline.service.runtime_routes``) talks to. Every method is thread-safe.
 
 It validates what callers send, holds the lock around the ``Roster`` (clients) and the
 ``Ledger`` (counts), follows the Registry's catalog (re-keying prepared outside the lock),

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from pipeline.logs import redact
 from pipeline.registry.core import CatalogUnavailable, Registry, Snapshot
-from pipeline.registry.http import MIN_COMPRESS_BYTES, accepts_gzip, gzip_bytes
+from pipeline.service.http import MIN_COMPRESS_BYTES, accepts_gzip, gzip_bytes
 
 CATALOG_CACHE = "public, max-age=30"
 """Catalog answers change at most once per poll; clients revalidate with the ETag after that."""

@@ -21,17 +21,10 @@ from pydantic import BaseModel
 
 from pipeline.records.catalog import Deprecations
 from pipeline.records.model import ModelRecord
-from pipeline.registry.bodies import (
-    CATALOG_CACHE,
-    Body,
-    cached,
-    current_snapshot,
-    encode,
-    respond,
-)
 from pipeline.registry.core import CAPABILITIES, STATES, TIERS, Registry, Snapshot
-from pipeline.registry.core_routes import core_router
-from pipeline.registry.spec import REF_PARAMETER, Open, error_responses
+from pipeline.service.bodies import CATALOG_CACHE, Body, cached, current_snapshot, encode, respond
+from pipeline.service.core_routes import core_router
+from pipeline.service.spec import REF_PARAMETER, Open, error_responses
 
 RECORD_ROUTE = "/api/models/{ref:path}"
 

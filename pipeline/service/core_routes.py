@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.registry.bodies import CATALOG_CACHE, cached, respond
 from pipeline.registry.core import Registry, Snapshot
+from pipeline.service.bodies import CATALOG_CACHE, cached, respond
 
 
 class CoreEntryOut(BaseModel):

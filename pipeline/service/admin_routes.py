@@ -19,16 +19,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.publishing import keys
-from pipeline.registry.admin import (
+from pipeline.registry.core import Registry
+from pipeline.service.admin import (
     RUN_ID_PATTERN,
     SCOPE_PATTERN,
     RefreshBusy,
     Refresher,
     lease_holder,
 )
-from pipeline.registry.bodies import ADMIN_CACHE, encode, respond
-from pipeline.registry.core import Registry
-from pipeline.registry.spec import Open, error_responses
+from pipeline.service.bodies import ADMIN_CACHE, encode, respond
+from pipeline.service.spec import Open, error_responses
 from pipeline.timeutil import utcnow
 
 # The service's logger: admin lines keep the name they had when these routes lived there.

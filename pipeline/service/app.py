@@ -14,7 +14,7 @@ The routes live with what they serve, each module registering its own on the app
 - ``catalog_routes``: search, curated buckets and core (``core_routes``), deprecations, and
   the catalog's own record at ``/api/models/{ref}``;
 - ``admin_routes``: status, refresh and runs behind ``CATALOG_ADMIN_TOKEN`` (403 when unset);
-- routers: offers (``offers_api``), the availability overlay (``runtime_api``), telemetry
+- routers: offers (``offers_routes``), the availability overlay (``runtime_routes``), telemetry
   (``pipeline.telemetry.api``) and the web explorer (``pipeline.web.routes``).
 """
 
@@ -34,17 +34,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import __version__
 from pipeline.logs import redact
-from pipeline.registry import formats, hardening, runtime_api
-from pipeline.registry.admin import JobRunner, Refresher, run_job_adapter
-from pipeline.registry.admin_routes import ADMIN_TOKEN_ENV, add_admin_routes
-from pipeline.registry.bodies import LIVE_CACHE, Body, encode, etag_of, respond
-from pipeline.registry.catalog_routes import RECORD_ROUTE, add_catalog_routes
+from pipeline.registry import formats
 from pipeline.registry.core import QueryError, Registry
-from pipeline.registry.http import HttpHygiene
-from pipeline.registry.metrics import Metrics, MetricsMiddleware
-from pipeline.registry.native_routes import NATIVE_PREFIXES, add_native_routes
-from pipeline.registry.offers_api import router as offers_router
-from pipeline.registry.spec import Open, error_responses
+from pipeline.service import hardening, runtime_routes
+from pipeline.service.admin import JobRunner, Refresher, run_job_adapter
+from pipeline.service.admin_routes import ADMIN_TOKEN_ENV, add_admin_routes
+from pipeline.service.bodies import LIVE_CACHE, Body, encode, etag_of, respond
+from pipeline.service.catalog_routes import RECORD_ROUTE, add_catalog_routes
+from pipeline.service.http import HttpHygiene
+from pipeline.service.metrics import Metrics, MetricsMiddleware
+from pipeline.service.native_routes import NATIVE_PREFIXES, add_native_routes
+from pipeline.service.offers_routes import router as offers_router
+from pipeline.service.spec import Open, error_responses
 from pipeline.telemetry.api import telemetry_router
 from pipeline.web.routes import build_router as explorer_router
 
@@ -205,7 +206,7 @@ def create_app(
 
     app.include_router(offers_router)  # /api/models/{ref}/offers (issue 16)
 
-    app.include_router(runtime_api.runtime_router(registry))  # /api/runtime (issue 18)
+    app.include_router(runtime_routes.runtime_router(registry))  # /api/runtime (issue 18)
 
     app.include_router(telemetry_router(registry, config_path=config_path))
 

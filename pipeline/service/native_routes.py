@@ -4,7 +4,7 @@ against the reader with only its base URL changed.
 
 In: the registry the service reads. Out: the routes, registered on the app by
 ``add_native_routes``; each answer comes from bytes kept per catalog version (``bodies``).
-``?available=true`` hands over to the availability overlay (``runtime_api.available_list``).
+``?available=true`` hands over to the availability overlay (``runtime_routes.available_list``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from pipeline.registry import formats, runtime_api
-from pipeline.registry.bodies import (
+from pipeline.registry import formats
+from pipeline.registry.core import Registry, Snapshot
+from pipeline.service import runtime_routes
+from pipeline.service.bodies import (
     CATALOG_CACHE,
     LIVE_CACHE,
     Body,
@@ -25,8 +27,7 @@ from pipeline.registry.bodies import (
     encode,
     respond,
 )
-from pipeline.registry.core import Registry, Snapshot
-from pipeline.registry.spec import REF_PARAMETER, Open, error_responses, parameter
+from pipeline.service.spec import REF_PARAMETER, Open, error_responses, parameter
 
 NATIVE_PREFIXES = ("/v1/models", "/v1beta/models")
 """Paths whose errors answer in the native envelopes, even when no route matches."""
@@ -272,7 +273,7 @@ def add_native_routes(app: FastAPI, registry: Registry) -> None:
             message = f"available must be 'true' or 'false' (got {available!r})"
             return native_error(request, format, 400, message, "available")
         if available == "true":  # runtime availability (issue 18): the whole list, no paging
-            return runtime_api.available_list(
+            return runtime_routes.available_list(
                 request, registry, current_snapshot(registry), format, include
             )
         if format == "openai":

@@ -32,8 +32,8 @@ from pipeline.registry.availability import (
     Availability,
     AvailabilityError,
 )
-from pipeline.registry.bodies import encode, respond
 from pipeline.registry.core import QueryError, Registry, Snapshot
+from pipeline.service.bodies import encode, respond
 from pipeline.timeutil import parse_iso
 
 RUNTIME_TOKEN_ENV = "CATALOG_RUNTIME_TOKEN"
