@@ -47,7 +47,7 @@ TIERS = ("free", "budget", "standard", "pro", "premium", "variable", "unknown")
 STATES = ("active", "stale", "deprecated")
 KINDS = ("chat", "image", "embedding", "video", "speech", "transcription", "rerank", "router")
 """The ``kind`` values (``Kind`` in pipeline/records/base.py, spelled out: the library loads no
-pydantic; tests/test_views_age.py keeps the two equal)."""
+pydantic; tests/test_data_age.py keeps the two equal)."""
 BUCKETS = ("coding", "reasoning", "chat", "fastCheap", "vision", "imageGen")
 
 

@@ -22,8 +22,8 @@ from typing import Any
 from pipeline.timeutil import data_age, parse_iso
 
 DEFAULT_STALE_AFTER = timedelta(hours=12)
-"""Twice the 6-hour period of the OpenRouter job in jobs/schedule.yaml (full_refresh, "0 */6 *
-* *"). For when the schedule is not at hand; tests/test_views_age.py keeps the two in step."""
+"""Twice the 6-hour period of the OpenRouter job in jobs/schedule.yaml (`full_refresh`), for
+when the schedule is not at hand; tests/test_data_age.py keeps the two in step."""
 
 
 @dataclass(frozen=True)
