@@ -519,7 +519,7 @@ def test_explain_prints_each_flag_with_layer_and_evidence(tmp_path, capsys):
     assert table["kind"] == ["router", "api", "architecture.tokenizer is Router"]
     assert table["isFree"] == ["true", "api", "every listed price is 0"]
     assert table["supportsTools"] == ["true", "api", "supported_parameters has tool_choice, tools"]
-    assert table["priceTier"] == ["free", "pricing", "free"]
+    assert table["priceTier"] == ["free", "pricing", "isFree: every listed price is 0"]
     assert set(FLAGS) <= set(table)
     assert lines[-1].startswith("openrouter: 549 models")  # the summary stays last
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -263,6 +265,109 @@ def test_static_export_works_in_the_browser(page: Any, replay: Replay, tmp_path:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- issue 28: without JavaScript, on a phone, over old data -----------------------------------
+
+
+def test_filter_form_without_javascript_gives_the_librarys_answer(
+    browser: Any, served: str, replay: Replay
+) -> None:
+    """The form as a browser without JavaScript submits it: every ticked box of a group is a
+    repeated key, and the answer is the library's and the API's for the same filters."""
+    from pipeline.registry import Registry
+
+    expected = Registry.open(replay.store).search(capability=["vision", "tools"], tier="budget")
+    tools_only = Registry.open(replay.store).search(capability="tools", tier="budget")
+    assert 0 < len(expected) < len(tools_only)
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1400, "height": 900}
+    )
+    try:
+        tab = context.new_page()
+        tab.goto(served + "/")
+        assert tab.locator("body[data-ready]").count() == 0  # no script ran
+        tab.check('input[name="capability"][value="vision"]')
+        tab.check('input[name="capability"][value="tools"]')
+        tab.check('input[name="tier"][value="budget"]')
+        tab.click('form.filters button[type="submit"]')
+        tab.wait_for_url("**capability=vision&capability=tools**")
+        _shot(tab, "catalog-no-javascript")
+        assert tab.locator("#total").inner_text() == f"{len(expected):,}"
+        ticked = tab.locator("form.filters input:checked").evaluate_all(
+            "boxes => boxes.map(b => b.name + '=' + b.value)"
+        )
+        assert ticked == ["capability=vision", "capability=tools", "tier=budget"]
+        ids = _row_ids(tab)
+        assert ids == sorted(m["id"] for m in expected)[: len(ids)] and ids
+        # Submitted again as it stands, the form keeps every value.
+        tab.click('form.filters button[type="submit"]')
+        tab.wait_for_load_state()
+        assert tab.locator("#total").inner_text() == f"{len(expected):,}"
+        query = tab.url.split("?", 1)[1]
+    finally:
+        context.close()
+    # The filters the form sent, as /api/models takes them (the explorer's own keys and the
+    # form's empty fields left out).
+    filters = [(k, v) for k, v in parse_qsl(query) if k in ("capability", "tier")]
+    assert filters == [("capability", "vision"), ("capability", "tools"), ("tier", "budget")]
+    api = httpx.get(f"{served}/api/models", params=[*filters, ("limit", "1000")]).json()
+    assert [m["id"] for m in api["data"]] == [m["id"] for m in expected]
+
+
+def test_every_url_shape_gives_one_answer_with_javascript(page: Any, served: str) -> None:
+    totals = set()
+    for query in (
+        "capability=vision&capability=tools&tier=budget",
+        "capability=vision,tools&tier=budget",
+        "tier=budget&capability=tools,vision&capability=vision",
+    ):
+        page.goto(f"{served}/?{query}")
+        _ready(page)  # the script has filtered rows.json by the URL
+        totals.add(page.locator("#total").inner_text())
+        checked = page.locator('input[name="capability"]:checked').evaluate_all(
+            "boxes => boxes.map(b => b.value).sort()"
+        )
+        assert checked == ["tools", "vision"], query
+    api = httpx.get(f"{served}/api/models?capability=vision,tools&tier=budget").json()
+    assert totals == {f"{api['total']:,}"}
+
+
+@pytest.mark.parametrize("path", ["/models/openai/gpt-4o", "/", "/curated", "/changes", "/compare"])
+def test_pages_fit_a_phone_screen(browser: Any, served: str, path: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        tab = context.new_page()
+        problems: list[str] = []
+        tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda exc: problems.append(str(exc)))
+        if path == "/compare":
+            path += "?ids=openai/gpt-4o,openai/gpt-4o-mini"
+        tab.goto(served + path)
+        _ready(tab)
+        _shot(tab, "phone" + path.split("?")[0].replace("/", "-").rstrip("-"))
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
+        assert problems == []  # the favicon included
+    finally:
+        context.close()
+
+
+def test_old_data_shows_a_visible_banner(page: Any, served: str, replay: Replay) -> None:
+    as_of = replay.steps[-1].current["dataAsOf"]
+    page.goto(served + "/models/openai/gpt-4o")
+    _ready(page)
+    banner = page.locator("#data-age")
+    assert banner.is_visible()
+    text = banner.inner_text()
+    assert re.match(rf"Data as of {as_of[:10]}, \d+ days old\. Prices and models", text), text
+    box = banner.bounding_box()
+    assert box is not None and box["height"] >= 20 and box["width"] >= 1000  # a band, not a note
+    style = banner.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert style not in ("rgba(0, 0, 0, 0)", "transparent")
+    # The script renews it with the same words the server wrote (read at the same moment).
+    served_text = httpx.get(served + "/models/openai/gpt-4o").text
+    assert f">{text}</div>" in served_text
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -34,19 +34,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     redact.remember_env(())
     redact.guard_std_streams()
-    formatters.configure(verbose=getattr(args, "verbose", False))
+    formatters.configure(
+        verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet_logs", False)
+    )
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at the interpreter's exit
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _reader_gone():
+            return 0  # `catalog list | head`: the reader had what it wanted
         failed = failure(exc)
         if failed is None:
             raise
         print(f"error: {failed[1]}", file=sys.stderr)
         return failed[0]
     return code
+
+
+def _reader_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it (``catalog list | head``); stdout
+    then points at /dev/null, so the interpreter's last flush does not fail again. A broken
+    pipe elsewhere (a socket) is an error like any other."""
+    import os
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        # The write end of a pipe without a reader polls as an error (Linux, macOS).
+        if not any(events & select.POLLERR for _, events in poller.poll(0)):
+            return False
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
+        return False
+    return True
 
 
 def syncmodels_main(argv: Sequence[str] | None = None) -> int:

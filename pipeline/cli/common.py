@@ -5,7 +5,8 @@ documents it reads.
 Every command exits with one of (docs/jobs.md, "Exit codes"):
 
     0  done (published, or nothing to do)
-    1  failed: nothing published (upstream down, guarded, a store or file error)
+    1  failed: nothing published (upstream down, guarded, a store or file error); `serve`:
+       a port it cannot listen on
     2  usage or configuration error, or a replay older than the published set (no --force)
     3  another run holds the run lease
     4  unknown model: no id or alias matches (resolve, cost, sync --explain), close matches given
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline.timeutil import parse_iso, utcnow
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from pipeline.publishing.store import Store
     from pipeline.records.catalog import CurrentCatalog
     from pipeline.registry.core import Registry
+    from pipeline.registry.freshness import DataAge
 
 # 0, 1 and 3 are the codes pipeline.runs.jobs gives a run's result (EXIT_OK, EXIT_FAILED,
 # EXIT_LOCKED). They are spelled out here because importing that module loads the whole job
@@ -135,16 +137,53 @@ def store_for(args: argparse.Namespace, config: CatalogConfig) -> Store:
     )
 
 
-def open_registry(args: argparse.Namespace) -> Registry:
+def open_registry(args: argparse.Namespace, config: CatalogConfig | None = None) -> Registry:
     """The reader library over the store of ``--store``/``--config``: how the views read it,
     exactly as ``catalog serve`` does."""
     from pipeline.config import load_config
     from pipeline.registry.core import CatalogUnavailable, Registry
 
     try:
-        return Registry.open(store_for(args, load_config(args.config)))
+        return Registry.open(store_for(args, config or load_config(args.config)))
     except CatalogUnavailable as exc:
         raise UsageError(f"{exc}") from exc
+
+
+def say_data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCatalog) -> bool:
+    """A human view's line about its data, on stderr, when the data is older than the
+    schedule says it should be or is the embedded catalog (pipeline.registry.freshness):
+    ``warning: data as of 2026-08-19, 110 days old (embedded catalog, degraded)``. True when
+    it printed."""
+    age = data_age(config, current)
+    if age.stale:
+        print(f"warning: {age.words}", file=sys.stderr)
+    return age.stale
+
+
+def data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCatalog) -> DataAge:
+    """The age of ``current``'s data now, measured against the configured schedule."""
+    from pipeline.registry.freshness import age_of
+
+    if not isinstance(current, Mapping):
+        current = {
+            "dataAsOf": current.data_as_of,
+            "generatedAt": current.generated_at,
+            "degraded": current.degraded,
+        }
+    return age_of(current, utcnow(), stale_after(config))
+
+
+def stale_after(config: CatalogConfig) -> timedelta:
+    """How old data may be before the views say so: twice the period of the catalog's refresh
+    job in the effective schedule (pipeline.runs.schedule.stale_after)."""
+    from pipeline.config import ConfigError
+    from pipeline.registry.freshness import DEFAULT_STALE_AFTER
+    from pipeline.runs import schedule
+
+    try:
+        return schedule.stale_after(config)
+    except ConfigError:  # a broken cron table fails `catalog schedule`, not every view
+        return DEFAULT_STALE_AFTER
 
 
 def load_current(store: Store) -> CurrentCatalog:

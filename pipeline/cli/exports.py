@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli.common import load_current, open_registry, store_for
+from pipeline.cli.common import load_current, open_registry, stale_after, store_for
 
 
 def cmd_export_registry(args: argparse.Namespace) -> int:
@@ -32,9 +32,13 @@ def cmd_export_registry(args: argparse.Namespace) -> int:
 
 
 def cmd_export_site(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
     from pipeline.web.site import export_site
 
-    registry = open_registry(args)
-    written = export_site(registry, Path(args.directory), base_url=args.base_url)
+    config = load_config(args.config)
+    registry = open_registry(args, config)
+    written = export_site(
+        registry, Path(args.directory), base_url=args.base_url, stale_after=stale_after(config)
+    )
     print(f"wrote {written} file(s) to {args.directory} (catalog run {registry.snapshot.run_id})")
     return 0

@@ -9,6 +9,7 @@ stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,6 +165,8 @@ def cmd_history_rebuild(args: argparse.Namespace) -> int:
     from pipeline.overrides.files import load_overrides, resolve_dir
     from pipeline.runs.jobs import run_job, stop_on_sigterm
 
+    if not args.verbose:  # `history REF` is a view, logging warnings only; a rebuild is a job
+        logging.getLogger().setLevel(logging.INFO)
     config = load_config(args.config)
     overrides = load_overrides(resolve_dir(args.overrides, config.overrides_dir))
     store = store_for(args, config)

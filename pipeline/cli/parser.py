@@ -70,7 +70,13 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     """The views' output mode (a table on a terminal, JSON in a pipe) and the store options."""
     p.add_argument("--json", action="store_true", help="JSON output (the default when piped)")
     p.add_argument("--table", action="store_true", help="a table even when piped")
+    _view_options(p)
+
+
+def _view_options(p: argparse.ArgumentParser) -> None:
+    """The store options of a read-only view, which logs only warnings unless -v."""
     _store_options(p)
+    p.set_defaults(quiet_logs=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "hop taken and the notice to show the caller once.",
     )
     resolve.add_argument("ref", metavar="REF", help="model id or alias")
-    _store_options(resolve)
+    _view_options(resolve)
     resolve.add_argument("--json", action="store_true", help="print the resolution as JSON")
     resolve.set_defaults(func=cmd_resolve)
 
@@ -188,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
     cost.add_argument("--on", help="price on this date (YYYY-MM-DD), from the published history")
     cost.add_argument("--json", action="store_true", help="machine-readable output")
-    _store_options(cost)
+    _view_options(cost)
     cost.set_defaults(func=cmd_cost)
 
     export = sub.add_parser(
@@ -230,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="how each capability flag of a model was decided")
     explain.add_argument("ref", help="model id or alias")
-    _store_options(explain)
+    _view_options(explain)
     explain.set_defaults(func=cmd_explain)
 
     changes = sub.add_parser("changes", help="what changed in the catalog since a date or run")
@@ -268,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     core = sub.add_parser("core", help="the curated core: specialty, concise alias, summary")
     core.add_argument("--specialty", help="only this specialty (coding, chat, ...)")
     core.add_argument("--json", action="store_true", help="machine-readable output")
-    _store_options(core)
+    _view_options(core)
     core.set_defaults(func=cmd_core)
 
     verify = sub.add_parser(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pipeline.cli.common import UsageError
+from pipeline.cli.common import UsageError, stale_after
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -48,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "addressing_style": config.s3_addressing_style,
         },
         cors_origins=_cors_origins(args.cors_origins, reader.get("cors_origins", "*")),
+        stale_after=stale_after(config),
     )
     return 0
 

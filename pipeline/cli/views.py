@@ -22,10 +22,12 @@ from pipeline.cli.common import (
     UnknownModel,
     UsageError,
     close_matches,
+    data_age,
     load_current,
     open_registry,
     published_or_say,
     read_published,
+    say_data_age,
     store_for,
 )
 from pipeline.cli.jobs import cmd_history_rebuild
@@ -76,10 +78,12 @@ def _count(value: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
     from pipeline.registry.core import QueryError
     from pipeline.web import rows as table_rows
 
-    registry = open_registry(args)
+    config = load_config(args.config)
+    registry = open_registry(args, config)
     params = {
         "q": args.q or "",
         "capability": args.capability or "",
@@ -95,10 +99,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         view = table_rows.View.parse(params)
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
-    found = table_rows.select(table_rows.all_rows(registry.snapshot), view)
+    found = table_rows.select(registry.snapshot, view)
     shown = found[: args.limit] if args.limit else found
     if _json_wanted(args):
-        _dump({"total": len(found), "data": shown, "runId": registry.snapshot.run_id})
+        snapshot = registry.snapshot
+        _dump(
+            {
+                "total": len(found),
+                "data": shown,
+                "runId": snapshot.run_id,
+                "dataAsOf": snapshot.data_as_of,
+            }
+        )
         return 0
     body = [
         [
@@ -129,7 +141,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     ]
     print(table(body, headers, right=(2, 3, 4, 5, 6)))
     more = f" (first {len(shown)})" if len(shown) < len(found) else ""
-    print(f"{len(found)} model(s){more} · run {registry.snapshot.run_id}", file=sys.stderr)
+    # Old data is said in words, without the run id: a run id names when the run was, so a
+    # replay or the embedded catalog published today would read as today's data.
+    age = data_age(config, registry.snapshot.set.current)
+    where = age.words if age.stale else f"run {registry.snapshot.run_id}"
+    print(f"{len(found)} model(s){more} · {where}", file=sys.stderr)
     return 0
 
 
@@ -149,9 +165,11 @@ def _model(registry: Registry, ref: str) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from pipeline.web.shown import FLAGS, describe_change, price_rows_of
+    from pipeline.config import load_config
+    from pipeline.web.shown import FLAGS, decided, describe_change, price_rows_of
 
-    registry = open_registry(args)
+    config = load_config(args.config)
+    registry = open_registry(args, config)
     model = _model(registry, args.ref)
     model_id = str(model["id"])
     deprecations = registry.snapshot.set.deprecations or {}
@@ -170,6 +188,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             }
         )
         return 0
+    say_data_age(config, registry.snapshot.set.current)
     life = model.get("lifecycle") or {}
     print(f"{model_id} — {model.get('name')}")
     print(
@@ -190,7 +209,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     for name, value in price_rows_of(model.get("pricing") or {}):
         print(f"  {name:<18}{value}")
     print("capabilities")
-    sources, evidence = model.get("detectionSource") or {}, model.get("evidence") or {}
+    sources, evidence = decided(model)
     for flag in FLAGS:
         if flag in model:
             value = model[flag]
@@ -211,16 +230,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
     from pipeline.publishing import keys
     from pipeline.records.model import ModelRecord
     from pipeline.stages.capabilities import explain
 
-    registry = open_registry(args)
+    config = load_config(args.config)
+    registry = open_registry(args, config)
     model = _model(registry, args.ref)
     run_id = str(registry.snapshot.set.current.get("runId", ""))
     report = registry.read_document(keys.run_report(run_id)) if run_id else None
     conflicts = ((report or {}).get("details") or {}).get("conflicts", [])
     record = ModelRecord.model_validate(model)
+    say_data_age(config, registry.snapshot.set.current)
     for line in explain(record, conflicts):
         print(line)
     if report is None:
@@ -229,11 +251,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
     from pipeline.history.query import HistoryError
     from pipeline.registry.core import ModelNotFound
     from pipeline.web.shown import describe_change
 
-    registry = open_registry(args)
+    config = load_config(args.config)
+    registry = open_registry(args, config)
     try:
         ids = [registry.history_id(args.model)] if args.model else None
         events, _ = registry.history().changes(args.since, ids=ids)
@@ -241,11 +265,14 @@ def cmd_changes(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     except ModelNotFound as exc:
         raise _unknown(registry, args.model) from exc
+    total = len(events)
     if args.limit:
         events = events[-args.limit :]
     if _json_wanted(args):
-        _dump({"since": args.since, "total": len(events), "data": events})
+        # `total` counts every change found, `data` holds the newest --limit of them.
+        _dump({"since": args.since, "total": total, "data": events})
         return 0
+    say_data_age(config, registry.snapshot.set.current)
     rows = [
         [
             e["at"],
@@ -256,20 +283,25 @@ def cmd_changes(args: argparse.Namespace) -> int:
         for e in events
     ]
     print(table(rows, ["observed", "model", "event", "changes"]))
-    print(
-        f"{len(events)} change(s)" + (f" since {args.since}" if args.since else ""), file=sys.stderr
-    )
+    since = f" since {args.since}" if args.since else ""
+    if len(events) < total:
+        shown = f"the newest {len(events)} of {total} change(s){since} (--limit {args.limit})"
+        print(f"{shown}; without --limit for all", file=sys.stderr)
+    else:
+        print(f"{total} change(s){since}", file=sys.stderr)
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     if args.ref == "rebuild":
         return cmd_history_rebuild(args)
+    from pipeline.config import load_config
     from pipeline.history.query import HistoryError
     from pipeline.registry.core import ModelNotFound
     from pipeline.web.shown import describe_change
 
-    registry = open_registry(args)
+    config = load_config(args.config)
+    registry = open_registry(args, config)
     try:
         model_id = registry.history_id(args.ref)
         events = registry.history().timeline(model_id)
@@ -284,6 +316,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             document["priceAt"] = None if price is None else price.__dict__
         _dump(document)
         return 0
+    say_data_age(config, registry.snapshot.set.current)
     if not events:
         print(f"{model_id}: no history recorded (the store's history starts later)")
     for event in events:
@@ -334,6 +367,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         )
         return EXIT_UNKNOWN_MODEL
     model = result.model
+    say_data_age(config, current)
     state = model.get("lifecycle", {}).get("state", "?")
     print(f"{args.ref} → {model['id']} (alias {model.get('alias', '?')}, {state})")
     for number, hop in enumerate(result.hops, 1):
@@ -363,6 +397,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
             raise UnknownModel(args.model, store.uri, close_matches(args.model, current))
         record = next(m for m in catalog.models if m.id == found.model_id)
         record_id, pricing = record.id, record.pricing
+        if not args.json:
+            say_data_age(config, catalog)
     try:
         at = parse_at(args.at) if args.at else None
     except ValueError as exc:
@@ -400,7 +436,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
         return 0
     print(f"{record_id}: ${estimate.usd:.6f} (prices: {estimate.rule})")
     for line in estimate.lines:
-        print(f"  {line.what:<13}{line.tokens:>12,} × ${line.usd_per_million}/1M = ${line.usd:.6f}")
+        price = _usd(line.usd_per_million)
+        print(f"  {line.what:<13}{line.tokens:>12,} × {price}/1M = ${line.usd:.6f}")
     for note in estimate.notes:
         print(f"  note: {note}")
     return 0
@@ -455,6 +492,7 @@ def cmd_core(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no curated core in {store.uri} (overrides/curated-core.json)")
         return 0
+    say_data_age(config, curated)  # curated.json carries the dataAsOf of its catalog
     rows = [
         (
             str(e.get("alias", "")),

@@ -46,14 +46,16 @@ class HumanFormatter(logging.Formatter):
         )
 
 
-def configure(verbose: bool = False, json_logs: bool | None = None) -> None:
-    """Set up the root logger once for a CLI invocation."""
+def configure(verbose: bool = False, json_logs: bool | None = None, quiet: bool = False) -> None:
+    """Set up the root logger once for a CLI invocation: info and above, debug with
+    ``verbose``; warnings and above with ``quiet`` (the read-only views, whose output is the
+    answer: ``catalog loaded`` on every `list` is noise, `-v` shows it)."""
     if json_logs is None:
         json_logs = not sys.stderr.isatty()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_logs else HumanFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

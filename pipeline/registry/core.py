@@ -45,6 +45,9 @@ CAPABILITIES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
 }
 TIERS = ("free", "budget", "standard", "pro", "premium", "variable", "unknown")
 STATES = ("active", "stale", "deprecated")
+KINDS = ("chat", "image", "embedding", "video", "speech", "transcription", "rerank", "router")
+"""The ``kind`` values (``Kind`` in pipeline/records/base.py, spelled out: the library loads no
+pydantic; tests/test_data_age.py keeps the two equal)."""
 BUCKETS = ("coding", "reasoning", "chat", "fastCheap", "vision", "imageGen")
 
 
@@ -195,6 +198,12 @@ class Snapshot:
         self.core_entries: list[dict[str, Any]] = [
             e for e in curated.get("core") or [] if isinstance(e, dict) and "id" in e
         ]
+        # (bucket, id) of every core model pinned ahead of rank order in a bucket.
+        self.pins: set[tuple[str, str]] = {
+            (str(bucket), str(e["id"]))
+            for e in self.core_entries
+            for bucket in e.get("pinned") or []
+        }
         self.state_counts: dict[str, int] = {}
         for model in self.models:
             state = _state(model)
@@ -277,12 +286,14 @@ class Snapshot:
         quantization: str | None = None,
         open_weights: bool | None = None,
         knowledge_cutoff_after: str | None = None,
+        kind: str | Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         offers_ok = offer_filter(served_by, max_offer_price, quantization)
         capabilities = _values("capability", capability, CAPABILITIES)
         cutoff_after = _cutoff_after(knowledge_cutoff_after)
         tiers = _values("tier", tier, TIERS)
         states = _values("state", state, STATES)
+        kinds = _values("kind", kind, KINDS)
         members: set[str] | None = None
         if bucket:
             _values("bucket", bucket, BUCKETS)
@@ -297,6 +308,8 @@ class Snapshot:
             if states and _state(model) not in states:
                 continue
             if tiers and model.get("priceTier") not in tiers:
+                continue
+            if kinds and model.get("kind") not in kinds:
                 continue
             if wanted_provider and wanted_provider not in (
                 str(model.get("provider", "")).lower(),
@@ -338,8 +351,9 @@ class Snapshot:
     def curated(
         self, bucket: str | None = None
     ) -> dict[str, list[dict[str, Any]]] | list[dict[str, Any]]:
-        """``bucket``'s curated entries (id, alias, rank, scores, the model's record); without a
-        bucket, every bucket → its entries."""
+        """``bucket``'s curated entries (id, alias, rank, scores, the model's record, and
+        ``pinned``: a core model placed ahead of rank order); without a bucket, every bucket →
+        its entries."""
         if bucket is not None:
             _values("bucket", bucket, BUCKETS)
             return self._bucket(bucket)
@@ -355,6 +369,7 @@ class Snapshot:
                     "alias": entry.get("alias") or detail.get("alias"),
                     "rank": detail.get("rank"),
                     "scores": detail.get("scores", {}),
+                    "pinned": (name, str(entry["id"])) in self.pins,
                     "model": self.index.models.get(str(entry["id"])),
                 }
             )
@@ -484,8 +499,17 @@ class Registry:
         self.last_failure = (self.clock(), message)
         self.failures += 1
         self._failed_token = token
-        log.warning("catalog refresh failed; serving the previous set", extra={"error": message})
         current = self._snapshot
+        if current is not None:
+            log.warning(
+                "catalog refresh failed; serving the previous set", extra={"error": message}
+            )
+        elif self.refreshes > 1:
+            log.warning("catalog load failed; nothing served yet", extra={"error": message})
+        else:
+            # The first load: the caller says it (Registry.open raises it, `catalog serve`
+            # warns that it starts without a catalog).
+            log.debug("catalog load failed", extra={"error": message})
         return RefreshResult(False, current.version if current else None, message)
 
     def state(self) -> dict[str, Any]:
@@ -542,10 +566,13 @@ class Registry:
         quantization: str | None = None,
         open_weights: bool | None = None,
         knowledge_cutoff_after: str | None = None,
+        kind: str | Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Models matching every given filter, sorted by id. ``capability``: vision, tools,
         reasoning, structured-output, image-gen, free (several = all of them); ``tier``: price
-        tier; ``bucket``: curated bucket; ``state``: lifecycle state; ``provider``: provider or
+        tier (several = any of them, as for ``state`` and ``kind``); ``kind``: chat, image,
+        embedding, video, speech, transcription, rerank, router; ``bucket``: curated bucket;
+        ``state``: lifecycle state; ``provider``: provider or
         family (vendor prefix); ``q``: substring of id, alias or name; ``open_weights``: True
         for models whose weights the feed names (``openWeights``), False for the others;
         ``knowledge_cutoff_after``: a date (YYYY-MM-DD or YYYY-MM), models whose training
@@ -564,6 +591,7 @@ class Registry:
             quantization=quantization,
             open_weights=open_weights,
             knowledge_cutoff_after=knowledge_cutoff_after,
+            kind=kind,
         )
 
     def core(self, specialty: str | None = None) -> list[dict[str, Any]]:
@@ -580,8 +608,9 @@ class Registry:
     def curated(
         self, bucket: str | None = None
     ) -> dict[str, list[dict[str, Any]]] | list[dict[str, Any]]:
-        """``curated("coding")``: that bucket's entries (id, alias, rank, scores, record), best
-        first; ``curated()``: every bucket → its entries."""
+        """``curated("coding")``: that bucket's entries (id, alias, rank, scores, record), in
+        the published order: the core models pinned to it first (``pinned: true``), then the
+        others best rank first; ``curated()``: every bucket → its entries."""
         if bucket is None:
             return self.snapshot.curated()
         return self.snapshot.curated(bucket)

@@ -196,6 +196,20 @@ def stale_reason(
     return False, None
 
 
+CATALOG_JOB = "full_refresh"
+"""The job that fetches OpenRouter and publishes current.json (`sync all`)."""
+
+
+def stale_after(config: CatalogConfig) -> timedelta:
+    """How old the published data may be before the views call it stale: twice the period of
+    the catalog's refresh job in the effective schedule (12 hours for jobs/schedule.yaml's
+    6-hourly `full_refresh`), the rule ``stale_reason`` flags an overdue job by."""
+    for job in load_schedule(config):
+        if job.name == CATALOG_JOB:
+            return 2 * period(job.cron)
+    return 2 * period(BUILTIN_TABLE[CATALOG_JOB]["cron"])
+
+
 def _span(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds >= 86400:

@@ -20,11 +20,14 @@ The routes live with what they serve, each module registering its own on the app
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -36,6 +39,7 @@ from pipeline import __version__
 from pipeline.logs import redact
 from pipeline.registry import formats
 from pipeline.registry.core import QueryError, Registry
+from pipeline.registry.freshness import DEFAULT_STALE_AFTER
 from pipeline.service import hardening, runtime_routes
 from pipeline.service.admin import JobRunner, Refresher, run_job_adapter
 from pipeline.service.admin_routes import ADMIN_TOKEN_ENV, add_admin_routes
@@ -75,9 +79,11 @@ def create_app(
     config_path: str | None = None,
     runner: JobRunner = run_job_adapter,
     cors_origins: Sequence[str] | None = ("*",),
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> FastAPI:
     """The reader service over ``registry``. ``refresh_seconds`` 0 disables polling.
-    ``cors_origins``: origins whose pages may read the catalog (``*`` = any; empty = none)."""
+    ``cors_origins``: origins whose pages may read the catalog (``*`` = any; empty = none).
+    ``stale_after``: the explorer's pages over older data say how old in a banner."""
     metrics = Metrics()
     refresher = Refresher(registry, config_path=config_path, runner=runner)
     stop = threading.Event()
@@ -113,7 +119,7 @@ def create_app(
     hardening.install(app)
     app.state.refresher = refresher
     app.state.metrics = metrics
-    app.include_router(explorer_router(registry))  # the web explorer (pipeline/web)
+    app.include_router(explorer_router(registry, stale_after))  # the web explorer (pipeline/web)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -233,12 +239,15 @@ def serve(
     admin_token: str | None = None,
     store_options: dict[str, Any] | None = None,
     cors_origins: Sequence[str] | None = ("*",),
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> None:
-    """Run the service until interrupted (``catalog serve``)."""
+    """Run the service until interrupted (``catalog serve``). A port it cannot listen on (in
+    use, not allowed) raises OSError naming the address, before the catalog is loaded."""
     import uvicorn
 
     from pipeline.publishing.store import open_store
 
+    sock = listen(host, port)
     registry = Registry(open_store(store_uri, **(store_options or {})))
     result = registry.refresh()
     if result.error:
@@ -250,12 +259,45 @@ def serve(
         max_age_seconds=max_age_seconds,
         config_path=config_path,
         cors_origins=cors_origins,
+        stale_after=stale_after,
     )
     log.info(
         "serving",
         extra={"store": registry.store.uri, "host": host, "port": port, "admin": bool(admin_token)},
     )
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
+    )
+    try:
+        server.run(sockets=[sock])
+    except SystemExit as exc:
+        # uvicorn exits 3 when its start-up fails; here 3 means "the run lease is held".
+        raise OSError(f"catalog serve did not start on {host}:{port} (see the log)") from exc
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    if not server.started:
+        raise OSError(f"catalog serve did not start on {host}:{port} (see the log)")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for uvicorn; OSError saying which address and what
+    to do when it cannot be had (another process listens there, a port below 1024, ...)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = (
+            "another process listens there: stop it or choose another --port"
+            if exc.errno == errno.EADDRINUSE
+            else "choose another --host or --port"
+        )
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}; {hint}") from exc
+    return sock
 
 
 __all__ = [

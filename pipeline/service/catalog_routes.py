@@ -14,16 +14,17 @@ import binascii
 import bisect
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from pipeline.records.catalog import Deprecations
 from pipeline.records.model import ModelRecord
-from pipeline.registry.core import CAPABILITIES, STATES, TIERS, Registry, Snapshot
+from pipeline.registry.core import CAPABILITIES, KINDS, STATES, TIERS, Registry, Snapshot
 from pipeline.service.bodies import CATALOG_CACHE, Body, cached, current_snapshot, encode, respond
 from pipeline.service.core_routes import core_router
+from pipeline.service.query import declared_only
 from pipeline.service.spec import REF_PARAMETER, Open, error_responses
 
 RECORD_ROUTE = "/api/models/{ref:path}"
@@ -74,6 +75,8 @@ class CuratedEntry(Open):
     alias: str | None
     rank: float | None
     scores: dict[str, Any]
+    pinned: bool
+    """A core model placed ahead of rank order (curated-core.json `pin`)."""
     model: ModelRecord | None
 
 
@@ -86,6 +89,19 @@ class CuratedOut(BaseModel):
 def _enum_list_pattern(values: tuple[str, ...] | list[str]) -> str:
     one = "|".join(values)
     return f"^({one})(,({one}))*$"
+
+
+# One value of a filter of several: a comma list of allowed values (the key may repeat).
+CapabilityList = Annotated[str, StringConstraints(pattern=_enum_list_pattern(list(CAPABILITIES)))]
+TierList = Annotated[str, StringConstraints(pattern=_enum_list_pattern(TIERS))]
+StateList = Annotated[str, StringConstraints(pattern=_enum_list_pattern(STATES))]
+KindList = Annotated[str, StringConstraints(pattern=_enum_list_pattern(KINDS))]
+
+
+def _joined(values: list[str] | None) -> str | None:
+    """The values of a repeated key as the one comma list the library takes (and the memo
+    keys on): ``capability=vision&capability=tools`` is ``capability=vision,tools``."""
+    return ",".join(values) if values else None
 
 
 def _query_error(name: str, message: str) -> RequestValidationError:
@@ -118,28 +134,35 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
         "/api/models",
         response_model=None,
         responses={200: {"model": ModelPage}, **error_responses(304, 503)},
+        dependencies=[Depends(declared_only)],
     )
     async def search_models(  # noqa: PLR0917 - FastAPI query parameters
         request: Request,
         capability: Annotated[
-            str | None,
+            list[CapabilityList] | None,
             Query(
-                pattern=_enum_list_pattern(list(CAPABILITIES)),
-                description=f"One or more (comma-separated, all must hold) of "
-                f"{', '.join(CAPABILITIES)}.",
+                description=f"One or more of {', '.join(CAPABILITIES)}: all must hold "
+                "(comma-separated or repeated).",
             ),
         ] = None,
         tier: Annotated[
-            str | None,
-            Query(pattern=_enum_list_pattern(TIERS), description="Price tier(s), comma-separated."),
+            list[TierList] | None,
+            Query(description="Price tier(s), any of them (comma-separated or repeated)."),
         ] = None,
         bucket: Annotated[
             Literal["coding", "reasoning", "chat", "fastCheap", "vision", "imageGen"] | None,
             Query(description="Curated bucket membership."),
         ] = None,
         state: Annotated[
-            str | None,
-            Query(pattern=_enum_list_pattern(STATES), description="Lifecycle state(s)."),
+            list[StateList] | None,
+            Query(description="Lifecycle state(s), any of them (comma-separated or repeated)."),
+        ] = None,
+        kind: Annotated[
+            list[KindList] | None,
+            Query(
+                description=f"Kind(s), any of them: {', '.join(KINDS)} (comma-separated or "
+                "repeated).",
+            ),
         ] = None,
         provider: Annotated[
             str | None, Query(max_length=100, description="Provider or family (vendor prefix).")
@@ -188,10 +211,11 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
         when one offer meets all of them."""
         after = _decode_cursor(cursor) if cursor else None
         filters = (
-            capability,
-            tier,
+            _joined(capability),
+            _joined(tier),
             bucket,
-            state,
+            _joined(state),
+            _joined(kind),
             provider,
             q,
             open_weights,
@@ -203,10 +227,11 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
 
         def matching(snap: Snapshot) -> list[dict[str, Any]]:
             return snap.search(
-                capability=capability,
-                tier=tier,
+                capability=_joined(capability),
+                tier=_joined(tier),
                 bucket=bucket,
-                state=state,
+                state=_joined(state),
+                kind=_joined(kind),
                 provider=provider,
                 q=q,
                 open_weights=open_weights,
@@ -242,6 +267,7 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
         "/api/models/curated",
         response_model=None,
         responses={200: {"model": CuratedOut}, **error_responses(304, 503)},
+        dependencies=[Depends(declared_only)],
     )
     async def curated(
         request: Request,
@@ -267,7 +293,8 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
     @app.get(
         "/api/models/deprecations",
         response_model=None,
-        responses={200: {"model": Deprecations}, **error_responses(304, 503)},
+        responses={200: {"model": Deprecations}, **error_responses(304, 422, 503)},
+        dependencies=[Depends(declared_only)],
     )
     async def deprecations(request: Request) -> Response:
         """Redirects, tombstones of removed models and alias history, as published."""
@@ -295,9 +322,10 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
         responses={
             200: {"model": ResolvedModel},
             404: {"model": NotFound, "description": "Nothing resolves; close matches given."},
-            **error_responses(304, 503),
+            **error_responses(304, 422, 503),
         },
         openapi_extra={"parameters": [REF_PARAMETER]},
+        dependencies=[Depends(declared_only)],
     )
     async def get_record(request: Request) -> Response:
         """The published record of one model, resolved through aliases, redirects, alias

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.registry.core import Registry, Snapshot
 from pipeline.service.bodies import CATALOG_CACHE, cached, respond
+from pipeline.service.query import declared_only
 
 
 class CoreEntryOut(BaseModel):
@@ -44,7 +45,12 @@ class CoreOut(BaseModel):
 core_router = APIRouter()
 
 
-@core_router.get("/api/models/core", response_model=None, responses={200: {"model": CoreOut}})
+@core_router.get(
+    "/api/models/core",
+    response_model=None,
+    responses={200: {"model": CoreOut}},
+    dependencies=[Depends(declared_only)],
+)
 async def core(
     request: Request,
     specialty: Annotated[

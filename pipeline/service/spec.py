@@ -21,12 +21,19 @@ class Problem(BaseModel):
     detail: str
 
 
+class QueryProblem(BaseModel):
+    """A query parameter the route does not take, or a bad value (FastAPI's error shape)."""
+
+    detail: list[dict[str, Any]]
+
+
 ERROR_TEXT = {
     304: "Not modified: If-None-Match matched the current ETag.",
     401: "Missing or wrong bearer token.",
     403: "Admin API disabled (CATALOG_ADMIN_TOKEN unset).",
     404: "Not found.",
     409: "A refresh is already running or the run lease is held.",
+    422: "A query parameter the route does not take, or a bad value.",
     503: "No catalog loaded (yet).",
 }
 
@@ -37,6 +44,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     for code in codes:
         if code == 304:
             out[code] = {"description": ERROR_TEXT[code]}
+        elif code == 422:
+            out[code] = {"description": ERROR_TEXT[code], "model": QueryProblem}
         else:
             out[code] = {"description": ERROR_TEXT[code], "model": Problem}
     return out
@@ -73,4 +82,4 @@ REF_PARAMETER = parameter(
 )
 
 
-__all__ = ["REF_PARAMETER", "Open", "Problem", "error_responses", "parameter"]
+__all__ = ["REF_PARAMETER", "Open", "Problem", "QueryProblem", "error_responses", "parameter"]

@@ -29,6 +29,7 @@ from pipeline.overrides.patterns import Pattern, compile_pattern
 from pipeline.records.base import Kind, Reasoning
 from pipeline.records.model import ModelRecord, Pricing, ProviderModelRecord
 from pipeline.stages.normalize import Normalized
+from pipeline.stages.tiers import tier_evidence
 
 Value = str | bool
 """A flag value: ``kind`` and ``reasoning`` are strings, the others booleans."""
@@ -572,7 +573,8 @@ def explain(record: ModelRecord, conflicts: Iterable[dict[str, Any]] = ()) -> li
         shown = str(value).lower() if isinstance(value, bool) else (value or "unknown")
         layer = record.detection_source.get(flag, "-" if value is None else "?")
         lines.append(f"  {flag:<17}{shown:<14}{layer:<10}{record.evidence.get(flag, '')}")
-    lines.append(f"  {'priceTier':<17}{record.price_tier:<14}{'pricing':<10}{record.cost}")
+    evidence = tier_evidence(record.pricing, is_free=record.is_free)
+    lines.append(f"  {'priceTier':<17}{record.price_tier:<14}{'pricing':<10}{evidence}")
     for conflict in conflicts:
         if conflict["id"] != record.id:
             continue

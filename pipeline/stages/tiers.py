@@ -44,6 +44,28 @@ def classify(pricing: Pricing, *, is_free: bool, config: TierConfig | None = Non
     return "premium"
 
 
+def tier_evidence(pricing: Pricing, *, is_free: bool) -> str:
+    """What placed a model in its tier, in words, for the layer ``pricing`` (``catalog show``,
+    ``--explain``, the model page): the price ``classify`` went by and the rule it applied."""
+    if pricing.variable:
+        return "pricing.variable: the router bills the model it picks"
+    if is_free:
+        return "isFree: every listed price is 0"
+    price = pricing.input
+    if price is None:
+        return f"no input-token price ({cost_label(pricing, is_free=is_free)})"
+    if price == 0:
+        if pricing.output is not None and pricing.output > 0:
+            return f"input $0 per 1M with a paid output ({_money(pricing.output)} per 1M)"
+        return "input $0 on a model that is not free: priced in units the tiers do not measure"
+    bounds = TierConfig()
+    return (
+        f"input {_money(price)} per 1M tokens (tiers by input price: budget < "
+        f"${bounds.budget_below:g}, standard < ${bounds.standard_below:g}, pro < "
+        f"${bounds.pro_below:g}, else premium, with the default `tiers:`)"
+    )
+
+
 def _money(value: Decimal) -> str:
     if value == 0:
         return "$0"

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from pipeline.registry.core import BUCKETS, CAPABILITIES, STATES, TIERS
+from pipeline.registry.core import BUCKETS, CAPABILITIES, KINDS, STATES, TIERS
 from pipeline.web import shown
 from pipeline.web.chart import price_chart
-from pipeline.web.rows import KINDS, View
+from pipeline.web.rows import View
 from pipeline.web.shown import FLAGS, describe_change, price_rows_of, usd
 from pipeline.web.templating import render
 
 __all__ = [
     "Links",
+    "Masthead",
     "atom",
     "changes_page",
     "compare_page",
@@ -67,6 +68,30 @@ class Links:
         return Links("../" * depth or "./", True) if self.static else self
 
 
+@dataclass(frozen=True)
+class Masthead:
+    """What every page's header says about the data: the subtitle (models, date, run) and,
+    when the data is older than the schedule says it should be or is the embedded catalog, a
+    banner with its age (``pipeline.registry.freshness``). The script keeps the banner true
+    when a page is read later than it was rendered (a static export)."""
+
+    text: str = ""
+    banner: str = ""
+    as_of: str = ""
+    """The data's ``dataAsOf``, for the script."""
+    stale_after: int = 0
+    """Seconds after ``as_of`` the data is stale, for the script."""
+    degraded: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def of(cls, value: Masthead | str) -> Masthead:
+        """A masthead, or a plain subtitle as one (no banner)."""
+        return value if isinstance(value, Masthead) else cls(value)
+
+
 def error_page(
     title: str,
     message: str,
@@ -84,8 +109,9 @@ def error_page(
         message=message,
         matches=matches,
         links=links,
-        current=current,
-        subtitle="",
+        # Not "" (the catalog's): the script would look for the catalog's form on it.
+        current=current or "error",
+        subtitle=Masthead(),
     )
 
 
@@ -155,13 +181,13 @@ def table_page(
     view: View,
     links: Links,
     *,
-    subtitle: str,
+    subtitle: Masthead | str,
 ) -> str:
     """The catalog table: filters, sortable headers, the first page of rows (server-side)."""
     return render(
         "table.html",
         links=links,
-        subtitle=subtitle,
+        subtitle=Masthead.of(subtitle),
         view=view,
         filters=[
             _filter("capability", list(CAPABILITIES), view.capability),
@@ -216,11 +242,12 @@ def model_page(
     curated: Mapping[str, Any] | None,
     links: Links,
     end: str,
-    subtitle: str,
+    subtitle: Masthead | str,
 ) -> str:
     """Everything about one model: facts, each flag with its layer and evidence, lifecycle and
     redirects, sources, offers, the price history chart and the change timeline."""
     verification = model.get("verification")
+    decided_by, evidence = shown.decided(model)
     return render(
         "model.html",
         model=model,
@@ -233,19 +260,24 @@ def model_page(
         redirects_in=redirects_in,
         sources=model.get("sources") or [],
         flags=[f for f in FLAGS if f in model],
-        decided_by=model.get("detectionSource") or {},
-        evidence=model.get("evidence") or {},
+        decided_by=decided_by,
+        evidence=evidence,
         verification=verification if isinstance(verification, Mapping) else None,
         curated=curated,
         chart=price_chart(timeline, end),
         events=timeline_of(timeline),
         links=links,
-        subtitle=subtitle,
+        subtitle=Masthead.of(subtitle),
     )
 
 
 def removed_page(
-    model_id: str, timeline: Sequence[Mapping[str, Any]], links: Links, *, end: str, subtitle: str
+    model_id: str,
+    timeline: Sequence[Mapping[str, Any]],
+    links: Links,
+    *,
+    end: str,
+    subtitle: Masthead | str,
 ) -> str:
     """A model that left the catalog: what the history remembers of it."""
     return render(
@@ -254,7 +286,7 @@ def removed_page(
         chart=price_chart(timeline, end),
         events=timeline_of(timeline),
         links=links,
-        subtitle=subtitle,
+        subtitle=Masthead.of(subtitle),
     )
 
 
@@ -308,7 +340,11 @@ def _cell(key: str, value: Any) -> str:
 
 
 def compare_page(
-    rows: Sequence[Mapping[str, Any]], links: Links, *, subtitle: str, missing: Sequence[str] = ()
+    rows: Sequence[Mapping[str, Any]],
+    links: Links,
+    *,
+    subtitle: Masthead | str,
+    missing: Sequence[str] = (),
 ) -> str:
     """Two to four models side by side, fields down, models across."""
     fields = []
@@ -322,7 +358,7 @@ def compare_page(
         fields=fields,
         missing=missing,
         links=links,
-        subtitle=subtitle,
+        subtitle=Masthead.of(subtitle),
     )
 
 
@@ -330,18 +366,20 @@ def curated_page(
     curated: Mapping[str, Sequence[Mapping[str, Any]]],
     links: Links,
     *,
-    subtitle: str,
+    subtitle: Masthead | str,
     core: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The hand-maintained core (issue 20), then each curated bucket with its scores."""
-    return render("curated.html", buckets=curated, core=core, links=links, subtitle=subtitle)
+    return render(
+        "curated.html", buckets=curated, core=core, links=links, subtitle=Masthead.of(subtitle)
+    )
 
 
 def changes_page(
     events: Sequence[Mapping[str, Any]],
     links: Links,
     *,
-    subtitle: str,
+    subtitle: Masthead | str,
     heading: str,
     older: str | None,
 ) -> str:
@@ -352,7 +390,7 @@ def changes_page(
         events=timeline_of(events),
         older=older,
         links=links,
-        subtitle=subtitle,
+        subtitle=Masthead.of(subtitle),
     )
 
 

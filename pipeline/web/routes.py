@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
 
@@ -32,8 +33,9 @@ from pydantic import BaseModel
 
 from pipeline.history.query import HistoryError
 from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
+from pipeline.registry.freshness import DEFAULT_STALE_AFTER, age_of
 from pipeline.web import pages, rows
-from pipeline.web.pages import Links
+from pipeline.web.pages import Links, Masthead
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -44,7 +46,11 @@ PAGE_CACHE = "public, max-age=60"
 # in the spec keeps clients (and schemathesis) from sending refs no route can receive.
 NO_LINE_BREAK = r"^[^\r\n]+$"
 REF_DOC = "Id (may contain `/`), alias, or the id of a removed model."
-STATIC = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
+STATIC = {
+    "explorer.js": "text/javascript",
+    "explorer.css": "text/css",
+    "favicon.svg": "image/svg+xml",
+}
 CHANGES_PAGE = 100
 API_LIMIT_MAX = 1000
 
@@ -96,11 +102,33 @@ def _etag(data: bytes) -> str:
     return f'"{hashlib.sha256(data).hexdigest()[:24]}"'
 
 
-def subtitle(snapshot: Snapshot) -> str:
-    current = snapshot.set.current
-    as_of = current.get("dataAsOf") or current.get("generatedAt", "")
-    when = str(as_of)[:16].replace("T", " ")
-    return f"{len(snapshot.models):,} models · data as of {when} UTC · run {snapshot.run_id}"
+def masthead(
+    snapshot: Snapshot, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> Masthead:
+    """The header of every page over ``snapshot`` at ``now``: models, date and run; for data
+    older than ``stale_after`` (or the embedded catalog) the age in a banner, and no run id,
+    which names when the run was, not when the data was."""
+    age = age_of(snapshot.set.current, now, stale_after)
+    when = age.as_of[:16].replace("T", " ")
+    text = f"{len(snapshot.models):,} models · data as of {when} UTC"
+    banner = ""
+    if age.stale:
+        banner = banner_text(age.words, degraded=age.degraded)
+    else:
+        text += f" · run {snapshot.run_id}"
+    seconds = int(stale_after.total_seconds())
+    return Masthead(text, banner, age.as_of, seconds, age.degraded)
+
+
+def banner_text(words: str, *, degraded: bool) -> str:
+    """``Data as of 2026-08-19, 110 days old (embedded catalog, degraded). …`` (explorer.js
+    writes the same words when it renews the banner)."""
+    why = (
+        "OpenRouter could not be reached: this is the catalog shipped with the package. "
+        if degraded
+        else ""
+    )
+    return f"{words[:1].upper()}{words[1:]}. {why}Prices and models may have changed since."
 
 
 def end_of_data(snapshot: Snapshot) -> str:
@@ -108,18 +136,27 @@ def end_of_data(snapshot: Snapshot) -> str:
     return str(current.get("dataAsOf") or current.get("generatedAt"))
 
 
-def build_router(registry: Registry) -> APIRouter:
-    """The explorer's routes over ``registry`` (include with ``app.include_router``)."""
+def build_router(registry: Registry, stale_after: timedelta = DEFAULT_STALE_AFTER) -> APIRouter:
+    """The explorer's routes over ``registry`` (include with ``app.include_router``). Pages
+    over data older than ``stale_after`` carry a banner saying how old it is."""
     router = APIRouter()
     links = Links()
 
     def snap() -> Snapshot:
         return registry.snapshot
 
+    def subtitle(snapshot: Snapshot) -> Masthead:
+        now = datetime.fromtimestamp(int(registry.clock()), UTC)
+        return masthead(snapshot, now, stale_after)
+
     def cached(
         request: Request, key: tuple[Any, ...], build: Callable[[Snapshot], str], media: str
     ) -> Response:
         snapshot = snap()
+        # The header says how old the data is, so a page is kept per header too: old data's
+        # pages are built again when their age in words changes (once a day, once an hour).
+        if media.startswith("text/html"):
+            key = (*key, subtitle(snapshot))
         data, etag = snapshot.memo(("explorer", *key), lambda: _encoded(build(snapshot)))
         if _etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers={"ETag": etag})
@@ -146,9 +183,12 @@ def build_router(registry: Registry) -> APIRouter:
             return bad_request(str(exc))
         if not view.query():
             return cached(
-                request, ("table",), lambda s: _table(s, view, links), "text/html; charset=utf-8"
+                request,
+                ("table",),
+                lambda s: _table(s, view, links, subtitle(s)),
+                "text/html; charset=utf-8",
             )
-        return _html(_table(snapshot, view, links))
+        return _html(_table(snapshot, view, links, subtitle(snapshot)))
 
     @router.get("/explorer/rows.json", include_in_schema=False)
     def rows_json(request: Request) -> Response:
@@ -169,6 +209,11 @@ def build_router(registry: Registry) -> APIRouter:
             media_type=STATIC[name],
             headers={"Cache-Control": "public, max-age=300", "ETag": _etag(data)},
         )
+
+    @router.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """What a browser asks for on a page without an icon link (a JSON answer, say)."""
+        return static("favicon.svg")
 
     @router.get("/compare", include_in_schema=False)
     def compare(ids: str = "") -> Response:
@@ -239,7 +284,7 @@ def build_router(registry: Registry) -> APIRouter:
     def model_page(ref: str) -> Response:
         snapshot = snap()
         try:
-            return _html(_model(registry, snapshot, ref, links))
+            return _html(_model(registry, snapshot, ref, links, subtitle(snapshot)))
         except ModelNotFound:
             message = f"no model {ref!r} in the catalog or its history"
             return not_found(message, snapshot.close_matches(ref))
@@ -361,15 +406,15 @@ def _encoded(text: str) -> tuple[bytes, str]:
     return data, _etag(data)
 
 
-def _table(snapshot: Snapshot, view: rows.View, links: Links) -> str:
-    selected = rows.select(rows.all_rows(snapshot), view)
+def _table(snapshot: Snapshot, view: rows.View, links: Links, subtitle: Masthead) -> str:
+    selected = rows.select(snapshot, view)
     shown, pages_count = rows.page_of(selected, view)
-    return pages.table_page(
-        shown, len(selected), pages_count, view, links, subtitle=subtitle(snapshot)
-    )
+    return pages.table_page(shown, len(selected), pages_count, view, links, subtitle=subtitle)
 
 
-def _model(registry: Registry, snapshot: Snapshot, ref: str, links: Links) -> str:
+def _model(
+    registry: Registry, snapshot: Snapshot, ref: str, links: Links, subtitle: Masthead
+) -> str:
     """The page of ``ref`` (an id or alias; a removed model from its history)."""
     model = snapshot.get(ref)
     history = registry.history()
@@ -380,26 +425,34 @@ def _model(registry: Registry, snapshot: Snapshot, ref: str, links: Links) -> st
                 history.timeline(ref),
                 links,
                 end=end_of_data(snapshot),
-                subtitle=subtitle(snapshot),
+                subtitle=subtitle,
             )
         raise ModelNotFound(ref)
-    return model_html(registry, snapshot, model, links)
+    return model_html(registry, snapshot, model, links, subtitle)
 
 
-def model_html(registry: Registry, snapshot: Snapshot, model: dict[str, Any], links: Links) -> str:
+def model_html(
+    registry: Registry,
+    snapshot: Snapshot,
+    model: dict[str, Any],
+    links: Links,
+    subtitle: Masthead,
+) -> str:
     model_id = str(model["id"])
     deprecations = snapshot.set.deprecations or {}
     redirects = deprecations.get("redirects", [])
     alias_history = deprecations.get("aliasHistory", [])
     curated = snapshot.curated_models.get(model_id)
     if curated is not None:
+        buckets = [
+            b
+            for b, entries in snapshot.buckets.items()
+            if any(x["id"] == model_id for x in entries)
+        ]
         curated = {
             **curated,
-            "buckets": [
-                b
-                for b, entries in snapshot.buckets.items()
-                if any(x["id"] == model_id for x in entries)
-            ],
+            "buckets": buckets,
+            "pinned": [b for b in buckets if (b, model_id) in snapshot.pins],
         }
     return pages.model_page(
         model,
@@ -410,5 +463,5 @@ def model_html(registry: Registry, snapshot: Snapshot, model: dict[str, Any], li
         curated=curated,
         links=links,
         end=end_of_data(snapshot),
-        subtitle=subtitle(snapshot),
+        subtitle=subtitle,
     )

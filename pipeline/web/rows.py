@@ -1,18 +1,32 @@
 """The explorer's table: one compact row per model, and the filters and sorts over them.
 
 The same rows feed the server-rendered first page, the ``rows.json`` the page's script filters
-in the browser, and ``catalog list``; the script applies the same rules (see explorer.js).
+in the browser, and ``catalog list``. The filters are the library's (``Snapshot.search``, as
+``/api/models`` answers them); the script applies the same rules (see explorer.js).
+
+A view's query string may give a filter of several values as one comma list
+(``capability=vision,tools``) or as a repeated key (``capability=vision&capability=tools``,
+what the form sends without JavaScript): both mean the same. A key of one value (``q``,
+``provider``, ``bucket``, ``sort``, ``dir``, ``page``) given twice with different values is
+an error, as it is on ``/api/models``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.registry.core import BUCKETS, CAPABILITIES, STATES, TIERS, QueryError, Snapshot
+from pipeline.registry.core import (
+    BUCKETS,
+    CAPABILITIES,
+    KINDS,
+    STATES,
+    TIERS,
+    QueryError,
+    Snapshot,
+)
 
-KINDS = ("chat", "image", "embedding", "video", "speech", "transcription", "rerank", "router")
 PAGE_SIZE = 100
 
 # Sort key → (row field, label). Missing values sort last whatever the direction.
@@ -76,16 +90,37 @@ def all_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
     return snapshot.memo(("explorer-rows",), build)
 
 
-def _many(value: str | None, name: str, allowed: tuple[str, ...] | list[str]) -> list[str]:
-    if not value:
+def given(params: Any, name: str) -> list[str]:
+    """Every value of ``name`` in ``params``, in order (none when it is absent). ``params``:
+    a mapping of one value or a list of values per key, or starlette's ``QueryParams`` (its
+    ``getlist`` gives every value of a repeated key)."""
+    getlist = getattr(params, "getlist", None)
+    if getlist is not None:
+        return [str(v) for v in getlist(name)]
+    value = params.get(name)
+    if value is None:
         return []
-    wanted = [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def one(params: Any, name: str) -> str:
+    """The value of a key that takes one; a QueryError when it is given twice, differently."""
+    values = list(dict.fromkeys(v for v in given(params, name) if v != ""))
+    if len(values) > 1:
+        shown = ", ".join(repr(v[:40]) for v in values)
+        raise QueryError(f"{name}: given {len(values)} different values ({shown}); give one")
+    return values[0] if values else ""
+
+
+def _many(params: Any, name: str, allowed: tuple[str, ...] | list[str]) -> list[str]:
+    """The values of a filter of several: comma lists and repeated keys alike, each once."""
+    wanted = [v.strip() for value in given(params, name) for v in value.split(",") if v.strip()]
     unknown = [v for v in wanted if v not in allowed]
     if unknown:
         raise QueryError(
             f"{name}: unknown value(s) {', '.join(unknown)}; choose from {', '.join(allowed)}"
         )
-    return wanted
+    return list(dict.fromkeys(wanted))
 
 
 @dataclass
@@ -104,28 +139,33 @@ class View:
     page: int = 1
 
     @classmethod
-    def parse(cls, params: Mapping[str, str]) -> View:
-        """From query parameters; raises QueryError naming a bad parameter and the choices."""
-        sort = params.get("sort") or "id"
+    def parse(cls, params: Any) -> View:
+        """From query parameters (a mapping, or starlette's QueryParams with repeated keys);
+        raises QueryError naming a bad parameter and the choices."""
+        sort = one(params, "sort") or "id"
         if sort not in SORTS:
             raise QueryError(f"sort: unknown value {sort!r}; choose from {', '.join(SORTS)}")
-        bucket = params.get("bucket") or ""
+        bucket = one(params, "bucket")
         if bucket and bucket not in BUCKETS:
             raise QueryError(f"bucket: unknown value {bucket!r}; choose from {', '.join(BUCKETS)}")
+        direction = one(params, "dir") or "asc"
+        if direction not in ("asc", "desc"):
+            raise QueryError(f"dir: unknown value {direction!r}; choose from asc, desc")
+        page_text = one(params, "page")
         try:
-            page = max(1, int(params.get("page") or 1))
+            page = max(1, int(page_text or 1))
         except ValueError as exc:
-            raise QueryError(f"page: {params.get('page')!r} is not a number") from exc
+            raise QueryError(f"page: {page_text!r} is not a number") from exc
         return cls(
-            q=(params.get("q") or "").strip(),
-            capability=_many(params.get("capability"), "capability", list(CAPABILITIES)),
-            tier=_many(params.get("tier"), "tier", TIERS),
-            state=_many(params.get("state"), "state", STATES),
-            kind=_many(params.get("kind"), "kind", KINDS),
-            provider=(params.get("provider") or "").strip().lower(),
+            q=one(params, "q").strip(),
+            capability=_many(params, "capability", list(CAPABILITIES)),
+            tier=_many(params, "tier", TIERS),
+            state=_many(params, "state", STATES),
+            kind=_many(params, "kind", KINDS),
+            provider=one(params, "provider").strip().lower(),
             bucket=bucket,
             sort=sort,
-            desc=(params.get("dir") or "asc") == "desc",
+            desc=direction == "desc",
             page=page,
         )
 
@@ -146,43 +186,25 @@ class View:
         values.update({k: ("" if v is None else str(v)) for k, v in change.items()})
         return {k: v for k, v in values.items() if v}
 
-    def matches(self) -> Callable[[Mapping[str, Any]], bool]:
-        needle = self.q.lower()
-        caps, tiers, states, kinds = (
-            set(self.capability),
-            set(self.tier),
-            set(self.state),
-            set(self.kind),
-        )
 
-        def check(r: Mapping[str, Any]) -> bool:
-            if needle and not any(needle in str(r[f]).lower() for f in ("id", "alias", "name")):
-                return False
-            if caps and not caps <= set(r["caps"]):
-                return False
-            if tiers and r["tier"] not in tiers:
-                return False
-            if states and r["state"] not in states:
-                return False
-            if kinds and r["kind"] not in kinds:
-                return False
-            if self.provider and self.provider not in (
-                str(r["provider"]).lower(),
-                str(r["family"]).lower(),
-            ):
-                return False
-            return not (self.bucket and self.bucket not in r["buckets"])
-
-        return check
-
-
-def select(rows: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
-    """The rows the view shows, in its order (missing values last)."""
-    check = view.matches()
-    found = [r for r in rows if check(r)]
+def select(snapshot: Snapshot, view: View) -> list[dict[str, Any]]:
+    """The rows the view shows, in its order (missing values last). The models are the ones
+    the library's search finds for the same filters: the explorer, ``catalog list`` and
+    ``/api/models`` give one answer."""
+    found = snapshot.search(
+        capability=view.capability,
+        tier=view.tier,
+        state=view.state,
+        kind=view.kind,
+        provider=view.provider or None,
+        q=view.q or None,
+        bucket=view.bucket or None,
+    )
+    wanted = {str(m["id"]) for m in found}
     key = SORTS[view.sort]
-    present = [r for r in found if r.get(key) is not None]
-    missing = [r for r in found if r.get(key) is None]
+    picked = [r for r in all_rows(snapshot) if r["id"] in wanted]
+    present = [r for r in picked if r.get(key) is not None]
+    missing = [r for r in picked if r.get(key) is None]
     present.sort(
         key=lambda r: (
             (r[key], r["id"]) if not isinstance(r[key], str) else (r[key].lower(), r["id"])

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from pipeline.records.model import Pricing
 from pipeline.stages.capabilities import FLAGS as CAPABILITY_FLAGS
+from pipeline.stages.tiers import tier_evidence
 
 DASH = "—"
 """What an absent value reads as."""
@@ -34,21 +37,45 @@ RULE_LIMITS = ("minPromptTokens", "utcStart", "utcEnd")
 """The keys of a long-context or time-of-day price rule that say when it applies."""
 
 
+def decided(model: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """(flag → the layer that decided it, flag → its evidence) of a published record, for every
+    flag of ``FLAGS``. ``priceTier`` is decided by the pricing: its evidence is the price the
+    tier went by (``pipeline.stages.tiers.tier_evidence``)."""
+    sources = {str(k): str(v) for k, v in (model.get("detectionSource") or {}).items()}
+    evidence = {str(k): str(v) for k, v in (model.get("evidence") or {}).items()}
+    if "priceTier" in model:
+        try:
+            pricing = Pricing.model_validate(model.get("pricing") or {})
+        except ValueError:
+            return sources, evidence
+        sources["priceTier"] = "pricing"
+        evidence["priceTier"] = tier_evidence(pricing, is_free=bool(model.get("isFree")))
+    return sources, evidence
+
+
 def cap_label(name: str) -> str:
     """How a capability reads on a badge or a filter."""
     return CAP_LABELS.get(name, name)
 
 
 def usd(value: Any) -> str:
-    """A price per 1M tokens as shown (exact digits up to 6 significant, no float noise)."""
+    """A price as shown: up to 6 significant digits, no float noise, and never in exponent
+    notation (``$0.0000003``, not ``$3e-07``; ``$1,234,570``, not ``$1.23457e+06``), as the
+    explorer's script writes it too (``toLocaleString``, 6 significant digits). The one
+    formatter of prices for the pages and the CLI."""
     if value is None:
         return DASH
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
-    number = float(value)
+    # The shortest repr of a float is the published decimal (normalize writes the shortest).
+    number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if not number.is_finite():
+        return str(value)
     if number == 0:
         return "$0"
-    return "$" + format(number, ",.6g")
+    step = Decimal(1).scaleb(number.adjusted() - 5)  # the 6th significant digit
+    shown = number.quantize(step, rounding=ROUND_HALF_UP).normalize()
+    return ("-$" if shown < 0 else "$") + format(abs(shown), ",f")
 
 
 def count(value: Any) -> str:
@@ -103,7 +130,7 @@ def describe_change(name: str, change: Sequence[Any]) -> str:
     """One recorded change of field ``name``: ``pricing.input: $2.5 → $2``."""
     before, after = change[0], change[1]
     if name.startswith("pricing."):
-        shown = [usd(v) if isinstance(v, int | float) else value_of(v) for v in (before, after)]
+        shown = [usd(v) if _price(v) else value_of(v) for v in (before, after)]
     else:
         shown = [value_of(v) for v in (before, after)]
     return f"{name}: {shown[0]} → {shown[1]}"
@@ -125,10 +152,10 @@ def price_rows_of(pricing: Mapping[str, Any]) -> list[tuple[str, str]]:
                     prices = ", ".join(
                         f"{k} {usd(v)}"
                         for k, v in rule.items()
-                        if k not in RULE_LIMITS and isinstance(v, int | float)
+                        if k not in RULE_LIMITS and _price(v)
                     )
                     out.append(("rule", f"{when}: {prices}"))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+        elif _price(value):
             out.append((key, usd(value)))
         else:
             out.append((key, "" if value is None else str(value)))
@@ -153,6 +180,11 @@ def _rules(value: list[Any]) -> str:
         ]
         out.append(f"{' '.join(when) or 'rule'}: {', '.join(prices)}")
     return "; ".join(out) or DASH
+
+
+def _price(value: Any) -> bool:
+    """A price as published: a number (a float, or a Decimal read exactly), not a flag."""
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _number(value: Any) -> bool:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
 from pipeline.registry.core import Registry
+from pipeline.registry.freshness import DEFAULT_STALE_AFTER
 from pipeline.web import pages, rows
 from pipeline.web.pages import Links
-from pipeline.web.routes import STATIC, end_of_data, model_html, subtitle
+from pipeline.web.routes import STATIC, end_of_data, masthead, model_html
 
 CHANGES_SHOWN = 500
 
@@ -45,12 +47,20 @@ def _write(path: Path, data: bytes | str) -> None:
         raise
 
 
-def export_site(registry: Registry, target: Path, *, base_url: str = "") -> int:
-    """Write the whole site into ``target``; returns the number of files written."""
+def export_site(
+    registry: Registry,
+    target: Path,
+    *,
+    base_url: str = "",
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+) -> int:
+    """Write the whole site into ``target``; returns the number of files written. Pages over
+    data older than ``stale_after`` at the registry's clock carry a banner saying how old
+    (and the script renews it when the site is read later)."""
     snapshot = registry.snapshot
     history = registry.history()
     top = Links("./", True)
-    title = subtitle(snapshot)
+    title = masthead(snapshot, datetime.fromtimestamp(int(registry.clock()), UTC), stale_after)
     written = 0
 
     root = target.resolve()
@@ -65,7 +75,7 @@ def export_site(registry: Registry, target: Path, *, base_url: str = "") -> int:
 
     all_rows = rows.all_rows(snapshot)
     view = rows.View()
-    first, pages_count = rows.page_of(rows.select(all_rows, view), view)
+    first, pages_count = rows.page_of(rows.select(snapshot, view), view)
     put(
         "index.html", pages.table_page(first, len(all_rows), pages_count, view, top, subtitle=title)
     )
@@ -95,7 +105,7 @@ def export_site(registry: Registry, target: Path, *, base_url: str = "") -> int:
         current.add(model_id)
         links = top.for_depth(1 + model_id.count("/"))
         if _safe(model_id):
-            put(f"models/{model_id}.html", model_html(registry, snapshot, model, links))
+            put(f"models/{model_id}.html", model_html(registry, snapshot, model, links, title))
     for model_id in sorted(set(history.by_model) - current):
         if not _safe(model_id):
             continue

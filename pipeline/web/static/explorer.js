@@ -40,12 +40,17 @@
   }
 
   // -- view state: the URL's query string is the whole state ----------------------------------
+  // A filter of several values may come as a comma list or as a repeated key (the form without
+  // JavaScript sends capability=vision&capability=tools): both mean the same, as on the server.
   function readState() {
     const p = new URLSearchParams(location.search);
-    const s = { q: p.get("q") || "", provider: (p.get("provider") || "").toLowerCase(),
+    const s = { q: (p.get("q") || "").trim(), provider: (p.get("provider") || "").trim().toLowerCase(),
                 bucket: p.get("bucket") || "", sort: SORTS[p.get("sort")] ? p.get("sort") : "id",
                 desc: p.get("dir") === "desc", page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1) };
-    MULTI.forEach(function (k) { s[k] = (p.get(k) || "").split(",").filter(Boolean); });
+    MULTI.forEach(function (k) {
+      const values = p.getAll(k).join(",").split(",").map(function (v) { return v.trim(); }).filter(Boolean);
+      s[k] = values.filter(function (v, i) { return values.indexOf(v) === i; });
+    });
     return s;
   }
   function writeState(s) {
@@ -242,6 +247,45 @@
     }
     body.dataset.ready = "1";
   }
+
+  // -- how old the data is ---------------------------------------------------------------------
+  // The server writes the banner when it renders a page over old data; a static export is read
+  // later than it was written, so the banner is renewed here (or added once the data is older
+  // than the schedule allows). Words as pipeline/timeutil.py's data_age, text as routes.py's
+  // banner_text.
+  function ageWords(seconds) {
+    if (seconds < 0) return "in the future";
+    const units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (let i = 0; i < units.length; i++) {
+      const size = units[i][1];
+      if (seconds >= size) {
+        const n = Math.floor(seconds / size);
+        return n + " " + units[i][0] + (n !== 1 ? "s" : "") + " old";
+      }
+    }
+    return "just now";
+  }
+  function renewDataAge() {
+    const asOf = body.dataset.asOf;
+    const at = Date.parse(asOf || "");
+    if (isNaN(at)) return;
+    const seconds = Math.floor((Date.now() - at) / 1000);
+    const degraded = body.dataset.degraded === "1";
+    if (!degraded && !(seconds > Number(body.dataset.staleAfter))) return;
+    const shown = seconds >= 86400 ? asOf.slice(0, 10) : asOf;
+    let text = "Data as of " + shown + ", " + ageWords(seconds) +
+      (degraded ? " (embedded catalog, degraded). OpenRouter could not be reached: this is the catalog shipped with the package. " : ". ") +
+      "Prices and models may have changed since.";
+    let banner = document.getElementById("data-age");
+    if (!banner) {
+      banner = el("div", null, "banner");
+      banner.id = "data-age";
+      banner.setAttribute("role", "alert");
+      document.querySelector("header").after(banner);
+    }
+    banner.textContent = text;
+  }
+  renewDataAge();
 
   const page = body.dataset.page;
   if (page === "catalog" || page === "compare") {
