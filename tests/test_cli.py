@@ -56,7 +56,7 @@ def test_usage_and_config_errors_exit_2(tmp_path, capsys):
 def test_status_table_and_json(tmp_path, capsys):
     store = str(tmp_path / "s")
     assert main(["status", "--store", store]) == 1
-    assert "no status yet" in capsys.readouterr().err
+    assert "has no models/status.json: nothing published yet" in capsys.readouterr().err
     main(
         [
             "sync",

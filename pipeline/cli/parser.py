@@ -55,6 +55,17 @@ class _SyncTarget(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _tokens(value: str) -> int:
+    """A token count: a whole number, 0 or more (else a usage error, exit 2)."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a token count (a whole number >= 0)")
+    return count
+
+
 def _store_options(p: argparse.ArgumentParser) -> None:
     """--store, --config and -v: the options of every command that reads or writes a store."""
     p.add_argument(
@@ -182,9 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cost = sub.add_parser("cost", help="USD cost of a request from the published prices")
     cost.add_argument("model", help="model id or alias")
-    cost.add_argument("--input", type=int, required=True, help="prompt tokens (cached included)")
-    cost.add_argument("--output", type=int, required=True, help="completion tokens")
-    cost.add_argument("--cached", type=int, default=0, help="prompt tokens read from the cache")
+    cost.add_argument(
+        "--input", type=_tokens, required=True, help="prompt tokens (cached included)"
+    )
+    cost.add_argument("--output", type=_tokens, default=0, help="completion tokens (default 0)")
+    cost.add_argument("--cached", type=_tokens, default=0, help="prompt tokens read from the cache")
     cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
     cost.add_argument("--on", help="price on this date (YYYY-MM-DD), from the published history")
     cost.add_argument("--json", action="store_true", help="machine-readable output")

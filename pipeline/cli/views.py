@@ -19,6 +19,7 @@ from pipeline.cli.common import (
     EXIT_OK,
     EXIT_UNKNOWN_MODEL,
     NoPrice,
+    NothingPublished,
     UnknownModel,
     UsageError,
     close_matches,
@@ -350,6 +351,11 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from pipeline.resolve import CatalogIndex, resolve
     from pipeline.stages.cost import CostError, estimate_cost, parse_at
 
+    if args.cached > args.input:
+        raise UsageError(
+            f"--cached {args.cached} is more than --input {args.input} "
+            "(cached tokens are part of the prompt)"
+        )
     config = load_config(args.config)
     store = store_for(args, config)
     if args.on:
@@ -410,9 +416,12 @@ def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     """(model id, Pricing, span) of ``ref`` on date ``when``, from the published history."""
     from pipeline.history.query import HistoryError
     from pipeline.records.model import Pricing
-    from pipeline.registry import ModelNotFound, Registry
+    from pipeline.registry import CatalogUnavailable, ModelNotFound, Registry
 
-    registry = Registry.open(store)
+    try:
+        registry = Registry.open(store)
+    except CatalogUnavailable as exc:
+        raise NothingPublished(str(exc)) from exc
     try:
         model_id = registry.history_id(ref)
         price = registry.price_at(model_id, when)
