@@ -64,7 +64,9 @@ bench: $(DEV_STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos --runs $(or $(RUNS),200)
 
-## Rebuild the embedded offline catalog from a recorded payload: make fallback FROM=path.json
+## Rebuild the embedded offline catalog from a recorded payload (make fallback FROM=path.json),
+## and its history from every payload of that folder up to the payload's date.
+FROM ?= ../shared/fixtures/real/openrouter-models-all-2026-08-19.json
 fallback: $(STAMP)
 	$(BIN)/catalog build-fallback --from-file $(FROM)
 

@@ -432,33 +432,46 @@ def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
 
 
 def cmd_build_fallback(args: argparse.Namespace) -> int:
-    import tempfile
-
     from pipeline.config import load_config
     from pipeline.overrides.files import load_overrides, resolve_dir
-    from pipeline.publishing.store import LocalStore
     from pipeline.runs import fallback
-    from pipeline.runs.sync import SyncRequest, sync_openrouter
+    from pipeline.runs.build_fallback import BuildError, build
 
     config = load_config(args.config)
     # The embedded catalog is served as is when the feed is down: decide its flags with the
     # same override files as a live run, or it would contradict them.
     overrides = load_overrides(resolve_dir(None, config.overrides_dir))
-    with tempfile.TemporaryDirectory() as scratch:
-        store = LocalStore(Path(scratch))
-        result = sync_openrouter(
-            store,
-            config,
-            SyncRequest(
-                now=parse_now(args.now),
-                from_file=Path(args.from_file),
-                job="fallback",
-                overrides=overrides,
-            ),
+    source = Path(args.from_file)
+    history_from = Path(args.history_from) if args.history_from else source.parent
+    if not source.is_file():
+        raise UsageError(f"--from-file {args.from_file}: no such file")
+    if not history_from.is_dir():
+        raise UsageError(f"--history-from {history_from}: not a directory")
+    try:
+        built = build(
+            source,
+            history_from=history_from,
+            now=parse_now(args.now) if args.now else None,
+            config=config,
+            overrides=overrides,
         )
-        if not result.published or result.catalog is None:
-            print(f"error: {result.error}", file=sys.stderr)
-            return 1
-        path = fallback.write_embedded(result.catalog, Path(args.output) if args.output else None)
-    print(f"wrote {path}: {result.catalog.count} models, data as of {result.catalog.generated_at}")
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    catalog, history = built.catalog, built.history
+    path = fallback.write_embedded(catalog, Path(args.output) if args.output else None)
+    folder = fallback.write_embedded_history(
+        history, Path(args.history_output) if args.history_output else None
+    )
+    print(f"wrote {path}: {catalog.count} models, data as of {catalog.generated_at}")
+    size = len(history.index_bytes) + sum(len(d) for d in history.segments.values())
+    span = (
+        f"from {history.index.segments[0].first_at} to {history.index.segments[-1].last_at}"
+        if history.index.segments
+        else "none"
+    )
+    print(
+        f"wrote {folder}: history of {len(built.replayed)} payloads, "
+        f"{history.index.events} events {span}, {size:,} bytes"
+    )
     return 0

@@ -309,10 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(telemetry)
     telemetry.set_defaults(func=cmd_telemetry)
 
-    build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
+    build = sub.add_parser(
+        "build-fallback", help="rebuild the embedded offline catalog and its history"
+    )
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")
-    build.add_argument("--now", help="date of the payload's data (ISO-8601)")
+    build.add_argument(
+        "--now", help="time of the payload's data (ISO-8601; default: the date in its name)"
+    )
+    build.add_argument(
+        "--history-from",
+        metavar="DIR",
+        help="recorded payloads the history replays, up to the payload's time "
+        "(default: the payload's folder)",
+    )
     build.add_argument("--output", help=argparse.SUPPRESS)
+    build.add_argument("--history-output", help=argparse.SUPPRESS)
     build.add_argument("--config")
     build.add_argument("-v", "--verbose", action="store_true")
     build.set_defaults(func=cmd_build_fallback)

@@ -32,6 +32,7 @@ from pipeline.cli.common import (
 from pipeline.cli.jobs import cmd_history_rebuild
 
 if TYPE_CHECKING:
+    from pipeline.history.query import History
     from pipeline.publishing.store import Store
     from pipeline.registry.core import Registry
 
@@ -286,7 +287,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         _dump(document)
         return 0
     if not events:
-        print(f"{model_id}: no history recorded (the store's history starts later)")
+        print(f"{model_id}: {_no_history(registry.history(), model_id)}")
     for event in events:
         changes = "; ".join(
             describe_change(k, v) for k, v in sorted(event.get("changes", {}).items())
@@ -294,7 +295,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"{event['at']}  {event['event']:<8} {changes}")
     if args.at:
         if price is None:
-            print(f"at {args.at}: {model_id} was not in the catalog")
+            print(f"at {args.at}: {registry.history().no_price(model_id, args.at)}")
         else:
             held = f"from {price.since}" + (
                 f" until {price.until}" if price.until else " (still the latest)"
@@ -304,6 +305,16 @@ def cmd_history(args: argparse.Namespace) -> int:
             )
             print(f"at {args.at}: {prices} per 1M ({held})")
     return 0
+
+
+def _no_history(history: History, model_id: str) -> str:
+    """What an empty timeline means: the store has no history yet, or none of this model."""
+    if not history.events:
+        return (
+            "no history recorded in this store yet: the next sync that reaches OpenRouter "
+            "starts it (`catalog history rebuild` replays the raw snapshots the store kept)"
+        )
+    return f"no history recorded for it (the history starts {history.events[0]['at']})"
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -430,7 +441,9 @@ def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     except HistoryError as exc:
         raise UsageError(f"--on: {exc}") from exc
     if price is None:
-        raise NoPrice(f"{model_id} was not in the catalog on {when} (per its history)")
+        raise NoPrice(
+            f"no price of {model_id} on {when}: {registry.history().no_price(model_id, when)}"
+        )
     prices = {k: v for k, v in price.prices.items() if "." not in k}
     others = {k.split(".", 1)[1]: v for k, v in price.prices.items() if k.startswith("other.")}
     pricing = Pricing.model_validate({**prices, "other": others})
