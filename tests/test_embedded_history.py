@@ -5,14 +5,16 @@ then appends to it. Messages about missing history say only what is true."""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import fixture_path, read_json
+from conftest import REPO, fixture_path, read_json
 from fastapi.testclient import TestClient
 
 from pipeline.cli import main
@@ -181,3 +183,15 @@ def test_no_history_is_said_as_it_is(
     out = capsys.readouterr().out
     assert "openai/gpt-4o: no history recorded in this store yet" in out
     assert "starts later" not in out
+
+
+def test_the_embedded_history_ships_in_the_package() -> None:
+    # `pip install .` carries every file of pipeline/data/ (package-data globs).
+    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["pipeline"]
+    shipped = [p for p in (REPO / "pipeline" / "data").rglob("*") if p.is_file()]
+    assert any(p.parent.name == "openrouter-history" for p in shipped)
+    for path in shipped:
+        name = path.relative_to(REPO / "pipeline").as_posix()
+        assert any(fnmatch.fnmatch(name, g) for g in globs), f"{name} is not package data"
