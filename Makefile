@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: sync test lint types check bench chaos fallback schemas k8s clean
+.PHONY: sync test tools lint types check bench chaos fallback schemas k8s clean
 
 # checkov (tests/test_infra.py) pins boto3==1.35.49, packaging<24 and networkx<2.7: in the
 # project's virtualenv it would downgrade the boto3 the stores run on. It gets a virtualenv of
@@ -45,9 +45,14 @@ sync: $(STAMP)
 	@echo "data: ./catalog-data/models/openrouter/current.json; look at it with: $(BIN)/catalog status"
 	@echo "commands on PATH for this shell: export PATH=\"$$PWD/$(BIN):\$$PATH\""
 
-## Quick start 2: the whole suite — lint, types, tests.
-test: $(DEV_STAMP) $(CHECKOV_STAMP) lint types
+## Quick start 2: the whole suite — lint, types, tests. `tools` comes first: on a machine without
+## Chromium (or curl, jq, openssl) it installs them as root with apt-get, or stops at once
+## with the command to run, before the virtualenvs are built.
+test: tools $(DEV_STAMP) $(CHECKOV_STAMP) lint types
 	CATALOG_REQUIRE_INFRA_TOOLS=1 CATALOG_REQUIRE_BROWSER=1 $(BIN)/pytest
+
+tools:
+	@sh tests/system-tools.sh
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -64,7 +69,9 @@ bench: $(DEV_STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos --runs $(or $(RUNS),200)
 
-## Rebuild the embedded offline catalog from a recorded payload: make fallback FROM=path.json
+## Rebuild the embedded offline catalog from a recorded payload (make fallback FROM=path.json),
+## and its history from every payload of that folder up to the payload's date.
+FROM ?= ../shared/fixtures/real/openrouter-models-all-2026-08-19.json
 fallback: $(STAMP)
 	$(BIN)/catalog build-fallback --from-file $(FROM)
 

@@ -14,7 +14,7 @@ from pipeline.cli import main, syncmodels_main
 from pipeline.publishing import keys, schemas
 from pipeline.publishing.store import LocalStore
 from pipeline.records.catalog import CurrentCatalog
-from pipeline.runs import fallback
+from pipeline.runs import build_fallback, fallback
 
 
 def test_syncmodels_is_catalog_sync(tmp_path, capsys):
@@ -56,7 +56,7 @@ def test_usage_and_config_errors_exit_2(tmp_path, capsys):
 def test_status_table_and_json(tmp_path, capsys):
     store = str(tmp_path / "s")
     assert main(["status", "--store", store]) == 1
-    assert "no status yet" in capsys.readouterr().err
+    assert "has no models/status.json: nothing published yet" in capsys.readouterr().err
     main(
         [
             "sync",
@@ -112,29 +112,79 @@ def test_published_artifacts_validate_against_published_schemas(tmp_path, sync_f
         assert not list(Draft202012Validator(schema).iter_errors(document)), name
 
 
-def test_embedded_catalog_is_valid_and_rebuildable(tmp_path, capsys):
+def test_embedded_catalog_and_history_are_valid_and_rebuildable(tmp_path, capsys):
     embedded = fallback.load_embedded()
     assert embedded.count == len(embedded.models) > 500
     assert embedded.data_as_of == embedded.generated_at
     schemas.validate("current", json.loads(fallback.embedded_path().read_bytes()))
-    out = tmp_path / "rebuilt.json"
+    out, history_out = tmp_path / "rebuilt.json", tmp_path / "history"
+    # No --now: the payload's time is the date in its name, read as `history rebuild` reads it.
     code = main(
         [
             "build-fallback",
             "--from-file",
             str(fixture_path("openrouter-models-all-2026-08-19.json")),
-            "--now",
-            embedded.generated_at,
             "--output",
             str(out),
+            "--history-output",
+            str(history_out),
         ]
     )
     assert code == 0
+    printed = capsys.readouterr().out
     rebuilt = CurrentCatalog.model_validate_json(out.read_bytes())
     assert [m.id for m in rebuilt.models] == [m.id for m in embedded.models]
     assert out.read_bytes() == fallback.embedded_path().read_bytes(), (
-        "the shipped embedded catalog is stale: run `make fallback FROM=…`"
+        "the shipped embedded catalog is stale: run `make fallback`"
     )
+    # The history: the same command, every recorded snapshot up to the catalog's, replayed by
+    # the history rebuild; shipped byte for byte as that job committed it.
+    shipped = fallback.embedded_history_path()
+    assert sorted(p.name for p in history_out.iterdir()) == sorted(
+        p.name for p in shipped.iterdir()
+    )
+    for path in history_out.iterdir():
+        assert path.read_bytes() == (shipped / path.name).read_bytes(), (
+            f"the shipped embedded history is stale ({path.name}): run `make fallback`"
+        )
+    history = fallback.load_embedded_history()
+    assert history is not None
+    replayed = sorted(
+        p.name
+        for p in fixture_path("openrouter-models-all-2026-08-19.json").parent.glob("openrouter*")
+    )
+    assert f"history of {len(replayed)} payloads, {history.index.events} events" in printed
+    segments = history.index.segments
+    assert segments[0].first_at == "2024-02-18T01:00:00Z"
+    assert segments[-1].last_at == embedded.data_as_of  # it ends where the catalog's data does
+    for ref in segments:
+        schemas.validate("history-segment", json.loads(history.segments[ref.key]))
+    # Bounded: it ships in every install (README, "Footprint").
+    size = len(history.index_bytes) + sum(len(d) for d in history.segments.values())
+    assert size <= build_fallback.MAX_HISTORY_BYTES
+
+
+def test_a_history_over_its_bound_is_refused_by_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(build_fallback, "MAX_HISTORY_BYTES", 10_000)
+    payloads = tmp_path / "payloads"
+    payloads.mkdir()
+    for name in ("openrouter-models-2026-08-17.json", "openrouter-models-2026-08-19.json"):
+        (payloads / name).symlink_to(fixture_path(name))
+    code = main(
+        [
+            "build-fallback",
+            "--from-file",
+            str(payloads / "openrouter-models-2026-08-19.json"),
+            "--output",
+            str(tmp_path / "catalog.json"),
+            "--history-output",
+            str(tmp_path / "history"),
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"{payloads}: the history of 2 payloads weighs" in err and "over the 10,000" in err
+    assert not (tmp_path / "catalog.json").exists() and not (tmp_path / "history").exists()
 
 
 def test_console_scripts_are_installed():

@@ -336,7 +336,7 @@ def test_make_sync_is_lean_and_calm_while_make_test_adds_the_tools() -> None:
     runtime = re.search(r"^\$\(STAMP\):.*?(?=^\S)", makefile, re.S | re.M).group(0)  # type: ignore[union-attr]
     assert "pip install --quiet -e ." in runtime and "[dev]" not in runtime
     assert re.search(r"^sync: \$\(STAMP\)$", makefile, re.M)
-    assert re.search(r"^test: \$\(DEV_STAMP\)", makefile, re.M)
+    assert re.search(r"^test: tools \$\(DEV_STAMP\)", makefile, re.M)  # tools: issue 28
     sync = re.search(r"^sync:.*?(?=^\S)", makefile, re.S | re.M).group(0)  # type: ignore[union-attr]
     assert "syncmodels all --offline-ok" in sync and "PATH" in sync
     assert re.search(r"^bench:.*\n(?:#.*\n)*\t\$\(BIN\)/python -m bench --check$", makefile, re.M)

@@ -180,7 +180,25 @@ def test_registry_and_cli_answer_price_on_a_date(replay: Replay, capsys) -> None
         )
         == 1
     )
-    assert "was not in the catalog on 2019-01-01" in capsys.readouterr().err
+    # Before the history: it says so, and claims nothing about the model (issue 28).
+    start = replay.steps[0].now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    err = capsys.readouterr().err
+    assert f"no history recorded before {start} (the history starts then)" in err
+    assert "was not in the catalog" not in err
+    history = registry.history()
+    # A model first observed after the history began: the history starts for it then.
+    later = next(m for m, at in history.by_model.items() if history.events[at[0]]["at"] > start)
+    first = history.timeline(later)[0]["at"]
+    assert history.price_at(later, start) is None
+    assert history.no_price(later, start) == (
+        f"no history recorded for {later} before {first} (first observed then)"
+    )
+    # After its removal: the removal, dated.
+    removed = next(e["at"] for e in history.timeline(EXACTO) if e["event"] == "removed")
+    assert registry.price_at(EXACTO, "2026-08-19") is None
+    assert history.no_price(EXACTO, "2026-08-19") == (
+        f"{EXACTO} was removed from the catalog on {removed} (per its history)"
+    )
     with pytest.raises(HistoryError):
         registry.price_at("openai/gpt-4o", "last tuesday")
 

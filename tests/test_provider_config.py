@@ -102,20 +102,22 @@ def test_sync_all_runs_openrouter_then_due_providers(tmp_path: Path, capsys, mon
     # One summary line for the whole run: OpenRouter's, then the providers'.
     assert len(out) == 1
     assert out[0].startswith("openrouter: 414 models")
-    assert "; providers: 16 sources (3 api, 13 skipped)" in out[0]
+    assert "; providers: 16 sources (3 pinned, 13 skipped)" in out[0]  # as `status` says
     store = LocalStore(store_dir)
     assert read_json(store, keys.provider_current("xai"))["servedBy"] == "api"
 
     # `sync <source>` runs just that one; a fresh cache means no work.
     assert main(["sync", "xai", *args]) == 0
-    assert "1 cache" in capsys.readouterr().out
+    assert "(1 pinned)" in capsys.readouterr().out  # its stored copy: still a pinned list
 
     assert main(["status", "--store", str(store_dir), "--now", "2026-08-19T07:00:00Z"]) == 0
     status = capsys.readouterr().out
     xai_line = next(line for line in status.splitlines() if line.strip().startswith("xai"))
     # A pinned list is shown with its review date and that data's age (issue 13), not as an
-    # `api` list an hour old; the cache hit is still said in the last column.
+    # `api` list an hour old; the last column says when its manifest is read again, never
+    # that data of 67 days is "fresh" (issue 28).
     assert "pinned (reviewed 2026-06-13)" in xai_line and "67d old" in xai_line
-    assert "cache fresh until" in xai_line
+    assert "read from its manifest 2026-08-19T06:00:00Z; read again after" in xai_line
+    assert "fresh" not in xai_line
     openai_line = next(line for line in status.splitlines() if line.strip().startswith("openai"))
     assert "skipped" in openai_line and "OPENAI_API_KEY is not set" in openai_line

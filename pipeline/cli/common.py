@@ -5,9 +5,11 @@ documents it reads.
 Every command exits with one of (docs/jobs.md, "Exit codes"):
 
     0  done (published, or nothing to do)
-    1  failed: nothing published (upstream down, guarded, a store or file error); `serve`:
-       a port it cannot listen on
-    2  usage or configuration error, or a replay older than the published set (no --force)
+    1  failed: nothing published (upstream down, guarded, a store or file error), or nothing
+       to read (a view of a store where nothing is published yet); `serve`: a port it cannot
+       listen on
+    2  usage or configuration error (a bad argument: cost --input -5), or a replay older
+       than the published set (no --force)
     3  another run holds the run lease
     4  unknown model: no id or alias matches (resolve, cost, sync --explain), close matches given
 
@@ -54,6 +56,11 @@ class UsageError(Exception):
     """Bad arguments; exit 2."""
 
 
+class NothingPublished(Exception):
+    """A view of a store that has no (readable) catalog yet; exit 1, like a run that could
+    publish nothing."""
+
+
 class NoPrice(Exception):
     """``cost --on``: the model had no record on that date; exit 1."""
 
@@ -81,7 +88,7 @@ def failure(exc: Exception) -> tuple[int, str] | None:
         return EXIT_USAGE, str(exc)
     if isinstance(exc, UnknownModel):
         return EXIT_UNKNOWN_MODEL, str(exc)
-    if isinstance(exc, NoPrice):
+    if isinstance(exc, NoPrice | NothingPublished):
         return EXIT_FAILED, str(exc)
     if isinstance(exc, ConfigError):
         return EXIT_USAGE, str(exc)
@@ -146,7 +153,7 @@ def open_registry(args: argparse.Namespace, config: CatalogConfig | None = None)
     try:
         return Registry.open(store_for(args, config or load_config(args.config)))
     except CatalogUnavailable as exc:
-        raise UsageError(f"{exc}") from exc
+        raise NothingPublished(str(exc)) from exc
 
 
 def say_data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCatalog) -> bool:
@@ -187,13 +194,16 @@ def stale_after(config: CatalogConfig) -> timedelta:
 
 
 def load_current(store: Store) -> CurrentCatalog:
-    """The published current.json; a usage error when the store has none yet."""
+    """The published current.json; NothingPublished when the store has none yet."""
     from pipeline.publishing import keys
     from pipeline.records.catalog import CurrentCatalog
 
     blob = store.get(keys.CURRENT)
     if blob is None:
-        raise UsageError(f"no {keys.CURRENT} in {store.uri}: run `syncmodels all` first")
+        raise NothingPublished(
+            f"{store.uri} has no {keys.CURRENT}: nothing published yet "
+            "(run `syncmodels all` against this store)"
+        )
     return CurrentCatalog.model_validate_json(blob.data)
 
 

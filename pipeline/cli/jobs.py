@@ -238,7 +238,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = store_for(args, config)
     blob = store.get(keys.STATUS)
     if blob is None:
-        print(f"no status yet in {store.uri}: run `syncmodels all` first", file=sys.stderr)
+        print(
+            f"error: {store.uri} has no {keys.STATUS}: nothing published yet "
+            "(run `syncmodels all` against this store)",
+            file=sys.stderr,
+        )
         return 1
     status = read_status(store)
     if status is None:
@@ -275,8 +279,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         document["overdue"] = overdue
         sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
         return 0
+    # status.json is stamped with the clock of the run that last wrote it: its start.
     print(
-        f"store {store.uri}, status written {status.generated_at} "
+        f"store {store.uri}, last run started {status.generated_at} "
         f"({_age(status.generated_at, now)})"
     )
     rows: list[list[str]] = []
@@ -285,12 +290,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         why = overdue.get(job)
         name = ("! " if why else "") + job
         notes = [f"STALE: {why}"] if why else []
+        if (
+            job == "curated"
+            and curated_by is not None
+            and (entry is None or parse_iso(entry.last_start) < parse_iso(curated_by[1]))
+        ):
+            # A sync's curation newer than the curated job's own run is the last curated run:
+            # its time is both the last run and the last success.
+            rows.append(_curated_by_sync_row(store, name, notes, curated_by, now, ran=bool(entry)))
+            continue
         if entry is None:
-            if job == "curated" and curated_by is not None:
-                notes.append(f"curated.json published by {curated_by[0]}")
-                rows.append([name, "-", "never", _age(curated_by[1], now), "-", "", *notes])
-            else:
-                rows.append([name, "-", "never", "never", "-", "", *(notes or ["not run yet"])])
+            rows.append([name, "-", "never", "never", "-", "", *(notes or ["not run yet"])])
             continue
         # The error says what went wrong; the first warning only when there is none (the
         # embedded-catalog warning repeats the error in other words).
@@ -304,7 +314,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             [
                 name,
                 entry.outcome,
-                _age(entry.last_end, now),
+                _age(entry.last_start, now),  # as last success is: the run's start
                 _age(entry.last_success, now),
                 data,
                 str(models),
@@ -321,6 +331,32 @@ def cmd_status(args: argparse.Namespace) -> int:
         print()
         _print_provider_sources(providers.sources, now)
     return 0
+
+
+def _curated_by_sync_row(
+    store: Store,
+    name: str,
+    notes: list[str],
+    curated_by: tuple[str, str],
+    now: datetime,
+    *,
+    ran: bool,
+) -> list[str]:
+    """The `curated` row when an OpenRouter sync published curated.json after the curated
+    job's own last run (or before it ever ran)."""
+    from pipeline.publishing import keys
+
+    who, when = curated_by
+    curated = read_published(store, keys.CURATED)
+    as_of = curated.get("dataAsOf") if isinstance(curated, dict) else None
+    data = _age(str(as_of), now).replace(" ago", " old") if as_of else "-"
+    # As the curated job counts them: the models of the shortlist.
+    listed = curated.get("models") if isinstance(curated, dict) else None
+    models = str(len(listed)) if isinstance(listed, list) else ""
+    detail = f"curated.json published by {who}"
+    if not ran:
+        detail += "; the curated job itself has not run yet"
+    return [name, "ok", _age(when, now), _age(when, now), data, models, "; ".join([*notes, detail])]
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -399,33 +435,46 @@ def _print_provider_sources(sources: dict[str, Any], now: datetime) -> None:
 
 
 def cmd_build_fallback(args: argparse.Namespace) -> int:
-    import tempfile
-
     from pipeline.config import load_config
     from pipeline.overrides.files import load_overrides, resolve_dir
-    from pipeline.publishing.store import LocalStore
     from pipeline.runs import fallback
-    from pipeline.runs.sync import SyncRequest, sync_openrouter
+    from pipeline.runs.build_fallback import BuildError, build
 
     config = load_config(args.config)
     # The embedded catalog is served as is when the feed is down: decide its flags with the
     # same override files as a live run, or it would contradict them.
     overrides = load_overrides(resolve_dir(None, config.overrides_dir))
-    with tempfile.TemporaryDirectory() as scratch:
-        store = LocalStore(Path(scratch))
-        result = sync_openrouter(
-            store,
-            config,
-            SyncRequest(
-                now=parse_now(args.now),
-                from_file=Path(args.from_file),
-                job="fallback",
-                overrides=overrides,
-            ),
+    source = Path(args.from_file)
+    history_from = Path(args.history_from) if args.history_from else source.parent
+    if not source.is_file():
+        raise UsageError(f"--from-file {args.from_file}: no such file")
+    if not history_from.is_dir():
+        raise UsageError(f"--history-from {history_from}: not a directory")
+    try:
+        built = build(
+            source,
+            history_from=history_from,
+            now=parse_now(args.now) if args.now else None,
+            config=config,
+            overrides=overrides,
         )
-        if not result.published or result.catalog is None:
-            print(f"error: {result.error}", file=sys.stderr)
-            return 1
-        path = fallback.write_embedded(result.catalog, Path(args.output) if args.output else None)
-    print(f"wrote {path}: {result.catalog.count} models, data as of {result.catalog.generated_at}")
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    catalog, history = built.catalog, built.history
+    path = fallback.write_embedded(catalog, Path(args.output) if args.output else None)
+    folder = fallback.write_embedded_history(
+        history, Path(args.history_output) if args.history_output else None
+    )
+    print(f"wrote {path}: {catalog.count} models, data as of {catalog.generated_at}")
+    size = len(history.index_bytes) + sum(len(d) for d in history.segments.values())
+    span = (
+        f"from {history.index.segments[0].first_at} to {history.index.segments[-1].last_at}"
+        if history.index.segments
+        else "none"
+    )
+    print(
+        f"wrote {folder}: history of {len(built.replayed)} payloads, "
+        f"{history.index.events} events {span}, {size:,} bytes"
+    )
     return 0

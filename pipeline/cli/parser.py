@@ -55,6 +55,17 @@ class _SyncTarget(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _tokens(value: str) -> int:
+    """A token count: a whole number, 0 or more (else a usage error, exit 2)."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a token count (a whole number >= 0)")
+    return count
+
+
 def _store_options(p: argparse.ArgumentParser) -> None:
     """--store, --config and -v: the options of every command that reads or writes a store."""
     p.add_argument(
@@ -188,9 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cost = sub.add_parser("cost", help="USD cost of a request from the published prices")
     cost.add_argument("model", help="model id or alias")
-    cost.add_argument("--input", type=int, required=True, help="prompt tokens (cached included)")
-    cost.add_argument("--output", type=int, required=True, help="completion tokens")
-    cost.add_argument("--cached", type=int, default=0, help="prompt tokens read from the cache")
+    cost.add_argument(
+        "--input", type=_tokens, required=True, help="prompt tokens (cached included)"
+    )
+    cost.add_argument("--output", type=_tokens, default=0, help="completion tokens (default 0)")
+    cost.add_argument("--cached", type=_tokens, default=0, help="prompt tokens read from the cache")
     cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
     cost.add_argument("--on", help="price on this date (YYYY-MM-DD), from the published history")
     cost.add_argument("--json", action="store_true", help="machine-readable output")
@@ -302,10 +315,21 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(telemetry)
     telemetry.set_defaults(func=cmd_telemetry)
 
-    build = sub.add_parser("build-fallback", help="rebuild the embedded offline catalog")
+    build = sub.add_parser(
+        "build-fallback", help="rebuild the embedded offline catalog and its history"
+    )
     build.add_argument("--from-file", required=True, help="recorded OpenRouter payload")
-    build.add_argument("--now", help="date of the payload's data (ISO-8601)")
+    build.add_argument(
+        "--now", help="time of the payload's data (ISO-8601; default: the date in its name)"
+    )
+    build.add_argument(
+        "--history-from",
+        metavar="DIR",
+        help="recorded payloads the history replays, up to the payload's time "
+        "(default: the payload's folder)",
+    )
     build.add_argument("--output", help=argparse.SUPPRESS)
+    build.add_argument("--history-output", help=argparse.SUPPRESS)
     build.add_argument("--config")
     build.add_argument("-v", "--verbose", action="store_true")
     build.set_defaults(func=cmd_build_fallback)

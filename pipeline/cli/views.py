@@ -19,6 +19,7 @@ from pipeline.cli.common import (
     EXIT_OK,
     EXIT_UNKNOWN_MODEL,
     NoPrice,
+    NothingPublished,
     UnknownModel,
     UsageError,
     close_matches,
@@ -33,6 +34,7 @@ from pipeline.cli.common import (
 from pipeline.cli.jobs import cmd_history_rebuild
 
 if TYPE_CHECKING:
+    from pipeline.history.query import History
     from pipeline.publishing.store import Store
     from pipeline.registry.core import Registry
 
@@ -318,7 +320,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     say_data_age(config, registry.snapshot.set.current)
     if not events:
-        print(f"{model_id}: no history recorded (the store's history starts later)")
+        print(f"{model_id}: {_no_history(registry.history(), model_id)}")
     for event in events:
         changes = "; ".join(
             describe_change(k, v) for k, v in sorted(event.get("changes", {}).items())
@@ -326,7 +328,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"{event['at']}  {event['event']:<8} {changes}")
     if args.at:
         if price is None:
-            print(f"at {args.at}: {model_id} was not in the catalog")
+            print(f"at {args.at}: {registry.history().no_price(model_id, args.at)}")
         else:
             held = f"from {price.since}" + (
                 f" until {price.until}" if price.until else " (still the latest)"
@@ -336,6 +338,16 @@ def cmd_history(args: argparse.Namespace) -> int:
             )
             print(f"at {args.at}: {prices} per 1M ({held})")
     return 0
+
+
+def _no_history(history: History, model_id: str) -> str:
+    """What an empty timeline means: the store has no history yet, or none of this model."""
+    if not history.events:
+        return (
+            "no history recorded in this store yet: the next sync that reaches OpenRouter "
+            "starts it (`catalog history rebuild` replays the raw snapshots the store kept)"
+        )
+    return f"no history recorded for it (the history starts {history.events[0]['at']})"
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -384,6 +396,11 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from pipeline.resolve import CatalogIndex, resolve
     from pipeline.stages.cost import CostError, estimate_cost, parse_at
 
+    if args.cached > args.input:
+        raise UsageError(
+            f"--cached {args.cached} is more than --input {args.input} "
+            "(cached tokens are part of the prompt)"
+        )
     config = load_config(args.config)
     store = store_for(args, config)
     if args.on:
@@ -447,9 +464,12 @@ def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     """(model id, Pricing, span) of ``ref`` on date ``when``, from the published history."""
     from pipeline.history.query import HistoryError
     from pipeline.records.model import Pricing
-    from pipeline.registry import ModelNotFound, Registry
+    from pipeline.registry import CatalogUnavailable, ModelNotFound, Registry
 
-    registry = Registry.open(store)
+    try:
+        registry = Registry.open(store)
+    except CatalogUnavailable as exc:
+        raise NothingPublished(str(exc)) from exc
     try:
         model_id = registry.history_id(ref)
         price = registry.price_at(model_id, when)
@@ -458,7 +478,9 @@ def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     except HistoryError as exc:
         raise UsageError(f"--on: {exc}") from exc
     if price is None:
-        raise NoPrice(f"{model_id} was not in the catalog on {when} (per its history)")
+        raise NoPrice(
+            f"no price of {model_id} on {when}: {registry.history().no_price(model_id, when)}"
+        )
     prices = {k: v for k, v in price.prices.items() if "." not in k}
     others = {k.split(".", 1)[1]: v for k, v in price.prices.items() if k.startswith("other.")}
     pricing = Pricing.model_validate({**prices, "other": others})

@@ -158,6 +158,28 @@ class History:
             state=values.get("state"),
         )
 
+    def no_price(self, model_id: str, when: str) -> str:
+        """Why ``price_at(model_id, when)`` is None, claiming no more than the history holds:
+        events record changes, so before a model's first event the history says nothing about
+        it (it may well have been listed; nothing observed it)."""
+        if not self.events:
+            return "no history recorded yet"
+        at = moment(when, end_of_day=True)
+        start = str(self.events[0].get("at"))
+        if at < start:
+            return f"no history recorded before {start} (the history starts then)"
+        timeline = self.timeline(model_id)
+        if not timeline:
+            return f"no history recorded for {model_id} (the history starts {start})"
+        first = str(timeline[0].get("at"))
+        if at < first:
+            return f"no history recorded for {model_id} before {first} (first observed then)"
+        removed = [
+            str(e["at"]) for e in timeline if e.get("event") == "removed" and str(e["at"]) <= at
+        ]
+        gone = f" on {removed[-1]}" if removed else ""
+        return f"{model_id} was removed from the catalog{gone} (per its history)"
+
     # -- across the catalog ------------------------------------------------------------------
 
     def _start(self, since: str | None) -> int:

@@ -220,12 +220,19 @@ def _run_source(shared: SourceEnv, inst: SourceInstance) -> SourceResult:
     cached, cache_problem = load_cached(shared.store, inst.name)
     until = fresh_until(cached, inst.ttl_seconds)
     if cached is not None and until is not None and now < until and not shared.request.refresh:
+        # A pinned list's data is as old as its review (``_date_pinned``), whenever it was
+        # read: its cache says when the manifest is read again, not that the data is fresh.
+        reason = (
+            f"read from its manifest {cached.fetched_at}; read again after {iso(until)}"
+            if inst.kind.group == "pinned"
+            else f"cache fresh until {iso(until)}"
+        )
         return SourceResult(
             inst.name,
             "cache",
             count=cached.count,
             data_as_of=cached.fetched_at,
-            reason=f"cache fresh until {iso(until)}",
+            reason=reason,
         )
     try:
         pages, items = _fetch(shared, inst)

@@ -341,7 +341,13 @@ def _finish(
         publish.publish_schemas(store)
     except (StoreError, SchemaViolation) as exc:
         log.error("could not write provider run report or status", extra={"error": str(exc)})
-    parts = ", ".join(f"{v} {k}" for k, v in sorted(tiers.items()))
+    # The summary names a pinned list as `catalog status` does ("pinned"), whether it was read
+    # from its manifest now or from the store's copy of it (counts keep the tiers).
+    shown: dict[str, int] = {}
+    for res in results.values():
+        label = "pinned" if res.reviewed and res.tier in ("api", "cache") else res.tier
+        shown[label] = shown.get(label, 0) + 1
+    parts = ", ".join(f"{v} {k}" for k, v in sorted(shown.items()))
     elapsed = time.perf_counter() - started
     summary = (
         f"providers: {len(results)} sources ({parts or 'none'}) in {elapsed:.2f}s → {store.uri}"

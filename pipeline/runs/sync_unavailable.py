@@ -3,8 +3,9 @@
 When OpenRouter cannot be reached (or its payload cannot be read, or the run crashed), a store
 that has a catalog keeps it: nothing is published, the run is ``degraded`` and says how old the
 kept data is. A fresh store gets the embedded catalog (``pipeline.runs.fallback``) instead,
-with a ``deprecations.json`` and a shortlist curated from it, so readers always get one. A
-fallback feed never moves a model's lifecycle.
+with a ``deprecations.json``, a shortlist curated from it and, when the store has no history
+yet, the embedded history, so readers always get a catalog and its price history. A fallback
+feed never moves a model's lifecycle.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import logging
 
 from pipeline.config import CatalogConfig
+from pipeline.history import log as history_log
+from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store
 from pipeline.records.catalog import CurrentCatalog, Deprecations
 from pipeline.runs import fallback
@@ -99,6 +102,33 @@ def serve_unavailable(
         outcome="degraded",
         error=f"OpenRouter unavailable; published the embedded catalog: {reason}",
         deprecations_doc=doc,
-        # A first run offline still gives readers a shortlist, curated from the embedded data.
-        extra=curate_set(run, catalog, config, run.request),
+        # A first run offline still gives readers a shortlist, curated from the embedded data,
+        # and the price history the embedded catalog ends.
+        extra={**curate_set(run, catalog, config, run.request), **embedded_history(store, run)},
     )
+
+
+def embedded_history(store: Store, run: SyncRun) -> dict[str, bytes]:
+    """The shipped history for a store that has none: its segments written now (invisible
+    until the set is committed), its index returned for the set. A store with a history of
+    its own keeps it; a shipped history that fails its checks is a warning, never a blocked
+    catalog."""
+    try:
+        if history_log.read_index(store) is not None:
+            return {}
+        shipped = fallback.load_embedded_history()
+    except (publish.UnreadableArtifact, fallback.EmbeddedHistoryError) as exc:
+        run.warnings.append(f"{keys.HISTORY} not published: {exc}")
+        return {}
+    if shipped is None:
+        return {}
+    for key, data in shipped.segments.items():
+        store.put(key, data)
+    index = shipped.index
+    run.details["history"] = {
+        "embedded": True,
+        "events": index.events,
+        "firstAt": index.segments[0].first_at if index.segments else None,
+        "lastAt": index.segments[-1].last_at if index.segments else None,
+    }
+    return {keys.HISTORY: shipped.index_bytes}

@@ -13,10 +13,9 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.publishing import keys
 from pipeline.registry.core import Registry
@@ -28,6 +27,7 @@ from pipeline.service.admin import (
     lease_holder,
 )
 from pipeline.service.bodies import ADMIN_CACHE, encode, respond
+from pipeline.service.json_bodies import documented, json_body
 from pipeline.service.spec import Open, error_responses
 from pipeline.timeutil import utcnow
 
@@ -61,19 +61,9 @@ REFRESH_BODY_LIMIT = 4096
 """Bytes: a refresh body is `{"scope": …}`; anything longer is not one."""
 
 
-async def refresh_body(request: Request) -> RefreshBody | None:
-    """The refresh body parsed as JSON whatever its Content-Type (``curl -d '{"scope":…}'``
-    sends ``application/x-www-form-urlencoded``); an empty body means scope `all`."""
-    raw = await request.body()
-    if len(raw) > REFRESH_BODY_LIMIT:
-        raise HTTPException(413, f"refresh body over {REFRESH_BODY_LIMIT} bytes")
-    if not raw.strip():
-        return None
-    try:
-        return RefreshBody.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
+# The refresh body is read as JSON whatever its Content-Type (`curl -d '{"scope": …}'` sends
+# a form type); an empty body means scope `all` (json_bodies.py).
+refresh_body = json_body(RefreshBody, limit=REFRESH_BODY_LIMIT, required=False)
 
 
 class RefreshAccepted(BaseModel):
@@ -154,12 +144,7 @@ def add_admin_routes(
         dependencies=[Depends(admin)],
         responses={202: {"model": RefreshAccepted}, **error_responses(401, 403, 409)},
         # The body is read by refresh_body (any Content-Type); declared here for the spec.
-        openapi_extra={
-            "requestBody": {
-                "required": False,
-                "content": {"application/json": {"schema": RefreshBody.model_json_schema()}},
-            }
-        },
+        openapi_extra=documented(RefreshBody, required=False),
     )
     def admin_refresh(
         body: Annotated[RefreshBody | None, Depends(refresh_body)] = None,

@@ -34,6 +34,7 @@ from pipeline.registry.availability import (
 )
 from pipeline.registry.core import QueryError, Registry, Snapshot
 from pipeline.service.bodies import encode, respond
+from pipeline.service.json_bodies import documented, json_body
 from pipeline.timeutil import parse_iso
 
 RUNTIME_TOKEN_ENV = "CATALOG_RUNTIME_TOKEN"
@@ -97,6 +98,17 @@ class ResumeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: ModelRef | None = None
+
+
+SMALL_BODY_LIMIT = 16 * 1024
+"""Bytes: a quota, suspend or resume body names one model and a short reason."""
+REGISTER_BODY_LIMIT = MAX_MODELS_PER_CLIENT * 300
+"""Bytes: a client's whole model list, each ref at most 256 characters, JSON-quoted."""
+# Bodies are JSON whatever their Content-Type (`curl -d` sends a form type): json_bodies.py.
+REGISTER = json_body(RegisterBody, limit=REGISTER_BODY_LIMIT)
+QUOTA = json_body(QuotaBody, limit=SMALL_BODY_LIMIT)
+SUSPEND = json_body(SuspendBody, limit=SMALL_BODY_LIMIT)
+RESUME = json_body(ResumeBody, limit=SMALL_BODY_LIMIT, required=False)
 
 
 def _retry_at(value: str | float | None) -> float | None:
@@ -173,8 +185,10 @@ def runtime_router(
         """Registered client names."""
         return JSONResponse({"clients": live.clients()}, headers={"Cache-Control": RUNTIME_CACHE})
 
-    @router.put("/clients/{client_id}")
-    def register(client_id: ClientId, body: RegisterBody) -> JSONResponse:
+    @router.put("/clients/{client_id}", openapi_extra=documented(RegisterBody))
+    def register(
+        client_id: ClientId, body: Annotated[RegisterBody, Depends(REGISTER)]
+    ) -> JSONResponse:
         """Register a client, or reconcile it with a new model list. The answer says what each
         ref counts for, which refs name removed models (with the catalog's offered target, not
         used) and which the catalog does not know."""
@@ -194,8 +208,8 @@ def runtime_router(
             raise HTTPException(404, f"no client {client_id!r} is registered")
         return Response(status_code=204)
 
-    @router.post("/clients/{client_id}/quota")
-    def quota(client_id: ClientId, body: QuotaBody) -> JSONResponse:
+    @router.post("/clients/{client_id}/quota", openapi_extra=documented(QuotaBody))
+    def quota(client_id: ClientId, body: Annotated[QuotaBody, Depends(QUOTA)]) -> JSONResponse:
         """The client hit a quota for a model (or all its models) until `retryAt`."""
         when = _retry_at(body.retryAt)
         retry = call(
@@ -214,14 +228,22 @@ def runtime_router(
         call(lambda: live.clear_quota(client_id, model))
         return Response(status_code=204)
 
-    @router.post("/clients/{client_id}/suspend", status_code=204)
-    def suspend(client_id: ClientId, body: SuspendBody) -> Response:
+    @router.post(
+        "/clients/{client_id}/suspend", status_code=204, openapi_extra=documented(SuspendBody)
+    )
+    def suspend(client_id: ClientId, body: Annotated[SuspendBody, Depends(SUSPEND)]) -> Response:
         """Suspend the client for a model (or all) until resumed, with a reason."""
         call(lambda: live.suspend(client_id, body.model, body.reason))
         return Response(status_code=204)
 
-    @router.post("/clients/{client_id}/resume", status_code=204)
-    def resume(client_id: ClientId, body: ResumeBody | None = None) -> Response:
+    @router.post(
+        "/clients/{client_id}/resume",
+        status_code=204,
+        openapi_extra=documented(ResumeBody, required=False),
+    )
+    def resume(
+        client_id: ClientId, body: Annotated[ResumeBody | None, Depends(RESUME)] = None
+    ) -> Response:
         """End a suspension (for a model, or all)."""
         model = body.model if body is not None else None
         call(lambda: live.resume(client_id, model))
