@@ -32,9 +32,10 @@ from pathlib import Path
 from pipeline.config import TelemetryConfig
 from pipeline.publishing import publish
 from pipeline.publishing.store import LocalStore
+from pipeline.telemetry.compaction import load_days
 from pipeline.telemetry.events import CAPABILITIES, OUTCOMES, Rejected
 from pipeline.telemetry.intake import Intake
-from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, day_key, encode, hour_key, load_days
+from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, day_key, encode, hour_key
 from pipeline.telemetry.verify import aggregate
 
 MODELS = 10_000
