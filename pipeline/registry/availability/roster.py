@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from pipeline.registry.availability.catalog_view import CatalogView, Changes
 from pipeline.registry.availability.ledger import Ledger, Slot
-from pipeline.registry.availability.values import AvailabilityError, Registration, Removed
+from pipeline.registry.availability.values import (
+    MAX_CLIENTS_PER_OWNER,
+    MAX_REFS_PER_OWNER,
+    MAX_UNKNOWN_PER_CLIENT,
+    AvailabilityError,
+    Registration,
+    Removed,
+)
 from pipeline.registry.core import Snapshot
 
 # The package's logger: the lines are the overlay's, whichever module writes them.
@@ -30,6 +37,13 @@ class Client:
     refs: dict[str, str | None]
     """Ref as registered → key it counts for (None: removed, counted for nothing)."""
     removed: dict[str, Removed]
+    owner: str | None = None
+    """The gateway identity that registered it over HTTP (None: the embedding library)."""
+
+    @property
+    def size(self) -> int:
+        """Refs held, removed ones included (what the owner's limit counts)."""
+        return len(self.refs) + len(self.removed)
 
 
 class Roster:
@@ -42,6 +56,8 @@ class Roster:
         self.snapshot: Snapshot | None = None
         """The snapshot ``view`` was built from."""
         self._removed: list[tuple[str, Removed]] = []
+        self.owned: dict[str, tuple[int, int]] = {}
+        """Owner → (clients, refs) registered, for the per-owner limits."""
 
     def take_removed(self) -> list[tuple[str, Removed]]:
         """(client, ref) of the removed models clients newly hold since the last call, in
@@ -74,12 +90,56 @@ class Roster:
             raise AvailabilityError(f"client {client.id!r} does not serve model {model!r}")
         return [slot]
 
-    def register(self, client_id: str, provider: str, refs: Sequence[str]) -> Registration:
-        """Add ``client_id`` or reconcile it with its new provider and refs."""
+    def register(
+        self, client_id: str, provider: str, refs: Sequence[str], owner: str | None = None
+    ) -> Registration:
+        """Add ``client_id`` or reconcile it with its new provider and refs. Over a limit
+        (unknown refs per client; an owner's clients or refs) it raises ValueError naming the
+        limit, before anything changed."""
         client = self.clients.get(client_id)
+        if client is not None:
+            owner = client.owner  # a client stays its first owner's (the names are theirs)
+        if owner is not None:
+            clients, held = self.owned.get(owner, (0, 0))
+            if client is None and clients >= MAX_CLIENTS_PER_OWNER:
+                raise ValueError(
+                    f"gateway {owner!r} already has {clients} clients "
+                    f"(MAX_CLIENTS_PER_OWNER {MAX_CLIENTS_PER_OWNER}); unregister some first"
+                )
+            after = held - (client.size if client is not None else 0) + len(set(refs))
+            if after > MAX_REFS_PER_OWNER:
+                raise ValueError(
+                    f"gateway {owner!r} would hold {after} model refs over its clients "
+                    f"(MAX_REFS_PER_OWNER {MAX_REFS_PER_OWNER})"
+                )
         if client is None:
-            client = self.clients[client_id] = Client(client_id, provider, {}, {})
-        return self.reconcile(client, provider, refs)
+            fresh = Client(client_id, provider, {}, {}, owner)
+            result = self.reconcile(fresh, provider, refs, check=True)  # raises before changes
+            self.clients[client_id] = fresh
+            self._count(owner, 1, fresh.size)
+            return result
+        before = client.size
+        result = self.reconcile(client, provider, refs, check=True)
+        self._count(owner, 0, client.size - before)
+        return result
+
+    def _count(self, owner: str | None, clients: int, refs: int) -> None:
+        if owner is None:
+            return
+        held = self.owned.get(owner, (0, 0))
+        now = (held[0] + clients, held[1] + refs)
+        if now == (0, 0):
+            self.owned.pop(owner, None)
+        else:
+            self.owned[owner] = now
+
+    @staticmethod
+    def _check_unknown(client_id: str, result: Registration) -> None:
+        if len(result.unknown) > MAX_UNKNOWN_PER_CLIENT:
+            raise ValueError(
+                f"client {client_id!r}: {len(result.unknown)} refs the catalog does not know "
+                f"(MAX_UNKNOWN_PER_CLIENT {MAX_UNKNOWN_PER_CLIENT}); register catalog ids"
+            )
 
     def unregister(self, client_id: str) -> bool:
         """Forget a client and its counts; False when it was unknown."""
@@ -89,15 +149,20 @@ class Roster:
         for key in sorted({key for key in client.refs.values() if key is not None}):
             self.ledger.detach(key, client_id)
         del self.clients[client_id]
+        self._count(client.owner, -1, -client.size)
         return True
 
-    def reconcile(self, client: Client, provider: str, refs: Sequence[str]) -> Registration:
+    def reconcile(
+        self, client: Client, provider: str, refs: Sequence[str], *, check: bool = False
+    ) -> Registration:
         """Point ``client`` at ``refs`` (resolved now): detach what it no longer serves,
         attach what is new, move counts on a provider change; keep quota and suspension state
-        of the models it still serves."""
+        of the models it still serves. With ``check``, too many unknown refs raise first."""
         ledger = self.ledger
         result = Registration(client.id, provider)
         mapped, removed = self._locate_all(client.id, provider, refs, result)
+        if check:
+            self._check_unknown(client.id, result)
         old_keys = {key for key in client.refs.values() if key is not None}
         new_keys = {key for key in mapped.values() if key is not None}
         in_catalog = {key: ref in result.counted for ref, key in mapped.items() if key}
