@@ -199,8 +199,8 @@ def test_a_gateway_manages_only_its_own_clients(gateways):
     )
     summary = gateways.get("/api/runtime/summary", headers=auth(EU)).json()
     assert summary["gateways"] == {
-        "gw-eu": {"clients": 2, "refs": 2},
-        "gw-us": {"clients": 1, "refs": 1},
+        "gw-eu": {"clients": 2, "refs": 2, "unknown": 0},
+        "gw-us": {"clients": 1, "refs": 1, "unknown": 0},
     }
 
 
@@ -215,12 +215,22 @@ def test_clients_and_unknown_refs_are_capped_per_gateway(gateways, monkeypatch):
     assert gateways.put("/api/runtime/clients/k3", json=body, headers=auth(US)).is_success
 
     monkeypatch.setattr(roster, "MAX_UNKNOWN_PER_CLIENT", 10)
+    monkeypatch.setattr(roster, "MAX_UNKNOWN_PER_OWNER", 15)
     junk = {"provider": "ollama", "models": [f"local-{i}:latest" for i in range(11)]}
     refused = gateways.put("/api/runtime/clients/box", json=junk, headers=auth(US))
     assert refused.status_code == 422 and "MAX_UNKNOWN_PER_CLIENT" in refused.text
     assert "box" not in gateways.get("/api/runtime/clients", headers=auth(US)).json()["clients"]
     junk["models"] = junk["models"][:10]
     assert gateways.put("/api/runtime/clients/box", json=junk, headers=auth(US)).is_success
+    # Re-registering the same client replaces its refs; a second one adds to the gateway's.
+    assert gateways.put("/api/runtime/clients/box", json=junk, headers=auth(US)).is_success
+    more = {"provider": "ollama", "models": [f"other-{i}:latest" for i in range(6)]}
+    refused = gateways.put("/api/runtime/clients/box2", json=more, headers=auth(US))
+    assert refused.status_code == 422 and "MAX_UNKNOWN_PER_OWNER" in refused.text
+    more["models"] = more["models"][:5]
+    assert gateways.put("/api/runtime/clients/box2", json=more, headers=auth(US)).is_success
+    summary = gateways.get("/api/runtime/summary", headers=auth(US)).json()
+    assert summary["gateways"]["gw-us"] == {"clients": 3, "refs": 16, "unknown": 15}
 
 
 # -- churn cannot move the ranking -------------------------------------------------------------

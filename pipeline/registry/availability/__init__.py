@@ -49,10 +49,11 @@ corresponds to (``rate_limited`` / ``provider_error``), for a telemetry sink to 
 ``owner`` the gateway identity the client belongs to.
 
 Owners (issue 27): a registration may name its ``owner``, the gateway identity that made it
-over HTTP. Each owner may hold at most ``MAX_CLIENTS_PER_OWNER`` clients and
-``MAX_REFS_PER_OWNER`` refs in all; every client at most ``MAX_MODELS_PER_CLIENT`` refs, of
-which ``MAX_UNKNOWN_PER_CLIENT`` unknown to the catalog. A registration over a limit is refused
-whole (``ValueError`` naming it), before anything changes.
+over HTTP. Each owner may hold at most ``MAX_CLIENTS_PER_OWNER`` clients,
+``MAX_REFS_PER_OWNER`` refs in all and ``MAX_UNKNOWN_PER_OWNER`` of them unknown to the
+catalog; every client at most ``MAX_MODELS_PER_CLIENT`` refs, of which
+``MAX_UNKNOWN_PER_CLIENT`` unknown. A registration over a limit is refused whole
+(``ValueError`` naming it), before anything changes.
 
 Modules, in the order they build on each other: ``values`` (what the overlay answers: states,
 registrations, events, limits), ``catalog_view`` (where a ref leads in one catalog),
@@ -71,6 +72,7 @@ from pipeline.registry.availability.values import (
     MAX_REFS_PER_OWNER,
     MAX_TIME,
     MAX_UNKNOWN_PER_CLIENT,
+    MAX_UNKNOWN_PER_OWNER,
     MODEL_STATES,
     AvailabilityError,
     AvailabilityEvent,
@@ -92,6 +94,7 @@ __all__ = [
     "MAX_REFS_PER_OWNER",
     "MAX_TIME",
     "MAX_UNKNOWN_PER_CLIENT",
+    "MAX_UNKNOWN_PER_OWNER",
     "MODEL_STATES",
     "Availability",
     "AvailabilityError",

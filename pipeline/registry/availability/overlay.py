@@ -51,6 +51,9 @@ FORMAT_FAMILIES: dict[str, str | None] = {
 """``first_available(format=…)``: a request on the Anthropic or Gemini API without a model needs
 a model of that vendor; an OpenAI-compatible endpoint serves every family."""
 
+GATEWAY_COUNTS = ("clients", "refs", "unknown")
+"""What ``summary()["gateways"]`` counts per gateway identity (``Roster.owned``)."""
+
 _ATTACHED: weakref.WeakKeyDictionary[Registry, Availability] = weakref.WeakKeyDictionary()
 _ATTACH_LOCK = threading.Lock()
 
@@ -575,8 +578,10 @@ class Availability:
             out = {
                 "clients": len(self._roster.clients),
                 "gateways": {
-                    owner: {"clients": clients, "refs": refs}
-                    for owner, (clients, refs) in sorted(self._roster.owned.items())
+                    owner: dict(
+                        zip(("clients", "refs", "unknown"), self._roster.owned(owner), strict=True)
+                    )
+                    for owner in sorted(self._roster.by_owner)
                 },
                 "models": dict(self._ledger.state_counts),
                 "coolingEntries": self._ledger.cooling_entries,

@@ -20,6 +20,7 @@ from pipeline.registry.availability.values import (
     MAX_CLIENTS_PER_OWNER,
     MAX_REFS_PER_OWNER,
     MAX_UNKNOWN_PER_CLIENT,
+    MAX_UNKNOWN_PER_OWNER,
     AvailabilityError,
     Registration,
     Removed,
@@ -39,6 +40,8 @@ class Client:
     removed: dict[str, Removed]
     owner: str | None = None
     """The gateway identity that registered it over HTTP (None: the embedding library)."""
+    unknown: int = 0
+    """Refs the catalog does not know (each counted under the ref itself)."""
 
     @property
     def size(self) -> int:
@@ -56,8 +59,17 @@ class Roster:
         self.snapshot: Snapshot | None = None
         """The snapshot ``view`` was built from."""
         self._removed: list[tuple[str, Removed]] = []
-        self.owned: dict[str, tuple[int, int]] = {}
-        """Owner → (clients, refs) registered, for the per-owner limits."""
+        self.by_owner: dict[str, set[str]] = {}
+        """Owner → its clients' ids, for the per-owner limits."""
+
+    def owned(self, owner: str, but: str | None = None) -> tuple[int, int, int]:
+        """(clients, refs, unknown refs) of ``owner``'s clients, ``but`` one left out."""
+        clients = refs = unknown = 0
+        for client_id in self.by_owner.get(owner, ()):
+            if client_id != but:
+                client = self.clients[client_id]
+                clients, refs, unknown = clients + 1, refs + client.size, unknown + client.unknown
+        return clients, refs, unknown
 
     def take_removed(self) -> list[tuple[str, Removed]]:
         """(client, ref) of the removed models clients newly hold since the last call, in
@@ -97,48 +109,41 @@ class Roster:
         (unknown refs per client; an owner's clients or refs) it raises ValueError naming the
         limit, before anything changed."""
         client = self.clients.get(client_id)
-        if client is not None:
-            owner = client.owner  # a client stays its first owner's (the names are theirs)
-        if owner is not None:
-            clients, held = self.owned.get(owner, (0, 0))
-            if client is None and clients >= MAX_CLIENTS_PER_OWNER:
-                raise ValueError(
-                    f"gateway {owner!r} already has {clients} clients "
-                    f"(MAX_CLIENTS_PER_OWNER {MAX_CLIENTS_PER_OWNER}); unregister some first"
-                )
-            after = held - (client.size if client is not None else 0) + len(set(refs))
-            if after > MAX_REFS_PER_OWNER:
-                raise ValueError(
-                    f"gateway {owner!r} would hold {after} model refs over its clients "
-                    f"(MAX_REFS_PER_OWNER {MAX_REFS_PER_OWNER})"
-                )
         if client is None:
             fresh = Client(client_id, provider, {}, {}, owner)
             result = self.reconcile(fresh, provider, refs, check=True)  # raises before changes
             self.clients[client_id] = fresh
-            self._count(owner, 1, fresh.size)
+            if owner is not None:
+                self.by_owner.setdefault(owner, set()).add(client_id)
             return result
-        before = client.size
-        result = self.reconcile(client, provider, refs, check=True)
-        self._count(owner, 0, client.size - before)
-        return result
+        return self.reconcile(client, provider, refs, check=True)
 
-    def _count(self, owner: str | None, clients: int, refs: int) -> None:
+    def _check(self, client: Client, mapped: int, unknown: int) -> None:
+        """Raise ValueError when ``client`` holding ``mapped`` refs, ``unknown`` of them
+        unknown to the catalog, would break a limit."""
+        if unknown > MAX_UNKNOWN_PER_CLIENT:
+            raise ValueError(
+                f"client {client.id!r}: {unknown} refs the catalog does not know "
+                f"(MAX_UNKNOWN_PER_CLIENT {MAX_UNKNOWN_PER_CLIENT}); register catalog ids"
+            )
+        owner = client.owner
         if owner is None:
             return
-        held = self.owned.get(owner, (0, 0))
-        now = (held[0] + clients, held[1] + refs)
-        if now == (0, 0):
-            self.owned.pop(owner, None)
-        else:
-            self.owned[owner] = now
-
-    @staticmethod
-    def _check_unknown(client_id: str, result: Registration) -> None:
-        if len(result.unknown) > MAX_UNKNOWN_PER_CLIENT:
+        clients, refs, unknowns = self.owned(owner, but=client.id)
+        if client.id not in self.clients and clients >= MAX_CLIENTS_PER_OWNER:
             raise ValueError(
-                f"client {client_id!r}: {len(result.unknown)} refs the catalog does not know "
-                f"(MAX_UNKNOWN_PER_CLIENT {MAX_UNKNOWN_PER_CLIENT}); register catalog ids"
+                f"gateway {owner!r} already has {clients} clients "
+                f"(MAX_CLIENTS_PER_OWNER {MAX_CLIENTS_PER_OWNER}); unregister some first"
+            )
+        if refs + mapped > MAX_REFS_PER_OWNER:
+            raise ValueError(
+                f"gateway {owner!r} would hold {refs + mapped} model refs over its clients "
+                f"(MAX_REFS_PER_OWNER {MAX_REFS_PER_OWNER})"
+            )
+        if unknowns + unknown > MAX_UNKNOWN_PER_OWNER:
+            raise ValueError(
+                f"gateway {owner!r} would hold {unknowns + unknown} refs the catalog does not "
+                f"know (MAX_UNKNOWN_PER_OWNER {MAX_UNKNOWN_PER_OWNER})"
             )
 
     def unregister(self, client_id: str) -> bool:
@@ -149,7 +154,11 @@ class Roster:
         for key in sorted({key for key in client.refs.values() if key is not None}):
             self.ledger.detach(key, client_id)
         del self.clients[client_id]
-        self._count(client.owner, -1, -client.size)
+        if client.owner is not None:
+            mine = self.by_owner[client.owner]
+            mine.discard(client_id)
+            if not mine:
+                del self.by_owner[client.owner]
         return True
 
     def reconcile(
@@ -162,7 +171,8 @@ class Roster:
         result = Registration(client.id, provider)
         mapped, removed = self._locate_all(client.id, provider, refs, result)
         if check:
-            self._check_unknown(client.id, result)
+            self._check(client, len(mapped) + len(removed), len(result.unknown))
+        client.unknown = len(result.unknown)
         old_keys = {key for key in client.refs.values() if key is not None}
         new_keys = {key for key in mapped.values() if key is not None}
         in_catalog = {key: ref in result.counted for ref, key in mapped.items() if key}

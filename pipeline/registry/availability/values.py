@@ -28,6 +28,9 @@ MAX_CLIENTS_PER_OWNER = 1_000
 """Clients one gateway identity may register over HTTP (issue 27)."""
 MAX_REFS_PER_OWNER = 250_000
 """Refs all the clients of one gateway identity may register in all (1,000 clients × 250)."""
+MAX_UNKNOWN_PER_OWNER = 20_000
+"""Refs unknown to the catalog over all the clients of one gateway identity: each is a model
+of its own in the overlay (about 1 KB), so they are bounded apart from the known ones."""
 MAX_TIME = 253_402_300_799.0
 """9999-12-31T23:59:59Z: a retry time past it (or before the epoch) is no time at all."""
 MODEL_STATES = ("available", "cooling_down", "suspended", "no_clients")
@@ -215,6 +218,7 @@ __all__ = [
     "MAX_REFS_PER_OWNER",
     "MAX_TIME",
     "MAX_UNKNOWN_PER_CLIENT",
+    "MAX_UNKNOWN_PER_OWNER",
     "MODEL_STATES",
     "AvailabilityError",
     "AvailabilityEvent",
