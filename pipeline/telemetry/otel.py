@@ -54,7 +54,10 @@ MAPPING: tuple[tuple[str, str], ...] = (
     ("gen_ai.response.time_to_first_chunk (seconds)", "ttftMs"),
     ("gen_ai.usage.input_tokens (or gen_ai.usage.prompt_tokens)", "inputTokens"),
     ("gen_ai.usage.output_tokens (or gen_ai.usage.completion_tokens)", "outputTokens"),
-    ("catalog.consumer, else resource service.name", "consumer"),
+    (
+        "catalog.consumer, else resource service.name",
+        "consumer as the span declares it — overwritten by the token's identity",
+    ),
     ("span end time", "timestamp"),
 )
 
