@@ -112,3 +112,13 @@ def test_every_token_read_is_scrubbed_from_output(tmp_path):
     path.write_text(f"gw-a={secret}\n")
     _load(X_TOKENS=str(path))
     assert secret not in redact.redact(f"a line quoting {secret} by mistake")
+
+
+def test_catalog_serve_refuses_to_start_on_a_bad_entry(tmp_path, monkeypatch, capsys):
+    from pipeline import cli
+
+    monkeypatch.setenv("CATALOG_RUNTIME_TOKENS", f"gw-eu={EU},gw-us=tiny-secret")
+    code = cli.main(["serve", "--store", str(tmp_path / "empty"), "--port", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "CATALOG_RUNTIME_TOKENS entry 2: the token is shorter" in err
+    assert "tiny-secret" not in err and "Traceback" not in err
