@@ -252,7 +252,7 @@ def runtime_router(
 
     def mine(caller: Namespace, client_id: str) -> str:
         key = caller.key(client_id)
-        if key not in live.clients():
+        if not live.has_client(key):
             raise HTTPException(404, f"no client {client_id!r} is registered by this gateway")
         return key
 

@@ -40,7 +40,8 @@ SINGLE_IDENTITY = "default"
 """The identity of the single ``CATALOG_TELEMETRY_TOKEN``."""
 MAX_DEPTH = 32
 """JSON nesting accepted in a telemetry body or NDJSON line (an event is 2 levels deep, an
-OTLP JSON request 8): deeper is refused before parsing, never a RecursionError."""
+OTLP JSON request with array attributes 13): deeper is refused before parsing, never a
+RecursionError."""
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")

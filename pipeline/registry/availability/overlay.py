@@ -458,6 +458,10 @@ class Availability:
         with self._lock:
             return sorted(self._roster.clients)
 
+    def has_client(self, client_id: str) -> bool:
+        with self._lock:
+            return client_id in self._roster.clients
+
     def first_available(
         self,
         format: str | None = None,

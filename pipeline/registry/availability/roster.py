@@ -105,9 +105,10 @@ class Roster:
     def register(
         self, client_id: str, provider: str, refs: Sequence[str], owner: str | None = None
     ) -> Registration:
-        """Add ``client_id`` or reconcile it with its new provider and refs. Over a limit
-        (unknown refs per client; an owner's clients or refs) it raises ValueError naming the
-        limit, before anything changed."""
+        """Add ``client_id`` (of ``owner``) or reconcile it with its new provider and refs (an
+        existing client keeps its first owner). Over a limit (unknown refs per client; an
+        owner's clients, refs or unknown refs) it raises ValueError naming the limit, before
+        anything changed."""
         client = self.clients.get(client_id)
         if client is None:
             fresh = Client(client_id, provider, {}, {}, owner)
@@ -166,7 +167,7 @@ class Roster:
     ) -> Registration:
         """Point ``client`` at ``refs`` (resolved now): detach what it no longer serves,
         attach what is new, move counts on a provider change; keep quota and suspension state
-        of the models it still serves. With ``check``, too many unknown refs raise first."""
+        of the models it still serves. With ``check``, a registration over a limit raises first."""
         ledger = self.ledger
         result = Registration(client.id, provider)
         mapped, removed = self._locate_all(client.id, provider, refs, result)
