@@ -170,6 +170,7 @@ def bench_aggregation(sample_rows_per_hour: int = 50_000) -> dict[str, float]:
             now=NOW,
             days=DAYS,
             max_event_age_hours=config.max_event_age_hours,
+            judged_days=config.verification_window_days,  # as the daily job reads (votes)
         )
         out["load_and_compact_s"] = time.perf_counter() - started
         out["compacted_days"] = float(len(loaded.compacted))

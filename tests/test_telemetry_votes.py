@@ -159,3 +159,37 @@ def test_catalog_telemetry_shows_the_votes(gateways, store, capsys):
     votes = json.loads(capsys.readouterr().out)["votes"]
     (entry,) = [v for v in votes if v["model"] == MODEL and v["capability"] == "tools"]
     assert entry["votes"] == {"gw-bad": "fails", "gw-eu": "works"} and entry["verdict"] is None
+
+
+def test_daily_files_keep_who_called_and_old_rollups_count_as_one_identity(tmp_path):
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from pipeline.telemetry.compaction import load_days
+    from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, encode
+    from pipeline.telemetry.verify import window_tallies
+
+    now = dt(2026, 11, 30, 10, tzinfo=UTC)
+    store = LocalStore(tmp_path / "s")
+    old = dt(2026, 11, 27, 9, tzinfo=UTC)  # a closed day: compacted by the load below
+    intake = Intake(store, TelemetryConfig(), lambda: lambda ref, p: ref, clock=old.timestamp)
+    for identity, outcome in (("gw-eu", "ok"), ("gw-us", "capability_error")):
+        events = [{"model": "v/a", "capability": "tools", "outcome": outcome}] * 21
+        assert intake.submit(events, identity=identity).accepted == 21
+    intake.flush()
+    # A file written before identities: thirty self-declared consumers on one shared token.
+    cells = {}
+    for i in range(30):
+        cell = Cell()
+        cell.outcomes[1] = 25
+        cells[(f"consumer-{i}", "v/a", "tools")] = cell
+    store.put(f"{HOURLY}2026113008/old-writer.json", encode("hourly", "2026113008", "w", cells))
+
+    loaded = load_days(store, now=now, days=7, max_event_age_hours=24)
+    assert loaded.compacted == [f"{DAILY}20261127.json"]
+    again = load_days(store, now=now, days=7, max_event_age_hours=24)  # from the daily file
+    first = int(dt(2026, 11, 24, tzinfo=UTC).timestamp())
+    tallies = window_tallies(again.judged, first)["v/a"]["tools"]
+    assert tallies == {"gw-eu": (21, 0), "gw-us": (0, 21), "": (0, 750)}
+    decision = decide(tallies, TelemetryConfig())
+    assert len(decision.votes) == 3 and decision.verdict == FAILS  # 2 of 3, not 31 of 32

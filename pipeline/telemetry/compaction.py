@@ -164,9 +164,11 @@ def load_days(
     compact: bool = True,
     hourly_retention_days: int = 3,
     retention_days: int = 90,
+    judged_days: int | None = None,
 ) -> Loaded:
     """Model × capability cells per UTC day for the last ``days`` days (today included), and
-    each identity's judged calls per day.
+    each identity's judged calls per day — of the last ``judged_days`` days only, when given
+    (the votes read the verification window; longer windows need the cells alone).
 
     Closed days (nothing can arrive for them any more: ``max_event_age_hours`` past their end)
     are compacted once into ``daily/<YYYYMMDD>.json`` and read from there afterwards; open
@@ -186,6 +188,7 @@ def load_days(
             daily_present.add(parse_stamp(stamp))
         except ValueError:
             continue
+    judged_from = first if judged_days is None else today - (judged_days - 1) * 86_400
     for day in range(first, today + 86_400, 86_400):
         daily_key = f"{DAILY}{day_key(day)}.json"
         cells: dict[SeriesKey, Cell] | None = None
@@ -195,9 +198,12 @@ def load_days(
             if blob is not None:
                 try:
                     cells, document = decode_document(daily_key, blob.data)
-                    judged = _judged_rows(document, daily_key)
-                    if judged is None:
-                        judged = _legacy_judged(cells)
+                    if day < judged_from:
+                        judged = {}
+                    else:
+                        judged = _judged_rows(document, daily_key)
+                        if judged is None:
+                            judged = _legacy_judged(cells)
                 except RollupError as exc:
                     loaded.problems.append(str(exc))
                     cells = judged = None

@@ -310,6 +310,7 @@ def verify_catalog(
         max_event_age_hours=config.max_event_age_hours,
         hourly_retention_days=config.hourly_retention_days,
         retention_days=config.retention_days,
+        judged_days=config.verification_window_days,
     )
     aggregated = aggregate(
         loaded, now=now, run_id=run_id, config=config, known=(r.id for r in catalog.models)
