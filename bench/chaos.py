@@ -1,6 +1,6 @@
 """`make chaos`: randomized faulted runs against one store, checking invariants after each.
 
-    python -m bench.chaos [--runs 200] [--seed 12] [--store DIR]
+    python -m bench.chaos [--runs 200] [--seed 12] [--store DIR] [--insiders 30]
 
 Each run is ``catalog sync openrouter`` in a subprocess against a hostile upstream on
 127.0.0.1 (tests/hostile.py), with a random mix of faults: a hostile or broken body, an
@@ -9,6 +9,13 @@ character, a garbled lock, bindings or status file planted first, and a SIGKILL 
 moment. The store is shared by all runs, so kills and garbage accumulate as they would in
 production. After every run the invariants below are checked; the counts are printed at the
 end and the exit status is 1 if any invariant was ever violated.
+
+Then come the hostile insiders (issue 27, ``bench.insiders``): a `catalog serve` with three
+telemetry and two gateway identities takes ``--insiders`` floods drawn at random (bodies sent
+without a token, bodies over their caps, deep JSON, one identity's series, memo, runtime-client
+and OTLP-attribute floods, suspend/resume churn, one identity voting against two), each checked
+for its own limits, no 5xx, a live server under its memory bound; and at the end the curated
+refresh must keep the flag the lone identity voted against.
 """
 
 from __future__ import annotations
@@ -232,15 +239,50 @@ def one_run(
     }
 
 
+def insider_phase(rng: random.Random, runs: int, inv: Invariants, root: Path) -> Counter[str]:
+    """``runs`` random insider floods against one `catalog serve`; returns floods by name."""
+    from bench import insiders
+
+    drawn: Counter[str] = Counter()
+    if runs <= 0:
+        return drawn
+    store = root / "insiders-store"
+    insiders.publish_catalog(store)
+    server = insiders.Server(store, root / "insiders-serve.log").start()
+    try:
+        models = insiders.catalog_ids(server)
+        for _ in range(runs):
+            name = rng.choice(list(insiders.FLOODS))
+            drawn[name] += 1
+            bad = insiders.run_flood(server, name, rng, models)
+            inv.check("insiders: every limit holds, no 5xx, serve alive", not bad, f"{name}: {bad}")
+        peak = server.peak_mb()
+        inv.check(
+            f"insiders: catalog serve under {insiders.SERVE_LIMIT_MB} MB",
+            peak < insiders.SERVE_LIMIT_MB,
+            f"{peak:.0f} MB",
+        )
+        PEAKS.append(peak)
+    finally:
+        server.stop()
+    if drawn["vote flood (one identity)"]:
+        votes = insiders.check_votes(store)
+        inv.check("insiders: one identity never flips a published flag", not votes, str(votes))
+    return drawn
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--store", help="store directory (default: a temporary one)")
+    parser.add_argument("--insiders", type=int, default=30, help="insider floods after the runs")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     inv = Invariants()
-    tallies: dict[str, Counter[str]] = {k: Counter() for k in ("scenario", "planted", "key", "end")}
+    tallies: dict[str, Counter[str]] = {
+        k: Counter() for k in ("scenario", "planted", "key", "end", "insider")
+    }
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp, HostileUpstream() as upstream:
         root = Path(args.store) if args.store else Path(tmp) / "store"
@@ -251,6 +293,7 @@ def main() -> None:
                 tallies[name][value] += 1
             if (index + 1) % 20 == 0:
                 print(f"  {index + 1} runs, {sum(inv.violated.values())} violations", flush=True)
+        tallies["insider"] = insider_phase(rng, args.insiders, inv, Path(tmp))
     print(f"\nchaos: {args.runs} runs (seed {args.seed}) in {time.monotonic() - began:.0f}s")
     for name, counts in tallies.items():
         print(f"  {name:<9} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
@@ -259,7 +302,7 @@ def main() -> None:
         print(f"  {inv.checked[name]:>5} / {inv.violated[name]:<3} {name}")
     for example in inv.examples:
         print(f"  VIOLATION {example}")
-    print(f"largest peak RSS of a finished run: {max(PEAKS, default=0):.0f} MB")
+    print(f"largest peak RSS of a finished run or catalog serve: {max(PEAKS, default=0):.0f} MB")
     sys.exit(1 if inv.violated else 0)
 
 

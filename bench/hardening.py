@@ -1,8 +1,11 @@
-"""Hardening figures (issue 12): peak memory of a sync against each hostile body, and of the
-reader under 10,000 requests with random cursors and filters.
+"""Hardening figures (issues 12 and 27): peak memory of a sync against each hostile body, of
+the reader under 10,000 requests with random cursors and filters, and of `catalog serve` under
+each flood a hostile insider can send (``bench.insiders``: token holders of the telemetry
+intake and the runtime API, and nobody at all).
 
-Targets: every sync under 512 MB peak RSS; the reader under 300 MB. Each figure is the peak
-RSS of its own subprocess. Prints figures and which target missed; never asserts.
+Targets: every sync under 512 MB peak RSS; the reader under 300 MB; `catalog serve` under the
+insider floods under 300 MB resident, every limit holding. Each figure is the memory of its
+own subprocess. Prints figures and which target missed; never asserts.
 """
 
 from __future__ import annotations
@@ -86,4 +89,29 @@ def main() -> None:
     if mark != "ok":
         missed.append("reader flood")
     print(f"  {done.stdout.strip() or done.stderr[-300:]}  {mark}")
+
+    from bench import insiders, targets
+
+    rows, peak, votes = insiders.measure()
+    print(
+        f"catalog serve under insider floods (target < {insiders.SERVE_LIMIT_MB} MB resident, "
+        "every limit holding):"
+    )
+    for name, rss, seconds, bad in rows:
+        mark = "ok" if not bad else "MISSED: " + "; ".join(bad)
+        print(f"  {name:<34} {rss:7.1f} MB  {seconds:6.1f} s  {mark}")
+        if bad:
+            missed.append(name)
+    print(f"  peak resident memory over every flood: {peak:.0f} MB")
+    print("  supportsTools after one identity's vote flood: " + ("; ".join(votes) or "kept"))
+    ok = peak < insiders.SERVE_LIMIT_MB and not votes and not any(bad for *_, bad in rows)
+    targets.record(
+        "hardening",
+        f"catalog serve under insider floods < {insiders.SERVE_LIMIT_MB} MB, limits hold",
+        f"{peak:.0f} MB peak",
+        ok,
+    )
+    if peak >= insiders.SERVE_LIMIT_MB:
+        missed.append("catalog serve memory under insider floods")
+    missed += votes
     print("targets missed: " + (", ".join(missed) if missed else "none"))

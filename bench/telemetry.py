@@ -32,9 +32,10 @@ from pathlib import Path
 from pipeline.config import TelemetryConfig
 from pipeline.publishing import publish
 from pipeline.publishing.store import LocalStore
+from pipeline.telemetry.compaction import load_days
 from pipeline.telemetry.events import CAPABILITIES, OUTCOMES, Rejected
 from pipeline.telemetry.intake import Intake
-from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, day_key, encode, hour_key, load_days
+from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, day_key, encode, hour_key
 from pipeline.telemetry.verify import aggregate
 
 MODELS = 10_000
@@ -169,6 +170,7 @@ def bench_aggregation(sample_rows_per_hour: int = 50_000) -> dict[str, float]:
             now=NOW,
             days=DAYS,
             max_event_age_hours=config.max_event_age_hours,
+            judged_days=config.verification_window_days,  # as the daily job reads (votes)
         )
         out["load_and_compact_s"] = time.perf_counter() - started
         out["compacted_days"] = float(len(loaded.compacted))

@@ -8,7 +8,7 @@ between modules or between packages):
     service/      the reader over HTTP (`catalog serve`): app, routes, middleware, metrics
     runs/         orchestration: jobs (run_job), context, sync, providers, curated_sync, sweep,
                   rebuild (history backfill), schedule, fallback
-    telemetry/    runtime truth: call outcomes in, rollups, verification, downgrades, probes
+    telemetry/    runtime truth: call outcomes in, rollups, identities' votes, downgrades, probes
     web/          the web explorer: pages (Jinja2 templates), rows, routes, static export
     registry/     the reader as a library (Registry), cost, native shapes, runtime availability
     offers/       per-provider offers from OpenRouter's endpoints API, same-provider enrichment
@@ -25,6 +25,7 @@ between modules or between packages):
                   types (what stages hand to publishing)
     resolve.py    id / alias / redirect / family fallback resolution (CLI and reader)
     logs/         log formatters; secrets checked when read, scrubbed from every output channel
+    identities.py bearer tokens that name who writes runtime truth (telemetry, runtime API)
     config.py, timeutil.py   settings and small utilities
     data/         the embedded offline catalog
     defaults/     the default override files and pinned manifests (in a checkout, a link to

@@ -198,9 +198,11 @@ class TelemetryConfig(Section):
     """Sustained events per second the HTTP intake accepts (token bucket)."""
     burst: int = Field(default=10_000, ge=1)
     """Token-bucket size: events accepted at once above the sustained rate."""
-    max_series: int = Field(default=500_000, ge=1)
-    """Most consumer × model × capability × hour cells held in memory before new ones are
-    rejected (`too_many_series`): hostile consumer names cannot grow memory without bound."""
+    max_series: int = Field(default=20_000, ge=1)
+    """Most model × capability × hour cells one identity holds in memory (open hours: the
+    current one and late events not yet flushed; a flush forgets closed hours) before its new
+    ones are rejected (`too_many_series`, with the time room comes back). Per identity, so one
+    at its cap leaves the others unaffected; about 1 KB a cell."""
 
 
 class CatalogConfig(Section):

@@ -21,13 +21,14 @@ from pipeline.config import TelemetryConfig
 from pipeline.publishing import keys, registry_export
 from pipeline.publishing.store import LocalStore
 from pipeline.records.catalog import CurrentCatalog
-from pipeline.records.model import CapabilityCheck, Verification
+from pipeline.records.model import Verification
 from pipeline.stages.capabilities import TelemetryRule, telemetry_layer
 from pipeline.telemetry import otel
+from pipeline.telemetry.compaction import load_days
 from pipeline.telemetry.events import Event, Rejected, build_event
 from pipeline.telemetry.intake import Intake
-from pipeline.telemetry.rollup import DAILY, HOURLY, Rollups, load_days
-from pipeline.telemetry.verify import percentile, wilson_lower
+from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, Rollups
+from pipeline.telemetry.verify import percentile, verification_for, wilson_lower
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -181,7 +182,7 @@ def test_closed_days_are_compacted_and_old_rollups_expire(tmp_path):
     old_day = NOW - timedelta(days=5)
     for hour in range(3):
         rollups.add(_event(at=old_day + timedelta(hours=hour), consumer=f"c{hour}"))
-    rollups.flush(now=NOW.timestamp(), keep_hours=1000)
+    rollups.flush(now=NOW.timestamp())
     hourly_before = store.list(HOURLY)
     assert len(hourly_before) == 3
     loaded = load_days(
@@ -199,13 +200,18 @@ def test_closed_days_are_compacted_and_old_rollups_expire(tmp_path):
 
 
 def test_hostile_consumer_names_cannot_grow_memory_without_bound(tmp_path):
+    """Issue 17's bound, issue 27's reason: over HTTP the consumer is the token's identity, so
+    25 self-declared names are one series; and an identity past ``max_series`` is refused."""
     config = TelemetryConfig(max_series=10)
     intake = Intake(LocalStore(tmp_path / "s"), config, lambda: _lookup, clock=NOW.timestamp)
     events = [{"model": "v/a", "outcome": "ok", "consumer": f"c{i}"} for i in range(25)]
-    result = intake.submit(events)
-    assert result.accepted == 10 and result.rejected_count == 15
+    result = intake.submit(events, identity="gw")
+    assert result.accepted == 25 and intake.rollups.series == 1
+    models = [{"model": f"v/m{i}", "outcome": "ok"} for i in range(25)]
+    result = intake.submit(models, identity="gw")
+    assert result.accepted == 9 and result.rejected_count == 16
     assert {r["reason"] for r in result.rejected} == {"too_many_series"}
-    assert intake.rollups.series == 10 and intake.stats()["rejected"] == {"too_many_series": 15}
+    assert intake.rollups.series == 10 and intake.stats()["rejected"] == {"too_many_series": 16}
 
 
 # -- the telemetry layer on a real record -----------------------------------------------------
@@ -223,24 +229,13 @@ def gpt4o(sync_file, store):
 RULE = TelemetryRule(min_calls=20, downgrade_above=0.5, recover_at=0.8, window_days=7)
 
 
-def _verification(ok: int, failed: int) -> Verification:
-    calls = ok + failed
-    return Verification(
-        status="unverified",
-        last_checked="2026-11-30T10:00:00Z",
-        last_seen="2026-11-30T09:59:00Z",
-        window_days=7,
-        calls=calls,
-        capabilities={
-            "tools": CapabilityCheck(
-                calls=calls,
-                ok=ok,
-                success_rate=ok / calls,
-                success_lower_bound=round(wilson_lower(ok, calls), 4),
-                failure_lower_bound=round(wilson_lower(failed, calls), 4),
-            )
-        },
-    )
+def _verification(ok: int, failed: int, **tallies: tuple[int, int]) -> Verification:
+    """The verification the daily job gives tool calls: ``ok``/``failed`` pooled, voted by
+    one identity — or by each of ``tallies`` (identity → (ok, failed)) when given."""
+    cell = Cell()
+    cell.outcomes[0], cell.outcomes[1] = ok, failed
+    votes = {"tools": tallies or {"gw": (ok, failed)}}
+    return verification_for({"tools": cell}, now=NOW, config=TelemetryConfig(), tallies=votes)
 
 
 def test_downgrade_holds_inside_the_hysteresis_band_and_recovers_above_it(gpt4o):
@@ -472,7 +467,7 @@ def test_windows_count_whole_utc_days_including_today(tmp_path):
     rollups = Rollups(store, writer="w")
     for back, outcome in ((0, "ok"), (3, "ok"), (6, "capability_error"), (10, "ok"), (40, "ok")):
         rollups.add(_event(at=NOW - timedelta(days=back), outcome=outcome))
-    rollups.flush(now=NOW.timestamp(), keep_hours=10_000)
+    rollups.flush(now=NOW.timestamp())
     loaded = load_days(store, now=NOW, days=30, max_event_age_hours=24)
     config = TelemetryConfig()
     document = aggregate(loaded, now=NOW, run_id="r", config=config, known=["v/a"]).document

@@ -161,7 +161,12 @@ def test_telemetry_end_to_end(tmp_path, store, sync_file, serve_telemetry):
     ]
     answer = http.post("/api/telemetry", json=batch, headers=AUTH)
     assert answer.status_code == 202, answer.text
-    assert answer.json() == {"accepted": 40, "rejectedCount": 0, "rejected": []}
+    assert answer.json() == {
+        "consumer": "default",  # the single token's identity: the events said "agent-a"
+        "accepted": 40,
+        "rejectedCount": 0,
+        "rejected": [],
+    }
 
     # -- NDJSON (gzip): plain chat calls of gpt-4o succeed; the alias resolves ---------------
     alias = read_json(store, keys.CURRENT)
@@ -256,8 +261,10 @@ def test_telemetry_end_to_end(tmp_path, store, sync_file, serve_telemetry):
     ):
         assert stats["rejected"].get(reason, 0) >= 1, (reason, stats)
     assert stats["ignoredSpans"] == {"embeddings": 1, "none": 1}
-    assert stats["byConsumer"]["otel-app"] == 60
-    assert stats["byConsumer"]["json-exporter"] == 10
+    # One token, one identity (issue 27): the consumer names events and spans declare (the
+    # JSON `consumer`, `catalog.consumer`, `service.name`) are overwritten by it.
+    assert set(stats["byConsumer"]) == {"default"}
+    assert stats["byConsumer"]["default"] == stats["accepted"]
     metrics = http.get("/metrics").text
     assert 'catalog_telemetry_rejected_total{reason="rate_limited"}' in metrics
     assert "catalog_telemetry_ignored_spans_total 2" in metrics

@@ -79,6 +79,7 @@ def failure(exc: Exception) -> tuple[int, str] | None:
     expect it (a bug: the traceback shows). The error types of other packages are imported
     here, once a command has failed, rather than before every command."""
     from pipeline.config import ConfigError
+    from pipeline.identities import IdentityError
     from pipeline.logs.redact import SecretError
     from pipeline.overrides.files import OverrideError
     from pipeline.publishing.store import StoreError
@@ -99,7 +100,7 @@ def failure(exc: Exception) -> tuple[int, str] | None:
     if isinstance(exc, OSError):  # a path the user gave (--output, a directory argument, ...)
         where = f"{exc.filename}: " if exc.filename else ""
         return EXIT_FAILED, f"{where}{exc.strerror or exc}"
-    if isinstance(exc, SecretError):
+    if isinstance(exc, SecretError | IdentityError):
         return EXIT_USAGE, str(exc)
     return None
 

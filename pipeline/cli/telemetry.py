@@ -1,12 +1,13 @@
 """Runtime truth from the command line: ``catalog verify`` (probe models' claimed
 capabilities through an OpenAI-compatible endpoint, recorded as telemetry) and ``catalog
-telemetry`` (what the intake received)."""
+telemetry`` (what the intake received, and how the identities vote)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import Any
 
 from pipeline.cli.common import UsageError, published_or_say, read_published, store_for
 
@@ -71,7 +72,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         # Unique per run: two verify runs in the same second must not overwrite each other.
         writer=f"probe-{time.time_ns()}-{os.getpid()}",
     )
-    kept = intake.submit([r.event(now) for r in results])
+    kept = intake.submit([r.event(now) for r in results], identity=probes.CONSUMER)
     intake.flush()
     for r in results:
         print(f"{r.model:<44}{r.capability:<18}{r.outcome:<18}{r.latency_ms:>8.0f} ms  {r.detail}")
@@ -80,12 +81,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_telemetry(args: argparse.Namespace) -> int:
-    """`catalog telemetry`: what the intake received, per consumer and model, and rejections."""
+    """`catalog telemetry`: what the intake received, per identity and model, rejections, and
+    the votes of the verification window."""
     import json
     import time
 
     from pipeline.config import load_config
-    from pipeline.telemetry.rollup import INTAKE, iter_recent
+    from pipeline.telemetry.compaction import iter_recent
+    from pipeline.telemetry.events import OUTCOMES
+    from pipeline.telemetry.rollup import INTAKE
 
     config = load_config(args.config)
     store = store_for(args, config)
@@ -110,7 +114,7 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         for reason, count in counters.get("rejected", {}).items():
             rejected[reason] = rejected.get(reason, 0) + int(count)
         ignored += sum(int(v) for v in counters.get("ignoredSpans", {}).values())
-    from pipeline.telemetry.events import OUTCOMES
+    votes = _votes(store, config.telemetry, problems)
 
     if args.json:
         print(
@@ -123,6 +127,18 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
                     ],
                     "rejected": dict(sorted(rejected.items())),
                     "ignoredSpans": ignored,
+                    "votes": [
+                        {
+                            "model": model,
+                            "capability": capability,
+                            "votes": {v.identity or "-": v.says for v in decision.votes},
+                            "probe": decision.probe.says if decision.probe else None,
+                            "belowMinCalls": list(decision.below_min),
+                            "verdict": decision.verdict,
+                            "decidedBy": decision.by,
+                        }
+                        for model, capability, decision in votes
+                    ],
                     "problems": problems,
                 },
                 indent=2,
@@ -141,6 +157,44 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         + (", ".join(f"{reason} {count}" for reason, count in sorted(rejected.items())) or "none")
     )
     print(f"ignored non-GenAI spans: {ignored}")
+    settings = config.telemetry
+    print(
+        f"votes, last {settings.verification_window_days} days (one identity, one vote; "
+        f"at least {settings.min_calls} judged calls each):"
+    )
+    for model, capability, decision in votes:
+        print(f"  {model:<44}{capability:<18}{decision.explain()}")
+    if not votes:
+        print("  (no identity called a capability enough to vote)")
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 0
+
+
+def _votes(store: Any, settings: Any, problems: list[str]) -> list[tuple[str, str, Any]]:
+    """(model, capability, decision) for every capability some identity (or a probe) voted
+    on in the verification window, read like the daily job reads it (nothing compacted)."""
+    from datetime import UTC, datetime
+
+    from pipeline.telemetry.compaction import load_days
+    from pipeline.telemetry.verify import window_tallies
+    from pipeline.telemetry.votes import decide
+
+    now = datetime.now(UTC)
+    loaded = load_days(
+        store,
+        now=now,
+        days=settings.verification_window_days,
+        max_event_age_hours=settings.max_event_age_hours,
+        compact=False,
+    )
+    problems += loaded.problems
+    today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+    first_day = today - (settings.verification_window_days - 1) * 86_400
+    out = []
+    for model, per_capability in sorted(window_tallies(loaded.judged, first_day).items()):
+        for capability, tallies in sorted(per_capability.items()):
+            decision = decide(tallies, settings)
+            if decision.votes or decision.probe is not None:
+                out.append((model, capability, decision))
+    return out

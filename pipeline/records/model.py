@@ -202,6 +202,7 @@ class PerRequestLimits(Record):
 
 
 VerificationStatus = Literal["verified", "partial", "failing", "unverified"]
+VoteSays = Literal["works", "fails", "undecided"]
 TelemetryCapability = Literal[
     "chat", "tools", "structuredOutput", "vision", "reasoning", "streaming"
 ]
@@ -220,6 +221,13 @@ class CapabilityCheck(Record):
     """Wilson score lower bound (95%) of the success rate."""
     failure_lower_bound: float
     """Wilson score lower bound (95%) of the failure rate (`capability_error / calls`)."""
+    votes: dict[str, VoteSays] | None = None
+    """Identity → what its own calls say, for each identity with at least `min_calls` judged
+    calls (one identity, one vote; `-` for rollups from before identities). The verdict is
+    their strict majority; absent when no identity called it enough."""
+    probe: VoteSays | None = None
+    """What the operator's probes (`syncmodels verify`) in the window say; they decide when
+    the identities reach no majority."""
 
 
 class Downgrade(Record):
@@ -259,9 +267,12 @@ class Verification(Record):
     ttft_p50_ms: float | None = None
     """Median time to first token, milliseconds, where reported."""
     verified_capabilities: list[TelemetryCapability] = Field(default_factory=list)
-    """Capabilities whose success lower bound reached the verification threshold."""
+    """Capabilities the identities that called them say work (a strict majority of the
+    voters, each with its success lower bound at the verification threshold), or the
+    operator's probes do when they reach no majority."""
     failing_capabilities: list[TelemetryCapability] = Field(default_factory=list)
-    """Capabilities whose failure lower bound exceeds the downgrade threshold."""
+    """Capabilities a strict majority of the voting identities say fail (each with its
+    failure lower bound above the downgrade threshold), or the probes do without a majority."""
     capabilities: dict[str, CapabilityCheck] = Field(default_factory=dict)
     """Capability → the numbers behind the two lists."""
     downgraded: dict[str, Downgrade] = Field(default_factory=dict)

@@ -27,7 +27,7 @@ from pipeline.service.admin import (
     lease_holder,
 )
 from pipeline.service.bodies import ADMIN_CACHE, encode, respond
-from pipeline.service.json_bodies import documented, json_body
+from pipeline.service.request_bodies import documented, json_body
 from pipeline.service.spec import Open, error_responses
 from pipeline.timeutil import utcnow
 
@@ -62,8 +62,8 @@ REFRESH_BODY_LIMIT = 4096
 
 
 # The refresh body is read as JSON whatever its Content-Type (`curl -d '{"scope": …}'` sends
-# a form type); an empty body means scope `all` (json_bodies.py).
-refresh_body = json_body(RefreshBody, limit=REFRESH_BODY_LIMIT, required=False)
+# a form type); an empty body means scope `all` (request_bodies.py).
+refresh_body = json_body(RefreshBody, REFRESH_BODY_LIMIT, empty="{}")
 
 
 class RefreshAccepted(BaseModel):
@@ -147,10 +147,10 @@ def add_admin_routes(
         openapi_extra=documented(RefreshBody, required=False),
     )
     def admin_refresh(
-        body: Annotated[RefreshBody | None, Depends(refresh_body)] = None,
+        body: Annotated[RefreshBody, Depends(refresh_body)],
     ) -> Response:
         """Start a sync job in the background (same code path as `syncmodels`)."""
-        scope = body.scope if body is not None else "all"
+        scope = body.scope
         try:
             run = refresher.start(scope)
         except RefreshBusy as exc:

@@ -248,33 +248,41 @@ def serve(
     from pipeline.publishing.store import open_store
 
     sock = listen(host, port)
-    registry = Registry(open_store(store_uri, **(store_options or {})))
-    result = registry.refresh()
-    if result.error:
-        log.warning("starting without a catalog; will keep polling", extra={"error": result.error})
-    app = create_app(
-        registry,
-        admin_token=admin_token,
-        refresh_seconds=refresh_seconds,
-        max_age_seconds=max_age_seconds,
-        config_path=config_path,
-        cors_origins=cors_origins,
-        stale_after=stale_after,
-    )
-    log.info(
-        "serving",
-        extra={"store": registry.store.uri, "host": host, "port": port, "admin": bool(admin_token)},
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
-    )
-    try:
-        server.run(sockets=[sock])
-    except SystemExit as exc:
-        # uvicorn exits 3 when its start-up fails; here 3 means "the run lease is held".
-        raise OSError(f"catalog serve did not start on {host}:{port} (see the log)") from exc
-    except KeyboardInterrupt:
-        pass
+    try:  # the socket is closed whatever stops the start (a bad token entry, a store error)
+        registry = Registry(open_store(store_uri, **(store_options or {})))
+        result = registry.refresh()
+        if result.error:
+            log.warning(
+                "starting without a catalog; will keep polling", extra={"error": result.error}
+            )
+        app = create_app(
+            registry,
+            admin_token=admin_token,
+            refresh_seconds=refresh_seconds,
+            max_age_seconds=max_age_seconds,
+            config_path=config_path,
+            cors_origins=cors_origins,
+            stale_after=stale_after,
+        )
+        log.info(
+            "serving",
+            extra={
+                "store": registry.store.uri,
+                "host": host,
+                "port": port,
+                "admin": bool(admin_token),
+            },
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
+        )
+        try:
+            server.run(sockets=[sock])
+        except SystemExit as exc:
+            # uvicorn exits 3 when its start-up fails; here 3 means "the run lease is held".
+            raise OSError(f"catalog serve did not start on {host}:{port} (see the log)") from exc
+        except KeyboardInterrupt:
+            pass
     finally:
         sock.close()
     if not server.started:

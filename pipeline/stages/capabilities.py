@@ -592,10 +592,13 @@ def explain(record: ModelRecord, conflicts: Iterable[dict[str, Any]] = ()) -> li
 #
 # Runs after the other layers, on the assembled record: a flag the API or a heuristic set true
 # is published false while calls show it failing, and comes back when they show it working.
-# Two thresholds make a hysteresis band (downgrade when the failure rate's Wilson lower bound
-# exceeds `downgrade_above`; recover when the success rate's lower bound reaches `recover_at`),
-# so a flag does not flap between runs. The downgrade in force lives in
-# `verification.downgraded` with what it replaced, so any run can restore it.
+# "Calls show" is the verdict of the daily verification (`pipeline.telemetry.votes`): a strict
+# majority of the identities that called the capability at least `min_calls` times, each
+# judged by its own Wilson bounds (fails above `downgrade_above`, works from `recover_at` — a
+# hysteresis band, so a flag does not flap between runs), or the operator's probes when the
+# identities reach no majority. It is in `verification.failingCapabilities` and
+# `verifiedCapabilities`. The downgrade in force lives in `verification.downgraded` with what
+# it replaced, so any run can restore it.
 
 TELEMETRY_FLAGS: dict[str, tuple[str, str]] = {
     # telemetry capability → (published flag, record attribute). Only boolean flags: a
@@ -621,11 +624,30 @@ def _figures(cap: str, check: Any, rule: TelemetryRule) -> str:
     if check is None or check.calls == 0:
         return f"no {cap} calls in the last {rule.window_days} days"
     failed = check.calls - check.ok
-    return (
+    figures = (
         f"{cap} failed {failed} of {check.calls} calls in {rule.window_days} days (failure "
         f"lower bound {check.failure_lower_bound:.2f}, success lower bound "
         f"{check.success_lower_bound:.2f}; downgrade above {rule.downgrade_above:g}, "
         f"recover at {rule.recover_at:g}, min {rule.min_calls} calls)"
+    )
+    return figures + _votes(check)
+
+
+def _votes(check: Any) -> str:
+    """The identities behind the verdict, as the evidence names them."""
+    votes = getattr(check, "votes", None) or {}
+    parts = []
+    for says in ("fails", "works", "undecided"):
+        names = sorted(name for name, said in votes.items() if said == says)
+        if names:
+            parts.append(f"{says}: {', '.join(names)}")
+    probe = getattr(check, "probe", None)
+    if probe is not None:
+        parts.append(f"probe {probe}")
+    if not parts:
+        return ""
+    return f"; votes of {len(votes)} identit{'y' if len(votes) == 1 else 'ies'}: " + "; ".join(
+        parts
     )
 
 
@@ -649,15 +671,16 @@ def telemetry_layer(
         else:
             base = (getattr(record, attr), layer, record.evidence.get(flag, ""))
         check = verification.capabilities.get(cap)
-        enough = check is not None and check.calls >= rule.min_calls
+        failing = cap in verification.failing_capabilities
+        working = cap in verification.verified_capabilities
         if base[1] == "override" or base[0] is not True:
             down = None  # an override decides; a false flag has nothing to downgrade
-        elif down is None and enough and check.failure_lower_bound > rule.downgrade_above:
+        elif down is None and failing:
             down = Downgrade(was_value=True, was_source=base[1], was_evidence=base[2], since=now)
             changes.append(
                 _telemetry_change(record.id, flag, "downgraded", cap=cap, check=check, rule=rule)
             )
-        elif down is not None and enough and check.success_lower_bound >= rule.recover_at:
+        elif down is not None and working:
             down = None
             changes.append(
                 _telemetry_change(record.id, flag, "recovered", cap=cap, check=check, rule=rule)
@@ -699,4 +722,14 @@ def _telemetry_change(
         "to": change == "recovered",
         "change": change,
         "evidence": _figures(cap, check, rule),
+        "identities": _behind(check, "fails" if change == "downgraded" else "works"),
     }
+
+
+def _behind(check: Any, says: str) -> list[str]:
+    """The identities whose votes made the verdict ``says`` (the probe's, when it decided)."""
+    votes = getattr(check, "votes", None) or {}
+    names = sorted(name for name, said in votes.items() if said == says)
+    if len(names) * 2 > len(votes):
+        return names
+    return ["probe"] if getattr(check, "probe", None) == says else names

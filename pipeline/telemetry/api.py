@@ -1,19 +1,21 @@
 """HTTP intake of ``catalog serve``: ``POST /api/telemetry`` and ``POST /v1/traces`` (OTLP/HTTP).
 
-Both need ``Authorization: Bearer <CATALOG_TELEMETRY_TOKEN>`` (compared in constant time);
-with the variable unset they answer 403 — the intake is closed by default. Bodies are read
-with a cap (``telemetry.max_body_bytes``, after gzip), batches with a cap
-(``telemetry.max_batch_events``), and events through a token bucket (``rate_per_second``,
-``burst``): a refusal is a 4xx naming the reason, counted in ``/metrics``. The intake's
-rollups are flushed every ``flush_seconds`` and once more at shutdown.
+Both need a bearer token that names an identity (issue 27): one of
+``CATALOG_TELEMETRY_TOKENS`` (``name=token,…`` or a file of such lines) or the single
+``CATALOG_TELEMETRY_TOKEN`` (identity ``default``); with neither set they answer 403 — the
+intake is closed by default. The token is checked before a byte of the body is read. Every
+event of a request is counted for the token's identity: a ``consumer`` the event names itself
+is overwritten. Bodies are read with a cap (``telemetry.max_body_bytes``, after gzip) and
+their nesting is bounded before parsing, batches are capped (``telemetry.max_batch_events``),
+and each identity's events go through its own token bucket (``rate_per_second``, ``burst``;
+a request without events costs one): a refusal is a 4xx naming the reason, counted in
+``/metrics``. The intake's rollups are flushed every ``flush_seconds`` and at shutdown.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import math
-import os
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -23,13 +25,23 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from pipeline.config import TelemetryConfig, load_config
-from pipeline.registry.availability import Availability, AvailabilityEvent
+from pipeline.identities import Tokens, load_tokens
+from pipeline.publishing.jsonio import nesting_exceeds
+from pipeline.registry.availability import Availability
 from pipeline.registry.core import CatalogUnavailable, Registry
 from pipeline.telemetry import otel
-from pipeline.telemetry.events import CatalogLookup, ModelLookup, Rejected
+from pipeline.telemetry.events import PROBE_IDENTITY, CatalogLookup, ModelLookup, Rejected
+from pipeline.telemetry.incidents import IncidentRecorder
 from pipeline.telemetry.intake import Intake
 
 TOKEN_ENV = "CATALOG_TELEMETRY_TOKEN"
+TOKENS_ENV = "CATALOG_TELEMETRY_TOKENS"
+SINGLE_IDENTITY = "default"
+"""The identity of the single ``CATALOG_TELEMETRY_TOKEN``."""
+MAX_DEPTH = 32
+"""JSON nesting accepted in a telemetry body or NDJSON line (an event is 2 levels deep, an
+OTLP JSON request with array attributes 13): deeper is refused before parsing, never a
+RecursionError."""
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
@@ -94,6 +106,19 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
+def parse_json(data: bytes, what: str) -> Any:
+    """``data`` parsed, or ValueError saying why: not JSON, or nested deeper than
+    ``MAX_DEPTH`` (measured on the bytes before parsing)."""
+    if nesting_exceeds(data, MAX_DEPTH):
+        raise ValueError(f"{what} nests deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(data)
+    except RecursionError as exc:  # belt and braces: the depth check should have caught it
+        raise ValueError(f"{what} nests too deep to parse") from exc
+    except ValueError as exc:
+        raise ValueError(f"{what} is not JSON: {exc}") from exc
+
+
 def _json_events(data: bytes, media: str, max_events: int) -> list[Any]:
     if media in NDJSON_TYPES:
         events: list[Any] = []
@@ -103,10 +128,10 @@ def _json_events(data: bytes, media: str, max_events: int) -> list[Any]:
             if len(events) >= max_events:
                 raise Refused(413, "too_large", f"more than {max_events} events in one batch")
             try:
-                events.append(json.loads(line))
+                events.append(parse_json(line, f"line {number}"))
             except ValueError as exc:
                 # One bad line is that event's rejection, not the batch's.
-                events.append(Rejected("invalid_json", f"line {number}: {exc}"))
+                events.append(Rejected("invalid_json", str(exc)))
         return events
     if media not in JSON_TYPES:
         raise Refused(
@@ -115,9 +140,9 @@ def _json_events(data: bytes, media: str, max_events: int) -> list[Any]:
             f"content-type {media or 'none'!r}: send application/json or application/x-ndjson",
         )
     try:
-        document = json.loads(data)
+        document = parse_json(data, "body")
     except ValueError as exc:
-        raise Refused(400, "invalid_json", f"body is not JSON: {exc}") from exc
+        raise Refused(400, "invalid_json", str(exc)) from exc
     if isinstance(document, dict) and isinstance(document.get("events"), list):
         document = document["events"]
     items = document if isinstance(document, list) else [document]
@@ -126,27 +151,17 @@ def _json_events(data: bytes, media: str, max_events: int) -> list[Any]:
     return items
 
 
-AVAILABILITY_CONSUMER = "gateway"
-"""The consumer availability events are recorded under (one per service, not per client:
-client ids are the gateway's business and must not multiply series)."""
-
-
-def record_availability(intake: Intake, event: AvailabilityEvent) -> None:
-    """Record an availability event with a telemetry meaning as one call outcome."""
-    outcome = event.telemetry
-    if outcome is None:
-        return
-    intake.submit(
-        [
-            {
-                "model": event.model_id,
-                "provider": event.provider or None,
-                "capability": "chat",
-                "outcome": outcome,
-                "consumer": AVAILABILITY_CONSUMER,
-                "timestamp": event.at,
-            }
-        ]
+def telemetry_tokens(token: str | None = None) -> Tokens:
+    """The identities allowed to send telemetry: ``token`` alone (tests, embedding) as
+    ``default``, else the environment's (``CATALOG_TELEMETRY_TOKENS``,
+    ``CATALOG_TELEMETRY_TOKEN``). ``probe`` is reserved for `syncmodels verify`."""
+    environ = {TOKEN_ENV: token} if token is not None else None
+    return load_tokens(
+        many_env=TOKENS_ENV,
+        single_env=TOKEN_ENV,
+        single_name=SINGLE_IDENTITY,
+        environ=environ,
+        reserved=(PROBE_IDENTITY,),
     )
 
 
@@ -156,10 +171,12 @@ def telemetry_router(
     config: TelemetryConfig | None = None,
     config_path: str | None = None,
     token: str | None = None,
+    tokens: Tokens | None = None,
 ) -> APIRouter:
-    """The intake routes over ``registry`` (model resolution) and its store (rollups)."""
+    """The intake routes over ``registry`` (model resolution) and its store (rollups).
+    ``tokens`` (else ``token``, else the environment) name who may send."""
     settings = config or load_config(config_path).telemetry
-    secret = token if token is not None else os.environ.get(TOKEN_ENV) or None
+    identities = tokens if tokens is not None else telemetry_tokens(token)
     intake = Intake(registry.store, settings, _lookup_for(registry), clock=registry.clock)
 
     @asynccontextmanager
@@ -170,10 +187,11 @@ def telemetry_router(
             metrics.extra.append(lambda: prometheus_lines(intake))
         intake.flusher.start()
         # Issue 18's runtime availability: quota marks and suspensions a gateway reports are
-        # call outcomes too (`rate_limited`, `provider_error`), so reliability scores see them.
+        # call outcomes too (`rate_limited`, `provider_error`), so reliability scores see them
+        # — under the gateway's identity and its limits, one incident per cooldown (issue 27).
         overlay = Availability.attach(registry)
         if overlay.on_event is None:
-            overlay.on_event = lambda event: record_availability(intake, event)
+            overlay.on_event = IncidentRecorder(intake, overlay.cooldown_seconds)
         try:
             yield
         finally:
@@ -187,26 +205,30 @@ def telemetry_router(
             {"detail": exc.detail, "reason": exc.reason}, exc.status, headers=exc.headers
         )
 
-    def authorize(request: Request) -> None:
-        if not secret:
-            raise Refused(403, "unauthorized", f"telemetry intake disabled: set {TOKEN_ENV}")
-        header = request.headers.get("authorization", "")
-        given = header[7:] if header.lower().startswith("bearer ") else ""
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+    def authorize(request: Request) -> str:
+        """The identity of the request's token (before anything else of it is read)."""
+        if not identities:
+            raise Refused(
+                403, "unauthorized", f"telemetry intake disabled: set {TOKENS_ENV} or {TOKEN_ENV}"
+            )
+        identity = identities.identify(request.headers.get("authorization"))
+        if identity is None:
             raise Refused(
                 401,
                 "unauthorized",
                 "missing or wrong bearer token",
                 {"WWW-Authenticate": "Bearer"},
             )
+        return identity
 
-    def admit(count: int) -> None:
-        wait = intake.bucket.take(count)
+    def admit(identity: str, count: int) -> None:
+        wait = intake.admit(identity, count)
         if wait > 0:
             raise Refused(
                 429,
                 "rate_limited",
-                f"more than {settings.rate_per_second:g} events/s; retry later",
+                f"identity {identity!r}: more than {settings.rate_per_second:g} events/s; "
+                f"retry in {math.ceil(wait)} s",
                 {"Retry-After": str(max(1, math.ceil(wait)))},
             )
 
@@ -215,7 +237,7 @@ def telemetry_router(
         status_code=202,
         responses={
             401: {"description": "Missing or wrong bearer token."},
-            403: {"description": "Intake disabled (CATALOG_TELEMETRY_TOKEN unset)."},
+            403: {"description": "Intake disabled (no CATALOG_TELEMETRY_TOKENS / _TOKEN)."},
             413: {"description": "Body or batch too large."},
             415: {"description": "Not JSON / NDJSON."},
             422: {"description": "Some events rejected (the others were kept)."},
@@ -223,16 +245,18 @@ def telemetry_router(
         },
     )
     async def post_events(request: Request) -> Response:
-        """Call outcomes as one JSON event, a JSON list (or ``{"events": […]}``), or NDJSON."""
+        """Call outcomes as one JSON event, a JSON list (or ``{"events": […]}``), or NDJSON.
+        Every event counts for the token's identity (``consumer`` in the answer)."""
         try:
-            authorize(request)
+            identity = authorize(request)
             data = await _read_body(request, settings.max_body_bytes)
             events = _json_events(data, _media_type(request), settings.max_batch_events)
-            admit(len(events))
+            admit(identity, len(events))
         except Refused as exc:
             return refuse(exc)
-        result = intake.submit(events)
+        result = intake.submit(events, identity=identity)
         body = {
+            "consumer": identity,
             "accepted": result.accepted,
             "rejectedCount": result.rejected_count,
             "rejected": result.rejected,
@@ -245,7 +269,7 @@ def telemetry_router(
             200: {"description": "ExportTraceServiceResponse (partial success when rejected)."},
             400: {"description": "Not an OTLP trace request."},
             401: {"description": "Missing or wrong bearer token."},
-            403: {"description": "Intake disabled (CATALOG_TELEMETRY_TOKEN unset)."},
+            403: {"description": "Intake disabled (no CATALOG_TELEMETRY_TOKENS / _TOKEN)."},
             413: {"description": "Body or batch too large."},
             415: {"description": "Not application/x-protobuf or application/json."},
             429: {"description": "Rate limit; see Retry-After."},
@@ -256,15 +280,15 @@ def telemetry_router(
         spans are ignored and counted."""
         media = _media_type(request)
         try:
-            authorize(request)
+            identity = authorize(request)
             data = await _read_body(request, settings.max_body_bytes)
             if media in PROTOBUF_TYPES:
                 spans: list[otel.Span] = list(otel.spans_from_protobuf(data))
             elif media in JSON_TYPES:
                 try:
-                    document = json.loads(data)
+                    document = parse_json(data, "body")
                 except ValueError as exc:
-                    raise Refused(400, "invalid_json", f"body is not JSON: {exc}") from exc
+                    raise Refused(400, "invalid_json", str(exc)) from exc
                 spans = otel.spans_from_json(document)
             else:
                 raise Refused(
@@ -280,12 +304,12 @@ def telemetry_router(
                     f"{len(spans)} spans in one request (limit {settings.max_batch_events})",
                 )
             events = list(_genai_events(spans, intake))
-            admit(len(events))
+            admit(identity, len(events))
         except Rejected as exc:
             return refuse(Refused(400, exc.reason, exc.detail))
         except Refused as exc:
             return refuse(exc)
-        result = intake.submit(events)
+        result = intake.submit(events, identity=identity)
         message = "; ".join(f"span {r['index']}: {r['reason']}" for r in result.rejected[:5])
         return _otlp_answer(media, result.rejected_count, message)
 
@@ -293,7 +317,7 @@ def telemetry_router(
         "/api/telemetry/stats",
         responses={
             401: {"description": "Missing or wrong bearer token."},
-            403: {"description": "Intake disabled (CATALOG_TELEMETRY_TOKEN unset)."},
+            403: {"description": "Intake disabled (no CATALOG_TELEMETRY_TOKENS / _TOKEN)."},
         },
     )
     async def stats(request: Request) -> Response:

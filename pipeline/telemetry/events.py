@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +28,14 @@ MAX_LATENCY_MS = 3_600_000.0
 """An hour: longer than any gateway lets a call run; larger values are client bugs."""
 MAX_TOKENS = 100_000_000
 MAX_REF = 200
-CONSUMER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$")
+MAX_PROVIDER = 64
+"""Provider names are short words (`openai`, `google-vertex`); a longer one is a client bug."""
+CONSUMER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}")
+"""A consumer (identity) name, matched whole (``fullmatch``: no trailing newline slips in)."""
+PROBE_IDENTITY = "probe"
+"""The identity of `syncmodels verify`: the operator's own probes (docs/telemetry.md, votes)."""
+MEMO_ENTRIES = 20_000
+"""Model lookups remembered per catalog version (hits only, least recently used dropped)."""
 
 # Rejection reasons (stable codes: metrics labels, `catalog telemetry`, HTTP answers).
 REASONS = (
@@ -42,6 +51,7 @@ REASONS = (
     "future_timestamp",
     "too_old",
     "bad_consumer",
+    "bad_provider",
     "too_many_series",
     # Request-level: the whole request is refused (nothing of it is kept).
     "invalid_payload",
@@ -87,7 +97,10 @@ def _number(raw: Mapping[str, Any], key: str, reason: str, limit: float) -> floa
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Rejected(reason, f"{key} must be a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise Rejected(reason, f"{key} is far above the limit {limit:g}") from None
     if not math.isfinite(number) or number < 0:
         raise Rejected(reason, f"{key} must be a finite number >= 0, got {value!r}")
     if number > limit:
@@ -109,9 +122,13 @@ def parse_time(value: Any) -> float:
     if isinstance(value, bool):
         raise Rejected("bad_timestamp", f"timestamp {value!r} is neither ISO-8601 nor a number")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
+        try:
+            seconds = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            raise Rejected("bad_timestamp", "timestamp is not a plausible time") from None
+        if not math.isfinite(seconds):
             raise Rejected("bad_timestamp", f"timestamp {value!r} is not finite")
-        return float(value)
+        return seconds
     if isinstance(value, str) and len(value) <= 40:
         try:
             return parse_iso(value).timestamp()
@@ -139,9 +156,14 @@ def build_event(
     lookup: ModelLookup,
     max_age_seconds: float,
     max_skew_seconds: float,
-    default_consumer: str | None = None,
+    identity: str | None = None,
 ) -> Event:
-    """Validate one event as the JSON intake and the Reporter send it (camelCase keys)."""
+    """Validate one event as the JSON intake and the Reporter send it (camelCase keys).
+
+    ``identity`` is who sent it (the token's identity): it becomes the event's consumer,
+    whatever the event says (a self-declared ``consumer`` is overwritten, never trusted).
+    Without one (the Reporter, probes: callers with the store's own credentials), the event's
+    ``consumer`` is read and validated."""
     if not isinstance(raw, Mapping):
         raise Rejected("not_an_object", f"an event must be a JSON object, got {type(raw).__name__}")
     ref = raw.get("model")
@@ -150,19 +172,23 @@ def build_event(
     if len(ref) > MAX_REF:
         raise Rejected("unknown_model", f"model reference longer than {MAX_REF} characters")
     provider = raw.get("provider")
-    model = lookup(ref.strip(), provider if isinstance(provider, str) else None)
+    if provider is not None and (not isinstance(provider, str) or len(provider) > MAX_PROVIDER):
+        raise Rejected(
+            "bad_provider", f"provider must be a string of at most {MAX_PROVIDER} characters"
+        )
+    model = lookup(ref.strip(), (provider or "").strip() or None)
     if model is None:
         raise Rejected("unknown_model", f"{ref[:80]!r} is not a model of the catalog")
     capability = raw.get("capability", "chat")
-    if capability not in CAPABILITIES:
+    if not isinstance(capability, str) or capability not in CAPABILITIES:
         raise Rejected(
             "bad_capability", f"capability {str(capability)[:40]!r} not one of {CAPABILITIES}"
         )
     outcome = raw.get("outcome")
-    if outcome not in OUTCOME_INDEX:
+    if not isinstance(outcome, str) or outcome not in OUTCOME_INDEX:  # (a list is unhashable)
         raise Rejected("bad_outcome", f"outcome {str(outcome)[:40]!r} not one of {OUTCOMES}")
-    consumer = raw.get("consumer", default_consumer)
-    if not isinstance(consumer, str) or not CONSUMER_RE.match(consumer):
+    consumer = identity if identity is not None else raw.get("consumer")
+    if not isinstance(consumer, str) or not CONSUMER_RE.fullmatch(consumer):
         raise Rejected(
             "bad_consumer",
             "consumer must be 1-64 characters of letters, digits and . _ : / @ - "
@@ -208,15 +234,22 @@ class CatalogLookup:
             self._native.setdefault((vendor, native_name), model_id)
         # A bare native id counts only when exactly one model carries it.
         self._plain = {native: next(iter(ids)) for native, ids in plain.items() if len(ids) == 1}
-        self._memo: dict[tuple[str, str | None], str | None] = {}
+        self._memo: OrderedDict[tuple[str, str | None], str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, ref: str, provider: str | None) -> str | None:
         key = (ref, provider)
-        if key in self._memo:
-            return self._memo[key]
+        with self._lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit
         found = self._find(ref, provider)
-        if len(self._memo) < 100_000:  # refs are bounded by the catalog; junk is not memoized
-            self._memo[key] = found
+        if found is not None:  # misses are not remembered: junk refs cannot fill the memo
+            with self._lock:
+                self._memo[key] = found
+                if len(self._memo) > MEMO_ENTRIES:
+                    self._memo.popitem(last=False)
         return found
 
     def _find(self, ref: str, provider: str | None) -> str | None:

@@ -1,8 +1,13 @@
 """The one intake every door goes through: validate, resolve, rate-limit, fold, count.
 
 ``Intake.submit`` takes raw events (dicts as the JSON API reads them, or as the OTLP mapping
-produces them) and folds the valid ones into the writer's hourly rollups. Nothing here raises
-for bad input: each event is accepted or rejected with a reason, and every reason is counted.
+produces them) from one identity and folds the valid ones into the writer's hourly rollups.
+Nothing here raises for bad input: each event is accepted or rejected with a reason, and every
+reason is counted.
+
+Every limit is per identity (issue 27), so one identity at its limits leaves the others
+unaffected: a token bucket each (``rate_per_second``, ``burst``; ``admit``), ``max_series``
+cells of open hours each (the rollups), and an answer that says until when.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.config import TelemetryConfig
 from pipeline.publishing.store import Store
 from pipeline.telemetry.events import ModelLookup, Rejected, build_event
-from pipeline.telemetry.rollup import INTAKE, Flusher, Rollups
+from pipeline.telemetry.rollup import INTAKE, Flusher, Rollups, hour_of
+from pipeline.timeutil import iso
 
 
 @dataclass
@@ -30,6 +37,12 @@ class BatchResult:
 
 MAX_LISTED = 50
 """Rejections listed in one answer; the count covers the rest (answers stay small)."""
+MAX_BUCKETS = 10_000
+"""Identities with a token bucket of their own (the configured identities are far fewer)."""
+MAX_LABEL = 64
+"""Characters of an ignored span's operation name kept as a counter key."""
+UNAUTHENTICATED = frozenset({"unauthorized"})
+"""Refusals made before anyone was identified: counted in memory, never a reason to write."""
 
 
 class TokenBucket:
@@ -70,10 +83,15 @@ class Intake:
         self.config = config
         self.lookup = lookup
         self.clock = clock
-        self.rollups = Rollups(store, writer=writer, max_series=config.max_series)
+        self.rollups = Rollups(
+            store,
+            writer=writer,
+            max_series=config.max_series,
+            max_age_hours=config.max_event_age_hours,
+        )
         self.flusher = Flusher(self.rollups, config.flush_seconds, clock, self.write_stats)
         self._written_stats: bytes | None = None
-        self.bucket = TokenBucket(config.rate_per_second, config.burst, clock)
+        self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
         self.received = 0
         self.accepted = 0
@@ -81,21 +99,59 @@ class Intake:
         self.ignored: dict[str, int] = {}
         """Spans that are not GenAI calls, by operation name (``none`` when absent)."""
         self.by_consumer: dict[str, int] = {}
+        """Accepted events by identity."""
+
+    def bucket(self, identity: str) -> TokenBucket:
+        """The token bucket of ``identity`` (each has its own ``rate_per_second`` and
+        ``burst``; one over its rate leaves the others their own)."""
+        with self._lock:
+            found = self._buckets.get(identity)
+            if found is None:
+                if len(self._buckets) >= MAX_BUCKETS:
+                    self._buckets.clear()  # only reachable by misuse of the library door
+                found = self._buckets[identity] = TokenBucket(
+                    self.config.rate_per_second, self.config.burst, self.clock
+                )
+            return found
+
+    def admit(self, identity: str, count: int) -> float:
+        """0 when ``identity`` may send ``count`` events now (taken from its bucket), else
+        the seconds until it may. A request without events still costs one: answering it is
+        work too."""
+        return self.bucket(identity).take(max(1, count))
 
     def count_rejected(self, reason: str, count: int = 1) -> None:
         with self._lock:
             self.rejected[reason] = self.rejected.get(reason, 0) + count
 
     def count_ignored(self, operation: str) -> None:
+        # The name is the client's: kept short and printable, and only the first 100 names.
+        label = "".join(c if c.isprintable() else "?" for c in operation[:MAX_LABEL]) or "none"
         with self._lock:
-            key = operation if len(self.ignored) < 100 or operation in self.ignored else "other"
+            key = label if len(self.ignored) < 100 or label in self.ignored else "other"
             self.ignored[key] = self.ignored.get(key, 0) + 1
 
+    def room_at(self, identity: str, now: float) -> float:
+        """When ``identity`` will have room for new series again: the next flush when some of
+        its cells are in closed hours (a flush forgets them), else the flush after the end of
+        the current hour."""
+        flush = self.config.flush_seconds
+        last = self.rollups.last_flush
+        next_flush = (last + flush) if last is not None and last + flush > now else now + flush
+        if self.rollups.closed_series_of(identity, now):
+            return next_flush
+        return hour_of(now) + 3600 + flush
+
     def submit(
-        self, raws: Iterable[Mapping[str, Any] | Rejected], *, default_consumer: str | None = None
+        self,
+        raws: Iterable[Mapping[str, Any] | Rejected],
+        *,
+        identity: str | None = None,
     ) -> BatchResult:
         """Fold each valid event in; reject the others with a reason. A ``Rejected`` item
-        stands for an event that failed before validation (a bad NDJSON line)."""
+        stands for an event that failed before validation (a bad NDJSON line). ``identity``
+        (the sender's, from its token) becomes every event's consumer; without it (callers
+        with the store's credentials) each event names its consumer."""
         lookup = self.lookup()
         result = BatchResult()
         now = self.clock()
@@ -115,13 +171,15 @@ class Intake:
                     lookup=lookup,
                     max_age_seconds=max_age,
                     max_skew_seconds=skew,
-                    default_consumer=default_consumer,
+                    identity=identity,
                 )
                 if not self.rollups.add(event):
+                    until = iso(datetime.fromtimestamp(self.room_at(event.consumer, now), UTC))
                     raise Rejected(
                         "too_many_series",
-                        f"more than {self.config.max_series} consumer × model × capability × "
-                        "hour series held; new ones are refused until the next flush window",
+                        f"identity {event.consumer!r} holds {self.config.max_series} model × "
+                        f"capability × hour series (max_series); new ones are refused until "
+                        f"{until} (events to series it holds are still kept)",
                     )
             except Rejected as exc:
                 self.count_rejected(exc.reason)
@@ -154,9 +212,12 @@ class Intake:
 
     def write_stats(self) -> None:
         """Persist the counters (``models/telemetry/intake/<writer>.json``) when they changed,
-        so `catalog telemetry` can show rejections without asking every replica."""
-        if not self.received and not self.rejected:
-            return  # an idle intake (a read-only reader replica) never writes to the store
+        so `catalog telemetry` can show rejections without asking every replica. Refusals of
+        unauthenticated requests alone never write: a read-only replica stays read-only."""
+        with self._lock:
+            idle = not (self.received or self.ignored or set(self.rejected) - UNAUTHENTICATED)
+        if idle:
+            return
         data = json.dumps(self.stats(), sort_keys=True).encode()
         if data != self._written_stats:
             self.rollups.store.put(f"{INTAKE}{self.rollups.writer}.json", data)

@@ -54,11 +54,19 @@ MAPPING: tuple[tuple[str, str], ...] = (
     ("gen_ai.response.time_to_first_chunk (seconds)", "ttftMs"),
     ("gen_ai.usage.input_tokens (or gen_ai.usage.prompt_tokens)", "inputTokens"),
     ("gen_ai.usage.output_tokens (or gen_ai.usage.completion_tokens)", "outputTokens"),
-    ("catalog.consumer, else resource service.name", "consumer"),
+    (
+        "catalog.consumer, else resource service.name",
+        "consumer as the span declares it — overwritten by the token's identity",
+    ),
     ("span end time", "timestamp"),
 )
 
 GENAI_OPERATIONS = frozenset({"chat", "generate_content", "text_completion"})
+MAX_ATTRIBUTE_CHARS = 256
+"""Attribute strings are cut to this many characters when decoded: nothing the mapping reads
+is longer (a model reference is at most 200), and a 1 MB operation name must not be kept."""
+MAX_ARRAY_ITEMS = 64
+"""Items of an array attribute kept (finish reasons are a handful)."""
 STATUS_ERROR = 2
 CLIENT_ERROR_WORDS = (
     "badrequest",
@@ -173,16 +181,20 @@ def span_to_event(span: Span) -> dict[str, Any]:
 # -- protobuf ------------------------------------------------------------------------------------
 
 
-def _any_value_pb(value: Any) -> Any:
+def _any_value_pb(value: Any, nested: bool = False) -> Any:
     kind = value.WhichOneof("value")
     if kind is None:
         return None
     if kind == "array_value":
-        return [_any_value_pb(v) for v in value.array_value.values]
+        if nested:
+            return None  # arrays of arrays are never read by the mapping
+        return [_any_value_pb(v, True) for v in value.array_value.values[:MAX_ARRAY_ITEMS]]
     if kind == "kvlist_value":
         return None  # maps are never read by the mapping
     if kind == "bytes_value":
         return None
+    if kind == "string_value":
+        return str(value.string_value)[:MAX_ATTRIBUTE_CHARS]
     return getattr(value, kind)
 
 
@@ -233,19 +245,24 @@ def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("boolean where an integer was expected")
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise ValueError(f"not an integer: {str(value)[:30]!r}")
+        number = value
+    elif (isinstance(value, str) and len(value) <= 21 and value.lstrip("-").isdigit()) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        number = int(value)
+    else:
+        raise ValueError(f"not an integer: {str(value)[:30]!r}")
+    if not -(2**63) <= number < 2**64:  # OTLP integers are 64-bit; a bigger one is no time
+        raise ValueError(f"integer out of the 64-bit range: {str(value)[:30]!r}")
+    return number
 
 
-def _any_value_json(value: Any) -> Any:
+def _any_value_json(value: Any, nested: bool = False) -> Any:
     if not isinstance(value, Mapping):
         return None
     if "stringValue" in value:
-        return str(value["stringValue"])
+        text = value["stringValue"]
+        return text[:MAX_ATTRIBUTE_CHARS] if isinstance(text, str) else None
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "intValue" in value:
@@ -253,9 +270,9 @@ def _any_value_json(value: Any) -> Any:
     if "doubleValue" in value:
         double = value["doubleValue"]
         return float(double) if isinstance(double, int | float | str) else None
-    if "arrayValue" in value:
+    if "arrayValue" in value and not nested:
         items = (value["arrayValue"] or {}).get("values") or []
-        return [_any_value_json(v) for v in items]
+        return [_any_value_json(v, True) for v in items[:MAX_ARRAY_ITEMS]]
     return None
 
 

@@ -12,8 +12,9 @@ Each probe is one OpenAI-compatible ``/chat/completions`` request (OpenRouter by
 
 The cost of every planned probe is estimated first from the catalog's own prices (prompt
 tokens as sent, completion tokens at the request's ``max_tokens`` cap) and the run is refused
-when the total exceeds the budget. Each outcome becomes a telemetry event of consumer
-``probe`` and goes through the same validation and rollups as any other.
+when the total exceeds the budget. Each outcome becomes a telemetry event of the identity
+``probe`` and goes through the same validation and rollups as any other; the votes read the
+operator's probes apart (``votes.py``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from typing import Any
 import httpx
 
 from pipeline.records.model import ModelRecord
+from pipeline.telemetry.events import PROBE_IDENTITY
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
-CONSUMER = "probe"
+CONSUMER = PROBE_IDENTITY
 PER_MILLION = Decimal(1_000_000)
 
 

@@ -28,7 +28,8 @@ REFRESH_SECONDS = 300.0
 
 
 class Reporter:
-    """Buffers call outcomes of one consumer and writes them to the store as rollups."""
+    """Buffers call outcomes of one consumer and writes them to the store as rollups. The
+    consumer is its identity (store credentials authenticate it): its limits, its vote."""
 
     def __init__(
         self,
@@ -83,12 +84,7 @@ class Reporter:
     ) -> bool:
         """Report one call. Returns whether it was kept; with ``strict`` a rejected event
         raises ``Rejected`` (reason and detail) instead."""
-        event: dict[str, Any] = {
-            "model": model,
-            "outcome": outcome,
-            "capability": capability,
-            "consumer": self.consumer,
-        }
+        event: dict[str, Any] = {"model": model, "outcome": outcome, "capability": capability}
         for key, value in (
             ("latencyMs", latency_ms),
             ("ttftMs", ttft_ms),
@@ -99,7 +95,7 @@ class Reporter:
         ):
             if value is not None:
                 event[key] = value
-        result = self.intake.submit([event])
+        result = self.intake.submit([event], identity=self.consumer)
         if result.rejected and strict:
             first = result.rejected[0]
             raise Rejected(first["reason"], first["detail"])

@@ -4,29 +4,34 @@ A cell is one consumer × model × capability × UTC hour: counts by outcome, a 
 histogram (fixed bounds, so cells merge by adding), token sums and the last call time. Storage
 and aggregation grow with models × hours, never with calls.
 
-Store layout (``models/telemetry/``):
+The consumer of a cell is the identity that sent its events (issue 27): the token's, for the
+HTTP intake. Store layout (``models/telemetry/``):
 
-    hourly/<YYYYMMDDHH>/<writer>.json   each writer's cumulative cells for that hour
-    daily/<YYYYMMDD>.json               one UTC day compacted: model × capability cells
+    hourly/<YYYYMMDDHH>/<identity>/<writer>.json   a writer's cumulative cells of that hour
+                                                   for one identity
+    daily/<YYYYMMDD>.json                          one UTC day compacted (compaction.py)
 
 Every writer (a service replica, a Reporter, a probe run) owns its own hourly files and
-rewrites them whole on each flush — one atomic ``put`` each, no read-modify-write, no race
-between writers. A crash loses what arrived since the last flush, nothing before. A writer id
-is fresh per process, so a restarted service never overwrites its predecessor's last flush.
+rewrites them whole on each flush — one atomic ``put`` each, no race between writers (a late
+event for an hour already flushed and forgotten is merged into the writer's own file). A crash
+loses what arrived since the last flush, nothing before. A writer id is fresh per process, so
+a restarted service never overwrites its predecessor's last flush. Reading, compaction and
+retention are in ``compaction.py``.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.publishing.store import Store, StoreError
@@ -172,7 +177,7 @@ def parse_stamp(stamp: str) -> int:
 
 
 SeriesKey = tuple[str, str, str]
-"""(consumer, model, capability) — or ("", model, capability) once compacted."""
+"""(consumer, model, capability) — or ("", model, capability) once folded."""
 
 
 def encode(kind: str, stamp: str, writer: str, cells: dict[SeriesKey, Cell]) -> bytes:
@@ -180,7 +185,13 @@ def encode(kind: str, stamp: str, writer: str, cells: dict[SeriesKey, Cell]) -> 
     return encode_rows(kind, stamp, writer, [[*key, *cell.row()] for key, cell in cells.items()])
 
 
-def encode_rows(kind: str, stamp: str, writer: str, rows: list[list[Any]]) -> bytes:
+def encode_rows(
+    kind: str,
+    stamp: str,
+    writer: str,
+    rows: list[list[Any]],
+    extra: dict[str, Any] | None = None,
+) -> bytes:
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
     document = {
         "schemaVersion": ROLLUP_VERSION,
@@ -189,12 +200,14 @@ def encode_rows(kind: str, stamp: str, writer: str, rows: list[list[Any]]) -> by
         "writer": writer,
         "histogramBoundsMs": list(BOUNDS_MS),
         "rows": rows,
+        **(extra or {}),
     }
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def decode(key: str, data: bytes) -> dict[SeriesKey, Cell]:
-    """Cells of one rollup file; RollupError names the key and what is wrong."""
+def decode_document(key: str, data: bytes) -> tuple[dict[SeriesKey, Cell], dict[str, Any]]:
+    """Cells of one rollup file and the document they came from (for fields beyond the
+    rows); RollupError names the key and what is wrong."""
     try:
         document = json.loads(data)
         if document.get("schemaVersion") != ROLLUP_VERSION:
@@ -212,9 +225,14 @@ def decode(key: str, data: bytes) -> dict[SeriesKey, Cell]:
                 cells[key3].merge(cell)
             else:
                 cells[key3] = cell
-        return cells
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        return cells, document
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
         raise RollupError(f"rollup {key} is unreadable: {exc}") from exc
+
+
+def decode(key: str, data: bytes) -> dict[SeriesKey, Cell]:
+    """Cells of one rollup file; RollupError names the key and what is wrong."""
+    return decode_document(key, data)[0]
 
 
 def new_writer_id() -> str:
@@ -223,99 +241,187 @@ def new_writer_id() -> str:
     return f"{host or 'host'}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+IDENTITY_DIR_RE = re.compile(r"[A-Za-z0-9._-]+")
+LEGACY_IDENTITY = ""
+"""The identity rows of files written before issue 27 are read as: they came in on one shared
+token under self-declared consumer names, so they count as one identity (as they did)."""
+
+
+def identity_dir(identity: str) -> str:
+    """The folder of an identity's hourly files: its name when that is a safe path part,
+    else a sanitized form with a digest (consumer names may hold `/`, `:` or `@`)."""
+    if IDENTITY_DIR_RE.fullmatch(identity) and identity not in (".", ".."):
+        return identity
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", identity)[:48]
+    return f"{safe}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+
+
+Pair = tuple[int, str]
+"""(hour, identity): one hourly file of a writer."""
+
+
 class Rollups:
-    """In-memory cells of one writer, flushed to its hourly files.
+    """In-memory cells of one writer, flushed to its hourly files: one per hour × identity
+    (``hourly/<YYYYMMDDHH>/<identity>/<writer>.json``).
+
+    Bounded per identity: at most ``max_series`` cells of *open* hours — the current hour and
+    past hours that received late events since the last flush. A flush writes every changed
+    hour × identity whole, then forgets the closed hours (before the current one): their cells
+    are in the store and no longer count. A late event for a forgotten hour opens it again; the
+    next flush reads that file back, adds the new cells and rewrites it, so nothing is lost and
+    each writer keeps one file per hour × identity. A flood by one identity rewrites that
+    identity's files only.
 
     Thread-safe: the HTTP intake adds from the event loop while a timer thread flushes.
     """
 
     def __init__(
-        self, store: Store, *, writer: str | None = None, max_series: int = 500_000
+        self,
+        store: Store,
+        *,
+        writer: str | None = None,
+        max_series: int = 20_000,
+        max_age_hours: int = 24,
     ) -> None:
         self.store = store
         self.writer = writer or new_writer_id()
         self.max_series = max_series
-        self._hours: dict[int, dict[SeriesKey, Cell]] = {}
-        self._dirty: set[int] = set()
-        self._series = 0
+        self.max_age_hours = max_age_hours
+        """How long a forgotten hour is remembered as flushed (events older are refused by
+        the intake): a late event within it is merged into the stored file."""
+        self._cells: dict[Pair, dict[tuple[str, str], Cell]] = {}
+        self._dirty: set[Pair] = set()
+        self._forgotten: set[Pair] = set()
+        """Pairs flushed and then dropped from memory: their cells in memory are only what
+        came since, to be merged into the stored file."""
+        self._series: dict[str, int] = {}
         self._lock = threading.Lock()
         self.flushes = 0
         self.flush_failures = 0
         self.last_flush: float | None = None
 
-    def has_room(self, event: Event) -> bool:
-        """False when this event would open a new series past ``max_series``."""
-        cells = self._hours.get(hour_of(event.at))
-        key = (event.consumer, event.model, event.capability)
-        return (cells is not None and key in cells) or self._series < self.max_series
+    def key(self, hour: int, identity: str) -> str:
+        return f"{HOURLY}{hour_key(hour)}/{identity_dir(identity)}/{self.writer}.json"
 
     def add(self, event: Event) -> bool:
-        """Fold ``event`` in; False (nothing changed) when it would exceed ``max_series``."""
-        hour = hour_of(event.at)
-        key = (event.consumer, event.model, event.capability)
+        """Fold ``event`` in; False (nothing changed) when it would open a series past the
+        identity's ``max_series``."""
+        pair = (hour_of(event.at), event.consumer)
+        key = (event.model, event.capability)
         with self._lock:
-            cells = self._hours.get(hour)
-            if cells is None:
-                cells = self._hours[hour] = {}
-            cell = cells.get(key)
+            cells = self._cells.get(pair)
+            cell = cells.get(key) if cells is not None else None
             if cell is None:
-                if self._series >= self.max_series:
+                held = self._series.get(event.consumer, 0)
+                if held >= self.max_series:
                     return False
+                if cells is None:
+                    cells = self._cells[pair] = {}
                 cell = cells[key] = Cell()
-                self._series += 1
+                self._series[event.consumer] = held + 1
             cell.add(event)
-            self._dirty.add(hour)
+            self._dirty.add(pair)
         return True
 
     @property
     def series(self) -> int:
-        return self._series
+        """Cells held in memory, every identity."""
+        with self._lock:
+            return sum(self._series.values())
+
+    def series_of(self, identity: str) -> int:
+        return self._series.get(identity, 0)
+
+    def closed_series_of(self, identity: str, now: float) -> int:
+        """Cells of ``identity`` in hours before the current one: the next flush frees them."""
+        current = hour_of(now)
+        with self._lock:
+            return sum(
+                len(cells)
+                for (hour, who), cells in self._cells.items()
+                if who == identity and hour < current
+            )
 
     def pending(self) -> int:
         """Hours changed since the last flush."""
-        return len(self._dirty)
+        with self._lock:
+            return len({hour for hour, _ in self._dirty})
 
-    def flush(self, *, now: float, keep_hours: int = 25) -> list[str]:
-        """Write every changed hour (whole, atomically); forget hours older than
-        ``keep_hours`` once written. Returns the keys written. A failed write keeps the hour
-        dirty for the next flush and raises StoreError."""
+    def flush(self, *, now: float) -> list[str]:
+        """Write every changed hour × identity (whole, atomically), then forget closed hours.
+        Returns the keys written. A failed write keeps its pair dirty for the next flush and
+        raises StoreError."""
         with self._lock:
             # Only the rows are copied under the lock (cells keep growing meanwhile); the JSON
             # encoding, the slow part, runs outside it so the intake is not held up.
             rows = {
-                hour: [[*key, *cell.row()] for key, cell in self._hours[hour].items()]
-                for hour in sorted(self._dirty)
+                pair: [[pair[1], *key, *cell.row()] for key, cell in self._cells[pair].items()]
+                for pair in sorted(self._dirty)
             }
+            merge = {pair for pair in rows if pair in self._forgotten}
             self._dirty.clear()
-        encoded = {
-            hour: encode_rows("hourly", hour_key(hour), self.writer, hour_rows)
-            for hour, hour_rows in rows.items()
-        }
         written: list[str] = []
-        done: set[int] = set()
+        done: set[Pair] = set()
         try:
-            for hour, data in encoded.items():
-                key = f"{HOURLY}{hour_key(hour)}/{self.writer}.json"
-                self.store.put(key, data)
+            for pair, fresh in rows.items():
+                key, out = self.key(*pair), fresh
+                if pair in merge:
+                    key, out = self._merged(key, fresh)
+                self.store.put(key, encode_rows("hourly", hour_key(pair[0]), self.writer, out))
                 written.append(key)
-                done.add(hour)
+                done.add(pair)
         except StoreError:
             with self._lock:
-                self._dirty.update(h for h in encoded if h not in done)
+                self._dirty.update(pair for pair in rows if pair not in done)
             self.flush_failures += 1
             raise
         self.flushes += 1
         self.last_flush = now
-        horizon = hour_of(now) - keep_hours * 3600
-        with self._lock:
-            for hour in [h for h in self._hours if h < horizon and h not in self._dirty]:
-                self._series -= len(self._hours.pop(hour))
+        self._forget_closed(now)
         return written
 
-    def snapshot(self) -> dict[int, dict[SeriesKey, Cell]]:
-        """A copy of the cells held (for `catalog telemetry` and tests)."""
+    def _merged(self, key: str, rows: list[list[Any]]) -> tuple[str, list[list[Any]]]:
+        """The rows to write for a forgotten pair that got late events: the stored file's
+        rows plus the new ones. An unreadable stored file is left alone (the aggregation
+        reports it) and the new rows go to a file of their own."""
+        blob = self.store.get(key)
+        if blob is None:
+            return key, rows
+        try:
+            stored = decode(key, blob.data)
+        except RollupError as exc:
+            log.error("rollup unreadable; late events written beside it", extra={"error": str(exc)})
+            return key.removesuffix(".json") + f"-{secrets.token_hex(3)}.json", rows
+        for row in rows:
+            late = Cell.from_row(row[3:])
+            found = stored.get((row[0], row[1], row[2]))
+            if found is None:
+                stored[(row[0], row[1], row[2])] = late
+            else:
+                found.merge(late)
+        return key, [[*k, *cell.row()] for k, cell in stored.items()]
+
+    def _forget_closed(self, now: float) -> None:
+        current = hour_of(now)
+        horizon = current - (self.max_age_hours + 1) * 3600
         with self._lock:
-            return {hour: dict(cells) for hour, cells in self._hours.items()}
+            for pair in [p for p in self._cells if p[0] < current and p not in self._dirty]:
+                cells = self._cells.pop(pair)
+                self._series[pair[1]] -= len(cells)
+                if not self._series[pair[1]]:
+                    del self._series[pair[1]]
+                self._forgotten.add(pair)
+            self._forgotten = {p for p in self._forgotten if p[0] >= horizon}
+
+    def snapshot(self) -> dict[int, dict[SeriesKey, Cell]]:
+        """A copy of the cells held (for tests)."""
+        with self._lock:
+            out: dict[int, dict[SeriesKey, Cell]] = {}
+            for (hour, identity), cells in self._cells.items():
+                mine = out.setdefault(hour, {})
+                for (model, capability), cell in cells.items():
+                    mine[(identity, model, capability)] = cell
+            return out
 
 
 class Flusher:
@@ -359,158 +465,3 @@ class Flusher:
             self._thread.join(timeout=10)
             self._thread = None
         self.flush_quietly()
-
-
-# -- reading, compaction, retention ------------------------------------------------------------
-
-
-@dataclass
-class Loaded:
-    """Cells per UTC day (consumer dimension kept only for hourly sources) and problems."""
-
-    days: dict[int, dict[SeriesKey, Cell]] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    compacted: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-
-
-def _merge_into(
-    target: dict[SeriesKey, Cell],
-    cells: dict[SeriesKey, Cell],
-    *,
-    fold: bool,
-    owned: bool = False,
-) -> None:
-    """Add ``cells`` into ``target``; ``owned`` cells (freshly decoded, referenced nowhere
-    else) are adopted instead of copied — the aggregation's main saving."""
-    for (consumer, model, capability), cell in cells.items():
-        key = ("", model, capability) if fold else (consumer, model, capability)
-        mine = target.get(key)
-        if mine is None and owned:
-            target[key] = cell
-        elif mine is None:
-            target[key] = cell.copy()
-        else:
-            mine.merge(cell)
-
-
-def hourly_keys(store: Store) -> dict[int, list[str]]:
-    """Hour → its writers' keys (keys with an unreadable stamp are skipped)."""
-    out: dict[int, list[str]] = {}
-    for key in store.list(HOURLY):
-        stamp = key[len(HOURLY) :].split("/", 1)[0]
-        try:
-            out.setdefault(parse_stamp(stamp), []).append(key)
-        except ValueError:
-            continue
-    return out
-
-
-def read_hour(store: Store, keys: Iterable[str], problems: list[str]) -> dict[SeriesKey, Cell]:
-    cells: dict[SeriesKey, Cell] = {}
-    for key in keys:
-        blob = store.get(key)
-        if blob is None:
-            continue
-        try:
-            _merge_into(cells, decode(key, blob.data), fold=False, owned=True)
-        except RollupError as exc:
-            problems.append(str(exc))  # one bad file never sinks the aggregation
-    return cells
-
-
-def load_days(
-    store: Store,
-    *,
-    now: datetime,
-    days: int,
-    max_event_age_hours: int,
-    compact: bool = True,
-    hourly_retention_days: int = 3,
-    retention_days: int = 90,
-) -> Loaded:
-    """Model × capability cells per UTC day for the last ``days`` days (today included).
-
-    Closed days (nothing can arrive for them any more: ``max_event_age_hours`` past their end)
-    are compacted once into ``daily/<YYYYMMDD>.json`` and read from there afterwards; open
-    days are read from their hourly files. With ``compact``, retention runs too: hourly files
-    of compacted days older than ``hourly_retention_days``, daily files older than
-    ``retention_days``.
-    """
-    loaded = Loaded()
-    today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
-    first = today - (days - 1) * 86_400
-    closed_before = int((now - timedelta(hours=max_event_age_hours + 1)).timestamp())
-    by_hour = hourly_keys(store)
-    daily_present = set()
-    for key in store.list(DAILY):
-        stamp = key[len(DAILY) :].removesuffix(".json")
-        try:
-            daily_present.add(parse_stamp(stamp))
-        except ValueError:
-            continue
-    for day in range(first, today + 86_400, 86_400):
-        daily_key = f"{DAILY}{day_key(day)}.json"
-        cells: dict[SeriesKey, Cell] | None = None
-        if day in daily_present:
-            blob = store.get(daily_key)
-            if blob is not None:
-                try:
-                    cells = decode(daily_key, blob.data)
-                except RollupError as exc:
-                    loaded.problems.append(str(exc))
-        if cells is None:
-            cells = {}
-            for hour in range(day, day + 86_400, 3600):
-                if hour in by_hour:
-                    hour_cells = read_hour(store, by_hour[hour], loaded.problems)
-                    _merge_into(cells, hour_cells, fold=True, owned=True)
-            if compact and day + 86_400 <= closed_before and cells:
-                store.put(daily_key, encode("daily", day_key(day), "compaction", cells))
-                loaded.compacted.append(daily_key)
-        loaded.days[day] = cells
-    if compact:
-        compacted = daily_present | {parse_stamp(k[len(DAILY) : -5]) for k in loaded.compacted}
-        loaded.deleted = _retention(
-            store,
-            by_hour,
-            compacted,
-            today=today,
-            hourly_days=hourly_retention_days,
-            daily_days=retention_days,
-        )
-    return loaded
-
-
-def _retention(
-    store: Store,
-    by_hour: dict[int, list[str]],
-    compacted_days: set[int],
-    *,
-    today: int,
-    hourly_days: int,
-    daily_days: int,
-) -> list[str]:
-    deleted: list[str] = []
-    for hour, keys in sorted(by_hour.items()):
-        day = hour - hour % 86_400
-        if day in compacted_days and day < today - hourly_days * 86_400:
-            for key in keys:
-                store.delete(key)
-                deleted.append(key)
-    for day in sorted(compacted_days):
-        if day < today - daily_days * 86_400:
-            key = f"{DAILY}{day_key(day)}.json"
-            store.delete(key)
-            deleted.append(key)
-    return deleted
-
-
-def iter_recent(
-    store: Store, *, since: int
-) -> Iterator[tuple[int, dict[SeriesKey, Cell], list[str]]]:
-    """(hour, cells with consumers, problems) for every stored hour from ``since`` on."""
-    for hour, keys in sorted(hourly_keys(store).items()):
-        if hour >= since:
-            problems: list[str] = []
-            yield hour, read_hour(store, keys, problems), problems

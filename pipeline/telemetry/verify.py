@@ -3,12 +3,13 @@
 Pure functions over loaded cells (``aggregate``, ``verification_for``) and one job step
 (``verify_catalog``) that the curated refresh calls. Success rates are judged by their Wilson
 score lower bound (95%), so a handful of calls never verifies or condemns a capability: with
-20 calls all ok the bound is 0.84; 20 of 20 failing puts the failure bound at 0.84.
+20 calls all ok the bound is 0.84; 20 of 20 failing puts the failure bound at 0.84. Which
+capabilities are verified or failing is a vote of the identities that called them
+(``votes.py``): the figures are pooled, the verdict is not.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,25 +25,15 @@ from pipeline.records.telemetry import (
     TelemetryStats,
     TelemetryWindow,
 )
+from pipeline.telemetry.compaction import Judged, Loaded, load_days
 from pipeline.telemetry.events import CAPABILITIES, OUTCOME_INDEX, OUTCOMES
-from pipeline.telemetry.rollup import BOUNDS_MS, Cell, Loaded, SeriesKey, load_days
+from pipeline.telemetry.rollup import BOUNDS_MS, LEGACY_IDENTITY, Cell, SeriesKey
+from pipeline.telemetry.votes import Decision, decide, wilson_lower
 
-Z95 = 1.959964
 OK = OUTCOME_INDEX["ok"]
 CAP_ERROR = OUTCOME_INDEX["capability_error"]
 CLIENT_ERROR = OUTCOME_INDEX["client_error"]
 NOT_SERVED = tuple(OUTCOME_INDEX[o] for o in ("provider_error", "rate_limited", "timeout"))
-
-
-def wilson_lower(successes: int, n: int, z: float = Z95) -> float:
-    """Wilson score interval lower bound of ``successes / n`` (0 when n is 0)."""
-    if n <= 0:
-        return 0.0
-    p = successes / n
-    z2 = z * z
-    centre = p + z2 / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, (centre - margin) / (1 + z2 / n))
 
 
 def percentile(histogram: list[int], q: float) -> float | None:
@@ -104,6 +95,30 @@ def window_cells(
                 per_model[capability] = cell.copy()
             else:
                 mine.merge(cell)
+    return out
+
+
+Tallies = dict[str, dict[str, dict[str, tuple[int, int]]]]
+"""model → capability → identity → (ok, capability_error) over a window."""
+
+
+def window_tallies(judged: Mapping[int, Judged], first_day: int) -> Tallies:
+    """Each identity's judged calls per model and capability over the days from
+    ``first_day`` on (what the votes count)."""
+    sums: dict[SeriesKey, list[int]] = {}
+    for day, rows in judged.items():
+        if day < first_day:
+            continue
+        for key, (ok, failed) in rows.items():
+            mine = sums.get(key)
+            if mine is None:
+                sums[key] = [ok, failed]
+            else:
+                mine[0] += ok
+                mine[1] += failed
+    out: Tallies = {}
+    for (identity, model, capability), (ok, failed) in sums.items():
+        out.setdefault(model, {}).setdefault(capability, {})[identity] = (ok, failed)
     return out
 
 
@@ -186,35 +201,48 @@ def aggregate(
     return Aggregated(document, windows)
 
 
-def capability_check(cell: Cell) -> CapabilityCheck:
+def capability_check(cell: Cell, decision: Decision | None = None) -> CapabilityCheck:
+    """The pooled figures of one capability, and (when given) the votes behind its verdict."""
     ok, failed = cell.outcomes[OK], cell.outcomes[CAP_ERROR]
     judged = ok + failed
-    return CapabilityCheck(
+    check = CapabilityCheck(
         calls=judged,
         ok=ok,
         success_rate=round(ok / judged, 4) if judged else 0.0,
         success_lower_bound=round(wilson_lower(ok, judged), 4),
         failure_lower_bound=round(wilson_lower(failed, judged), 4),
     )
+    if decision is not None:
+        if decision.votes:
+            check.votes = {vote.identity or "-": vote.says for vote in decision.votes}
+        if decision.probe is not None:
+            check.probe = decision.probe.says
+    return check
 
 
 def verification_for(
-    per_capability: Mapping[str, Cell], *, now: datetime, config: TelemetryConfig
+    per_capability: Mapping[str, Cell],
+    *,
+    now: datetime,
+    config: TelemetryConfig,
+    tallies: Mapping[str, Mapping[str, tuple[int, int]]] | None = None,
 ) -> Verification:
-    """``verification`` of one model from its verification-window cells."""
-    checks = {
-        cap: capability_check(per_capability[cap]) for cap in CAPABILITIES if cap in per_capability
-    }
-    verified = [
-        cap
-        for cap, check in checks.items()
-        if check.calls >= config.min_calls and check.success_lower_bound >= config.recover_at
-    ]
-    failing = [
-        cap
-        for cap, check in checks.items()
-        if check.calls >= config.min_calls and check.failure_lower_bound > config.downgrade_above
-    ]
+    """``verification`` of one model from its verification-window cells; ``tallies``
+    (capability → identity → (ok, capability_error)) are the votes. Without them the pooled
+    calls vote as one identity (rollups from before identities)."""
+    decisions: dict[str, Decision] = {}
+    for cap in CAPABILITIES:
+        cell = per_capability.get(cap)
+        if cell is None:
+            continue
+        if tallies is not None:
+            counts = tallies.get(cap, {})
+        else:
+            counts = {LEGACY_IDENTITY: (cell.outcomes[OK], cell.outcomes[CAP_ERROR])}
+        decisions[cap] = decide(counts, config)
+    checks = {cap: capability_check(per_capability[cap], decisions[cap]) for cap in decisions}
+    verified = [cap for cap, found in decisions.items() if found.verdict == "works"]
+    failing = [cap for cap, found in decisions.items() if found.verdict == "fails"]
     if failing and verified:
         status = "partial"
     elif failing:
@@ -282,11 +310,15 @@ def verify_catalog(
         max_event_age_hours=config.max_event_age_hours,
         hourly_retention_days=config.hourly_retention_days,
         retention_days=config.retention_days,
+        judged_days=config.verification_window_days,
     )
     aggregated = aggregate(
         loaded, now=now, run_id=run_id, config=config, known=(r.id for r in catalog.models)
     )
     cells = aggregated.windows[f"{config.verification_window_days}d"]
+    today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+    first_day = today - (config.verification_window_days - 1) * 86_400
+    tallies = window_tallies(loaded.judged, first_day)
     rule = TelemetryRule(
         min_calls=config.min_calls,
         downgrade_above=config.downgrade_above,
@@ -304,7 +336,9 @@ def verify_catalog(
         per_capability = cells.get(record.id)
         fresh: Verification | None
         if per_capability:
-            fresh = verification_for(per_capability, now=now, config=config)
+            fresh = verification_for(
+                per_capability, now=now, config=config, tallies=tallies.get(record.id, {})
+            )
         elif in_force and before is not None:
             # No calls in the window: the downgrade stands until calls or a probe show the
             # capability works again (consumers may have stopped calling it *because* of it).

@@ -45,7 +45,15 @@ newest first; masks are built once per catalog version and filter.
 Events: pass ``on_event`` to receive an ``AvailabilityEvent`` for each quota mark, suspension,
 resumption, expiry and removed-model registration (called after the lock is released; errors
 in the callback are logged and dropped). Its ``telemetry`` field names the telemetry outcome it
-corresponds to (``rate_limited`` / ``provider_error``), for a telemetry sink to record.
+corresponds to (``rate_limited`` / ``provider_error``), for a telemetry sink to record, and
+``owner`` the gateway identity the client belongs to.
+
+Owners (issue 27): a registration may name its ``owner``, the gateway identity that made it
+over HTTP. Each owner may hold at most ``MAX_CLIENTS_PER_OWNER`` clients,
+``MAX_REFS_PER_OWNER`` refs in all and ``MAX_UNKNOWN_PER_OWNER`` of them unknown to the
+catalog; every client at most ``MAX_MODELS_PER_CLIENT`` refs, of which
+``MAX_UNKNOWN_PER_CLIENT`` unknown. A registration over a limit is refused whole
+(``ValueError`` naming it), before anything changes.
 
 Modules, in the order they build on each other: ``values`` (what the overlay answers: states,
 registrations, events, limits), ``catalog_view`` (where a ref leads in one catalog),
@@ -57,9 +65,14 @@ from pipeline.registry.availability.overlay import FORMAT_FAMILIES, Availability
 from pipeline.registry.availability.values import (
     DEFAULT_COOLDOWN_SECONDS,
     LISTED_STATES,
+    MAX_CLIENTS_PER_OWNER,
     MAX_COOLDOWN_SECONDS,
     MAX_MODELS_PER_CLIENT,
     MAX_REASON_CHARS,
+    MAX_REFS_PER_OWNER,
+    MAX_TIME,
+    MAX_UNKNOWN_PER_CLIENT,
+    MAX_UNKNOWN_PER_OWNER,
     MODEL_STATES,
     AvailabilityError,
     AvailabilityEvent,
@@ -74,9 +87,14 @@ __all__ = [
     "DEFAULT_COOLDOWN_SECONDS",
     "FORMAT_FAMILIES",
     "LISTED_STATES",
+    "MAX_CLIENTS_PER_OWNER",
     "MAX_COOLDOWN_SECONDS",
     "MAX_MODELS_PER_CLIENT",
     "MAX_REASON_CHARS",
+    "MAX_REFS_PER_OWNER",
+    "MAX_TIME",
+    "MAX_UNKNOWN_PER_CLIENT",
+    "MAX_UNKNOWN_PER_OWNER",
     "MODEL_STATES",
     "Availability",
     "AvailabilityError",

@@ -51,6 +51,9 @@ FORMAT_FAMILIES: dict[str, str | None] = {
 """``first_available(format=…)``: a request on the Anthropic or Gemini API without a model needs
 a model of that vendor; an OpenAI-compatible endpoint serves every family."""
 
+GATEWAY_COUNTS = ("clients", "refs", "unknown")
+"""What ``summary()["gateways"]`` counts per gateway identity (``Roster.owned``)."""
+
 _ATTACHED: weakref.WeakKeyDictionary[Registry, Availability] = weakref.WeakKeyDictionary()
 _ATTACH_LOCK = threading.Lock()
 
@@ -211,10 +214,18 @@ class Availability:
         """Under the lock: queue an event for ``_leave`` to deliver (when anyone listens)."""
         if self.on_event is None:
             return
-        clients = self._roster.clients
-        provider = clients[client].provider if client in clients else ""
+        found = self._roster.clients.get(client)
         self._events.append(
-            AvailabilityEvent(kind, client, provider, key, now, retry_at=retry_at, reason=reason)
+            AvailabilityEvent(
+                kind,
+                client,
+                found.provider if found is not None else "",
+                key,
+                now,
+                retry_at=retry_at,
+                reason=reason,
+                owner=found.owner if found is not None else None,
+            )
         )
 
     def _report_removed(self, now: float) -> None:
@@ -223,18 +234,27 @@ class Availability:
 
     # -- state changes -------------------------------------------------------------------------
 
-    def register(self, client_id: str, provider: str, models: Iterable[str]) -> Registration:
+    def register(
+        self,
+        client_id: str,
+        provider: str,
+        models: Iterable[str],
+        *,
+        owner: str | None = None,
+    ) -> Registration:
         """Register ``client_id`` (a name, not a secret) of ``provider`` serving ``models``, or
         reconcile an existing client with its new list. Duplicates and refs naming the same
         model count once. Returns what was counted, removed refs (with the catalog's offered
-        target), unknown refs and the models added and dropped."""
+        target), unknown refs and the models added and dropped. ``owner``: the gateway
+        identity registering it over HTTP, whose limits apply (see the package docstring); a
+        registration over a limit raises ValueError and changes nothing."""
         client_id = _name("client_id", client_id)
         provider = _name("provider", provider).lower()
         refs = [_name("model", str(ref)) for ref in _bounded(models)]
         self._prepare()
         with self._lock:
             now = self._enter()
-            result = self._roster.register(client_id, provider, refs)
+            result = self._roster.register(client_id, provider, refs, owner)
             self._report_removed(now)
         self._leave()
         return result
@@ -261,14 +281,16 @@ class Availability:
         ``retry_at`` (epoch seconds), else now + ``retry_after`` (an upstream's Retry-After),
         else now + the default cooldown; capped at a day. A later mark wins only when it ends
         later. Returns the retry time set."""
+        # Checked before anything changes: NaN slips through max() and comparisons.
+        for name, value in (("retry_at", retry_at), ("retry_after", retry_after)):
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{name}: not a finite time ({value!r})")
         self._prepare()
         with self._lock:
             now = self._enter()
             if retry_at is None:
                 after = self.cooldown_seconds if retry_after is None else float(retry_after)
                 retry_at = now + max(0.0, after)
-            if not math.isfinite(retry_at):
-                raise ValueError(f"retry_at: not a finite time ({retry_at!r})")
             retry_at = min(float(retry_at), now + MAX_COOLDOWN_SECONDS)
             client = self._roster.client(client_id)
             for slot in self._roster.targets(client, model):
@@ -436,6 +458,10 @@ class Availability:
         with self._lock:
             return sorted(self._roster.clients)
 
+    def has_client(self, client_id: str) -> bool:
+        with self._lock:
+            return client_id in self._roster.clients
+
     def first_available(
         self,
         format: str | None = None,
@@ -548,12 +574,19 @@ class Availability:
         return self.memo(("library-list", format, include_deprecated), build)
 
     def summary(self) -> dict[str, Any]:
-        """Counts for metrics and status: clients, models by state."""
+        """Counts for metrics and status: clients (and per gateway identity, with their refs),
+        models by state."""
         self._prepare()
         with self._lock:
             self._enter()
             out = {
                 "clients": len(self._roster.clients),
+                "gateways": {
+                    owner: dict(
+                        zip(("clients", "refs", "unknown"), self._roster.owned(owner), strict=True)
+                    )
+                    for owner in sorted(self._roster.by_owner)
+                },
                 "models": dict(self._ledger.state_counts),
                 "coolingEntries": self._ledger.cooling_entries,
                 "epoch": self.epoch,

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 from pipeline.registry.availability.catalog_view import CatalogView, Changes
 from pipeline.registry.availability.ledger import Ledger, Slot
-from pipeline.registry.availability.values import AvailabilityError, Registration, Removed
+from pipeline.registry.availability.values import (
+    MAX_CLIENTS_PER_OWNER,
+    MAX_REFS_PER_OWNER,
+    MAX_UNKNOWN_PER_CLIENT,
+    MAX_UNKNOWN_PER_OWNER,
+    AvailabilityError,
+    Registration,
+    Removed,
+)
 from pipeline.registry.core import Snapshot
 
 # The package's logger: the lines are the overlay's, whichever module writes them.
@@ -30,6 +38,15 @@ class Client:
     refs: dict[str, str | None]
     """Ref as registered → key it counts for (None: removed, counted for nothing)."""
     removed: dict[str, Removed]
+    owner: str | None = None
+    """The gateway identity that registered it over HTTP (None: the embedding library)."""
+    unknown: int = 0
+    """Refs the catalog does not know (each counted under the ref itself)."""
+
+    @property
+    def size(self) -> int:
+        """Refs held, removed ones included (what the owner's limit counts)."""
+        return len(self.refs) + len(self.removed)
 
 
 class Roster:
@@ -42,6 +59,17 @@ class Roster:
         self.snapshot: Snapshot | None = None
         """The snapshot ``view`` was built from."""
         self._removed: list[tuple[str, Removed]] = []
+        self.by_owner: dict[str, set[str]] = {}
+        """Owner → its clients' ids, for the per-owner limits."""
+
+    def owned(self, owner: str, but: str | None = None) -> tuple[int, int, int]:
+        """(clients, refs, unknown refs) of ``owner``'s clients, ``but`` one left out."""
+        clients = refs = unknown = 0
+        for client_id in self.by_owner.get(owner, ()):
+            if client_id != but:
+                client = self.clients[client_id]
+                clients, refs, unknown = clients + 1, refs + client.size, unknown + client.unknown
+        return clients, refs, unknown
 
     def take_removed(self) -> list[tuple[str, Removed]]:
         """(client, ref) of the removed models clients newly hold since the last call, in
@@ -74,12 +102,50 @@ class Roster:
             raise AvailabilityError(f"client {client.id!r} does not serve model {model!r}")
         return [slot]
 
-    def register(self, client_id: str, provider: str, refs: Sequence[str]) -> Registration:
-        """Add ``client_id`` or reconcile it with its new provider and refs."""
+    def register(
+        self, client_id: str, provider: str, refs: Sequence[str], owner: str | None = None
+    ) -> Registration:
+        """Add ``client_id`` (of ``owner``) or reconcile it with its new provider and refs (an
+        existing client keeps its first owner). Over a limit (unknown refs per client; an
+        owner's clients, refs or unknown refs) it raises ValueError naming the limit, before
+        anything changed."""
         client = self.clients.get(client_id)
         if client is None:
-            client = self.clients[client_id] = Client(client_id, provider, {}, {})
-        return self.reconcile(client, provider, refs)
+            fresh = Client(client_id, provider, {}, {}, owner)
+            result = self.reconcile(fresh, provider, refs, check=True)  # raises before changes
+            self.clients[client_id] = fresh
+            if owner is not None:
+                self.by_owner.setdefault(owner, set()).add(client_id)
+            return result
+        return self.reconcile(client, provider, refs, check=True)
+
+    def _check(self, client: Client, mapped: int, unknown: int) -> None:
+        """Raise ValueError when ``client`` holding ``mapped`` refs, ``unknown`` of them
+        unknown to the catalog, would break a limit."""
+        if unknown > MAX_UNKNOWN_PER_CLIENT:
+            raise ValueError(
+                f"client {client.id!r}: {unknown} refs the catalog does not know "
+                f"(MAX_UNKNOWN_PER_CLIENT {MAX_UNKNOWN_PER_CLIENT}); register catalog ids"
+            )
+        owner = client.owner
+        if owner is None:
+            return
+        clients, refs, unknowns = self.owned(owner, but=client.id)
+        if client.id not in self.clients and clients >= MAX_CLIENTS_PER_OWNER:
+            raise ValueError(
+                f"gateway {owner!r} already has {clients} clients "
+                f"(MAX_CLIENTS_PER_OWNER {MAX_CLIENTS_PER_OWNER}); unregister some first"
+            )
+        if refs + mapped > MAX_REFS_PER_OWNER:
+            raise ValueError(
+                f"gateway {owner!r} would hold {refs + mapped} model refs over its clients "
+                f"(MAX_REFS_PER_OWNER {MAX_REFS_PER_OWNER})"
+            )
+        if unknowns + unknown > MAX_UNKNOWN_PER_OWNER:
+            raise ValueError(
+                f"gateway {owner!r} would hold {unknowns + unknown} refs the catalog does not "
+                f"know (MAX_UNKNOWN_PER_OWNER {MAX_UNKNOWN_PER_OWNER})"
+            )
 
     def unregister(self, client_id: str) -> bool:
         """Forget a client and its counts; False when it was unknown."""
@@ -89,15 +155,25 @@ class Roster:
         for key in sorted({key for key in client.refs.values() if key is not None}):
             self.ledger.detach(key, client_id)
         del self.clients[client_id]
+        if client.owner is not None:
+            mine = self.by_owner[client.owner]
+            mine.discard(client_id)
+            if not mine:
+                del self.by_owner[client.owner]
         return True
 
-    def reconcile(self, client: Client, provider: str, refs: Sequence[str]) -> Registration:
+    def reconcile(
+        self, client: Client, provider: str, refs: Sequence[str], *, check: bool = False
+    ) -> Registration:
         """Point ``client`` at ``refs`` (resolved now): detach what it no longer serves,
         attach what is new, move counts on a provider change; keep quota and suspension state
-        of the models it still serves."""
+        of the models it still serves. With ``check``, a registration over a limit raises first."""
         ledger = self.ledger
         result = Registration(client.id, provider)
         mapped, removed = self._locate_all(client.id, provider, refs, result)
+        if check:
+            self._check(client, len(mapped) + len(removed), len(result.unknown))
+        client.unknown = len(result.unknown)
         old_keys = {key for key in client.refs.values() if key is not None}
         new_keys = {key for key in mapped.values() if key is not None}
         in_catalog = {key: ref in result.counted for ref, key in mapped.items() if key}

@@ -18,8 +18,21 @@ MAX_COOLDOWN_SECONDS = 86_400.0
 """Longest accepted cooldown: daily quotas reset within a day, and a far-future time sent by
 mistake (or malice) must not park a client forever."""
 MAX_REASON_CHARS = 200
-MAX_MODELS_PER_CLIENT = 100_000
-"""Bounds one registration (a hostile list must not make memory unbounded)."""
+MAX_MODELS_PER_CLIENT = 10_000
+"""Bounds one registration (a hostile list must not make memory unbounded): a client serving
+the whole OpenRouter catalog names about 400 models."""
+MAX_UNKNOWN_PER_CLIENT = 1_000
+"""Refs the catalog does not know, per client: each is a model of its own (a local server's
+`llama3.2:latest`), with its own counters, so a list of junk refs must not multiply them."""
+MAX_CLIENTS_PER_OWNER = 1_000
+"""Clients one gateway identity may register over HTTP (issue 27)."""
+MAX_REFS_PER_OWNER = 250_000
+"""Refs all the clients of one gateway identity may register in all (1,000 clients × 250)."""
+MAX_UNKNOWN_PER_OWNER = 20_000
+"""Refs unknown to the catalog over all the clients of one gateway identity: each is a model
+of its own in the overlay (about 1 KB), so they are bounded apart from the known ones."""
+MAX_TIME = 253_402_300_799.0
+"""9999-12-31T23:59:59Z: a retry time past it (or before the epoch) is no time at all."""
 MODEL_STATES = ("available", "cooling_down", "suspended", "no_clients")
 LISTED_STATES = frozenset({"available", "cooling_down"})
 
@@ -181,6 +194,8 @@ class AvailabilityEvent:
     at: float
     retry_at: float | None = None
     reason: str | None = None
+    owner: str | None = None
+    """The gateway identity that registered the client (None: the embedding library)."""
 
     @property
     def telemetry(self) -> str | None:
@@ -196,9 +211,14 @@ class AvailabilityEvent:
 __all__ = [
     "DEFAULT_COOLDOWN_SECONDS",
     "LISTED_STATES",
+    "MAX_CLIENTS_PER_OWNER",
     "MAX_COOLDOWN_SECONDS",
     "MAX_MODELS_PER_CLIENT",
     "MAX_REASON_CHARS",
+    "MAX_REFS_PER_OWNER",
+    "MAX_TIME",
+    "MAX_UNKNOWN_PER_CLIENT",
+    "MAX_UNKNOWN_PER_OWNER",
     "MODEL_STATES",
     "AvailabilityError",
     "AvailabilityEvent",
