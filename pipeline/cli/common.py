@@ -103,9 +103,11 @@ def close_matches(ref: str, current: dict[str, Any] | CurrentCatalog) -> list[st
 
     if isinstance(current, CurrentCatalog):
         names = {m.id for m in current.models} | {m.alias for m in current.models}
+        names |= {name for m in current.models for name in m.aliases or ()}
     else:
         models = current.get("models", [])
         names = {str(m["id"]) for m in models} | {str(m["alias"]) for m in models if m.get("alias")}
+        names |= {str(name) for m in models for name in m.get("aliases") or ()}
     return resolve.close_matches(ref, sorted(names))
 
 

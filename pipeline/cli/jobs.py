@@ -146,7 +146,9 @@ def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -
     """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
     from pipeline.stages.capabilities import explain
 
-    record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
+    record = next(
+        (m for m in catalog.models if model_ref in (m.id, m.alias, *(m.aliases or ()))), None
+    )
     if record is None:
         problem = UnknownModel(
             model_ref, "the published catalog", close_matches(model_ref, catalog)

@@ -102,7 +102,8 @@ class Redirect(Record):
 
 
 class AliasChange(Record):
-    """One change of a model's alias (only ever through an override)."""
+    """One change of a model's published alias: an override moved it, or a correction did (a
+    natural alias returned to its base model, an alias that followed a rename)."""
 
     old_alias: str
     """The alias before."""
@@ -112,6 +113,9 @@ class AliasChange(Record):
     """The model whose alias changed."""
     since: str
     """When the change was published."""
+    reason: str | None = None
+    """Why, for a correction (absent for an override's change: the override file's `note`
+    says why)."""
 
 
 class Tombstone(Record):

@@ -28,7 +28,7 @@ from pipeline.records.catalog import AliasChange, CurrentCatalog, Deprecations, 
 from pipeline.records.model import ModelRecord
 from pipeline.runs.sync_state import SyncRun
 from pipeline.stages import capabilities, changelog, deprecations, lifecycle, tiers
-from pipeline.stages.aliases import AliasCandidate, alias_changes, assign_aliases
+from pipeline.stages.aliases import AliasCandidate, additional_names, alias_changes, assign
 from pipeline.stages.bindings import load_bindings
 from pipeline.stages.normalize import Normalized
 from pipeline.timeutil import iso
@@ -59,6 +59,8 @@ def build_record(
     alias: str,
     state: Any,
     config: CatalogConfig,
+    *,
+    extra_aliases: list[str] | None = None,
 ) -> ModelRecord:
     """Assemble the published record from the stage outputs.
 
@@ -73,6 +75,7 @@ def build_record(
         id=model.id,
         name=model.name,
         alias=alias,
+        aliases=extra_aliases,
         provider=model.provider,
         family=model.family,
         kind=caps.kind,
@@ -148,27 +151,41 @@ def build_catalog(
             resolved[model.id] = resolver.resolve(model)
     run.details.update(capabilities.report(resolved.values()))
 
-    # -- aliases ---------------------------------------------------------------------------
-    # Memory: the previous current.json, plus tombstones for removed models that come back
-    # (they get their old alias again). Aliases of removed models and old aliases from the
-    # history stay held, so resolution of those names keeps leading where it did.
+    # -- renames seen so far (before aliases: a renamed model keeps its alias) ---------------
     prev_models = {m.id: m for m in previous.models} if previous else {}
     tombstones = (
         {t.id: t for t in previous_deprecations.tombstones} if previous_deprecations else {}
     )
     history = previous_deprecations.alias_history if previous_deprecations else []
+    carried_ids = [i for i in prev_models if i not in present_ids]
+    known = previous_deprecations.redirects if previous_deprecations else []
+    with run.stage("deprecations"):
+        redirected = {r.from_id for r in known}
+        vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
+        siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
+        detected = deprecations.detect_redirects(vanished, siblings, iso(now))
+    renamed: dict[str, str] = {}
+    for redirect in sorted([*known, *detected], key=lambda r: r.from_id, reverse=True):
+        if redirect.reason == "rename" and redirect.to in present_ids:
+            renamed[redirect.to] = redirect.from_id
+
+    # -- aliases ---------------------------------------------------------------------------
+    # Memory: the previous current.json, plus tombstones for removed models that come back
+    # (they get their old alias again). Aliases of removed models and old aliases from the
+    # history stay held, so resolution of those names keeps leading where it did; so do the
+    # curated core's concise names, which are additional names of their models.
     aliases: dict[str, str] = {}
+    extra: dict[str, list[str]] = {}
     changes: list[AliasChange] = []
     with run.stage("aliases", lambda: f"{len(changes)} changed"):
-        carried_ids = [i for i in prev_models if i not in present_ids]
         memory = {i: m.alias for i, m in prev_models.items()}
         memory.update({i: t.alias for i, t in tombstones.items() if i in present_ids})
-        held = {t.alias for i, t in tombstones.items() if i not in present_ids}
-        held.update(change.old_alias for change in history)
+        held = {change.old_alias: change.model_id for change in history}
+        held.update({t.alias: i for i, t in tombstones.items() if i not in present_ids})
         candidates = [AliasCandidate(m.id, m.created) for m in normalized]
         candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
-        reserved = request.overrides.aliases
-        if request.overrides.core:
+        concise = request.overrides.concise_aliases()
+        if concise:
             # A core entry's concise alias follows its model through a rename seen this run.
             from pipeline.stages import core
 
@@ -179,9 +196,12 @@ def build_catalog(
                 previous_deprecations,
                 iso(now),
             )
-            reserved = core.move_aliases(reserved, moved)
-        aliases = assign_aliases(candidates, memory, reserved, held)
-        changes = alias_changes(memory, aliases, iso(now))
+            concise = core.move_aliases(concise, moved)
+            held.update({alias: model_id for model_id, alias in concise.items()})
+        assigned = assign(candidates, memory, request.overrides.aliases, held, renamed=renamed)
+        aliases = assigned.aliases
+        changes = alias_changes(memory, aliases, iso(now), assigned.reasons)
+        extra = additional_names(concise, aliases)
 
     # -- lifecycle -------------------------------------------------------------------------
     forced = deprecations.effective_overrides(request.overrides.deprecations, now)
@@ -216,7 +236,14 @@ def build_catalog(
     with run.stage("assemble"):
         for model in normalized:
             records.append(
-                build_record(model, resolved[model.id], aliases[model.id], states[model.id], config)
+                build_record(
+                    model,
+                    resolved[model.id],
+                    aliases[model.id],
+                    states[model.id],
+                    config,
+                    extra_aliases=extra.get(model.id),
+                )
             )
         for model_id in carried_ids:
             state = states[model_id]
@@ -226,7 +253,11 @@ def build_catalog(
                 continue
             records.append(
                 prev_models[model_id].model_copy(
-                    update={"lifecycle": state, "alias": aliases[model_id]}
+                    update={
+                        "lifecycle": state,
+                        "alias": aliases[model_id],
+                        "aliases": extra.get(model_id),
+                    }
                 )
             )
         records.sort(key=lambda r: r.id)
@@ -236,13 +267,6 @@ def build_catalog(
     _offers(run, store, config, records, prev_models, transport, sleep)
 
     # -- redirects (deprecations.json) -----------------------------------------------------
-    with run.stage("deprecations"):
-        known = previous_deprecations.redirects if previous_deprecations else []
-        redirected = {r.from_id for r in known}
-        vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
-        siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
-        detected = deprecations.detect_redirects(vanished, siblings, iso(now))
-
     catalog = CurrentCatalog(
         generated_at=iso(now),
         run_id=run_id,
