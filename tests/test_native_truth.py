@@ -534,3 +534,35 @@ def test_mistral_retirement_and_replacement_are_in_the_record(published):
     assert life["expiresAt"] == "2026-08-31T12:00:00Z"
     assert life["replacement"] == "mistral-medium-3-5"
     assert "replacement" not in models["mistral-medium-3-5"]["lifecycle"]
+
+
+def test_a_model_its_provider_replaced_is_redirected_there_when_it_goes(tmp_path):
+    """Mistral names mistral-medium-3-5 as the replacement of mistral-medium-2508 (retiring
+    2026-08-31). OpenRouter lists that model as mistralai/mistral-medium-3.1, a name the
+    matcher cannot tie to Mistral's dated id; the recorded payload is edited in one place to
+    carry the dated canonical slug OpenRouter gives newer Mistral models
+    (mistral-medium-3.5-20260430), then the model is left out of the next snapshot."""
+    from published_lists import publish_lists
+
+    from pipeline.resolve import CatalogIndex, resolve
+
+    raw = json.loads(fixture_path("openrouter-models-2026-08-17.json").read_bytes())
+    (old,) = [m for m in raw["data"] if m["id"] == "mistralai/mistral-medium-3.1"]
+    old["canonical_slug"] = "mistralai/mistral-medium-2508"
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(raw))
+    store = LocalStore(tmp_path / "store")
+    lists = {"mistral": ("mistral", "provider-mistral-models-2026-08-17.json")}
+    publish_lists(store, before, lists, parse_iso("2026-08-17T12:00:00Z"))
+    models, _ = provider_list(store, "mistral")
+    assert [s["nativeId"] for s in models["mistral-medium-2508"]["sources"]][-1] == old["id"]
+    raw["data"].remove(old)
+    after = tmp_path / "after.json"
+    after.write_text(json.dumps(raw))
+    request = SyncRequest(now=parse_iso("2026-08-18T12:00:00Z"), from_file=after)
+    assert sync_openrouter(store, CatalogConfig(), request).published
+    deprecations = read_json(store, keys.DEPRECATIONS)
+    (redirect,) = [r for r in deprecations["redirects"] if r["from"] == old["id"]]
+    assert (redirect["to"], redirect["reason"]) == ("mistralai/mistral-medium-3-5", "replacement")
+    index = CatalogIndex(read_json(store, keys.CURRENT), deprecations)
+    assert resolve(old["id"], index).model_id == "mistralai/mistral-medium-3-5"

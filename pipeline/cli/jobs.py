@@ -296,7 +296,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         if entry.error:
             notes.append(entry.error)
         else:
-            notes.extend(entry.warnings[:1])
+            notes.extend([w for w in entry.warnings if not w.startswith("laws:")][:1])
+        broken = entry.counts.get("lawViolations")
+        if broken:
+            notes.append(f"{broken} law violation(s): run `catalog check`")
         models = entry.counts.get("served", entry.counts.get("published", ""))
         data = _age(entry.data_as_of, now).replace(" ago", " old") if entry.data_as_of else "-"
         rows.append(

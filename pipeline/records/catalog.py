@@ -84,7 +84,7 @@ class ProviderCatalog(Record):
     `reviewed` date (its list is as old as its last review, whenever it was read)."""
 
 
-RedirectReason = Literal["rename", "variant", "override", "family-fallback"]
+RedirectReason = Literal["rename", "variant", "override", "replacement", "family-fallback"]
 
 
 class Redirect(Record):
@@ -96,7 +96,8 @@ class Redirect(Record):
     """The id to use instead."""
     reason: RedirectReason
     """Why: `rename` (same canonical slug, new id), `variant` (a `:variant` whose base
-    remains), `override` (deprecation-overrides.json), `family-fallback`."""
+    remains), `override` (deprecation-overrides.json), `replacement` (the provider named the
+    model to use instead, as Mistral's `deprecation_replacement_model`), `family-fallback`."""
     since: str
     """When the redirect was first published, ISO-8601 UTC."""
 

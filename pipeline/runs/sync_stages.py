@@ -27,7 +27,7 @@ from pipeline.records.base import DetectionLayer
 from pipeline.records.catalog import AliasChange, CurrentCatalog, Deprecations, Tombstone
 from pipeline.records.model import ModelRecord
 from pipeline.runs.sync_state import SyncRun
-from pipeline.stages import capabilities, changelog, deprecations, lifecycle, tiers
+from pipeline.stages import capabilities, changelog, deprecations, enrich, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, additional_names, alias_changes, assign
 from pipeline.stages.bindings import load_bindings
 from pipeline.stages.normalize import Normalized
@@ -164,6 +164,12 @@ def build_catalog(
         vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
         siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
         detected = deprecations.detect_redirects(vanished, siblings, iso(now))
+        # A vanished model whose provider named its replacement goes there (Mistral).
+        replacements = enrich.vendor_replacements(store) if vanished else {}
+        unexplained = set(vanished) - {r.from_id for r in detected}
+        detected += deprecations.replacement_redirects(
+            unexplained, replacements, present_ids, iso(now)
+        )
     renamed: dict[str, str] = {}
     for redirect in sorted([*known, *detected], key=lambda r: r.from_id, reverse=True):
         if redirect.reason == "rename" and redirect.to in present_ids:
@@ -289,6 +295,15 @@ def build_catalog(
         removed=stones,
         alias_changes=changes,
     )
+    # A redirect must lead to a model of the catalog or to a removed model's tombstone.
+    known_ids = {r.id for r in records} | {t.id for t in deprecated_doc.tombstones}
+    for redirect in deprecations.dangling(deprecated_doc.redirects, known_ids):
+        deprecated_doc.redirects.remove(redirect)
+        run.warnings.append(
+            f"deprecations: redirect {redirect.from_id} → {redirect.to} ({redirect.reason}) "
+            f"withheld: {redirect.to} is neither in the catalog nor a removed model"
+            + (" (check deprecation-overrides.json)" if redirect.reason == "override" else "")
+        )
     before = {r.from_id: r for r in known}
     fresh_redirects = [r for r in deprecated_doc.redirects if before.get(r.from_id) != r]
     added = sorted(present_ids - set(prev_models))

@@ -410,8 +410,9 @@ def _core_section(
                     entry=attachment.entry_id,
                     problem="alias-taken",
                     field="alias",
-                    detail=f"{record.id} is published as {record.alias!r} without the concise "
-                    f"alias {entry.alias!r} (another model's alias holds that name)",
+                    detail=f"{record.id} is published as {record.alias!r} without its concise "
+                    f"alias {entry.alias!r}: another model's alias holds that name, or the sync "
+                    "that published the catalog ran without this curated core",
                 )
             )
         concise = entry.alias if entry.alias in names else None

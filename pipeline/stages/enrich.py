@@ -341,6 +341,27 @@ def published_provider_lists(store: Store) -> list[ProviderCatalog]:
     return out
 
 
+def vendor_replacements(store: Store) -> dict[str, str]:
+    """OpenRouter id → the OpenRouter id of the model its provider names as its replacement
+    (``lifecycle.replacement`` in a provider list served by the provider's API), where both
+    models of the list are linked to OpenRouter records."""
+    out: dict[str, str] = {}
+    for provider_list in published_provider_lists(store):
+        if provider_list.served_by == "catalog":
+            continue
+        linked = {
+            rec.id: [s.native_id for s in rec.sources if s.source == "openrouter"]
+            for rec in provider_list.models
+        }
+        for rec in provider_list.models:
+            target = rec.lifecycle.replacement
+            if target is None or not linked.get(target):
+                continue
+            for origin in linked[rec.id]:
+                out.setdefault(origin, linked[target][0])
+    return out
+
+
 def link_direct_sources(store: Store, models: list[Normalized]) -> dict[str, int]:
     """Add ``SourceRef(provider, native id)`` to each OpenRouter record a provider list matched.
 
