@@ -240,3 +240,64 @@ def test_every_law_has_its_docstring_and_check_explains_them(
 def test_an_empty_store_has_nothing_to_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["check", "--store", str(tmp_path / "empty")]) == 1
     assert "nothing published" in capsys.readouterr().err
+
+
+def test_a_sync_records_what_breaks_a_law_in_its_report_and_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record another writer left in the store (reka/reka-edge, whose vanishing on
+    2026-04-02 keeps it carried as it was) is priced $0/$0 without being free: the next sync
+    publishes all the same and says so in its report, in status.json and `catalog status`."""
+    store = LocalStore(tmp_path / "store")
+
+    def sync(name: str) -> Any:
+        request = SyncRequest(now=fixture_date(name), from_file=fixture_path(name))
+        result = sync_openrouter(store, CatalogConfig(), request)
+        assert result.published, result.error
+        return result
+
+    sync("openrouter-models-2026-04-01.json")
+
+    def edit(current: dict[str, Any]) -> None:
+        _models(current)["reka/reka-edge"]["pricing"] = {"input": 0, "output": 0}
+
+    rewrite_artifact(store, "current", edit)
+    result = sync("openrouter-models-2026-04-02.json")
+    laws = result.report.details["laws"]
+    assert (laws["violations"], laws["byLaw"]) == (1, {"zero-means-free": 1})
+    (violation,) = laws["list"]
+    assert violation["model"] == "reka/reka-edge"
+    assert "input 0, output 0 with isFree false" in violation["detail"]
+    assert any(
+        w.startswith("laws: 1 violation(s) (zero-means-free ×1)") for w in result.report.warnings
+    )
+    assert read_json(store, keys.STATUS)["jobs"]["openrouter"]["counts"]["lawViolations"] == 1
+    capsys.readouterr()
+    assert main(["status", "--store", str(store.root), "--now", "2026-04-02T02:00:00Z"]) == 0
+    assert "1 law violation(s): run `catalog check`" in capsys.readouterr().out
+
+
+def test_carried_records_of_an_earlier_release_get_evidence_in_the_cited_form(
+    tmp_path: Path,
+) -> None:
+    """A store written before issue 26 has evidence such as "input modalities ['text']". A
+    listed model's is decided again by the next sync; a carried one's (reka/reka-edge, gone
+    from the 2026-04-02 feed) is brought to the cited form from the raw record it was last
+    seen in, with the same values, so the laws hold."""
+    store = LocalStore(tmp_path / "store")
+    old_form = {"isFree": "priced: input, output > 0", "supportsVision": "input modalities"}
+
+    def edit(current: dict[str, Any]) -> None:
+        _models(current)["reka/reka-edge"]["evidence"].update(old_form)
+
+    for name in ("openrouter-models-2026-04-01.json", "openrouter-models-2026-04-02.json"):
+        if name.endswith("04-02.json"):
+            rewrite_artifact(store, "current", edit)
+        request = SyncRequest(now=fixture_date(name), from_file=fixture_path(name))
+        result = sync_openrouter(store, CatalogConfig(), request)
+        laws = result.report.details["laws"]
+        assert result.published and laws["violations"] == 0, laws["list"]
+    model = _models(read_json(store, keys.CURRENT))["reka/reka-edge"]
+    assert model["lifecycle"]["state"] == "stale"
+    assert model["evidence"]["isFree"] == "pricing: input, output > 0"
+    assert model["evidence"]["supportsVision"].startswith("architecture.input_modalities [")

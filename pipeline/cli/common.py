@@ -5,7 +5,8 @@ documents it reads.
 Every command exits with one of (docs/jobs.md, "Exit codes"):
 
     0  done (published, or nothing to do)
-    1  failed: nothing published (upstream down, guarded, a store or file error)
+    1  failed: nothing published (upstream down, guarded, a store or file error); `check`: a
+       law does not hold
     2  usage or configuration error, or a replay older than the published set (no --force)
     3  another run holds the run lease
     4  unknown model: no id or alias matches (resolve, cost, sync --explain), close matches given
@@ -41,7 +42,7 @@ EXIT_UNKNOWN_MODEL = 4
 # Every code a command may return (the table in the docstring and in docs/jobs.md).
 EXIT_CODES = {
     EXIT_OK: "done",
-    EXIT_FAILED: "failed, nothing published",
+    EXIT_FAILED: "failed, nothing published (or, for `check`, a law does not hold)",
     EXIT_USAGE: "usage or configuration error",
     EXIT_LOCKED: "the run lease is held",
     EXIT_UNKNOWN_MODEL: "unknown model",

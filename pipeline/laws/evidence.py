@@ -10,6 +10,7 @@ from typing import Any
 from pipeline.laws.published import NOT_HELD, Listing, PublishedSet, openrouter_key
 from pipeline.laws.violation import Violation
 from pipeline.records.model import ModelRecord
+from pipeline.stages.capabilities import FLAG_ATTRS
 
 CITATION = re.compile(
     r"^(?:(?P<origin>openrouter(?:-endpoint)?:\S+) )?"
@@ -51,20 +52,9 @@ def api_cites_raw(published: PublishedSet) -> Iterator[Violation]:
                         "api-cites-raw",
                         listing.source,
                         model.id,
-                        f"{flag} ({_shown(getattr(model, _ATTR[flag]))}): {problem}; "
+                        f"{flag} ({_shown(getattr(model, FLAG_ATTRS[flag]))}): {problem}; "
                         f"evidence {evidence!r}",
                     )
-
-
-_ATTR = {
-    "kind": "kind",
-    "supportsVision": "supports_vision",
-    "supportsTools": "supports_tools",
-    "reasoning": "reasoning",
-    "structuredOutput": "structured_output",
-    "isImageGen": "is_image_gen",
-    "isFree": "is_free",
-}
 
 
 def _citation_problem(
@@ -144,7 +134,7 @@ def _provenance_problems(listing: Listing, model: ModelRecord) -> Iterator[str]:
         elif origin == UNKNOWN and present:
             yield f"{name} is published although its provenance is unknown"
     for flag in FLAGS_ALL:
-        value = getattr(model, _ATTR[flag])
+        value = getattr(model, FLAG_ATTRS[flag])
         if value is None and origins.get(flag) != UNKNOWN:
             yield f"{flag} is absent but its provenance is not unknown"
         elif value is not None and flag not in model.detection_source:

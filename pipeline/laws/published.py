@@ -75,6 +75,10 @@ class RawRecords:
 
         return cls(fetch, loaded)
 
+    def preload(self, key: str, data: bytes) -> None:
+        """Read the snapshot at ``key`` from ``data`` (a run's payload, not yet stored)."""
+        self._loaded[key] = data
+
     def get(self, key: str | None, source_type: str, model_id: str) -> Any:
         """The raw record of ``model_id`` in the snapshot at ``key`` (``None`` when the
         snapshot does not have it), or ``NOT_HELD`` when there is no snapshot to read."""

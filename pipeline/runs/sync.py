@@ -247,7 +247,12 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
     # The laws over what is about to be published; recorded, never blocking (issue 26).
     with run.stage("laws", lambda: f"{built.counts[law_check.COUNT]} violations"):
         published = law_check.openrouter_set(
-            store, catalog, deprecated_doc, raw=raw, reserved=request.overrides.aliases
+            store,
+            catalog,
+            deprecated_doc,
+            raw=raw,
+            reserved=request.overrides.aliases,
+            raws=built.raws,
         )
         law_check.hold(published, run.details, built.counts, run.warnings)
     raw = None

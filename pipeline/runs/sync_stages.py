@@ -21,11 +21,13 @@ from typing import Any, cast
 import httpx
 
 from pipeline.config import CatalogConfig
+from pipeline.laws import RawRecords
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records.base import DetectionLayer
 from pipeline.records.catalog import AliasChange, CurrentCatalog, Deprecations, Tombstone
 from pipeline.records.model import ModelRecord
+from pipeline.runs import law_check
 from pipeline.runs.sync_state import SyncRun
 from pipeline.stages import capabilities, changelog, deprecations, enrich, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, additional_names, alias_changes, assign
@@ -121,6 +123,8 @@ class BuiltCatalog:
     """Ids removed this run (their tombstones are in ``deprecations``)."""
     counts: dict[str, int]
     """The run report's counts (input, published, listed, quarantined, added, ...)."""
+    raws: RawRecords
+    """The raw snapshots this run has read (the laws read the same)."""
 
 
 def build_catalog(
@@ -236,6 +240,7 @@ def build_catalog(
         )
 
     # -- assemble --------------------------------------------------------------------------
+    raws = RawRecords.of(store)  # raw snapshots read this run: carried records, then the laws
     records: list[ModelRecord] = []
     removed: list[str] = []
     stones: list[Tombstone] = []
@@ -267,6 +272,8 @@ def build_catalog(
                 )
             )
         records.sort(key=lambda r: r.id)
+        # Stored by an earlier release: their evidence is brought to the form the laws check.
+        law_check.recite(raws, [r for r in records if r.id not in present_ids], resolver)
         telemetry_changes = _carry_telemetry(run, records, prev_models, config, now)
 
     # -- offers (OpenRouter's endpoints API, pipeline.offers) --------------------------------
@@ -328,7 +335,7 @@ def build_catalog(
     if telemetry_changes:
         run.details["changelog"]["telemetry"] = telemetry_changes
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
-    return BuiltCatalog(catalog, deprecated_doc, removed, counts)
+    return BuiltCatalog(catalog, deprecated_doc, removed, counts, raws)
 
 
 def _offers(  # noqa: PLR0917 - the sync's state, passed on as is

@@ -209,11 +209,11 @@ class Capabilities:
     """Flags no layer had a signal for (published as source `heuristic`, evidence `default:`)."""
 
     def value(self, flag: str) -> Value:
-        value: Value = getattr(self, _ATTRS[flag])
+        value: Value = getattr(self, FLAG_ATTRS[flag])
         return value
 
 
-_ATTRS = {
+FLAG_ATTRS = {
     "kind": "kind",
     "supportsVision": "supports_vision",
     "supportsTools": "supports_tools",
@@ -222,6 +222,7 @@ _ATTRS = {
     "isImageGen": "is_image_gen",
     "isFree": "is_free",
 }
+"""Flag name as published → the record attribute holding it."""
 
 
 def _heuristic(row: Heuristic, model: Normalized, text: str) -> Signal | None:
@@ -336,7 +337,7 @@ class Resolver:
             value, layer = DEFAULTS[flag], "heuristic"
             evidence = f"default: no API signal and no {flag} pattern matched"
             caps.defaulted.add(flag)
-        setattr(caps, _ATTRS[flag], value)
+        setattr(caps, FLAG_ATTRS[flag], value)
         caps.source[flag] = layer
         caps.evidence[flag] = evidence
 
@@ -397,7 +398,7 @@ def as_provider_record(record: ModelRecord, unknown: Iterable[str]) -> ProviderM
     stay byte-identical); a provider list states only what some source states (issue 14)."""
     data = record.model_dump()
     for flag in unknown:
-        data[_ATTRS[flag]] = None
+        data[FLAG_ATTRS[flag]] = None
         data["detection_source"].pop(flag, None)
         why = data["evidence"].get(flag, "").removeprefix("default: ")
         data["evidence"][flag] = f"unknown: {why}" if why else "unknown"
