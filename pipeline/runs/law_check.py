@@ -3,7 +3,8 @@ what it finds: ``details.laws`` of the run report (laws checked, counts per law,
 violations), the ``lawViolations`` count in the report and ``status.json``, and one warning
 naming the broken laws. A violation never stops a run: the laws report, they do not decide
 what is published (bad input never sinks a run); ``catalog check`` says the same of any store
-at any time.
+at any time. ``recite`` brings the evidence of records an earlier release published, and the
+sync carries, to the form the laws check.
 """
 
 from __future__ import annotations
