@@ -11,12 +11,14 @@ between modules or between packages):
     telemetry/    runtime truth: call outcomes in, rollups, identities' votes, downgrades, probes
     web/          the web explorer: pages (Jinja2 templates), rows, routes, static export
     registry/     the reader as a library (Registry), cost, native shapes, runtime availability
+    laws/         the catalog's invariants, held over any published store (`catalog check`)
     offers/       per-provider offers from OpenRouter's endpoints API, same-provider enrichment
     sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests
-    crosscheck/   the published catalog against models.dev / LiteLLM, per field
+    crosscheck/   the published catalog against models.dev / LiteLLM / genai-prices, per field
     history/      what changed per model over time: events, segments, queries
-    stages/       pure transforms: normalize → capabilities → tiers → aliases → lifecycle →
-                  deprecations → rank → curate; changelog, enrich, health, cost, bindings
+    stages/       pure transforms: normalize → signals → capabilities → tiers → aliases →
+                  lifecycle → deprecations → rank → curate; changelog, enrich, health, cost,
+                  bindings
     schemagen.py  which model each committed JSON Schema is generated from
     overrides/    hand-maintained override files, loaded strictly; RE2 patterns (linear time)
     publishing/   store, schemas (validation), jsonio, keys, publish transaction, lease,

@@ -131,9 +131,11 @@ class CatalogIndex:
         ranks: Mapping[str, float] | None = None,
     ) -> None:
         self.models: dict[str, dict[str, Any]] = {m["id"]: m for m in current.get("models", [])}
+        # Additional names first, so that a model's own alias wins should the two ever meet.
         self.by_alias: dict[str, str] = {
-            m["alias"]: m["id"] for m in self.models.values() if m.get("alias")
+            name: m["id"] for m in self.models.values() for name in m.get("aliases") or ()
         }
+        self.by_alias.update({m["alias"]: m["id"] for m in self.models.values() if m.get("alias")})
         deprecations = deprecations or {}
         self.redirects: dict[str, dict[str, Any]] = {
             r["from"]: r for r in deprecations.get("redirects", [])

@@ -9,6 +9,7 @@ Used by the crosscheck tests and to build the store the README's before/after ta
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +45,23 @@ LISTS_2026_08_17: dict[str, tuple[str, str]] = {
 
 def publish_all(store: Store) -> ProvidersResult:
     """The 2026-08-17 OpenRouter catalog, then every provider list above, into ``store``."""
-    synced = sync_openrouter(
-        store, CatalogConfig(), SyncRequest(now=NOW, from_file=fixture_path(CATALOG))
-    )
+    return publish_lists(store, CATALOG, LISTS_2026_08_17, NOW)
+
+
+def publish_lists(
+    store: Store, catalog: str | Path, lists: dict[str, tuple[str, str]], now: datetime
+) -> ProvidersResult:
+    """The OpenRouter payload ``catalog`` (a recorded payload's name, or a file), then each
+    provider list of ``lists`` (source name → (source type, recorded body)) fetched from
+    ``ProviderServer``, into ``store`` at ``now``."""
+    payload = catalog if isinstance(catalog, Path) else fixture_path(catalog)
+    synced = sync_openrouter(store, CatalogConfig(), SyncRequest(now=now, from_file=payload))
     assert synced.published, synced.error
     with ProviderServer() as server:
         sources: dict[str, Any] = {
             n: {"enabled": False} for n in SOURCE_TYPES if n not in INSTANCE_ONLY
         }
-        for name, (source_type, fixture) in LISTS_2026_08_17.items():
+        for name, (source_type, fixture) in lists.items():
             base = server.mount(name, source_type, fixture_path(fixture))
             entry: dict[str, Any] = {"enabled": True, "base_url": base, "api_key_env": "TEST_KEY"}
             if name != source_type:
@@ -62,7 +71,7 @@ def publish_all(store: Store) -> ProvidersResult:
         result = sync_providers(
             store,
             config,
-            ProvidersRequest(now=NOW, only=list(LISTS_2026_08_17)),
+            ProvidersRequest(now=now, only=list(lists)),
             env={"TEST_KEY": KEY},
             sleep=lambda _s: None,
         )

@@ -127,3 +127,20 @@ def moto_server(bucket: str = "catalog-test") -> Iterator[str]:
 
 def s3_store(client: Any, prefix: str, bucket: str = "catalog-test") -> S3Store:
     return S3Store(bucket, prefix, client=client)
+
+
+def rewrite_artifact(store: Store, name: str, edit: Callable[[Any], None]) -> None:
+    """Edit a published artifact in place as another writer (an older release, a person)
+    would have left it: ``edit`` changes the parsed document; the well-known copy, the run's
+    copy and the manifest's sha256 are rewritten so the store reads as consistently published."""
+    blob = store.get(keys.MANIFEST)
+    assert blob is not None, f"no manifest in {store.uri}"
+    manifest = Manifest.model_validate_json(blob.data)
+    document = jsonio.loads(store.get(well_known(name)).data)  # type: ignore[union-attr]
+    edit(document)
+    data = jsonio.dumps(document)
+    entry = manifest.artifacts[name]
+    store.put(well_known(name), data)
+    store.put(entry.key, data)
+    entry.sha256 = hashlib.sha256(data).hexdigest()
+    store.put(keys.MANIFEST, jsonio.dump_model(manifest))

@@ -19,7 +19,7 @@ from pipeline.publishing import keys
 from pipeline.records import payloads
 from pipeline.records.model import Pricing
 from pipeline.sources import openrouter
-from pipeline.stages import capabilities, tiers
+from pipeline.stages import capabilities, signals, tiers
 from pipeline.stages.capabilities import FLAGS, Heuristic, Resolver
 from pipeline.stages.normalize import Normalized, normalize_openrouter
 
@@ -135,7 +135,7 @@ def test_routers_are_router_and_never_priced(all_catalog):
         pricing = Pricing.model_validate(models[model_id]["pricing"])
         # "Priced" = a fixed price above 0 on any component. Routers are either dynamic (-1,
         # `variable`) or openrouter/free, which only forwards to free models and lists 0.
-        assert not capabilities.is_priced(pricing), model_id
+        assert not signals.is_priced(pricing), model_id
         assert pricing.variable or models[model_id]["isFree"], model_id
         assert models[model_id]["priceTier"] in ("variable", "free")
     free = models["openrouter/free"]
@@ -149,7 +149,7 @@ def test_latest_alias_ids_are_priced_chat_models_not_routers(all_catalog):
     for model_id, model in aliases.items():
         assert model["kind"] == "chat", model_id
         assert model["aliasTarget"], model_id
-        assert capabilities.is_priced(Pricing.model_validate(model["pricing"]))
+        assert signals.is_priced(Pricing.model_validate(model["pricing"]))
         assert model["priceTier"] not in ("variable", "free", "unknown")
         assert "not a router" in model["evidence"]["kind"]
     assert aliases["~anthropic/claude-opus-latest"]["priceTier"] == "pro"  # $5 per 1M input
@@ -517,7 +517,7 @@ def test_explain_prints_each_flag_with_layer_and_evidence(tmp_path, capsys):
     assert lines[0] == "openrouter/free (Free Models Router), alias free"
     table = {line.split()[0]: line.split(None, 3)[1:] for line in lines[1:-1]}
     assert table["kind"] == ["router", "api", "architecture.tokenizer is Router"]
-    assert table["isFree"] == ["true", "api", "every listed price is 0"]
+    assert table["isFree"] == ["true", "api", "pricing: every listed price is 0"]
     assert table["supportsTools"] == ["true", "api", "supported_parameters has tool_choice, tools"]
     assert table["priceTier"] == ["free", "pricing", "isFree: every listed price is 0"]
     assert set(FLAGS) <= set(table)
@@ -551,7 +551,7 @@ def test_router_row_refines_a_text_model_without_conflict():
     )
     caps = capabilities.resolve(model)
     assert (caps.kind, caps.source["kind"], caps.conflicts) == ("router", "heuristic", [])
-    assert "output modalities ['text']" in caps.evidence["kind"]
+    assert "architecture.output_modalities ['text']" in caps.evidence["kind"]
 
 
 def test_2024_payload_without_supported_parameters(sync_file):

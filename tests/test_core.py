@@ -21,6 +21,7 @@ from pipeline.registry import QueryError, Registry
 from pipeline.resolve import CatalogIndex, resolve
 from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.service.app import create_app
+from pipeline.stages.aliases import alias_base
 from pipeline.timeutil import parse_iso
 
 ALL = "openrouter-models-all-2026-08-19.json"
@@ -78,6 +79,7 @@ def test_shipped_core_is_published_with_its_metadata_and_aliases_resolve(shipped
     assert [e["id"] for e in core] == list(file)  # the file's order
     index = CatalogIndex(current, published(shipped, keys.DEPRECATIONS))
     records = {m["id"]: m for m in current["models"]}
+    overrides = load_overrides(SHIPPED)
     for item in core:
         hand = file[item["id"]]
         assert (item["specialty"], item["summary"], item["help"]) == (
@@ -85,9 +87,15 @@ def test_shipped_core_is_published_with_its_metadata_and_aliases_resolve(shipped
             hand["summary"],
             hand["help"],
         )
-        # The concise alias is the published alias and resolves to the entry's model.
-        assert item["alias"] == hand["alias"] == records[item["id"]]["alias"]
+        # The concise alias is an additional name of the entry's model and resolves to it;
+        # the model's own alias stays its natural one (issue 26).
+        record = records[item["id"]]
+        assert item["alias"] == hand["alias"]
+        reserved = overrides.aliases.get(item["id"])
+        assert record["alias"] == reserved or alias_base(item["id"])[0]
+        assert [record["alias"], *record.get("aliases", [])][-1] == hand["alias"]
         assert resolve(hand["alias"], index).model_id == item["id"]
+        assert resolve(record["alias"], index).model_id == item["id"]
         assert item["sources"]["summary"] == "curated-core"
         assert item["state"] == "active"
         for name, value in hand.get("defaults", {}).items():
@@ -101,7 +109,8 @@ def test_shipped_core_is_published_with_its_metadata_and_aliases_resolve(shipped
     opus = next(e for e in core if e["id"] == "anthropic/claude-opus-5")
     assert "1,000,000-token context" in opus["help"]
     assert "$5.00 in / $25.00 out" in opus["help"]
-    assert opus["buckets"][0] == "coding" and curated["buckets"]["coding"][0]["alias"] == "opus"
+    assert opus["buckets"][0] == "coding"
+    assert curated["buckets"]["coding"][0]["alias"] == "claude-opus-5"
 
 
 def test_core_defaults_fall_back_to_the_feeds_default_parameters(shipped: Path):
@@ -212,7 +221,11 @@ def test_core_entry_follows_the_reka_rename_and_unknown_ids_are_reported(tmp_pat
     assert any("acme/never-existed" in w and "no model" in w for w in before.report.warnings)
     current = read_json(store, keys.CURRENT)
     models = {m["id"]: m for m in current["models"]}
-    assert models["rekaai/reka-edge"]["alias"] == "edge"
+    # The rename carries the model's alias and its concise name (issue 26).
+    assert models["rekaai/reka-edge"]["alias"] == "reka-edge"
+    assert models["rekaai/reka-edge"]["aliases"] == ["edge"]
+    assert models["reka/reka-edge"]["alias"].startswith("reka-edge-x")
+    assert "aliases" not in models["reka/reka-edge"]
     curated = read_json(store, keys.CURATED)
     (edge,) = [e for e in curated["core"] if e["alias"] == "edge"]
     assert (edge["id"], edge["entry"]) == ("rekaai/reka-edge", "reka/reka-edge")
@@ -224,12 +237,15 @@ def test_core_entry_follows_the_reka_rename_and_unknown_ids_are_reported(tmp_pat
     assert [e["id"] for e in curated["core"]] == ["rekaai/reka-edge"]
     warning = next(w for w in after.report.warnings if "reka/reka-edge" in w)
     assert "renamed to rekaai/reka-edge" in warning and "update curated-core.json" in warning
-    # The concise alias resolves to the new id; the old id's alias moved into history.
+    # The concise alias and the model's alias resolve to the new id; the old id's alias moved
+    # into history, with the reason.
     index = CatalogIndex(current, read_json(store, keys.DEPRECATIONS))
     assert resolve("edge", index).model_id == "rekaai/reka-edge"
+    assert resolve("reka-edge", index).model_id == "rekaai/reka-edge"
     assert resolve("reka/reka-edge", index).model_id == "rekaai/reka-edge"
     history = read_json(store, keys.DEPRECATIONS)["aliasHistory"]
-    assert {(h["modelId"], h["oldAlias"]) for h in history} == {("reka/reka-edge", "edge")}
+    assert [(h["modelId"], h["oldAlias"]) for h in history] == [("reka/reka-edge", "reka-edge")]
+    assert history[0]["reason"] == "'reka-edge' went with the rename to rekaai/reka-edge"
 
 
 def test_removed_model_is_reported_with_the_resolutions_replacement():
@@ -362,11 +378,15 @@ def test_validate_against_a_store_warns_about_renamed_entries(tmp_path: Path, ca
     )
 
 
-def test_shipped_core_file_loads_and_its_aliases_are_reserved():
+def test_shipped_core_file_loads_and_its_aliases_are_additional_names():
     loaded = load_overrides(SHIPPED)
     assert 30 <= len(loaded.core) <= 40
+    concise = loaded.concise_aliases()
     for model_id, item in loaded.core.items():
-        assert loaded.aliases[model_id] == item.alias
+        assert concise[model_id] == item.alias
+        # Not a reservation of the model's alias (that stays the natural one, issue 26),
+        # unless alias-overrides.json reserves the same name.
+        assert loaded.aliases.get(model_id, item.alias) == item.alias
     with pytest.raises(OverrideError, match="cannot read it"):
         load_file(SHIPPED.parent / "nonexistent" / "curated-core.json")
 

@@ -138,3 +138,60 @@ def test_catalog_cost_cli_by_alias(sync_file, store, capsys):
         )
         == 4  # unknown model: the same code in every command
     )
+
+
+# -- issue 26: a model not billed per token has no token price ---------------------------------
+
+
+def test_models_not_billed_per_token_publish_no_token_price_and_refuse_a_cost(
+    sync_file, store, capsys
+):
+    """2026-08-19 "all": 60 video, image, rerank and music models list prompt = completion =
+    "0" although they are paid; before issue 26 they were published at $0/$0 with
+    `isFree: false`, sorted cheapest and costed at $0."""
+    raw = {m["id"]: m for m in json.loads(fixture_path(ALL).read_bytes())["data"]}
+    assert sync_file(fixture_path(ALL)).published
+    current = jsonio.loads(store.get("models/openrouter/current.json").data)
+    models = {m["id"]: m for m in current["models"]}
+    zero_but_paid = [
+        m["id"]
+        for m in models.values()
+        if m["pricing"].get("input") == 0 and m["pricing"].get("output") == 0 and not m["isFree"]
+    ]
+    assert zero_but_paid == []
+    listed_at_zero = [
+        i
+        for i, m in raw.items()
+        if m["pricing"].get("prompt") == m["pricing"].get("completion") == "0"
+        and not models[i]["isFree"]
+    ]
+    assert len(listed_at_zero) == 60
+    for model_id in listed_at_zero:
+        pricing = models[model_id]["pricing"]
+        assert "input" not in pricing and "output" not in pricing, model_id
+        assert models[model_id]["priceTier"] == "unknown", model_id
+        # The unit is stated where no other figure says how a call is billed.
+        assert pricing.get("unit") == "unstated" or pricing.get("imageOutput"), model_id
+    assert models["alibaba/happyhorse-1.0"]["pricing"]["unit"] == "unstated"
+    assert models["black-forest-labs/flux.2-max"]["cost"] == "$17.09 per 1M image tokens"
+    # A `:free` video or rerank id is free at 0 and keeps its prices.
+    free = models["nvidia/llama-nemotron-rerank-vl-1b-v2:free"]
+    assert (free["pricing"]["input"], free["pricing"]["output"], free["isFree"]) == (0, 0, True)
+
+    root = str(store.root)
+    for model_id in ("alibaba/happyhorse-1.0", "alibaba/wan-2.6", "black-forest-labs/flux.2-max"):
+        argv = ["cost", model_id, "--input", "1000", "--output", "1000", "--store", root]
+        assert cli.main(argv) == 1, model_id
+        captured = capsys.readouterr()
+        assert "$0.000000" not in captured.out
+        assert "cannot be computed from token counts" in captured.err or (
+            "no per-token input/output price" in captured.err
+        ), captured.err
+    # Tables put them after every priced model, never first as the cheapest.
+    assert cli.main(["list", "--sort", "input", "--store", root, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    rows = rows["data"]
+    order = [r["id"] for r in rows]
+    priced = [i for i in order if models[i]["pricing"].get("input") is not None]
+    assert set(order[: len(priced)]) == set(priced)
+    assert order.index("alibaba/happyhorse-1.0") >= len(priced)

@@ -76,6 +76,7 @@ def test_json_report_per_field_with_both_values_and_evidence(store_dir, capsys):
             "ourEvidence": "native",
             "theirEvidence": {"limit.context": 256000},
             "origin": "native",
+            "match": "exact",
         }
     ]
 
@@ -269,3 +270,100 @@ def test_full_refresh_records_the_crosscheck_summary(tmp_path, capsys):
     assert again.exit_code == 0
     failed = read_json(store, keys.STATUS)["jobs"]["crosscheck"]
     assert failed["outcome"] == "failed" and "cannot read" in failed["error"]
+
+
+# -- issue 26: matching that neither invents nor misses; the third reference format ----------
+
+LITELLM = "litellm-model-prices-2026-07-24.json"
+GENAI = "genai-prices-data-2026-08-19.json"
+
+
+def test_a_paid_model_is_never_paired_with_the_references_free_variant(store_dir):
+    """models.dev lists only `cognitivecomputations/dolphin-mistral-24b-venice-edition:free`
+    for OpenRouter; the paid id was paired with it through the stripped key."""
+    reference = load_reference(fixture_path(MODELSDEV))
+    assert (
+        "cognitivecomputations/dolphin-mistral-24b-venice-edition:free"
+        in (reference.providers["openrouter"])
+    )
+    result = run_crosscheck(LocalStore(store_dir), str(fixture_path(MODELSDEV)))
+    for d in result.disagreements:
+        assert d.reference_id.endswith(":free") == d.id.endswith(":free"), d
+    paid = crosscheck_pairs(store_dir, MODELSDEV)
+    assert "cognitivecomputations/dolphin-mistral-24b-venice-edition" not in paid["openrouter"]
+
+
+def crosscheck_pairs(store_dir: Path, reference_name: str) -> dict[str, dict[str, str]]:
+    """Source → our id → the reference entry it was paired with."""
+    from pipeline.crosscheck import published_lists
+    from pipeline.crosscheck.compare import _Matcher
+
+    reference = load_reference(fixture_path(reference_name))
+    out: dict[str, dict[str, str]] = {}
+    for listed in published_lists(LocalStore(store_dir)):
+        pool: dict[str, Any] = {}
+        for provider in reference.providers_for(listed.source, listed.source_type):
+            pool.update({k: v for k, v in reference.providers[provider].items() if k not in pool})
+        matcher = _Matcher(pool)
+        out[listed.source] = {}
+        for record in listed.models:
+            found, _how, _ambiguous = matcher.match(record.id)
+            if found is not None:
+                out[listed.source][record.id] = f"{found.provider}/{found.id}"
+    return out
+
+
+def test_litellm_cohere_embeddings_and_case_duplicates_are_compared(store_dir):
+    pairs = crosscheck_pairs(store_dir, LITELLM)
+    # Cohere's embedding and rerank models are LiteLLM's `cohere`, its chat models
+    # `cohere_chat`: both are Cohere's (before: 4 matched, the embedders never compared).
+    embedders = {i: r for i, r in pairs["cohere"].items() if r.startswith("cohere/")}
+    assert len(embedders) >= 5 and "embed-v4.0" in embedders
+    assert len(pairs["cohere"]) == 12
+    # LiteLLM lists together_ai/baai/bge-base-en-v1.5 and together_ai/BAAI/... twice:
+    # the entry spelled like Together's id is the one compared.
+    assert pairs["together"]["BAAI/bge-base-en-v1.5"] == "together_ai/BAAI/bge-base-en-v1.5"
+
+
+def test_dated_snapshots_paired_with_an_undated_entry_say_so(store_dir, capsys):
+    result = run_crosscheck(LocalStore(store_dir), str(fixture_path(MODELSDEV)))
+    undated = [d for d in result.disagreements if d.match == "undated"]
+    # 2026-08-17 lists against models.dev 2026-06-13: 47 of 144 provider disagreements
+    # before, none marked; 27 now (the 20 others were DashScope's US region, no longer
+    # compared with international prices).
+    assert len(undated) == 27 and result.by_match()["undated"] == 27
+    assert all(d.source != "openrouter" for d in undated)
+    assert ("dashscope", "qwen-plus-2025-01-25") in {(d.source, d.id) for d in undated}
+    code = main(["crosscheck", str(fixture_path(MODELSDEV)), "--store", str(store_dir)])
+    out = capsys.readouterr().out
+    assert code == 0 and "(dated id vs undated entry)" in out
+    assert "paired by: " in out and "27 undated" in out
+
+
+def test_dashscope_us_is_not_compared_with_international_prices(store_dir):
+    for name in (MODELSDEV, LITELLM, GENAI):
+        result = run_crosscheck(LocalStore(store_dir), str(fixture_path(name)))
+        us = next(s for s in result.sources if s.source == "dashscope-us")
+        assert (us.reference_provider, us.matched) == (None, 0), name
+        assert not any(d.source == "dashscope-us" for d in result.disagreements)
+
+
+def test_genai_prices_data_is_a_third_reference_format(store_dir, capsys):
+    reference = load_reference(fixture_path(GENAI))
+    assert reference.format == "genai-prices" and len(reference.providers) == 34
+    sonnet = reference.providers["openrouter"]["anthropic/claude-sonnet-5"]
+    # A price list under constraints: the set without one (from 2026-09-01 it changes).
+    assert (sonnet.fields["input"], sonnet.fields["output"]) == (Decimal(2), Decimal(10))
+    assert sonnet.fields["maxContext"] == 1_000_000
+    # A tiered price: its base.
+    assert reference.providers["openrouter"]["x-ai/grok-4-fast"].fields["input"] == Decimal("0.2")
+    document = run_json(store_dir, fixture_path(GENAI), capsys)
+    assert document["format"] == "genai-prices"
+    assert document["matched"]["openrouter"] > 250 and document["matched"]["anthropic"] >= 8
+    # Its own match rules pair provider ids (claude-*-2025… with starts_with rules).
+    assert document["byMatch"].get("rule", 0) > 0
+    rules = [d for d in document["disagreementList"] if d["match"] == "rule"]
+    assert all(d["source"] != "openrouter" or ":" not in d["id"] for d in rules)
+    for d in document["disagreementList"]:
+        assert d["field"] in ("input", "output", "cacheRead", "cacheWrite", "maxContext"), d
+        assert next(iter(d["theirEvidence"])).startswith(("prices.", "context_window")), d

@@ -374,3 +374,15 @@ def _render_model(record: dict[str, Any], end: str = "2026-08-19T00:00:00Z") -> 
         end=end,
         subtitle="",
     )
+
+
+def test_an_announced_retirement_is_shown_wherever_lifecycle_is(client, replay: Replay, capsys):
+    """Issue 26: OpenRouter's `expiration_date` (z-ai/glm-4.5, 2026-12-31 in the 2026-08-19
+    feed) is on the model page and in `catalog show`, not only in the JSON."""
+    model = replay.steps[-1].models["z-ai/glm-4.5"]
+    assert model["lifecycle"]["expiresAt"] == "2026-12-31T00:00:00Z"
+    page = client.get("/models/z-ai/glm-4.5").text
+    assert re.search(r"<th>expiresAt</th><td>2026-12-31T00:00:00Z</td>", page)
+    capsys.readouterr()
+    assert main(["show", "z-ai/glm-4.5", "--store", str(replay.store.root), "--table"]) == 0
+    assert "  retires 2026-12-31T00:00:00Z" in capsys.readouterr().out

@@ -422,3 +422,147 @@ def test_catalog_fallback_tier_keeps_open_weight_prices_out(tmp_path):
     closed = models["qwen3-max"]
     assert closed["pricing"]["input"] == Decimal("0.78")
     assert provenance["qwen3-max"] == {"all": "openrouter:qwen/qwen3-max"}
+
+
+# -- issue 26: the seams — units, flags, a host's own figures, lifecycle -------------------------
+
+# Text-to-speech priced per character (Together's "input" per 1M characters, Groq's "prompt"
+# per character) that was published as a per-1M-token price: 8 models, 10 values.
+PER_CHARACTER = {
+    ("together", "cartesia/sonic"): (Decimal("0.000065"), None),
+    ("together", "cartesia/sonic-2"): (Decimal("0.000065"), None),
+    ("together", "cartesia/sonic-3"): (Decimal("0.000065"), None),
+    ("together", "hexgrad/Kokoro-82M"): (Decimal("0.000004"), None),
+    ("together", "canopylabs/orpheus-3b-0.1-ft"): (Decimal("0.000015"), None),
+    ("together", "rime-labs/rime-arcana-v2"): (Decimal("0.00000027"), None),
+    ("groq", "canopylabs/orpheus-arabic-saudi"): (Decimal("0.00004"), Decimal("0.00002")),
+    ("groq", "canopylabs/orpheus-v1-english"): (Decimal("0.000022"), Decimal("0.000011")),
+}
+
+
+def test_per_character_speech_prices_carry_their_unit_on_every_list(published):
+    store, _ = published
+    for (source, model_id), (per_unit, cached) in PER_CHARACTER.items():
+        models, provenance = provider_list(store, source)
+        model = models[model_id]
+        pricing = model["pricing"]
+        assert (pricing["perUnit"], pricing["unit"]) == (per_unit, "unstated"), model_id
+        assert not {"input", "output", "cacheRead"} & set(pricing), model_id
+        assert pricing["other"].get("input_cache_read") == cached, model_id
+        assert "per 1M" not in model["cost"] and "per billing unit" in model["cost"]
+        assert model["priceTier"] == "unknown" and model["isFree"] is False
+        assert provenance[model_id]["pricing"] == "native"
+    # No speech or transcription model of any list is priced "per 1M input" any more.
+    for _key, document in every_provider_list(store):
+        for model in document["models"]:
+            if model["kind"] in ("speech", "transcription") and "input" in model["pricing"]:
+                assert "output" in model["pricing"], model["id"]
+
+
+T2V = ("Wan-AI/wan2.7-t2v", "HappyHorse/HappyHorse-1.0-T2V", "alibaba/happyhorse-1.0-t2v")
+
+
+def test_text_to_video_is_not_vision_and_api_flags_cite_a_field_of_the_raw_record(published):
+    store, _ = published
+    together, provenance = provider_list(store, "together")
+    for model_id in (*T2V, "alibaba/happyhorse-1.1-t2v"):
+        model = together[model_id]
+        assert model["supportsVision"] is False, model_id
+        assert model["detectionSource"]["supportsVision"] == "heuristic"
+        assert "text-to-video" in model["evidence"]["supportsVision"]
+        # `type: video` says what comes out; what goes in is not stated.
+        assert provenance[model_id]["modalities"] == "input unknown, output native"
+    assert together["Wan-AI/wan2.7-i2v"]["supportsVision"] is True
+    # Flags decided by an adapter's own rule or an id guess are heuristics, not the API's.
+    anthropic, _ = provider_list(store, "anthropic")
+    sonnet = anthropic["claude-sonnet-5"]
+    assert sonnet["detectionSource"]["supportsTools"] == "heuristic"
+    assert sonnet["evidence"]["supportsTools"].startswith("anthropic list rule")
+    assert sonnet["evidence"]["supportsVision"].startswith("capabilities.image_input: ")
+    mistral_models, _ = provider_list(store, "mistral")
+    assert mistral_models["mistral-medium-2505"]["detectionSource"]["structuredOutput"] == (
+        "heuristic"
+    )
+    openai_models, _ = provider_list(store, "openai")
+    dalle = openai_models.get("dall-e-3") or openai_models["gpt-image-1"]
+    assert dalle["detectionSource"].get("supportsVision") != "api"
+    # Every `api` flag left cites a field the raw record has: the law, on every list.
+    from pipeline.laws import check, read_set
+
+    assert check(read_set(store), ["api-cites-raw"]) == []
+    flags = 0
+    for _key, document in every_provider_list(store):
+        for model in document["models"]:
+            flags += sum(1 for layer in model["detectionSource"].values() if layer == "api")
+    assert flags > 2000
+
+
+def test_a_hosts_own_openrouter_style_figures_are_read_as_native(published):
+    """Baseten's /models carries pricing, context_length, max_completion_tokens,
+    supported_features and quantization for its 13 models: 65 values, all published with
+    provenance `native` (before issue 26: absent, `unknown`)."""
+    store, _ = published
+    models, provenance = provider_list(store, "baseten")
+    raw = {
+        m["id"]: m
+        for m in json.loads(fixture_path("provider-baseten-models-2026-08-17.json").read_bytes())[
+            "data"
+        ]
+    }
+    assert len(models) == len(raw) == 13
+    read = 0
+    for model_id, entry in raw.items():
+        model, origin = models[model_id], provenance[model_id]
+        assert model["maxContext"] == entry["context_length"], model_id
+        assert model["maxOutput"] == entry["max_completion_tokens"], model_id
+        assert model["pricing"]["input"] == Decimal(entry["pricing"]["prompt"]) * 10**6
+        assert model["pricing"]["output"] == Decimal(entry["pricing"]["completion"]) * 10**6
+        assert model["quantization"] == entry["quantization"], model_id
+        assert ("tools" in entry["supported_features"]) == model["supportsTools"], model_id
+        assert model["evidence"]["supportsTools"].startswith("supported_features: ")
+        for name in ("maxContext", "maxOutput", "pricing", "supportedParameters", "quantization"):
+            assert origin[name] == "native", (model_id, name)
+            read += 1
+    assert read == 65
+    assert models["openai/gpt-oss-120b"]["cost"] == "$0.10/$0.50 per 1M"
+
+
+def test_mistral_retirement_and_replacement_are_in_the_record(published):
+    store, _ = published
+    models, _ = provider_list(store, "mistral")
+    life = models["mistral-medium-2505"]["lifecycle"]
+    assert life["expiresAt"] == "2026-08-31T12:00:00Z"
+    assert life["replacement"] == "mistral-medium-3-5"
+    assert "replacement" not in models["mistral-medium-3-5"]["lifecycle"]
+
+
+def test_a_model_its_provider_replaced_is_redirected_there_when_it_goes(tmp_path):
+    """Mistral names mistral-medium-3-5 as the replacement of mistral-medium-2508 (retiring
+    2026-08-31). OpenRouter lists that model as mistralai/mistral-medium-3.1, a name the
+    matcher cannot tie to Mistral's dated id; the recorded payload is edited in one place to
+    carry the dated canonical slug OpenRouter gives newer Mistral models
+    (mistral-medium-3.5-20260430), then the model is left out of the next snapshot."""
+    from published_lists import publish_lists
+
+    from pipeline.resolve import CatalogIndex, resolve
+
+    raw = json.loads(fixture_path("openrouter-models-2026-08-17.json").read_bytes())
+    (old,) = [m for m in raw["data"] if m["id"] == "mistralai/mistral-medium-3.1"]
+    old["canonical_slug"] = "mistralai/mistral-medium-2508"
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(raw))
+    store = LocalStore(tmp_path / "store")
+    lists = {"mistral": ("mistral", "provider-mistral-models-2026-08-17.json")}
+    publish_lists(store, before, lists, parse_iso("2026-08-17T12:00:00Z"))
+    models, _ = provider_list(store, "mistral")
+    assert [s["nativeId"] for s in models["mistral-medium-2508"]["sources"]][-1] == old["id"]
+    raw["data"].remove(old)
+    after = tmp_path / "after.json"
+    after.write_text(json.dumps(raw))
+    request = SyncRequest(now=parse_iso("2026-08-18T12:00:00Z"), from_file=after)
+    assert sync_openrouter(store, CatalogConfig(), request).published
+    deprecations = read_json(store, keys.DEPRECATIONS)
+    (redirect,) = [r for r in deprecations["redirects"] if r["from"] == old["id"]]
+    assert (redirect["to"], redirect["reason"]) == ("mistralai/mistral-medium-3-5", "replacement")
+    index = CatalogIndex(read_json(store, keys.CURRENT), deprecations)
+    assert resolve(old["id"], index).model_id == "mistralai/mistral-medium-3-5"

@@ -104,7 +104,10 @@ def test_gemini_thinking_methods_and_embedding_limits():
     says nothing about modalities (TTS and image models use it too); embedders report
     outputTokenLimit 1, which is not an output cap."""
     models = translate_all(gemini.ADAPTER, "provider-gemini-models-2026-08-17.json")
-    assert models["gemini-flash-latest"].reasoning == "Gemini list: thinking: true"
+    # The evidence starts with the field that says so (issue 26: machine-checkable).
+    assert models["gemini-flash-latest"].reasoning == (
+        "thinking is true in the Gemini list: the model reasons"
+    )
     assert models["gemini-2.5-flash-preview-tts"].reasoning is None  # no `thinking` key
     assert models["gemini-2.5-flash-preview-tts"].input_modalities is None
     assert models["gemini-2.5-flash-image"].output_modalities is None
@@ -120,8 +123,12 @@ def test_together_type_states_outputs_and_only_non_chat_inputs():
     assert gemma.input_modalities is None and gemma.output_modalities == ["text"]
     kinds = {tuple(m.output_modalities or ()) for m in models.values()}
     assert {("text",), ("image",), ("embeddings",), ("rerank",)} <= kinds
-    images = [m for m in models.values() if m.output_modalities == ["image"]]
-    assert all(m.input_modalities == ["text", "image"] for m in images)
+    # Image and video generators: the type says what comes out, not whether an image goes
+    # in (issue 26: Wan-AI/wan2.7-t2v is text-to-video, not vision).
+    generators = [m for m in models.values() if m.output_modalities in (["image"], ["video"])]
+    assert len(generators) == 68
+    assert all(m.input_modalities is None for m in generators)
+    assert all(m.cites == {"outputs": "type"} for m in generators if m.pricing is None)
     # Float noise in the price: cleaned to the decimal Together meant.
     llama = models["meta-llama/Llama-3.3-70B-Instruct-Turbo"].pricing
     assert llama is not None and llama.input == Decimal("1.04")

@@ -7,7 +7,7 @@
     jobs.py       sync, schedule, status, build-fallback, history rebuild
     views.py      list, show, explain, changes, history, resolve, cost, core
     exports.py    export-registry, export-site
-    checks.py     validate, schemas, crosscheck
+    checks.py     validate, schemas, check (the laws), crosscheck
     serve.py      serve
     telemetry.py  verify, telemetry
 

@@ -1,7 +1,8 @@
 """Checks: ``catalog validate`` (the override files and pinned manifests, and the curated
 core against a catalog), ``catalog schemas`` (the committed JSON Schemas against the models
-they come from) and ``catalog crosscheck`` (the published catalog against models.dev or
-LiteLLM data)."""
+they come from), ``catalog check`` (the catalog's laws against a published store) and
+``catalog crosscheck`` (the published catalog against models.dev, LiteLLM or genai-prices
+data)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.cli.common import EXIT_USAGE, load_current, store_for
+from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_current, store_for
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -138,3 +139,68 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
         return 0
     print("\n".join(render_text(result)))
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The laws (pipeline/laws) against a published store: 0 when every law holds, 1 naming
+    each violation with its model and values (and when nothing is published to check)."""
+    from pydantic import ValidationError
+
+    from pipeline.config import load_config
+    from pipeline.laws import LAWS, check, read_set
+    from pipeline.laws.check import describe
+    from pipeline.overrides.files import OverrideError, load_overrides, resolve_dir
+    from pipeline.publishing import jsonio
+
+    config = load_config(args.config)
+    store = store_for(args, config)
+    try:
+        # An alias-overrides.json reservation is the one lawful way to give a natural alias
+        # to another model: the laws need the reservations in use.
+        reserved = load_overrides(resolve_dir(args.overrides, config.overrides_dir)).aliases
+    except OverrideError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        published = read_set(store, reserved)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(
+            f"error: the catalog in {store.uri} is unreadable ({where}: {first['msg']})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if not published.lists:
+        print(
+            f"error: nothing published in {store.uri}: run `syncmodels all` first", file=sys.stderr
+        )
+        return EXIT_FAILED
+    violations = check(published)
+    models = sum(len(listing.models) for listing in published.lists)
+    if args.json:
+        document = {
+            "store": store.uri,
+            "lists": [listing.source for listing in published.lists],
+            "models": models,
+            "holds": not violations,
+            "laws": {name: describe(name) for name in LAWS},
+            "violations": [v.as_dict() for v in violations],
+        }
+        sys.stdout.write(jsonio.dumps(document).decode("utf-8"))
+        return EXIT_FAILED if violations else EXIT_OK
+    for name in LAWS:
+        broken = [v for v in violations if v.law == name]
+        print(f"{name:<30}{'holds' if not broken else f'VIOLATED ({len(broken)})'}")
+        for violation in broken:
+            print(f"  {violation.source}:{violation.model}: {violation.detail}")
+    scope = f"{len(published.lists)} list(s), {models} models in {store.uri}"
+    if not violations:
+        print(f"all {len(LAWS)} laws hold: {scope}")
+        return EXIT_OK
+    laws = sorted({v.law for v in violations}, key=list(LAWS).index)
+    print(
+        f"{len(violations)} violation(s) of {len(laws)} law(s) ({', '.join(laws)}): {scope}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED

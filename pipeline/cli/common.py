@@ -7,7 +7,7 @@ Every command exits with one of (docs/jobs.md, "Exit codes"):
     0  done (published, or nothing to do)
     1  failed: nothing published (upstream down, guarded, a store or file error), or nothing
        to read (a view of a store where nothing is published yet); `serve`: a port it cannot
-       listen on
+       listen on; `check`: a law does not hold
     2  usage or configuration error (a bad argument: cost --input -5), or a replay older
        than the published set (no --force)
     3  another run holds the run lease
@@ -45,7 +45,7 @@ EXIT_UNKNOWN_MODEL = 4
 # Every code a command may return (the table in the docstring and in docs/jobs.md).
 EXIT_CODES = {
     EXIT_OK: "done",
-    EXIT_FAILED: "failed, nothing published",
+    EXIT_FAILED: "failed, nothing published (or, for `check`, a law does not hold)",
     EXIT_USAGE: "usage or configuration error",
     EXIT_LOCKED: "the run lease is held",
     EXIT_UNKNOWN_MODEL: "unknown model",
@@ -113,9 +113,11 @@ def close_matches(ref: str, current: dict[str, Any] | CurrentCatalog) -> list[st
 
     if isinstance(current, CurrentCatalog):
         names = {m.id for m in current.models} | {m.alias for m in current.models}
+        names |= {name for m in current.models for name in m.aliases or ()}
     else:
         models = current.get("models", [])
         names = {str(m["id"]) for m in models} | {str(m["alias"]) for m in models if m.get("alias")}
+        names |= {str(name) for m in models for name in m.get("aliases") or ()}
     return resolve.close_matches(ref, sorted(names))
 
 

@@ -147,7 +147,9 @@ def _explain(catalog: CurrentCatalog, details: dict[str, Any], model_ref: str) -
     """Print how each flag of one model (id or alias) was decided; False if it is unknown."""
     from pipeline.stages.capabilities import explain
 
-    record = next((m for m in catalog.models if model_ref in (m.id, m.alias)), None)
+    record = next(
+        (m for m in catalog.models if model_ref in (m.id, m.alias, *(m.aliases or ()))), None
+    )
     if record is None:
         problem = UnknownModel(
             model_ref, "the published catalog", close_matches(model_ref, catalog)
@@ -307,7 +309,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         if entry.error:
             notes.append(entry.error)
         else:
-            notes.extend(entry.warnings[:1])
+            notes.extend([w for w in entry.warnings if not w.startswith("laws:")][:1])
+        broken = entry.counts.get("lawViolations")
+        if broken:
+            notes.append(f"{broken} law violation(s): run `catalog check`")
         models = entry.counts.get("served", entry.counts.get("published", ""))
         data = _age(entry.data_as_of, now).replace(" ago", " old") if entry.data_as_of else "-"
         rows.append(

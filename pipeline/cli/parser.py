@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline import __version__
-from pipeline.cli.checks import cmd_crosscheck, cmd_schemas, cmd_validate
+from pipeline.cli.checks import cmd_check, cmd_crosscheck, cmd_schemas, cmd_validate
 from pipeline.cli.exports import cmd_export_registry, cmd_export_site
 from pipeline.cli.jobs import cmd_build_fallback, cmd_schedule, cmd_status, cmd_sync
 from pipeline.cli.serve import cmd_serve
@@ -333,8 +333,19 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--config")
     build.add_argument("-v", "--verbose", action="store_true")
     build.set_defaults(func=cmd_build_fallback)
+    laws = sub.add_parser(
+        "check", help="hold the catalog's laws against a published store (exit 1 if one breaks)"
+    )
+    laws.add_argument("--json", action="store_true", help="machine-readable output")
+    laws.add_argument(
+        "--overrides", help="overrides directory whose alias reservations apply (default: in use)"
+    )
+    _store_options(laws)
+    laws.set_defaults(func=cmd_check)
+
     check = sub.add_parser(
-        "crosscheck", help="compare the published catalog with models.dev or LiteLLM data"
+        "crosscheck",
+        help="compare the published catalog with models.dev, LiteLLM or genai-prices data",
     )
     check.add_argument("reference", metavar="REFERENCE_FILE", help="api.json or LiteLLM JSON")
     check.add_argument("--json", action="store_true", help="machine-readable output")

@@ -195,6 +195,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"{model_id} — {model.get('name')}")
     print(
         f"  alias {model.get('alias')}"
+        + "".join(f", {name}" for name in model.get("aliases") or ())
         + (f" (formerly {', '.join(old_aliases)})" if old_aliases else "")
     )
     print(
@@ -205,6 +206,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"  lifecycle {life.get('state')} since {life.get('stateSince')} "
         f"(first seen {life.get('firstSeen')}, last seen {life.get('lastSeen')})"
     )
+    if life.get("expiresAt"):
+        # The retirement date upstream announced (OpenRouter's expiration_date).
+        replacement = f", replaced by {life['replacement']}" if life.get("replacement") else ""
+        print(f"  retires {life['expiresAt']}{replacement}")
     for r in redirects_in:
         print(f"  redirected here from {r['from']} ({r.get('reason')} since {r.get('since')})")
     print("prices")

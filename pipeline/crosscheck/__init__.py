@@ -1,8 +1,9 @@
 """``catalog crosscheck``: the published catalog against an independent catalog file.
 
 In: a store holding ``models/openrouter/current.json`` and the provider lists
-(``models/providers/<source>/current.json``), and a reference file — models.dev ``api.json``
-or LiteLLM's ``model_prices_and_context_window.json`` (``reference.load_reference``).
+(``models/providers/<source>/current.json``), and a reference file — models.dev ``api.json``,
+LiteLLM's ``model_prices_and_context_window.json`` or pydantic's genai-prices ``data.json``
+(``reference.load_reference``; the last read by ``genai_prices``).
 Out: a ``CrosscheckResult`` (``compare.crosscheck``): per list the reference provider and how
 many records matched, per field (input/output/cache prices, context, max output, vision,
 tools, reasoning, structured output) the overlap and agreements, and every disagreement with
@@ -166,8 +167,12 @@ def render_text(result: CrosscheckResult) -> list[str]:
     )
     lines.append(f"{len(result.disagreements)} disagreements (by origin of our value: {origins}):")
     for d in result.disagreements:
+        paired = " (dated id vs undated entry)" if d.match == "undated" else ""
         lines.append(
             f"  {d.source}:{d.id} {d.field}: ours {_shown(d.ours)} ({d.origin}) [{d.our_evidence}] "
-            f"vs {d.reference_id} {_shown(d.theirs)} {d.their_evidence}"
+            f"vs {d.reference_id}{paired} {_shown(d.theirs)} {d.their_evidence}"
         )
+    by_match = ", ".join(f"{n} {how}" for how, n in result.by_match().items())
+    if by_match:
+        lines.append(f"paired by: {by_match} (exact id, key, undated, reference rule)")
     return lines

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from pipeline.crosscheck import genai_prices
 from pipeline.crosscheck.reference import FieldValue, Reference, ReferenceModel
 from pipeline.records.model import ModelRecord
-from pipeline.stages.enrich import match_key
+from pipeline.stages.enrich import match_key, split_date
 
 FIELDS = (
     "input",
@@ -98,6 +99,8 @@ class Disagreement:
     """Where our value came from: ``native`` (the provider's own list), ``openrouter`` (the
     OpenRouter feed or enrichment from it), ``api``/``heuristic``/``override`` (the layer
     that decided a flag) or ``default`` (no layer had a signal)."""
+    match: str = "exact"
+    """How the records were paired (``MATCHES``)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -110,7 +113,18 @@ class Disagreement:
             "ourEvidence": self.our_evidence,
             "theirEvidence": self.their_evidence,
             "origin": self.origin,
+            "match": self.match,
         }
+
+
+MATCHES = {
+    "exact": "the same id (case aside)",
+    "key": "the same id once separators and a date tag both carry are set aside",
+    "undated": "a dated snapshot and the reference's undated entry (or the reverse): the "
+    "reference may describe another snapshot",
+    "rule": "the reference's own match rule (genai-prices) names our id",
+}
+"""How a published record and a reference entry were paired, weakest last but one."""
 
 
 @dataclass
@@ -163,7 +177,15 @@ class CrosscheckResult:
             },
             "disagreements": len(self.disagreements),
             "byOrigin": self.by_origin(),
+            "byMatch": self.by_match(),
         }
+
+    def by_match(self) -> dict[str, int]:
+        """How the records of the disagreements were paired (``MATCHES``) → how many."""
+        counts: dict[str, int] = {}
+        for d in self.disagreements:
+            counts[d.match] = counts.get(d.match, 0) + 1
+        return {k: counts[k] for k in MATCHES if k in counts}
 
     def by_origin(self) -> dict[str, dict[str, int]]:
         """Scope → origin of our value → number of disagreements."""
@@ -235,6 +257,8 @@ def _origin(evidence: str, name: str) -> str:
 
 
 def _their_evidence(reference: Reference, model: ReferenceModel, name: str) -> Any:
+    if reference.format == "genai-prices":
+        return genai_prices.raw_value(model.raw, name)
     path = (MODELSDEV_KEYS if reference.format == "models.dev" else LITELLM_KEYS)[name]
     value: Any = model.raw
     for part in path:
@@ -243,29 +267,58 @@ def _their_evidence(reference: Reference, model: ReferenceModel, name: str) -> A
 
 
 class _Matcher:
-    """Published id → reference id: exact (case-insensitive), else a unique match key."""
+    """Published id → reference entry (see ``match``)."""
 
     def __init__(self, models: dict[str, ReferenceModel]) -> None:
         self.models = models
         self.exact: dict[str, list[str]] = {}
         self.keyed: dict[str, list[str]] = {}
+        self.rules = [m for m in models.values() if m.rule is not None]
         for ref_id in models:
             self.exact.setdefault(ref_id.lower(), []).append(ref_id)
-            self.keyed.setdefault(match_key(ref_id), []).append(ref_id)
+            if ":" not in ref_id:
+                # A reference's variant entry (`…:free`) describes that offer only: it is
+                # never paired with the paid base model by a stripped key.
+                self.keyed.setdefault(match_key(ref_id), []).append(ref_id)
 
-    def match(self, model_id: str) -> tuple[str | None, bool]:
-        """(reference id or None, ambiguous?)."""
+    def match(self, model_id: str) -> tuple[ReferenceModel | None, str, bool]:
+        """(reference entry or None, how it was paired, ambiguous?): the same id (case aside;
+        of case-duplicate entries the one spelled like ours, or the first when they say the
+        same); for genai-prices the first entry whose match rule names the id; else a unique
+        entry with the same key (``match_key``), flagged ``undated`` when only one side
+        carries a date."""
         found = self.exact.get(model_id.lower(), [])
-        if len(found) == 1:
-            return found[0], False
+        if found:
+            chosen = _one_of(found, model_id, self.models)
+            if chosen is not None:
+                return self.models[chosen], "exact", False
+            return None, "", True
+        if self.rules:
+            ruled = next((m for m in self.rules if m.rule is not None and m.rule(model_id)), None)
+            return ruled, "rule", False
         if ":" in model_id:
             # An OpenRouter variant (`:batch` at half price, `:free`, `:thinking`) is another
             # offer of the model: only the reference's own entry for the variant describes it.
-            return None, False
-        candidates = self.keyed.get(match_key(model_id), [])
-        if len(candidates) == 1:
-            return candidates[0], False
-        return None, len(candidates) > 1
+            return None, "", False
+        key, date = split_date(model_id)
+        candidates = self.keyed.get(key, [])
+        if len(candidates) != 1:
+            return None, "", len(candidates) > 1
+        theirs = candidates[0]
+        dated = (date is None) != (split_date(theirs)[1] is None)
+        return self.models[theirs], "undated" if dated else "key", False
+
+
+def _one_of(found: list[str], model_id: str, models: dict[str, ReferenceModel]) -> str | None:
+    """Among reference ids equal to ``model_id`` but for case: the one spelled the same, else
+    the first when they all state the same fields (LiteLLM lists some twice), else None."""
+    if len(found) == 1:
+        return found[0]
+    if model_id in found:
+        return model_id
+    if all(models[f].fields == models[found[0]].fields for f in found):
+        return sorted(found)[0]
+    return None
 
 
 def crosscheck(reference: Reference, lists: Iterable[PublishedList]) -> CrosscheckResult:
@@ -274,20 +327,25 @@ def crosscheck(reference: Reference, lists: Iterable[PublishedList]) -> Crossche
     for listed in lists:
         scope = "openrouter" if listed.source == "openrouter" else "providers"
         counts = result.counts.setdefault(scope, {name: FieldCount() for name in FIELDS})
-        provider = reference.provider_for(listed.source, listed.source_type)
-        summary = SourceSummary(listed.source, provider, records=len(listed.models))
+        providers = reference.providers_for(listed.source, listed.source_type)
+        summary = SourceSummary(
+            listed.source, "+".join(providers) or None, records=len(listed.models)
+        )
         result.sources.append(summary)
-        if provider is None:
+        if not providers:
             continue
-        matcher = _Matcher(reference.providers[provider])
+        pool: dict[str, ReferenceModel] = {}
+        for provider in providers:
+            for ref_id, model in reference.providers[provider].items():
+                pool.setdefault(ref_id, model)
+        matcher = _Matcher(pool)
         for record in listed.models:
-            ref_id, ambiguous = matcher.match(record.id)
-            if ref_id is None:
+            theirs_all, how, ambiguous = matcher.match(record.id)
+            if theirs_all is None:
                 if ambiguous:
                     summary.ambiguous.append(record.id)
                 continue
             summary.matched += 1
-            theirs_all = matcher.models[ref_id]
             for name in FIELDS:
                 ours = _ours(record, name)
                 theirs = theirs_all.fields.get(name)
@@ -305,13 +363,14 @@ def crosscheck(reference: Reference, lists: Iterable[PublishedList]) -> Crossche
                     Disagreement(
                         source=listed.source,
                         id=record.id,
-                        reference_id=f"{provider}/{ref_id}",
+                        reference_id=f"{theirs_all.provider}/{theirs_all.id}",
                         field=name,
                         ours=ours,
                         theirs=theirs,
                         our_evidence=evidence,
                         their_evidence=_their_evidence(reference, theirs_all, name),
                         origin=_origin(evidence, name),
+                        match=how,
                     )
                 )
     result.disagreements.sort(key=lambda d: (d.source, d.id, FIELDS.index(d.field)))

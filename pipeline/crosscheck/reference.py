@@ -1,48 +1,56 @@
-"""Independent catalogs read into one shape: models.dev ``api.json`` and LiteLLM's
-``model_prices_and_context_window.json``.
+"""Independent catalogs read into one shape: models.dev ``api.json``, LiteLLM's
+``model_prices_and_context_window.json`` and pydantic's genai-prices ``data.json``.
 
-Both name providers their own way; ``REFERENCE_PROVIDERS`` maps each of our sources to the
-provider keys of each format. Prices come out in USD per 1M tokens (models.dev already is;
-LiteLLM gives USD per token and is scaled exactly via the decimal text of the number).
+Each names providers its own way; ``REFERENCE_PROVIDERS`` maps each of our sources to the
+provider keys of each format. Prices come out in USD per 1M tokens (models.dev and
+genai-prices already are; LiteLLM gives USD per token and is scaled exactly via the decimal
+text of the number).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.crosscheck import genai_prices
 from pipeline.publishing import jsonio
 
-Format = Literal["models.dev", "litellm"]
-# models.dev's api.json is 4 MB (2026-06-13), LiteLLM's price file about 1.5 MB; both nest
-# five or six levels.
+Format = Literal["models.dev", "litellm", "genai-prices"]
+# models.dev's api.json is 4 MB (2026-06-13), LiteLLM's price file about 1.5 MB, genai-prices'
+# data.json about 1 MB; all nest five or six levels.
 MAX_REFERENCE_BYTES = 64 * 2**20
 MAX_DEPTH = 32
 FieldValue = Decimal | int | bool
 PER_MILLION = Decimal(1_000_000)
 
-# Our source name (or source type) → provider key in (models.dev, LiteLLM).
-REFERENCE_PROVIDERS: dict[str, tuple[str, str]] = {
-    "openrouter": ("openrouter", "openrouter"),
-    "openai": ("openai", "openai"),
-    "anthropic": ("anthropic", "anthropic"),
-    "gemini": ("google", "gemini"),
-    "mistral": ("mistral", "mistral"),
-    "cohere": ("cohere", "cohere_chat"),
-    "deepseek": ("deepseek", "deepseek"),
-    "dashscope": ("alibaba", "dashscope"),
-    "moonshot": ("moonshotai", "moonshot"),
-    "groq": ("groq", "groq"),
-    "together": ("togetherai", "together_ai"),
-    "cerebras": ("cerebras", "cerebras"),
-    "xai": ("xai", "xai"),
-    "perplexity": ("perplexity", "perplexity"),
-    "deepinfra": ("deepinfra", "deepinfra"),
-    "baseten": ("baseten", "baseten"),
+# Our source name (or source type) → provider keys in (models.dev, LiteLLM, genai-prices).
+# LiteLLM files Cohere's chat models under `cohere_chat` and its embedding and rerank models
+# under `cohere`: both are Cohere's. DashScope's US region (`dashscope-us`) has prices of its
+# own; the references list the international ones only, so it is compared with none.
+REFERENCE_PROVIDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "openrouter": (("openrouter",), ("openrouter",), ("openrouter",)),
+    "openai": (("openai",), ("openai",), ("openai",)),
+    "anthropic": (("anthropic",), ("anthropic",), ("anthropic",)),
+    "gemini": (("google",), ("gemini",), ("google",)),
+    "mistral": (("mistral",), ("mistral",), ("mistral",)),
+    "cohere": (("cohere",), ("cohere_chat", "cohere"), ("cohere",)),
+    "deepseek": (("deepseek",), ("deepseek",), ("deepseek",)),
+    "dashscope": (("alibaba",), ("dashscope",), ()),
+    "dashscope-us": ((), (), ()),
+    "moonshot": (("moonshotai",), ("moonshot",), ("moonshotai",)),
+    "groq": (("groq",), ("groq",), ("groq",)),
+    "together": (("togetherai",), ("together_ai",), ("together",)),
+    "cerebras": (("cerebras",), ("cerebras",), ("cerebras",)),
+    "xai": (("xai",), ("xai",), ("x-ai",)),
+    "perplexity": (("perplexity",), ("perplexity",), ("perplexity",)),
+    "deepinfra": (("deepinfra",), ("deepinfra",), ()),
+    "baseten": (("baseten",), ("baseten",), ()),
 }
+COLUMNS: dict[str, int] = {"models.dev": 0, "litellm": 1, "genai-prices": 2}
 
 
 class ReferenceError(ValueError):
@@ -57,6 +65,8 @@ class ReferenceModel:
     id: str
     fields: dict[str, FieldValue] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    rule: Callable[[str], bool] | None = None
+    """genai-prices: the entry's ``match`` rule (which model names it prices)."""
 
 
 @dataclass
@@ -67,15 +77,20 @@ class Reference:
     format: Format
     providers: dict[str, dict[str, ReferenceModel]]
 
-    def provider_for(self, source: str, source_type: str) -> str | None:
-        """The reference's provider key for one of our sources, or None if it has none."""
-        column = 0 if self.format == "models.dev" else 1
+    def providers_for(self, source: str, source_type: str) -> list[str]:
+        """The reference's provider keys for one of our sources (none when it has none).
+
+        The source's own name decides when the table knows it (a named instance such as
+        ``dashscope-us`` is not its type's region); otherwise its type's row, else the name
+        itself."""
+        column = COLUMNS[self.format]
         for name in (source, source_type):
             mapped = REFERENCE_PROVIDERS.get(name)
-            key = mapped[column] if mapped else name
-            if key in self.providers:
-                return key
-        return None
+            if mapped is not None:
+                return [key for key in mapped[column] if key in self.providers]
+            if name in self.providers:
+                return [name]
+        return []
 
 
 def _price(value: Any, scale: Decimal = Decimal(1)) -> Decimal | None:
@@ -184,8 +199,31 @@ def _litellm(document: dict[str, Any]) -> dict[str, dict[str, ReferenceModel]]:
     return providers
 
 
+def _genai_prices(document: list[Any]) -> dict[str, dict[str, ReferenceModel]]:
+    providers: dict[str, dict[str, ReferenceModel]] = {}
+    for provider in document:
+        if not isinstance(provider, dict) or not isinstance(provider.get("id"), str):
+            continue
+        key = provider["id"]
+        models = providers.setdefault(key, {})
+        for entry in provider.get("models") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                models.setdefault(
+                    entry["id"],
+                    ReferenceModel(
+                        key,
+                        entry["id"],
+                        dict(genai_prices.fields_of(entry)),
+                        entry,
+                        genai_prices.rule_of(entry.get("match")),
+                    ),
+                )
+    return providers
+
+
 def load_reference(path: str | Path) -> Reference:
-    """Read a models.dev or LiteLLM catalog file; ReferenceError names the file and problem.
+    """Read a models.dev, LiteLLM or genai-prices catalog file; ReferenceError names the file
+    and the problem.
 
     The file is someone else's download, read by every full refresh that configures it: it
     is bounded like the other third-party files (docs/hardening.md) — at most
@@ -204,6 +242,10 @@ def load_reference(path: str | Path) -> Reference:
         document = jsonio.loads_bounded(data, max_bytes=MAX_REFERENCE_BYTES, max_depth=MAX_DEPTH)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise ReferenceError(f"{where}: not valid JSON: {exc}") from exc
+    if isinstance(document, list) and any(
+        isinstance(p, dict) and isinstance(p.get("models"), list) for p in document[:20]
+    ):
+        return Reference(where, "genai-prices", _genai_prices(document))
     if not isinstance(document, dict):
         raise ReferenceError(f"{where}: expected a JSON object, got {type(document).__name__}")
     values = [v for v in document.values() if isinstance(v, dict)]
@@ -212,6 +254,7 @@ def load_reference(path: str | Path) -> Reference:
     if "sample_spec" in document or any("litellm_provider" in v for v in values[:50]):
         return Reference(where, "litellm", _litellm(document))
     raise ReferenceError(
-        f"{where}: neither models.dev api.json (providers with `models`) nor LiteLLM "
-        "model_prices_and_context_window.json (entries with `litellm_provider`)"
+        f"{where}: neither models.dev api.json (providers with `models`), LiteLLM "
+        "model_prices_and_context_window.json (entries with `litellm_provider`) nor "
+        "genai-prices data.json (a list of providers with `models`)"
     )

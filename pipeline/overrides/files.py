@@ -255,7 +255,12 @@ class Overrides:
     files: dict[str, OverrideFile] = field(default_factory=dict)
     """Every loaded file by name, including ones later stages own."""
     core: dict[str, CoreEntry] = field(default_factory=dict)
-    """curated-core.json: model id → entry (its concise aliases are also in ``aliases``)."""
+    """curated-core.json: model id → entry."""
+
+    def concise_aliases(self) -> dict[str, str]:
+        """Model id → the curated core's concise alias: an additional name of the model
+        (``ModelRecord.aliases``), never its ``alias`` — that stays the natural one."""
+        return {i: e.alias for i, e in self.core.items() if e.alias is not None}
 
 
 def resolve_dir(cli_value: str | None, config_value: str | None = None) -> Path:
@@ -541,13 +546,14 @@ def load_overrides(directory: Path) -> Overrides:
             result.deprecations = loaded.deprecations
         elif isinstance(loaded, CuratedCore):
             result.core = dict(loaded.models)
-    _merge_core_aliases(directory, result)
+    _check_core_aliases(directory, result)
     return result
 
 
-def _merge_core_aliases(directory: Path, result: Overrides) -> None:
-    """The core's concise aliases join the reserved ones, so the alias stage treats them like
-    alias-overrides.json entries (sticky, history). The two files must agree."""
+def _check_core_aliases(directory: Path, result: Overrides) -> None:
+    """The core's concise aliases and alias-overrides.json must agree: a concise alias is
+    never a name reserved for another model, and a model with a reserved alias gets no other
+    concise one."""
     holders = {alias: model_id for model_id, alias in result.aliases.items()}
     for model_id, entry in result.core.items():
         if entry.alias is None:
@@ -567,7 +573,6 @@ def _merge_core_aliases(directory: Path, result: Overrides) -> None:
                 where,
                 f"concise alias {entry.alias!r} is reserved for {holder!r} in alias-overrides.json",
             )
-        result.aliases[model_id] = entry.alias
 
 
 def validate_directory(directory: Path) -> list[OverrideError]:

@@ -84,7 +84,7 @@ class ProviderCatalog(Record):
     `reviewed` date (its list is as old as its last review, whenever it was read)."""
 
 
-RedirectReason = Literal["rename", "variant", "override", "family-fallback"]
+RedirectReason = Literal["rename", "variant", "override", "replacement", "family-fallback"]
 
 
 class Redirect(Record):
@@ -96,13 +96,15 @@ class Redirect(Record):
     """The id to use instead."""
     reason: RedirectReason
     """Why: `rename` (same canonical slug, new id), `variant` (a `:variant` whose base
-    remains), `override` (deprecation-overrides.json), `family-fallback`."""
+    remains), `override` (deprecation-overrides.json), `replacement` (the provider named the
+    model to use instead, as Mistral's `deprecation_replacement_model`), `family-fallback`."""
     since: str
     """When the redirect was first published, ISO-8601 UTC."""
 
 
 class AliasChange(Record):
-    """One change of a model's alias (only ever through an override)."""
+    """One change of a model's published alias: an override moved it, or a correction did (a
+    natural alias returned to its base model, an alias that followed a rename)."""
 
     old_alias: str
     """The alias before."""
@@ -112,6 +114,9 @@ class AliasChange(Record):
     """The model whose alias changed."""
     since: str
     """When the change was published."""
+    reason: str | None = None
+    """Why, for a correction (absent for an override's change: the override file's `note`
+    says why)."""
 
 
 class Tombstone(Record):

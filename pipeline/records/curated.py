@@ -138,7 +138,8 @@ class CoreModel(Record):
     name: str
     """Display name (feed)."""
     alias: str
-    """The model's alias in current.json: the entry's concise alias once it is published."""
+    """The entry's concise alias once it is published (one of the model's `aliases` in
+    current.json, or its `alias`), else the model's alias."""
     specialty: str
     """What it is for: a bucket name or a short free word."""
     summary: str

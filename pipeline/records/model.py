@@ -79,8 +79,10 @@ class Pricing(PriceFields):
     feed's figure as given (never scaled to 1M); `unit` says the unit. Token fields are then
     absent."""
     unit: str | None = None
-    """Billing unit of `perUnit`: `minute`, `second`, `character`, `image`, `request`, or
-    `unstated` when the feed gives a figure without its unit (OpenRouter never states it)."""
+    """Billing unit of a model not billed per token: of `perUnit` (`minute`, `second`,
+    `character`, `image`, `request`), or `unstated` when the feed gives a figure without its
+    unit (OpenRouter never states it) or, without `perUnit`, no figure at all (a video or
+    rerank model the feed lists at "0"). Token prices are then absent, never 0."""
 
 
 class Modalities(Record):
@@ -106,7 +108,11 @@ class Lifecycle(Record):
     missing_since: str | None = None
     """When the model was first found missing from the feed; absent while it is listed."""
     expires_at: str | None = None
-    """Retirement date announced upstream (`expiration_date`), if any."""
+    """Retirement date announced upstream (OpenRouter's `expiration_date`, Mistral's
+    `deprecation`, OpenAI's `shutdown_date`), if any."""
+    replacement: str | None = None
+    """The model the provider names as this one's replacement (Mistral's
+    `deprecation_replacement_model`): where a redirect sends its callers when it goes."""
 
 
 class SourceRef(Record):
@@ -287,7 +293,12 @@ class ModelRecord(Record):
     name: str
     """Display name."""
     alias: str
-    """Stable short name, unique in the catalog; never moves to another model once published."""
+    """Stable short name, unique in the catalog: the natural alias (the id without vendor and
+    tags) unless an override reserves another; never moves to another model once published,
+    except back to its base model from a tagged sibling or along a rename (alias history)."""
+    aliases: list[str] | None = None
+    """Additional names that resolve to this model, besides `alias`: the curated core's concise
+    alias (`haiku`). Unique in the catalog like `alias`; absent when there are none."""
     provider: str
     """`openrouter` or the direct provider's id."""
     family: str
@@ -386,3 +397,6 @@ class ProviderModelRecord(ModelRecord):
     """Supports response_format / structured outputs; absent when unknown."""
     is_image_gen: bool | None = None  # type: ignore[assignment]
     """Generates images; absent when unknown."""
+    quantization: str | None = None
+    """Weights precision this host serves the model at (`fp8`, `fp4`, ...), when its own
+    list states it (Baseten's `quantization`)."""

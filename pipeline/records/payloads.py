@@ -107,8 +107,22 @@ class NativeModel:
     notes: dict[str, str] = field(default_factory=dict)
     """Where a non-obvious value came from (e.g. modalities guessed from the id)."""
     reasoning: str | None = None
-    """The list's own statement that the model reasons, as evidence (Gemini `thinking: true`);
-    None when it does not say."""
+    """The list's own statement that the model reasons, as evidence starting with the field
+    that says so (Gemini `thinking is true …`); None when it does not say."""
+    cites: dict[str, str] = field(default_factory=dict)
+    """Fact → the field of the raw record that states it (a path such as
+    `capabilities.image_input`): `inputs`, `outputs` (modalities), `tools`, `structured`,
+    `reasoning` (supported parameters) and `pricing`. A flag decided from a cited fact is an
+    `api` flag whose evidence starts with this path (docs/capabilities.md)."""
+    rules: dict[str, str] = field(default_factory=dict)
+    """Fact → the adapter's own rule that gave it when no field states it (Anthropic's list has
+    no tools field: every Messages-API model takes tools). A flag decided from it is a
+    `heuristic`, with the rule as evidence."""
+    quantization: str | None = None
+    """Weights precision the host serves (`fp8`, `fp4`, ...), when its list states it."""
+    replacement: str | None = None
+    """The id the provider names as the replacement of a model it retires (Mistral
+    `deprecation_replacement_model`)."""
 
 
 Capability = Literal["tools", "vision", "reasoning", "structured_output", "web_search"]

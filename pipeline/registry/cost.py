@@ -125,6 +125,13 @@ def estimate_cost(
     pricing: Mapping[str, Any] = (model.get("pricing") or {}) if is_record else model
     if pricing.get("variable"):
         raise CostUnavailable(f"{model_id} is priced dynamically by its router; no estimate")
+    if pricing.get("unit") is not None:
+        figure = f" at ${_usd(pricing['perUnit'])}" if pricing.get("perUnit") is not None else ""
+        unit = pricing["unit"] if pricing["unit"] != "unstated" else "unit not stated upstream"
+        raise CostUnavailable(
+            f"{model_id} is not billed per token (billed per unit{figure}, {unit}): its cost "
+            "cannot be computed from token counts"
+        )
     rates = dict(pricing)
     notes: list[str] = []
     applied: list[str] = []

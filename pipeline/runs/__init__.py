@@ -15,6 +15,8 @@ payloads. Out: a published set (or nothing, with a reason), a run report and a s
       sync_unavailable  no usable feed: keep the published catalog or ship the embedded one
     providers         provider-native lists: which sources are due, run side by side, report
       provider_source   one source: fresh cache, else its API, else the fallback tiers
+    law_check         the laws (pipeline/laws) over what a sync or providers run publishes,
+                      into its report and status
     curated_sync      ranking and curation alone, from the published current.json
     sweep             the deprecation sweep: lifecycle by the clock, tombstones, pruning
     rebuild           ``catalog history rebuild``: replay recorded payloads to backfill history

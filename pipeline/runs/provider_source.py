@@ -47,7 +47,7 @@ from pipeline.sources.pinned import ManifestError
 from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
 from pipeline.stages.enrich import UNKNOWN, OpenRouterIndex, fill_from_openrouter, owner_offer
-from pipeline.stages.normalize import Normalized, family_of
+from pipeline.stages.normalize import Normalized, family_of, price_in_units
 from pipeline.timeutil import iso, parse_iso
 
 # Every module of the provider runner logs as the runner.
@@ -337,6 +337,8 @@ def _normalized(inst: SourceInstance, native: NativeModel) -> Normalized:
         modalities_given=native.output_modalities is not None,
         inputs_given=native.input_modalities is not None,
         reasoning_stated=native.reasoning,
+        cites=dict(native.cites),
+        rules=dict(native.rules),
         pricing=native.pricing.model_copy(deep=True) if native.pricing else Pricing(),
         supported_parameters=native.supported_parameters,
         knowledge_cutoff=None,
@@ -375,23 +377,34 @@ def _serve_api(
         )
         provenance[native.id] = fill_from_openrouter(native, model, match, owner=owner)
         # This host's own OpenRouter offer, never another host's (issue 16).
-        fill_from_offer(inst.name, inst.type_name, model, match, provenance[native.id])
+        offer = fill_from_offer(inst.name, inst.type_name, model, match, provenance[native.id])
+        if offer is not None and provenance[native.id]["pricing"].startswith("openrouter-"):
+            model.cites["pricing"] = f"{provenance[native.id]['pricing']} pricing"
+        # The OpenRouter path's unit rule, on every list (issue 26): a per-character TTS price
+        # is not "per 1M tokens", and a 0 that is not free is no price.
+        model.pricing = price_in_units(model.pricing, model.modalities, model.id)
+        if native.quantization is not None:
+            provenance[native.id]["quantization"] = "native"
         models.append(model)
     aliases = assign_aliases(
         [AliasCandidate(m.id, m.created) for m in models],
         {i: m.alias for i, m in previous.items()},
     )
     records = []
+    stated = {n.id: n for n in natives}
     for model in models:
         caps = capabilities.resolve(model)
         prior = previous[model.id].lifecycle if model.id in previous else None
         state = lifecycle.seen(prior, now, expires_at=model.expires_at)
+        state.replacement = stated[model.id].replacement
         record = build_record(model, caps, aliases[model.id], state, shared.catalog_config)
         # A flag nothing states for this provider is unknown, not its default (issue 14).
         unknown = capabilities.unknown_flags(caps)
         for flag in unknown:
             provenance[model.id][flag] = UNKNOWN
-        records.append(capabilities.as_provider_record(record, unknown))
+        published = capabilities.as_provider_record(record, unknown)
+        published.quantization = stated[model.id].quantization
+        records.append(published)
     records.sort(key=lambda r: r.id)
     raw_key = keys.provider_raw(inst.name, now)
     document = ProviderCatalog(

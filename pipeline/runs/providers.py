@@ -247,6 +247,26 @@ def _openrouter_catalog(store: Store) -> CurrentCatalog | None:
         return None
 
 
+WRITES = ("api", "catalog", "stale")
+"""Tiers that write the source's list this run."""
+
+
+def _hold_laws(store: Store, written: list[str], report: RunReport) -> None:
+    """The laws over the lists this run wrote (pipeline.runs.law_check), into ``report``."""
+    from pipeline.runs import law_check
+    from pipeline.runs.provider_source import load_cached
+
+    documents = [doc for name in written if (doc := load_cached(store, name)[0]) is not None]
+    if not documents:
+        return
+    try:
+        published = law_check.providers_set(store, documents)
+    except (StoreError, ValidationError) as exc:
+        report.warnings.append(f"laws: not checked, the OpenRouter catalog is unreadable: {exc}")
+        return
+    law_check.hold(published, report.details, report.counts, report.warnings, skip_openrouter=True)
+
+
 def _finish(
     store: Store,
     request: ProvidersRequest,
@@ -306,6 +326,7 @@ def _finish(
         warnings=warnings,
         details={"sources": entries},
     )
+    _hold_laws(store, [n for n, r in results.items() if r.tier in WRITES], report)
     try:
         store.put(keys.run_report(run_id), publish.encode("run-report", report))
         previous = publish.read_status(store)
@@ -323,9 +344,9 @@ def _finish(
                 published=bool(served),
                 last_success=stamp if served else None,
                 error=error,
-                counts=counts,
+                counts=report.counts,
                 sources=dict(sorted(merged.items())),
-                warnings=warnings,
+                warnings=report.warnings,
                 # The oldest data any source serves: the job is as fresh as its stalest list.
                 data_as_of=min(
                     (

@@ -1,6 +1,6 @@
 """The orchestrator: wires the stages for one OpenRouter sync and publishes the result.
 
-    fetch → parse → normalize → capabilities/tiers → aliases → lifecycle → publish
+    fetch → parse → normalize → capabilities/tiers → aliases → lifecycle → laws → publish
 
 Stages are pure functions over records; this module owns the clock, the store, the network
 transport and the order of the run. Invariants it keeps (DESIGN.md §7): nothing is published
@@ -30,6 +30,7 @@ from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records import payloads
 from pipeline.records.catalog import CurrentCatalog
+from pipeline.runs import law_check
 from pipeline.runs.context import ProgressFn, make_run_id
 from pipeline.runs.sync_payload import fetch_payload, parse_records
 from pipeline.runs.sync_publish import curate_set, failed, guarded, publish_catalog, record_history
@@ -243,6 +244,17 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
     # is built.
     with run.stage("raw", lambda: raw_key):
         store.put(raw_key, raw)
+    # The laws over what is about to be published; recorded, never blocking (issue 26).
+    with run.stage("laws", lambda: f"{built.counts[law_check.COUNT]} violations"):
+        published = law_check.openrouter_set(
+            store,
+            catalog,
+            deprecated_doc,
+            raw=raw,
+            reserved=request.overrides.aliases,
+            raws=built.raws,
+        )
+        law_check.hold(published, run.details, built.counts, run.warnings)
     raw = None
     extra = curate_set(run, catalog, config, request, deprecated_doc)
     extra.update(

@@ -21,14 +21,16 @@ from typing import Any, cast
 import httpx
 
 from pipeline.config import CatalogConfig
+from pipeline.laws import RawRecords
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records.base import DetectionLayer
 from pipeline.records.catalog import AliasChange, CurrentCatalog, Deprecations, Tombstone
 from pipeline.records.model import ModelRecord
+from pipeline.runs import law_check
 from pipeline.runs.sync_state import SyncRun
-from pipeline.stages import capabilities, changelog, deprecations, lifecycle, tiers
-from pipeline.stages.aliases import AliasCandidate, alias_changes, assign_aliases
+from pipeline.stages import capabilities, changelog, deprecations, enrich, lifecycle, tiers
+from pipeline.stages.aliases import AliasCandidate, additional_names, alias_changes, assign
 from pipeline.stages.bindings import load_bindings
 from pipeline.stages.normalize import Normalized
 from pipeline.timeutil import iso
@@ -59,6 +61,8 @@ def build_record(
     alias: str,
     state: Any,
     config: CatalogConfig,
+    *,
+    extra_aliases: list[str] | None = None,
 ) -> ModelRecord:
     """Assemble the published record from the stage outputs.
 
@@ -73,6 +77,7 @@ def build_record(
         id=model.id,
         name=model.name,
         alias=alias,
+        aliases=extra_aliases,
         provider=model.provider,
         family=model.family,
         kind=caps.kind,
@@ -118,6 +123,8 @@ class BuiltCatalog:
     """Ids removed this run (their tombstones are in ``deprecations``)."""
     counts: dict[str, int]
     """The run report's counts (input, published, listed, quarantined, added, ...)."""
+    raws: RawRecords
+    """The raw snapshots this run has read (the laws read the same)."""
 
 
 def build_catalog(
@@ -148,27 +155,47 @@ def build_catalog(
             resolved[model.id] = resolver.resolve(model)
     run.details.update(capabilities.report(resolved.values()))
 
-    # -- aliases ---------------------------------------------------------------------------
-    # Memory: the previous current.json, plus tombstones for removed models that come back
-    # (they get their old alias again). Aliases of removed models and old aliases from the
-    # history stay held, so resolution of those names keeps leading where it did.
+    # -- renames seen so far (before aliases: a renamed model keeps its alias) ---------------
     prev_models = {m.id: m for m in previous.models} if previous else {}
     tombstones = (
         {t.id: t for t in previous_deprecations.tombstones} if previous_deprecations else {}
     )
     history = previous_deprecations.alias_history if previous_deprecations else []
+    carried_ids = [i for i in prev_models if i not in present_ids]
+    known = previous_deprecations.redirects if previous_deprecations else []
+    with run.stage("deprecations"):
+        redirected = {r.from_id for r in known}
+        vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
+        siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
+        detected = deprecations.detect_redirects(vanished, siblings, iso(now))
+        # A vanished model whose provider named its replacement goes there (Mistral).
+        replacements = enrich.vendor_replacements(store) if vanished else {}
+        unexplained = set(vanished) - {r.from_id for r in detected}
+        detected += deprecations.replacement_redirects(
+            unexplained, replacements, present_ids, iso(now)
+        )
+    renamed: dict[str, str] = {}
+    for redirect in sorted([*known, *detected], key=lambda r: r.from_id, reverse=True):
+        if redirect.reason == "rename" and redirect.to in present_ids:
+            renamed[redirect.to] = redirect.from_id
+
+    # -- aliases ---------------------------------------------------------------------------
+    # Memory: the previous current.json, plus tombstones for removed models that come back
+    # (they get their old alias again). Aliases of removed models and old aliases from the
+    # history stay held, so resolution of those names keeps leading where it did; so do the
+    # curated core's concise names, which are additional names of their models.
     aliases: dict[str, str] = {}
+    extra: dict[str, list[str]] = {}
     changes: list[AliasChange] = []
     with run.stage("aliases", lambda: f"{len(changes)} changed"):
-        carried_ids = [i for i in prev_models if i not in present_ids]
         memory = {i: m.alias for i, m in prev_models.items()}
         memory.update({i: t.alias for i, t in tombstones.items() if i in present_ids})
-        held = {t.alias for i, t in tombstones.items() if i not in present_ids}
-        held.update(change.old_alias for change in history)
+        held = {change.old_alias: change.model_id for change in history}
+        held.update({t.alias: i for i, t in tombstones.items() if i not in present_ids})
         candidates = [AliasCandidate(m.id, m.created) for m in normalized]
         candidates += [AliasCandidate(i, prev_models[i].created) for i in carried_ids]
-        reserved = request.overrides.aliases
-        if request.overrides.core:
+        concise = request.overrides.concise_aliases()
+        if concise:
             # A core entry's concise alias follows its model through a rename seen this run.
             from pipeline.stages import core
 
@@ -179,9 +206,12 @@ def build_catalog(
                 previous_deprecations,
                 iso(now),
             )
-            reserved = core.move_aliases(reserved, moved)
-        aliases = assign_aliases(candidates, memory, reserved, held)
-        changes = alias_changes(memory, aliases, iso(now))
+            concise = core.move_aliases(concise, moved)
+            held.update({alias: model_id for model_id, alias in concise.items()})
+        assigned = assign(candidates, memory, request.overrides.aliases, held, renamed=renamed)
+        aliases = assigned.aliases
+        changes = alias_changes(memory, aliases, iso(now), assigned.reasons)
+        extra = additional_names(concise, aliases)
 
     # -- lifecycle -------------------------------------------------------------------------
     forced = deprecations.effective_overrides(request.overrides.deprecations, now)
@@ -210,13 +240,21 @@ def build_catalog(
         )
 
     # -- assemble --------------------------------------------------------------------------
+    raws = RawRecords.of(store)  # raw snapshots read this run: carried records, then the laws
     records: list[ModelRecord] = []
     removed: list[str] = []
     stones: list[Tombstone] = []
     with run.stage("assemble"):
         for model in normalized:
             records.append(
-                build_record(model, resolved[model.id], aliases[model.id], states[model.id], config)
+                build_record(
+                    model,
+                    resolved[model.id],
+                    aliases[model.id],
+                    states[model.id],
+                    config,
+                    extra_aliases=extra.get(model.id),
+                )
             )
         for model_id in carried_ids:
             state = states[model_id]
@@ -226,23 +264,22 @@ def build_catalog(
                 continue
             records.append(
                 prev_models[model_id].model_copy(
-                    update={"lifecycle": state, "alias": aliases[model_id]}
+                    update={
+                        "lifecycle": state,
+                        "alias": aliases[model_id],
+                        "aliases": extra.get(model_id),
+                    }
                 )
             )
         records.sort(key=lambda r: r.id)
+        # Stored by an earlier release: their evidence is brought to the form the laws check.
+        law_check.recite(raws, [r for r in records if r.id not in present_ids], resolver)
         telemetry_changes = _carry_telemetry(run, records, prev_models, config, now)
 
     # -- offers (OpenRouter's endpoints API, pipeline.offers) --------------------------------
     _offers(run, store, config, records, prev_models, transport, sleep)
 
     # -- redirects (deprecations.json) -----------------------------------------------------
-    with run.stage("deprecations"):
-        known = previous_deprecations.redirects if previous_deprecations else []
-        redirected = {r.from_id for r in known}
-        vanished = {i: prev_models[i].canonical_slug for i in carried_ids if i not in redirected}
-        siblings = deprecations.by_slug((m.id, m.canonical_slug) for m in normalized)
-        detected = deprecations.detect_redirects(vanished, siblings, iso(now))
-
     catalog = CurrentCatalog(
         generated_at=iso(now),
         run_id=run_id,
@@ -265,6 +302,15 @@ def build_catalog(
         removed=stones,
         alias_changes=changes,
     )
+    # A redirect must lead to a model of the catalog or to a removed model's tombstone.
+    known_ids = {r.id for r in records} | {t.id for t in deprecated_doc.tombstones}
+    for redirect in deprecations.dangling(deprecated_doc.redirects, known_ids):
+        deprecated_doc.redirects.remove(redirect)
+        run.warnings.append(
+            f"deprecations: redirect {redirect.from_id} → {redirect.to} ({redirect.reason}) "
+            f"withheld: {redirect.to} is neither in the catalog nor a removed model"
+            + (" (check deprecation-overrides.json)" if redirect.reason == "override" else "")
+        )
     before = {r.from_id: r for r in known}
     fresh_redirects = [r for r in deprecated_doc.redirects if before.get(r.from_id) != r]
     added = sorted(present_ids - set(prev_models))
@@ -289,7 +335,7 @@ def build_catalog(
     if telemetry_changes:
         run.details["changelog"]["telemetry"] = telemetry_changes
     run.details["sources"] = {"openrouter": {"servedBy": "api", "dataAsOf": iso(now)}}
-    return BuiltCatalog(catalog, deprecated_doc, removed, counts)
+    return BuiltCatalog(catalog, deprecated_doc, removed, counts, raws)
 
 
 def _offers(  # noqa: PLR0917 - the sync's state, passed on as is

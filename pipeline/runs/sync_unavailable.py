@@ -17,7 +17,7 @@ from pipeline.history import log as history_log
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store
 from pipeline.records.catalog import CurrentCatalog, Deprecations
-from pipeline.runs import fallback
+from pipeline.runs import fallback, law_check
 from pipeline.runs.context import make_run_id
 from pipeline.runs.sync_publish import curate_set, failed, publish_catalog
 from pipeline.runs.sync_state import SyncResult, SyncRun
@@ -92,6 +92,11 @@ def serve_unavailable(
         listed={m.id for m in catalog.models},
         forced=deprecations.effective_overrides(run.request.overrides.deprecations, now),
     )
+    # The laws hold over the embedded catalog too (its evidence's form: it has no raw snapshot).
+    published = law_check.openrouter_set(
+        store, catalog, doc, raw=None, reserved=run.request.overrides.aliases
+    )
+    law_check.hold(published, run.details, counts, run.warnings)
     return publish_catalog(
         store,
         run,

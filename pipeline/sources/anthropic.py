@@ -73,14 +73,24 @@ def translate(item: Any) -> NativeModel:
         if _supported(caps, "pdf_input"):
             inputs.append("file")
         model.input_modalities, model.output_modalities = inputs, ["text"]
-        # Every model the Messages API lists takes tools; the capabilities object has no flag
-        # for it because there is no model without it.
+        # Every model the Messages API lists takes tools and answers in text; the
+        # capabilities object has no flag for either because there is no model without them.
+        # Those are this adapter's rules, not the list's word (heuristics, issue 26).
         params = ["max_tokens", "temperature", "tool_choice", "tools"]
-        if _supported(caps, "thinking") or _supported(caps, "effort"):
+        reasons = [name for name in ("thinking", "effort") if _supported(caps, name)]
+        if reasons:
             params.append("reasoning")
         if _supported(caps, "structured_outputs"):
             params.append("response_format")
         model.supported_parameters = sorted(params)
+        model.cites["inputs"] = "capabilities.image_input"
+        model.cites["reasoning"] = f"capabilities.{(reasons or ['thinking'])[0]}"
+        model.cites["structured"] = "capabilities.structured_outputs"
+        model.rules["outputs"] = "anthropic list rule (the Messages API answers in text)"
+        model.rules["tools"] = (
+            "anthropic list rule (every model of the Messages API takes tools; "
+            "the list has no tools field)"
+        )
     return model
 
 

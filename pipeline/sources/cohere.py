@@ -52,16 +52,22 @@ def translate(item: Any) -> NativeModel:
     if "embed" in endpoints or "embed_image" in endpoints:
         inputs = ["text", "image"] if "embed_image" in endpoints else ["text"]
         model.input_modalities, model.output_modalities = inputs, ["embeddings"]
+        model.cites.update(inputs="endpoints", outputs="endpoints")
     elif "rerank" in endpoints:
         model.input_modalities, model.output_modalities = ["text"], ["rerank"]
+        model.cites.update(inputs="endpoints", outputs="endpoints")
     elif "transcriptions" in endpoints:
         model.input_modalities, model.output_modalities = ["audio"], ["transcription"]
+        model.cites.update(inputs="endpoints", outputs="endpoints")
     elif endpoints & {"chat", "generate"}:
         model.output_modalities = ["text"]
+        model.cites["outputs"] = "endpoints"
         if isinstance(features, list):
             # With features null nothing is said about image input: it stays unknown.
             model.input_modalities = ["text", "image"] if "vision" in features else ["text"]
+            model.cites["inputs"] = "features"
     if isinstance(features, list):
+        model.cites.update(tools="features", structured="features", reasoning="features")
         params = ["max_tokens", "temperature"]
         if "tools" in features or "strict_tools" in features:
             params += ["tool_choice", "tools"]

@@ -14,6 +14,8 @@ Quirks owned here:
   too), so those stay unknown for OpenRouter enrichment and the name heuristics.
 - ``thinking: true`` is Google's statement that the model reasons: published as the API's
   reasoning signal (``configurable``: the thinking budget is a request setting).
+- The generation method states the output; the inputs read from it (Veo: text and image) are
+  this adapter's reading, so flags decided from them are heuristics (issue 26).
 """
 
 from __future__ import annotations
@@ -70,10 +72,16 @@ def translate(item: Any) -> NativeModel:
         model.input_modalities, model.output_modalities = ["text", "image"], ["video"]
     elif "predict" in methods:
         model.input_modalities, model.output_modalities = ["text"], ["image"]
+    if model.output_modalities is not None:
+        # The method says what comes out; what goes in is this adapter's reading of it.
+        model.cites["outputs"] = "supportedGenerationMethods"
+        model.rules["inputs"] = (
+            "gemini list rule (inputs read from the generation method, which does not state them)"
+        )
     if entry.get("thinking") is True:
         # The list says nothing about tools or structured output: supported_parameters stay
         # unknown (None) and come from OpenRouter enrichment.
-        model.reasoning = "Gemini list: thinking: true"
+        model.reasoning = "thinking is true in the Gemini list: the model reasons"
     return model
 
 

@@ -39,11 +39,13 @@ def translate(item: Any) -> NativeModel:
     if isinstance(inputs, list) and isinstance(outputs, list):
         model.input_modalities = [str(m) for m in inputs]
         model.output_modalities = [str(m) for m in outputs]
+        model.cites.update(inputs="input_modalities", outputs="output_modalities")
     prices = entry.get("pricing")
     if isinstance(prices, dict):
         kept = {k: v for k, v in prices.items() if k in TOKEN_PRICE_KEYS and v is not None}
         if kept:
             model.pricing = normalize_pricing(kept)
+            model.cites["pricing"] = "pricing"
     return model
 
 

@@ -12,7 +12,10 @@ Quirks owned here:
   context (2025-08-30: ``voxtral-mini-2507`` also appears with the transcribe model's facts).
   The model's own entry wins; without one, the first.
 - ``capabilities`` is a full set of booleans (tools, vision, audio, ...), so supported
-  parameters are known; ``deprecation`` is the retirement time. The modalities follow from
+  parameters are known; ``deprecation`` is the retirement time and
+  ``deprecation_replacement_model`` the model to use instead (``mistral-medium-2505`` →
+  ``mistral-medium-3-5``, 2026-08-31), published as ``lifecycle.replacement``. The modalities
+  follow from
   it (``completion_chat``/``ocr``/``classification`` → text out, ``audio_speech`` → speech,
   ``audio_transcription[_realtime]`` → transcription); embedders list every capability false,
   which states no output at all, so their modalities stay unknown for the name heuristics.
@@ -94,12 +97,23 @@ def translate(item: Any) -> NativeModel:
             if caps.get("audio") or _transcribes(caps):
                 inputs.append("audio")
             model.input_modalities, model.output_modalities = inputs, outputs
+            model.cites["inputs"] = "capabilities.vision"
+            model.cites["outputs"] = "capabilities"
         params = ["max_tokens", "temperature"]
         if caps.get("function_calling"):
             params += ["tool_choice", "tools", "response_format"]
         if caps.get("reasoning"):
             params.append("reasoning")
         model.supported_parameters = sorted(params)
+        model.cites["tools"] = "capabilities.function_calling"
+        model.cites["reasoning"] = "capabilities.reasoning"
+        # The capabilities have no structured-output entry: JSON mode comes with function
+        # calling on Mistral's API, which is this adapter's rule, not the list's word.
+        model.rules["structured"] = (
+            "mistral list rule (function-calling models take response_format; "
+            "the list has no structured-output field)"
+        )
+    model.replacement = text(entry, "deprecation_replacement_model")
     return model
 
 

@@ -26,8 +26,10 @@ def translate(item: Any) -> NativeModel:
         raise ValueError("name is missing or empty")
     # No modalities in the tag list: they stay unknown (name heuristics decide: llava, embed).
     model = NativeModel(id=model_id)
-    # A model on your own machine costs nothing per token.
+    # A model on your own machine costs nothing per token: this adapter's rule, the tag list
+    # has no price field.
     model.pricing = Pricing(input=Decimal(0), output=Decimal(0))
+    model.rules["pricing"] = "ollama list rule (a model on your own machine costs nothing)"
     details = entry.get("details")
     if isinstance(details, dict) and details.get("family"):
         model.notes["family"] = str(details["family"])

@@ -105,7 +105,7 @@ def translate(item: Any) -> NativeModel:
         if item.release_date
         else None
     )
-    return NativeModel(
+    model = NativeModel(
         id=item.model_id,
         name=item.name,
         created=release,
@@ -117,6 +117,17 @@ def translate(item: Any) -> NativeModel:
         supported_parameters=sorted(params),
         expires_at=iso_date(None),
     )
+    # A manifest entry is a person's reading of the provider's documentation: its
+    # `capabilities` list is the field every flag rests on (an absent list: none of them).
+    stated = "capabilities" if "capabilities" in item.model_fields_set else None
+    if stated:
+        model.cites.update(
+            inputs=stated, tools=stated, structured=stated, reasoning=stated, pricing="pricing"
+        )
+    else:
+        model.cites["pricing"] = "pricing"
+    model.rules["outputs"] = "pinned manifest rule (every pinned model is a chat model)"
+    return model
 
 
 ADAPTER = Adapter(fetch=fetch, parse=parse, translate=translate)

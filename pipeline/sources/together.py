@@ -36,14 +36,16 @@ from pipeline.stages.normalize import clean_noise
 
 # type → (input, output) modalities. For chat, language, code and moderation models the type
 # says what comes out (text) but nothing about what goes in: gemma-4-31B-it and Kimi-K2.6 are
-# `chat` and take images. Their inputs stay unknown (None) for enrichment and heuristics.
+# `chat` and take images. Their inputs stay unknown (None) for enrichment and heuristics. The
+# same for image and video generators: `video` covers text-to-video (Wan-AI/wan2.7-t2v, no
+# image in) as well as image-to-video (…-i2v), so `type` says nothing about image input.
 MODALITIES_BY_TYPE: dict[str, tuple[list[str] | None, list[str]]] = {
     "chat": (None, ["text"]),
     "language": (None, ["text"]),
     "code": (None, ["text"]),
     "moderation": (None, ["text"]),
-    "image": (["text", "image"], ["image"]),
-    "video": (["text", "image"], ["video"]),
+    "image": (None, ["image"]),
+    "video": (None, ["video"]),
     "audio": (["text"], ["speech"]),
     "transcribe": (["audio"], ["transcription"]),
     "embedding": (["text"], ["embeddings"]),
@@ -83,6 +85,11 @@ def translate(item: Any) -> NativeModel:
         inputs, outputs = MODALITIES_BY_TYPE[kind]
         model.input_modalities = list(inputs) if inputs is not None else None
         model.output_modalities = list(outputs)
+        model.cites["outputs"] = "type"
+        if inputs is not None:
+            model.cites["inputs"] = "type"
+    if model.pricing is not None:
+        model.cites["pricing"] = "pricing"
     return model
 
 

@@ -27,12 +27,10 @@ from typing import Any
 from pipeline.overrides.files import CapabilityOverride
 from pipeline.overrides.patterns import Pattern, compile_pattern
 from pipeline.records.base import Kind, Reasoning
-from pipeline.records.model import ModelRecord, Pricing, ProviderModelRecord
+from pipeline.records.model import ModelRecord, ProviderModelRecord
 from pipeline.stages.normalize import Normalized
+from pipeline.stages.signals import NO_TOKEN_PRICE, Signal, Value, api_signals, rule_signals
 from pipeline.stages.tiers import tier_evidence
-
-Value = str | bool
-"""A flag value: ``kind`` and ``reasoning`` are strings, the others booleans."""
 
 FLAGS = (
     "kind",
@@ -52,27 +50,6 @@ DEFAULTS: dict[str, Value] = {
     "isImageGen": False,
     "isFree": False,
 }
-
-TOOL_PARAMS = frozenset({"tools", "tool_choice"})
-STRUCTURED_PARAMS = frozenset({"response_format", "structured_outputs"})
-REASONING_PARAMS = frozenset({"reasoning", "reasoning_effort", "include_reasoning"})
-
-# Output modality → kind, most specific first. A model that also outputs text is a chat model.
-OUTPUT_KINDS: tuple[tuple[str, Kind], ...] = (
-    ("embeddings", "embedding"),
-    ("embedding", "embedding"),
-    ("rerank", "rerank"),
-    ("transcription", "transcription"),
-    ("speech", "speech"),
-    ("video", "video"),
-    ("image", "image"),
-)
-
-# Outputs the feed prices per token. For these, "every listed price is 0" means free. Video,
-# speech, rerank and music are billed per second / character / search / clip, which the feed
-# does not list: their token prices read "0" although every call costs money (2026-08-19:
-# veo-3.1, sora-2-pro, seedance, cohere/rerank-4-pro, lyria-3 all show prompt = completion = 0).
-TOKEN_PRICED_OUTPUTS = frozenset({"text", "embeddings", "embedding"})
 
 # Image-generation families. Shared by the `kind` and `isImageGen` rows below. The negative
 # look-ahead keeps video siblings out (black-forest-labs/flux-3-video); `flux` needs a version
@@ -155,6 +132,17 @@ HEURISTICS: tuple[Heuristic, ...] = (
     ),
     # kind: image-only generators (gemini-*-image models also write text: those stay chat).
     _row("kind", "image", "an image-generation family", _IMAGE_FAMILIES),
+    # supportsVision: video generators say in their name whether an image goes in. Together's
+    # `type: video` covers text-to-video (Wan-AI/wan2.7-t2v, HappyHorse-1.0-T2V: no image in)
+    # and image- or reference-to-video (Wan-AI/wan2.7-i2v, alibaba/happyhorse-1.0-r2v).
+    _row("supportsVision", False, "a text-to-video model (text in)", r"[-/_.]t2v\b|text-to-video"),
+    # supportsVision: image- or reference-to-video generators take an image (…-i2v, …-r2v).
+    _row(
+        "supportsVision",
+        True,
+        "an image-to-video model (an image in)",
+        r"[-/_.][ir]2v\b|image-to-video",
+    ),
     # supportsVision: vision / VL / omni model names (qwen3-vl, llava, pixtral, glm-4.6v, qvq).
     _row(
         "supportsVision",
@@ -203,9 +191,6 @@ HEURISTICS: tuple[Heuristic, ...] = (
 REFINES: frozenset[tuple[str, Value, Value]] = frozenset({("kind", "chat", "router")})
 AGREES: frozenset[tuple[str, Value, Value]] = frozenset({("reasoning", "configurable", "fixed")})
 
-Signal = tuple[Value, str]
-"""A layer's claim about a flag: (value, evidence)."""
-
 
 @dataclass
 class Capabilities:
@@ -225,11 +210,11 @@ class Capabilities:
     """Flags no layer had a signal for (published as source `heuristic`, evidence `default:`)."""
 
     def value(self, flag: str) -> Value:
-        value: Value = getattr(self, _ATTRS[flag])
+        value: Value = getattr(self, FLAG_ATTRS[flag])
         return value
 
 
-_ATTRS = {
+FLAG_ATTRS = {
     "kind": "kind",
     "supportsVision": "supports_vision",
     "supportsTools": "supports_tools",
@@ -238,128 +223,7 @@ _ATTRS = {
     "isImageGen": "is_image_gen",
     "isFree": "is_free",
 }
-
-
-def positive_prices(pricing: Pricing) -> list[str]:
-    """Names of the price components above 0 (base prices and conditional rules)."""
-    found = [
-        name
-        for name in type(pricing).model_fields
-        if name not in ("variable", "tiers", "other", "unit")
-        and (value := getattr(pricing, name)) is not None
-        and value > 0
-    ]
-    found += [f"other.{key}" for key, value in pricing.other.items() if value > 0]
-    for index, tier in enumerate(pricing.tiers):
-        found += [
-            f"tiers[{index}].{name}"
-            for name in type(tier).model_fields
-            if name not in ("other", "min_prompt_tokens", "utc_start", "utc_end")
-            and (value := getattr(tier, name)) is not None
-            and value > 0
-        ]
-    return found
-
-
-def is_priced(pricing: Pricing) -> bool:
-    """Has a fixed price above 0 somewhere. A router never is: it is either dynamic (-1,
-    ``variable``) or, like openrouter/free, forwards only to free models at 0."""
-    return not pricing.variable and bool(positive_prices(pricing))
-
-
-NO_TOKEN_PRICE = "no input/output token price in the feed"
-
-
-def _free_signal(model: Normalized) -> Signal:
-    pricing = model.pricing
-    if pricing.variable:
-        return False, "pricing -1: dynamic price, not free"
-    if model.id.endswith(":free"):
-        # OpenRouter's `:free` variant tag: a free, rate-limited endpoint of the base model.
-        return True, "id has OpenRouter's :free variant tag"
-    paid = positive_prices(pricing)
-    if paid:
-        return False, f"priced: {', '.join(paid[:3])} > 0"
-    if pricing.input is None or pricing.output is None:
-        return False, NO_TOKEN_PRICE
-    unpriced = sorted(set(model.modalities.output) - TOKEN_PRICED_OUTPUTS)
-    if unpriced:
-        return False, (
-            f"token prices are 0 but {'/'.join(unpriced)} output is not priced per token in "
-            "the feed; free only with a :free id"
-        )
-    return True, "every listed price is 0"
-
-
-def api_signals(model: Normalized) -> dict[str, Signal]:
-    """Layer 1: what the feed itself says, flag by flag (absent: it said nothing)."""
-    signals: dict[str, Signal] = {}
-    inputs = sorted(model.modalities.input)
-    outputs = sorted(model.modalities.output)
-
-    # `~vendor/…-latest` ids carry tokenizer "Router" like the real routers, but each points at
-    # one model (`alias_target`, since 2026-08) and is priced as that model: a chat model.
-    alias = model.id.startswith("~") or model.alias_target is not None
-    if model.pricing.variable:
-        # OpenRouter reports -1 for dynamically priced routers (openrouter/auto, fusion, …).
-        signals["kind"] = ("router", "pricing is -1 (dynamic router)")
-    elif model.tokenizer == "Router" and not alias:
-        # openrouter/free is priced 0, not -1; its tokenizer is what marks it as a router.
-        signals["kind"] = ("router", "architecture.tokenizer is Router")
-    elif model.modalities_given:
-        if "text" in outputs:
-            note = f"output modalities {outputs}"
-            if alias:
-                target = model.alias_target or "the current model of its family"
-                note += f"; a ~ alias of {target} with fixed prices, not a router"
-            signals["kind"] = ("chat", note)
-        else:
-            for modality, kind in OUTPUT_KINDS:
-                if modality in outputs:
-                    signals["kind"] = (kind, f"output modality {modality}")
-                    break
-
-    if model.modalities_given and model.inputs_given:
-        signals["supportsVision"] = ("image" in inputs, f"input modalities {inputs}")
-        signals["isImageGen"] = ("image" in outputs, f"output modalities {outputs}")
-
-    params = model.supported_parameters
-    if params is not None:
-        present = set(params)
-        tools = sorted(present & TOOL_PARAMS)
-        signals["supportsTools"] = (
-            bool(tools),
-            f"supported_parameters has {', '.join(tools)}"
-            if tools
-            else "supported_parameters lack tools/tool_choice",
-        )
-        structured = sorted(present & STRUCTURED_PARAMS)
-        signals["structuredOutput"] = (
-            bool(structured),
-            f"supported_parameters has {', '.join(structured)}"
-            if structured
-            else "supported_parameters lack response_format/structured_outputs",
-        )
-        controls = sorted(present & REASONING_PARAMS)
-        if controls:
-            signals["reasoning"] = (
-                "configurable",
-                f"supported_parameters has {', '.join(controls)}",
-            )
-    if "reasoning" not in signals and model.reasoning_stated is not None:
-        # A provider list's own word that the model thinks (Gemini `thinking: true`); the
-        # thinking budget is a request setting, so it is configurable.
-        signals["reasoning"] = ("configurable", model.reasoning_stated)
-    if "reasoning" not in signals and model.reasoning_mandatory is not None:
-        # The `reasoning` object (feed schema since 2026-06): `mandatory` means always on.
-        mandatory = model.reasoning_mandatory
-        if mandatory is True:
-            signals["reasoning"] = ("fixed", "reasoning.mandatory is true, no reasoning controls")
-        elif mandatory is False:
-            signals["reasoning"] = ("none", "reasoning.mandatory is false, no reasoning controls")
-
-    signals["isFree"] = _free_signal(model)
-    return signals
+"""Flag name as published → the record attribute holding it."""
 
 
 def _heuristic(row: Heuristic, model: Normalized, text: str) -> Signal | None:
@@ -422,7 +286,8 @@ class Resolver:
         api = api_signals(model)
         overrides = self.override_signals(model.id) if self._overrides else {}
         text = f"{model.id}\n{model.name}".lower()
-        heuristics: dict[str, Signal] = {}
+        # An adapter's rule is a heuristic about its list, more specific than a name pattern.
+        heuristics: dict[str, Signal] = rule_signals(model) if model.rules else {}
 
         for row in HEURISTICS:
             if row.flag != "kind" or "kind" in heuristics:
@@ -473,7 +338,7 @@ class Resolver:
             value, layer = DEFAULTS[flag], "heuristic"
             evidence = f"default: no API signal and no {flag} pattern matched"
             caps.defaulted.add(flag)
-        setattr(caps, _ATTRS[flag], value)
+        setattr(caps, FLAG_ATTRS[flag], value)
         caps.source[flag] = layer
         caps.evidence[flag] = evidence
 
@@ -521,7 +386,7 @@ def unknown_flags(caps: Capabilities) -> list[str]:
     """The flags of ``caps`` that no source stated: no layer had a signal (defaulted), or
     ``isFree`` decided only by the absence of a token price (the price itself is unknown)."""
     out = [f for f in UNSTATED_FLAGS if f in caps.defaulted]
-    if caps.evidence.get("isFree") == NO_TOKEN_PRICE and "isFree" not in out:
+    if caps.evidence.get("isFree", "").endswith(NO_TOKEN_PRICE) and "isFree" not in out:
         out.append("isFree")
     return out
 
@@ -534,7 +399,7 @@ def as_provider_record(record: ModelRecord, unknown: Iterable[str]) -> ProviderM
     stay byte-identical); a provider list states only what some source states (issue 14)."""
     data = record.model_dump()
     for flag in unknown:
-        data[_ATTRS[flag]] = None
+        data[FLAG_ATTRS[flag]] = None
         data["detection_source"].pop(flag, None)
         why = data["evidence"].get(flag, "").removeprefix("default: ")
         data["evidence"][flag] = f"unknown: {why}" if why else "unknown"

@@ -110,6 +110,14 @@ def estimate_cost(
         raise CostError(
             f"{model_id or 'the model'} is dynamically priced (a router): no fixed price"
         )
+    if pricing.unit is not None:
+        # Speech, video, rerank, ...: a per-token estimate would be made up (issue 26).
+        figure = f" at ${pricing.per_unit.normalize():f}" if pricing.per_unit is not None else ""
+        unit = pricing.unit if pricing.unit != "unstated" else "unit not stated upstream"
+        raise CostError(
+            f"{model_id or 'the model'} is not billed per token (billed per unit{figure}, "
+            f"{unit}): its cost cannot be computed from token counts"
+        )
     if pricing.input is None or pricing.output is None:
         raise CostError(f"{model_id or 'the model'} has no per-token input/output price")
 

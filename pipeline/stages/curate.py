@@ -403,19 +403,22 @@ def _core_section(
                         detail=f"{record.id} is not pinned to {bucket}: {why}",
                     )
                 )
-        if entry.alias is not None and record.alias != entry.alias:
+        names = (record.alias, *(record.aliases or ()))
+        if entry.alias is not None and entry.alias not in names:
             issues.append(
                 CoreIssue(
                     entry=attachment.entry_id,
                     problem="alias-taken",
                     field="alias",
-                    detail=f"{record.id} is published as {record.alias!r}, not the concise "
-                    f"alias {entry.alias!r} (another reservation holds it for this id)",
+                    detail=f"{record.id} is published as {record.alias!r} without its concise "
+                    f"alias {entry.alias!r}: another model's alias holds that name, or the sync "
+                    "that published the catalog ran without this curated core",
                 )
             )
+        concise = entry.alias if entry.alias in names else None
         scored = ranked.get(record.id)
         sources = dict(CORE_FIELDS)
-        if record.alias != entry.alias:
+        if concise is None:
             sources["alias"] = "computed"
         if record.description is None:
             del sources["description"]
@@ -427,7 +430,7 @@ def _core_section(
                 id=record.id,
                 entry=attachment.entry_id if attachment.entry_id != record.id else None,
                 name=record.name,
-                alias=record.alias,
+                alias=concise or record.alias,
                 specialty=entry.specialty or "",
                 summary=entry.summary or "",
                 help=entry.help or "",

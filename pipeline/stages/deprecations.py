@@ -12,7 +12,14 @@ Where redirects come from (DESIGN.md §5):
   (``reka/reka-edge`` → ``rekaai/reka-edge``);
 - ``variant``: a ``:variant`` id disappeared while its base id with the same slug remains
   (``z-ai/glm-4.6:exacto`` → ``z-ai/glm-4.6``);
-- ``override``: ``overrides/deprecation-overrides.json`` forces it.
+- ``override``: ``overrides/deprecation-overrides.json`` forces it;
+- ``replacement``: an id disappeared whose provider had named its replacement in its own list
+  (Mistral's ``deprecation_replacement_model``, ``lifecycle.replacement`` of a provider list),
+  and that replacement is listed.
+
+A redirect must lead somewhere: one whose target is neither a model of the catalog nor a
+removed model's tombstone (an override naming an id this feed never listed) is withheld
+(``dangling``) and reported, never published.
 
 Same-family fallbacks are not written here: the reader computes them at resolution time
 (pipeline/resolve.py), so they follow the best model of the day instead of a frozen choice.
@@ -78,6 +85,36 @@ def detect_redirects(
         target = min(candidates, key=lambda c: (c != base, c))
         reason = "variant" if target == base != model_id else "rename"
         out.append(Redirect(from_id=model_id, to=target, reason=reason, since=since))
+    return out
+
+
+def replacement_redirects(
+    vanished: Iterable[str],
+    replacements: Mapping[str, str],
+    listed: Collection[str],
+    since: str,
+) -> list[Redirect]:
+    """``replacement`` redirects for vanished ids whose provider named a listed replacement
+    (``replacements``: id → the replacement's id, from the provider lists)."""
+    return [
+        Redirect(from_id=model_id, to=replacements[model_id], reason="replacement", since=since)
+        for model_id in sorted(vanished)
+        if replacements.get(model_id) in listed and replacements[model_id] != model_id
+    ]
+
+
+def dangling(redirects: Iterable[Redirect], known: Collection[str]) -> list[Redirect]:
+    """The redirects whose chain ends outside ``known`` (the catalog's ids and the removed
+    models' tombstones): they would send callers to an id nobody serves or remembers."""
+    table = {r.from_id: r.to for r in redirects}
+    out: list[Redirect] = []
+    for redirect in redirects:
+        target, seen = redirect.to, {redirect.from_id}
+        while target in table and target not in known and target not in seen:
+            seen.add(target)
+            target = table[target]
+        if target not in known:
+            out.append(redirect)
     return out
 
 

@@ -241,29 +241,84 @@ def fill_from_openrouter(
         provenance[name] = origin
         return True
 
+    # Modalities an adapter guessed from the id are no native fact: the match's statement wins.
+    guessed = "modalities" in native.notes and match is not None
     if pick("maxContext", native.max_context is not None, owner) and match:
         normalized.max_context = match.max_context
     if pick("maxOutput", native.max_output is not None, owner) and match:
         normalized.max_output = match.max_output
     if pick("pricing", native.pricing is not None, owner) and match:
         normalized.pricing = match.pricing.model_copy(deep=True)
-    if pick("modalities", native.input_modalities is not None) and match:
+        normalized.cites["pricing"] = f"{origin} pricing"
+        normalized.rules.pop("pricing", None)
+    if pick("modalities", native.input_modalities is not None and not guessed) and match:
         # Inputs from the match; outputs the native list stated (Together's type) are kept.
-        stated_outputs = native.output_modalities
+        stated_outputs = None if guessed else native.output_modalities
         normalized.modalities = match.modalities.model_copy(deep=True)
+        normalized.cites.update(
+            _cited(match, origin, inputs="supportsVision", outputs="isImageGen")
+        )
         if stated_outputs is not None:
             normalized.modalities.output = list(stated_outputs)
             provenance["modalities"] = f"input {provenance['modalities']}, output native"
+            normalized.cites.pop("outputs", None)
+            if "outputs" in native.cites:
+                normalized.cites["outputs"] = native.cites["outputs"]
+        for fact in ("inputs", "outputs"):
+            if fact in normalized.cites:
+                normalized.rules.pop(fact, None)
         normalized.modalities_given = bool(match.modalities.input or match.modalities.output)
         normalized.inputs_given = bool(match.modalities.input)
+    elif provenance["modalities"] == UNKNOWN and native.output_modalities is not None:
+        # Together's `type: video` says what comes out, nothing about what goes in.
+        provenance["modalities"] = "input unknown, output native"
     if pick("supportedParameters", native.supported_parameters is not None) and match:
         normalized.supported_parameters = list(match.supported_parameters)
+        normalized.cites.update(
+            _cited(
+                match,
+                origin,
+                tools="supportsTools",
+                structured="structuredOutput",
+                reasoning="reasoning",
+            )
+        )
     if match is None:
         return provenance
     if normalized.knowledge_cutoff is None:
         normalized.knowledge_cutoff = match.knowledge_cutoff
     normalized.sources.append(SourceRef(source="openrouter", native_id=match.id))
     return provenance
+
+
+def _cited(match: ModelRecord, origin: str | None, **facts: str) -> dict[str, str]:
+    """Fact → ``openrouter:<id> <path>`` for the facts taken from ``match``: the raw field its
+    own flag (``facts[fact]``) cites, where the API decided that flag there. A flag OpenRouter
+    decided by a heuristic or an override gives the fact no citation."""
+    out: dict[str, str] = {}
+    for fact, flag in facts.items():
+        if match.detection_source.get(flag) != "api":
+            continue
+        path = match.evidence.get(flag, "").split(" ", 1)[0].rstrip(":,")
+        # A catalog published before evidence cited fields ("input modalities [...]") names
+        # no path: the field OpenRouter's current feed states the fact in.
+        out[fact] = f"{origin} {path if path in OPENROUTER_FIELDS else OPENROUTER_FIELDS[fact]}"
+    return out
+
+
+OPENROUTER_FIELDS = {
+    "inputs": "architecture.input_modalities",
+    "outputs": "architecture.output_modalities",
+    "tools": "supported_parameters",
+    "structured": "supported_parameters",
+    "reasoning": "supported_parameters",
+    "architecture.input_modalities": "",
+    "architecture.output_modalities": "",
+    "architecture.modality": "",
+    "supported_parameters": "",
+}
+"""OpenRouter's fields a provider list's enriched flag may cite: per fact the current feed's
+field, and every field such a citation may name."""
 
 
 def published_provider_lists(store: Store) -> list[ProviderCatalog]:
@@ -283,6 +338,27 @@ def published_provider_lists(store: Store) -> list[ProviderCatalog]:
             out.append(ProviderCatalog.model_validate_json(blob.data))
         except (StoreError, ValidationError) as exc:
             log.warning("skipping unreadable provider list", extra={"key": key, "error": str(exc)})
+    return out
+
+
+def vendor_replacements(store: Store) -> dict[str, str]:
+    """OpenRouter id → the OpenRouter id of the model its provider names as its replacement
+    (``lifecycle.replacement`` in a provider list served by the provider's API), where both
+    models of the list are linked to OpenRouter records."""
+    out: dict[str, str] = {}
+    for provider_list in published_provider_lists(store):
+        if provider_list.served_by == "catalog":
+            continue
+        linked = {
+            rec.id: [s.native_id for s in rec.sources if s.source == "openrouter"]
+            for rec in provider_list.models
+        }
+        for rec in provider_list.models:
+            target = rec.lifecycle.replacement
+            if target is None or not linked.get(target):
+                continue
+            for origin in linked[rec.id]:
+                out.setdefault(origin, linked[target][0])
     return out
 
 

@@ -81,6 +81,7 @@ def missing(
         state_since=_moved(previous, state, stamp),
         missing_since=missing_since,
         expires_at=previous.expires_at,
+        replacement=previous.replacement,
     )
 
 

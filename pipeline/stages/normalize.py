@@ -18,7 +18,13 @@ Two exceptions, both about what the upstream figure *means*:
   tokens. Their figure is kept as given in ``pricing.perUnit`` with ``unit: unstated`` (the
   feed does not say which unit), and no token price is published. Speech/transcription
   models priced per token state both ``prompt`` and ``completion`` (gpt-4o-transcribe,
-  gemini-3.1-flash-tts) and stay per token.
+  gemini-3.1-flash-tts) and stay per token. The same rule reads every provider list
+  (Together's ``cartesia/sonic`` "65" per 1M characters, Groq's Orpheus), whose cached-input
+  figure then moves to ``pricing.other`` in the same unit.
+- **Zero that is not free**: video, image, rerank and music models list prompt = completion
+  = "0" while every call costs money per second, image, search or clip. A published token
+  price of 0 means free, so those zeros are dropped (``pricing.unit: unstated`` when no other
+  figure is left); only an OpenRouter ``:free`` id keeps its 0 (it is free).
 """
 
 from __future__ import annotations
@@ -125,6 +131,13 @@ class Normalized:
     for vision then."""
     reasoning_stated: str | None = None
     """Evidence when a provider list itself says the model reasons (Gemini `thinking: true`)."""
+    cites: dict[str, str] = field(default_factory=dict)
+    """Fact → the raw field that states it (``NativeModel.cites``; for OpenRouter
+    ``architecture.input_modalities`` and the like): the first words of an ``api`` flag's
+    evidence. A fact with no field is no API signal."""
+    rules: dict[str, str] = field(default_factory=dict)
+    """Fact → the adapter's rule that gave it without a field (``NativeModel.rules``): a
+    ``heuristic`` signal."""
     description: str | None = None
     default_parameters: dict[str, ParameterValue] | None = None
     open_weights: OpenWeights | None = None
@@ -205,27 +218,53 @@ UNIT_PRICED_OUTPUTS = frozenset({"speech", "transcription"})
 TOKEN_OUTPUTS = frozenset({"text", "embeddings", "embedding"})
 
 
-def price_in_units(pricing: Pricing, modalities: Modalities) -> Pricing:
-    """A speech/transcription model's lone ``prompt`` figure as a per-unit price (see the
-    module docstring); every other pricing unchanged."""
+def price_in_units(pricing: Pricing, modalities: Modalities, model_id: str = "") -> Pricing:
+    """Pricing as billed (see the module docstring): a speech/transcription model's lone
+    ``prompt`` figure as a per-unit price (with ``cache_read`` kept in ``other`` in the same
+    unit); a model whose output is not priced per token and whose only token prices are 0
+    without the token prices it is not billed by; every other pricing unchanged."""
     outputs = set(modalities.output)
-    if (
-        not outputs & UNIT_PRICED_OUTPUTS
-        or outputs & TOKEN_OUTPUTS
-        or not pricing.input
-        or pricing.output
-        or pricing.variable
-    ):
+    if pricing.variable:
         return pricing
-    # A completion price of 0 is "not billed that way", not a per-token price of 0.
-    return pricing.model_copy(
-        update={
+    if (
+        outputs & UNIT_PRICED_OUTPUTS
+        and not outputs & TOKEN_OUTPUTS
+        and pricing.input
+        and not pricing.output
+    ):
+        # A completion price of 0 is "not billed that way", not a per-token price of 0.
+        update: dict[str, Any] = {
             "input": None,
             "output": None,
             "per_unit": to_decimal_number(pricing.input / PER_MILLION),
             "unit": "unstated",
         }
+        if pricing.cache_read is not None:
+            # Groq's cached-input figure of a TTS model is per character like its input.
+            other = dict(pricing.other)
+            other["input_cache_read"] = to_decimal_number(pricing.cache_read / PER_MILLION)
+            update.update(cache_read=None, other=dict(sorted(other.items())))
+        return pricing.model_copy(update=update)
+    not_per_token = outputs - TOKEN_OUTPUTS
+    zero_tokens = (pricing.input is not None or pricing.output is not None) and not (
+        pricing.input or pricing.output
     )
+    if not_per_token and zero_tokens and not model_id.endswith(":free"):
+        # Video, image, rerank and music models list prompt = completion = "0": they are
+        # billed per second / image / search / clip, not free per token (2026-08-19:
+        # alibaba/happyhorse-1.0, black-forest-labs/flux.2-max, cohere/rerank-4-pro). Only an
+        # OpenRouter `:free` id is really free at 0.
+        update = {"input": None, "output": None}
+        if not _other_prices(pricing):
+            update["unit"] = "unstated"  # nothing says what a call costs, or per what
+        return pricing.model_copy(update=update)
+    return pricing
+
+
+def _other_prices(pricing: Pricing) -> bool:
+    """Whether a price other than the input/output token prices is above 0."""
+    fields = pricing.model_dump(exclude={"input", "output", "variable", "tiers", "unit", "other"})
+    return any(v for v in fields.values()) or any(pricing.other.values()) or bool(pricing.tiers)
 
 
 def fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> bool:
@@ -298,6 +337,24 @@ def _modalities(model: OpenRouterModel) -> Modalities:
         return Modalities(input=list(inputs), output=list(outputs))
     # Unknown or missing: the feed was a text-chat catalog before modalities existed.
     return Modalities(input=["text"], output=["text"])
+
+
+def _cites(model: OpenRouterModel) -> dict[str, str]:
+    """Which raw field of an OpenRouter record states each fact (``Normalized.cites``)."""
+    arch = model.architecture
+    cites = {"id": "id", "tokenizer": "architecture.tokenizer"}
+    if arch.input_modalities is not None:
+        cites["inputs"] = "architecture.input_modalities"
+    if arch.output_modalities is not None:
+        cites["outputs"] = "architecture.output_modalities"
+    if arch.input_modalities is None and arch.output_modalities is None and arch.modality:
+        # The 2024 feed: one `modality` string ("text+image->text").
+        cites["inputs"] = cites["outputs"] = "architecture.modality"
+    if model.supported_parameters is not None:
+        cites.update(dict.fromkeys(("tools", "structured", "reasoning"), "supported_parameters"))
+    if model.pricing is not None:
+        cites["pricing"] = "pricing"
+    return cites
 
 
 def _modalities_given(model: OpenRouterModel) -> bool:
@@ -446,7 +503,7 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
     """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
     _check_ranges(model)
     modalities = _modalities(model)
-    pricing = price_in_units(normalize_pricing(model.pricing), modalities)
+    pricing = price_in_units(normalize_pricing(model.pricing), modalities, model.id)
     alias_target = model.alias_target.slug if model.alias_target else None
     return Normalized(
         id=model.id,
@@ -475,6 +532,7 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         reasoning_mandatory=_mandatory(model.reasoning),
         sources=[SourceRef(source="openrouter", native_id=model.id)],
         modalities_given=_modalities_given(model),
+        cites=_cites(model),
         description=_text(model.description, MAX_DESCRIPTION),
         default_parameters=default_parameters(model.default_parameters),
         # An empty hugging_face_id says nothing either way (closed models and open ones the

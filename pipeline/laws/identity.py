@@ -1,0 +1,143 @@
+"""Laws of identity: names resolve to one model, natural aliases stay with base models, and
+nothing leads to a removed model."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+
+from pipeline.laws.published import Listing, PublishedSet
+from pipeline.laws.violation import Violation
+from pipeline.records.model import ModelRecord
+from pipeline.stages.aliases import alias_base
+
+
+def _names(listing: Listing) -> dict[str, list[str]]:
+    """Every name (alias or additional name) → the ids holding it."""
+    held: dict[str, list[str]] = defaultdict(list)
+    for model in listing.models:
+        for name in dict.fromkeys([model.alias, *(model.aliases or ())]):
+            held[name].append(model.id)
+    return held
+
+
+def alias_unique(published: PublishedSet) -> Iterator[Violation]:
+    """Every alias resolves to exactly one model: within a list, no name is the `alias` or
+    one of the `aliases` of two models."""
+    for listing in published.lists:
+        for name, holders in sorted(_names(listing).items()):
+            if len(holders) > 1:
+                yield Violation(
+                    "alias-unique",
+                    listing.source,
+                    name,
+                    f"the name {name!r} is held by {len(holders)} models: {', '.join(holders)}",
+                )
+
+
+def natural_alias(published: PublishedSet) -> Iterator[Violation]:
+    """A natural alias belongs to the base model when it exists: the name an id gives without
+    vendor and tags (`claude-haiku-4.5` for `anthropic/claude-haiku-4.5`), when some model
+    holds it, is held by a model whose id gives that name untagged — a base model — unless
+    `alias-overrides.json` reserves it for its holder."""
+    for listing, name, holder, bases in _natural_names(published):
+        if holder in bases or published.reserved.get(holder) == name:
+            continue
+        yield Violation(
+            "natural-alias",
+            listing.source,
+            holder,
+            f"holds {name!r}, the natural alias of the base model {', '.join(sorted(bases))}",
+        )
+
+
+def tagged_sibling(published: PublishedSet) -> Iterator[Violation]:
+    """A tagged sibling never takes its base's name: a model whose id carries a `:variant`,
+    date or revision tag (`…:batch`, `…:free`, `…-0731`) holds no name that is the natural
+    alias of a base model in the same list."""
+    for listing, name, holder, bases in _natural_names(published):
+        if alias_base(holder)[1] and published.reserved.get(holder) != name:
+            yield Violation(
+                "tagged-sibling",
+                listing.source,
+                holder,
+                f"a tagged id holds {name!r}, which belongs to {', '.join(sorted(bases))}",
+            )
+
+
+def _natural_names(
+    published: PublishedSet,
+) -> Iterator[tuple[Listing, str, str, set[str]]]:
+    """(list, natural alias of a base model, a model holding it, the base models) for every
+    base model's natural alias some model holds."""
+    for listing in published.lists:
+        bases: dict[str, set[str]] = defaultdict(set)
+        for model in listing.models:
+            name, stripped = alias_base(model.id)
+            if not stripped:
+                bases[name].add(model.id)
+        held = _names(listing)
+        for name in sorted(bases):
+            for holder in held.get(name, ()):
+                yield listing, name, holder, bases[name]
+
+
+def nothing_resolves_to_removed(published: PublishedSet) -> Iterator[Violation]:
+    """Nothing resolves to a removed model: no record of `current.json` is `removed`; every
+    redirect, followed to its end, lands on a model `current.json` holds or on a removed
+    model's tombstone (there the reader serves a live model of its family, with a notice) —
+    never on an id nobody knows; and every name the reader resolves — ids, aliases,
+    additional names, old aliases, aliases of tombstones — leads to a model of
+    `current.json`, or to nothing."""
+    listing = published.openrouter
+    if listing is None:
+        return
+    current = {m.id: m for m in listing.models}
+    for model in listing.models:
+        if model.lifecycle.state == "removed":
+            yield Violation(
+                "nothing-resolves-to-removed", "openrouter", model.id, "published as removed"
+            )
+    deprecations = published.deprecations
+    if deprecations is None:
+        return
+    redirects = {r.from_id: r.to for r in deprecations.redirects}
+    tombstones = {t.id for t in deprecations.tombstones}
+    for start in sorted(redirects):
+        target, seen = redirects[start], {start}
+        while target in redirects and target not in seen and target not in current:
+            seen.add(target)
+            target = redirects[target]
+        if target not in current and target not in tombstones:
+            yield Violation(
+                "nothing-resolves-to-removed",
+                "openrouter",
+                start,
+                f"redirected to {redirects[start]}, which leads to {target}: neither a model of "
+                "current.json nor a removed model's tombstone",
+            )
+    yield from _resolutions(published, current)
+
+
+def _resolutions(
+    published: PublishedSet, current: Mapping[str, ModelRecord]
+) -> Iterator[Violation]:
+    from pipeline.resolve import CatalogIndex, resolve
+    from pipeline.stages.core import plain
+
+    listing, deprecations = published.openrouter, published.deprecations
+    assert listing is not None and deprecations is not None
+    index = CatalogIndex(
+        {"models": [plain(m) for m in listing.models]}, plain(deprecations), ranks=None
+    )
+    names = set(index.by_alias) | set(index.redirects) | set(index.alias_history)
+    names |= set(index.tombstone_aliases)
+    for name in sorted(names):
+        found = resolve(name, index).model_id
+        if found is not None and found not in current:
+            yield Violation(
+                "nothing-resolves-to-removed",
+                "openrouter",
+                name,
+                f"resolves to {found}, which current.json does not hold",
+            )
