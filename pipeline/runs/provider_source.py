@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from pipeline.config import CatalogConfig
 from pipeline.logs import redact
 from pipeline.offers.enrich import fill_from_offer
+from pipeline.printable import escaped
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store
@@ -47,7 +48,7 @@ from pipeline.sources.pinned import ManifestError
 from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
 from pipeline.stages.enrich import UNKNOWN, OpenRouterIndex, fill_from_openrouter, owner_offer
-from pipeline.stages.normalize import Normalized, family_of
+from pipeline.stages.normalize import Normalized, check_identity, family_of
 from pipeline.timeutil import iso, parse_iso
 
 # Every module of the provider runner logs as the runner.
@@ -293,10 +294,13 @@ def _translate_all(
         raw_id = item.get("id") or item.get("name") if isinstance(item, dict) else None
         try:
             native = inst.kind.adapter.translate(item)
+            check_identity(native.id, native.name)
         except (ValueError, TypeError) as exc:
             quarantined.append(
                 QuarantinedRecord(
-                    index=position, id=raw_id if isinstance(raw_id, str) else None, reason=str(exc)
+                    index=position,
+                    id=escaped(raw_id) if isinstance(raw_id, str) else None,
+                    reason=str(exc)[:500],
                 )
             )
             continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from pipeline.printable import for_xml
 from pipeline.registry.core import BUCKETS, CAPABILITIES, STATES, TIERS
 from pipeline.web import shown
 from pipeline.web.chart import price_chart
@@ -369,7 +370,9 @@ class Entry:
 
 
 def atom(events: Sequence[Mapping[str, Any]], *, base: str, updated: str, links: Links) -> str:
-    """An Atom feed of ``events`` (newest first). ``base`` is the absolute site URL."""
+    """An Atom feed of ``events`` (newest first). ``base`` is the absolute site URL, or empty
+    for links relative to the feed. Characters XML 1.0 does not allow are removed from the
+    rendered feed (escaping cannot make them legal), so it is always well-formed."""
     base = base.rstrip("/")
     entries = []
     for event in events:
@@ -388,4 +391,4 @@ def atom(events: Sequence[Mapping[str, Any]], *, base: str, updated: str, links:
                 summary,
             )
         )
-    return render("changes.atom", base=base, updated=updated, entries=entries)
+    return for_xml(render("changes.atom", base=base, updated=updated, entries=entries))
