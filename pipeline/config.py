@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.inputs import read_text_input
 
 DEFAULT_OPENROUTER_URL = "https://openrouter.ai/api/v1/models?output_modalities=all"
 
@@ -278,9 +279,11 @@ def load_config(path: str | None = None) -> CatalogConfig:
     raw: dict[str, Any] = {}
     if path:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text_input(path)
         except OSError as exc:
             raise ConfigError(f"config {path}: cannot read it ({exc.strerror})") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config {path}: not UTF-8 text") from exc
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:

@@ -29,6 +29,7 @@ import httpx
 from pydantic import ValidationError
 
 from pipeline.config import CatalogConfig
+from pipeline.inputs import CONFIG_BYTES, read_input
 from pipeline.logs import redact
 from pipeline.offers.enrich import fill_from_offer
 from pipeline.printable import escaped
@@ -202,7 +203,8 @@ def _pinned_reviewed(shared: SourceEnv, inst: SourceInstance) -> str | None:
 
     path = Path(shared.manifest_dir) / f"{inst.name}.yaml"
     try:
-        return pinned.load(path.read_bytes(), str(path), inst.name).reviewed.isoformat()
+        data = read_input(path, CONFIG_BYTES)
+        return pinned.load(data, str(path), inst.name).reviewed.isoformat()
     except (OSError, pinned.ManifestError):
         return None
 
