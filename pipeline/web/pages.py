@@ -23,6 +23,8 @@ from pipeline.web.shown import FLAGS, describe_change, price_rows_of, usd
 from pipeline.web.templating import render
 
 __all__ = [
+    "CSP",
+    "CSP_META",
     "Links",
     "atom",
     "changes_page",
@@ -36,12 +38,28 @@ __all__ = [
 ]
 
 
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The explorer's Content-Security-Policy: every request stays on the page's origin, no inline
+script or style (the pages load one script and one stylesheet of their own)."""
+CSP_META = CSP.removesuffix("; frame-ancestors 'none'")
+"""The same policy as a static page's ``<meta>`` (browsers ignore ``frame-ancestors`` there)."""
+
+
 @dataclass(frozen=True)
 class Links:
     """Where things are: the live service (absolute paths) or a static export (relative)."""
 
     root: str = "/"
     static: bool = False
+
+    @property
+    def csp(self) -> str | None:
+        """The policy a page states itself: a static page has no server to send the header
+        (``catalog serve`` sends it with every page)."""
+        return CSP_META if self.static else None
 
     def page(self, name: str, query: Mapping[str, str] | None = None) -> str:
         if self.static:

@@ -33,12 +33,8 @@ from pydantic import BaseModel
 from pipeline.history.query import HistoryError
 from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
 from pipeline.web import pages, rows
-from pipeline.web.pages import Links
+from pipeline.web.pages import CSP, Links
 
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 PAGE_CACHE = "public, max-age=60"
 # Starlette's path converter never matches a line break, so a ref cannot hold one; saying so
 # in the spec keeps clients (and schemathesis) from sending refs no route can receive.
