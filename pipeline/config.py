@@ -226,6 +226,10 @@ class CatalogConfig(Section):
     """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
 
 
+PUBLIC_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+"""An http(s) URL with a host and an optional path: no query, no fragment, no whitespace."""
+
+
 class ReaderConfig(Section):
     """The `reader:` section (`catalog serve`); command-line flags take precedence."""
 
@@ -237,6 +241,11 @@ class ReaderConfig(Section):
     """Poll the store for a new set every N seconds (0: never; default 30)."""
     max_age_seconds: float | None = Field(default=None, ge=0)
     """/readyz fails when the catalog is older than this (default 86400)."""
+    cors_origins: str | list[str] | None = None
+    """Origins whose pages may read the catalog: a list or a comma list (`*` = any)."""
+    public_url: str | None = Field(default=None, pattern=PUBLIC_URL_PATTERN)
+    """The absolute URL clients reach the reader at (`https://models.example.com`), for the
+    links of the Atom feed; without it they are relative. Never taken from a request."""
 
 
 SCHEDULE_KEYS = frozenset({"table", "misfire_grace_seconds", "jobs"})

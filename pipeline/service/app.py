@@ -75,9 +75,12 @@ def create_app(
     config_path: str | None = None,
     runner: JobRunner = run_job_adapter,
     cors_origins: Sequence[str] | None = ("*",),
+    public_url: str = "",
 ) -> FastAPI:
     """The reader service over ``registry``. ``refresh_seconds`` 0 disables polling.
-    ``cors_origins``: origins whose pages may read the catalog (``*`` = any; empty = none)."""
+    ``cors_origins``: origins whose pages may read the catalog (``*`` = any; empty = none).
+    ``public_url``: the absolute URL clients reach the service at, for the links of the Atom
+    feed (empty: relative links; never the request's Host)."""
     metrics = Metrics()
     refresher = Refresher(registry, config_path=config_path, runner=runner)
     stop = threading.Event()
@@ -113,7 +116,7 @@ def create_app(
     hardening.install(app)
     app.state.refresher = refresher
     app.state.metrics = metrics
-    app.include_router(explorer_router(registry))  # the web explorer (pipeline/web)
+    app.include_router(explorer_router(registry, public_url=public_url))  # pipeline/web
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -233,6 +236,7 @@ def serve(
     admin_token: str | None = None,
     store_options: dict[str, Any] | None = None,
     cors_origins: Sequence[str] | None = ("*",),
+    public_url: str = "",
 ) -> None:
     """Run the service until interrupted (``catalog serve``)."""
     import uvicorn
@@ -250,6 +254,7 @@ def serve(
         max_age_seconds=max_age_seconds,
         config_path=config_path,
         cors_origins=cors_origins,
+        public_url=public_url,
     )
     log.info(
         "serving",

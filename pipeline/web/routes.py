@@ -104,8 +104,10 @@ def end_of_data(snapshot: Snapshot) -> str:
     return str(current.get("dataAsOf") or current.get("generatedAt"))
 
 
-def build_router(registry: Registry) -> APIRouter:
-    """The explorer's routes over ``registry`` (include with ``app.include_router``)."""
+def build_router(registry: Registry, *, public_url: str = "") -> APIRouter:
+    """The explorer's routes over ``registry`` (include with ``app.include_router``).
+    ``public_url``: the absolute URL the explorer is reached at, for the Atom feed's links
+    (``reader.public_url``); without one they are relative to the feed."""
     router = APIRouter()
     links = Links()
 
@@ -222,14 +224,15 @@ def build_router(registry: Registry) -> APIRouter:
 
     @router.get("/feeds/changes.atom", include_in_schema=False)
     def feed(request: Request) -> Response:
-        base = str(request.base_url)
-
+        # Links come from configuration, never from the request's Host header: a client
+        # naming any host must not get (or cache for everyone) a feed pointing there, nor
+        # grow the memo by one feed per Host value (issue 27).
         def build(s: Snapshot) -> str:
             return pages.atom(
-                registry.history().latest(100), base=base, updated=end_of_data(s), links=links
+                registry.history().latest(100), base=public_url, updated=end_of_data(s), links=links
             )
 
-        return cached(request, ("atom", base), build, "application/atom+xml")
+        return cached(request, ("atom",), build, "application/atom+xml")
 
     @router.get("/models/{ref:path}", include_in_schema=False)
     def model_page(ref: str) -> Response:
