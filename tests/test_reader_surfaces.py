@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import fixture_path
 from fastapi.testclient import TestClient
+from hostile import reader_flood
 
 from pipeline.config import CatalogConfig, ConfigError, load_config
 from pipeline.publishing.store import LocalStore
@@ -99,6 +100,17 @@ def test_the_memo_stays_within_its_byte_budget_under_distinct_pages() -> None:
     assert snapshot._memo_bytes <= core.MEMO_BYTES
     assert len(snapshot._memo) < core.MEMO_BYTES // len(page)
     assert snapshot._memo_bytes == sum(size for _, size in snapshot._memo.values())
+
+
+READER_LIMIT_MB = 300
+"""The reader's documented bound (docs/hardening.md), as tests/test_hardening.py uses it."""
+
+
+def test_reader_memory_stays_bounded_under_a_new_host_per_request(store: LocalStore) -> None:
+    """2,100 Host values once made 2,100 feeds (+600 MB); `make bench` runs the same flood."""
+    done, figures = reader_flood(store.root, 2100, 27, timeout=280, check=True, mode="feed-hosts")
+    assert float(figures["peak_rss_mb"]) < READER_LIMIT_MB, done.stdout
+    assert figures["statuses"] == "200:2100", done.stdout
 
 
 ROUTES = [
