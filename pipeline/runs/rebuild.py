@@ -5,8 +5,13 @@ kept for ``jobs.raw_retention_days``) or a folder of recorded payloads (any of t
 OpenRouter envelopes), replayed in time order through the very sync that runs every six hours,
 into a scratch store, with the run's clock at each payload's time. The history the replay
 wrote replaces the store's: its segments are copied over and its index committed with the set
-(``current.json`` and the rest stay as they are). Same payloads, config and overrides →
-byte-identical history.
+(``current.json`` and the rest stay as they are), only on the manifest the rebuild started
+from. Same payloads, config and overrides → byte-identical history.
+
+A rebuild outlives a lease TTL and may outlive the run's deadline: it checks both between
+replays and stops, committing nothing, when either is gone. Replays keep the publish guard's
+judgement (``_Replay``): a truncated capture is skipped and reported, a loss the next payload
+confirms is replayed.
 
 A payload's time comes from its name: ``raw-2026081906`` (store), or a date with an optional
 ``THHMMZ`` in a file name (``openrouter-models-2026-01-14T2118Z.json``; a bare date counts as
