@@ -134,7 +134,7 @@ def rebuild(ctx: JobContext) -> JobResult:
                 _keep_going(ctx, f"before payload {step} of {len(plan)} ({payload.name})")
                 replay.one(payload, f"{step}/{len(plan)} {payload.name}")
             replay.last_pending()
-            _keep_going(ctx, "before committing")
+            _keep_going(ctx, "before committing", final=True)
         except RebuildStopped as exc:
             return _stopped(ctx, str(exc), replay.warnings)
         index_blob = replay.scratch.get(keys.HISTORY)
@@ -263,9 +263,11 @@ class _Replay:
         return path
 
 
-def _keep_going(ctx: JobContext, where: str) -> None:
+def _keep_going(ctx: JobContext, where: str, *, final: bool = False) -> None:
     """RebuildStopped when the run's deadline passed or its lease is no longer its own; the
-    lease is renewed otherwise (a replay of hundreds of payloads outlives a lease TTL)."""
+    lease is renewed otherwise (a replay of hundreds of payloads outlives a lease TTL). A
+    store error while renewing stops only the ``final`` check, before the commit: between
+    replays the renewing thread keeps trying."""
     if ctx.deadline is not None and time.monotonic() > ctx.deadline:
         raise RebuildStopped(f"the run's deadline (jobs.run_deadline_seconds) passed {where}")
     if ctx.lease is None:
@@ -274,8 +276,8 @@ def _keep_going(ctx: JobContext, where: str) -> None:
         ctx.lease.renew()
     except LeaseLost as exc:
         raise RebuildStopped(f"{exc} ({where})") from exc
-    except StoreError as exc:  # transient: the renewing thread keeps trying
-        if where == "before committing":
+    except StoreError as exc:
+        if final:
             raise RebuildStopped(f"could not renew the lease {where}: {exc}") from exc
 
 
