@@ -39,9 +39,10 @@ def _size(limit: int) -> str:
     return f"{limit // MIB} MiB" if limit >= MIB and limit % MIB == 0 else f"{limit:,} bytes"
 
 
-def read_input(path: str | Path, limit: int) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them; OSError (with the
-    reason in ``strerror`` and the path in ``filename``) otherwise."""
+def read_input(path: str | Path, limit: int | None) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them (None: any size, as
+    long as it is a regular file); OSError (with the reason in ``strerror`` and the path in
+    ``filename``) otherwise."""
     name = str(path)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)  # a FIFO opens at once without a writer: O_NONBLOCK
@@ -51,19 +52,28 @@ def read_input(path: str | Path, limit: int) -> bytes:
             raise OSError(
                 errno.EINVAL, f"{_kind(info.st_mode)}, not a regular file; name a file", name
             )
-        too_big = OSError(errno.EFBIG, f"larger than {_size(limit)}, the limit for it", name)
-        if info.st_size > limit:
-            raise too_big
+        if limit is not None and info.st_size > limit:
+            raise _too_big(limit, name)
         chunks: list[bytes] = []
         total = 0
-        while chunk := os.read(fd, min(CHUNK, limit + 1 - total)):
+        while True:
+            # The whole file in one read (one allocation); then one more to see the end.
+            wanted = info.st_size + 1 - total if total <= info.st_size else CHUNK
+            if limit is not None:
+                wanted = min(wanted, limit + 1 - total)
+            chunk = os.read(fd, wanted)
+            if not chunk:
+                return b"".join(chunks)
             chunks.append(chunk)
             total += len(chunk)
-            if total > limit:
-                raise too_big  # it grew while being read
-        return b"".join(chunks)
+            if limit is not None and total > limit:
+                raise _too_big(limit, name)  # it grew while being read
     finally:
         os.close(fd)
+
+
+def _too_big(limit: int, name: str) -> OSError:
+    return OSError(errno.EFBIG, f"larger than {_size(limit)}, the limit for it", name)
 
 
 def read_text_input(path: str | Path, limit: int = CONFIG_BYTES) -> str:

@@ -122,6 +122,25 @@ def test_catalog_validate_names_a_fifo_in_the_overrides(tmp_path, capsys):
     assert "xai.yaml: cannot read it (a FIFO, not a regular file" in capsys.readouterr().err
 
 
+def test_a_fifo_planted_in_a_local_store_is_refused_not_read(tmp_path, capsys):
+    """A FIFO at models/lock.json blocked every run for good (the lease is read first); at
+    models/status.json it blocked the run's last step. Both are refused, naming the key."""
+    from pipeline.publishing import keys
+
+    args = ["sync", "openrouter", "--from-file", str(fixture_path(PAYLOAD)), "--now", NOW]
+    store = tmp_path / "store"
+    (store / "models").mkdir(parents=True)
+    os.mkfifo(store / keys.LOCK)
+    assert main([*args, "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert "could not take the lease: cannot read models/lock.json" in err
+    assert "a FIFO, not a regular file" in err
+    (store / keys.LOCK).unlink()
+    os.mkfifo(store / keys.STATUS)
+    assert main([*args, "--store", str(store)]) == 0  # published; only the status is lost
+    assert "cannot read models/status.json" in capsys.readouterr().err
+
+
 # -- dates ---------------------------------------------------------------------------------------
 
 
