@@ -3,12 +3,14 @@
     python -m bench.chaos [--runs 200] [--seed 12] [--store DIR] [--insiders 30]
 
 Each run is ``catalog sync openrouter`` in a subprocess against a hostile upstream on
-127.0.0.1 (tests/hostile.py), with a random mix of faults: a hostile or broken body, an
-upstream error, a trickle against a short deadline, a key with stray whitespace or a control
-character, a garbled lock, bindings or status file planted first, and a SIGKILL at a random
-moment. The store is shared by all runs, so kills and garbage accumulate as they would in
-production. After every run the invariants below are checked; the counts are printed at the
-end and the exit status is 1 if any invariant was ever violated.
+127.0.0.1 (tests/hostile.py), with a random mix of faults: a hostile or broken body (hostile
+ids and names included), an upstream error, a trickle against a short deadline, a key with
+stray whitespace or a control character, a garbled lock, bindings or status file planted
+first, a ``--from-file`` that is a FIFO or ``/dev/zero``, and a SIGKILL at a random moment.
+Some runs then export the explorer or rebuild the history, killed at random too
+(bench/chaos_surfaces.py, issue 27). The store is shared by all runs, so kills and garbage
+accumulate as they would in production. After every run the invariants below are checked; the
+counts are printed at the end and the exit status is 1 if any invariant was ever violated.
 
 Then come the hostile insiders (issue 27, ``bench.insiders``): a `catalog serve` with three
 telemetry and two gateway identities takes ``--insiders`` floods drawn at random (bodies sent
@@ -40,6 +42,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import hostile  # noqa: E402
 from hostile import Answer, HostileUpstream, deep, endless, many_items  # noqa: E402
 
+from bench import chaos_surfaces  # noqa: E402
 from pipeline.publishing import keys, publish  # noqa: E402
 from pipeline.publishing.store import LocalStore  # noqa: E402
 from pipeline.registry.loader import load_set  # noqa: E402
@@ -88,6 +91,11 @@ SCENARIOS: dict[str, Scenario] = {
         1,
         lambda r: Answer(body=_real(PAYLOADS[0])[:3000], delay_per_chunk=0.01),
         {"fetch_deadline_seconds": 1.5},
+    ),
+    "hostile-ids": (
+        2,
+        lambda r: Answer(body=chaos_surfaces.hostile_ids_body(r, r.choice(PAYLOADS))),
+        {},
     ),
 }
 
@@ -158,6 +166,8 @@ def one_run(
     day = 1 + index // 24
     now = f"2026-09-{min(day, 28):02d}T{index % 24:02d}:00:00Z"
     args = ["sync", "openrouter", "--store", str(root), "--config", str(config), "--now", now]
+    source, from_file = chaos_surfaces.file_input_args(rng, root.parent)
+    args += from_file
 
     had_catalog = (root / "models/openrouter/current.json").exists()
     began = time.monotonic()
@@ -224,7 +234,8 @@ def one_run(
             "openrouter" in status.get("jobs", {}),
             f"run {index} {scenario}",
         )
-        if key_form == "control" and code != 3:  # a locked run never reads the key
+        # A locked run never reads the key; nor does one that replays a file.
+        if key_form == "control" and code != 3 and source == "network":
             entry = status.get("jobs", {}).get("openrouter", {})
             inv.check(
                 "a key with a control character is named, not shown",
@@ -235,7 +246,9 @@ def one_run(
         "scenario": scenario,
         "planted": planted,
         "key": key_form,
+        "input": source,
         "end": "killed" if killed else f"exit {code}",
+        **chaos_surfaces.after_sync(rng, index, root, now, inv),
     }
 
 
@@ -281,7 +294,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     inv = Invariants()
     tallies: dict[str, Counter[str]] = {
-        k: Counter() for k in ("scenario", "planted", "key", "end", "insider")
+        k: Counter()
+        for k in ("scenario", "planted", "key", "input", "end", "export", "rebuild", "insider")
     }
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp, HostileUpstream() as upstream:

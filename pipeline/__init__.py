@@ -28,6 +28,8 @@ between modules or between packages):
     resolve.py    id / alias / redirect / family fallback resolution (CLI and reader)
     logs/         log formatters; secrets checked when read, scrubbed from every output channel
     identities.py bearer tokens that name who writes runtime truth (telemetry, runtime API)
+    printable.py  what an id or name may hold; text escaped for a terminal or an XML feed
+    inputs.py     files an operator names, read bounded (regular files only)
     config.py, timeutil.py   settings and small utilities
     data/         the embedded offline catalog
     defaults/     the default override files and pinned manifests (in a checkout, a link to

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.inputs import read_text_input
 
 DEFAULT_OPENROUTER_URL = "https://openrouter.ai/api/v1/models?output_modalities=all"
 
@@ -227,6 +228,10 @@ class CatalogConfig(Section):
     """Sections owned by later stages (sources, model_cache, schedule, curation, reader)."""
 
 
+PUBLIC_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+"""An http(s) URL with a host and an optional path: no query, no fragment, no whitespace."""
+
+
 class ReaderConfig(Section):
     """The `reader:` section (`catalog serve`); command-line flags take precedence."""
 
@@ -238,6 +243,11 @@ class ReaderConfig(Section):
     """Poll the store for a new set every N seconds (0: never; default 30)."""
     max_age_seconds: float | None = Field(default=None, ge=0)
     """/readyz fails when the catalog is older than this (default 86400)."""
+    cors_origins: str | list[str] | None = None
+    """Origins whose pages may read the catalog: a list or a comma list (`*` = any)."""
+    public_url: str | None = Field(default=None, pattern=PUBLIC_URL_PATTERN)
+    """The absolute URL clients reach the reader at (`https://models.example.com`), for the
+    links of the Atom feed; without it they are relative. Never taken from a request."""
 
 
 SCHEDULE_KEYS = frozenset({"table", "misfire_grace_seconds", "jobs"})
@@ -280,9 +290,11 @@ def load_config(path: str | None = None) -> CatalogConfig:
     raw: dict[str, Any] = {}
     if path:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text_input(path)
         except OSError as exc:
             raise ConfigError(f"config {path}: cannot read it ({exc.strerror})") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config {path}: not UTF-8 text") from exc
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:

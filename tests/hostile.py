@@ -227,10 +227,17 @@ def write_config(path: Path, url: str, **openrouter: Any) -> Path:
 
 
 def reader_flood(
-    store_root: Path | str, requests: int, seed: int, *, timeout: float, check: bool
+    store_root: Path | str,
+    requests: int,
+    seed: int,
+    *,
+    timeout: float,
+    check: bool,
+    mode: str = "filters",
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """tests/reader_flood.py over the store at ``store_root`` in its own process (so its peak
-    RSS is the reader's own): the finished process and the ``name=value`` figures it printed."""
+    RSS is the reader's own): the finished process and the ``name=value`` figures it printed.
+    ``mode``: ``filters`` (random cursors and filters) or ``feed-hosts`` (a Host per request)."""
     done = subprocess.run(
         [
             sys.executable,
@@ -238,6 +245,7 @@ def reader_flood(
             str(store_root),
             str(requests),
             str(seed),
+            mode,
         ],
         capture_output=True,
         text=True,

@@ -29,10 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # `--version`, `--help` and usage errors have exited above: what follows loads only for a
     # command. Before anything can print, every byte on stdout/stderr (logs included) is
-    # scrubbed of the keys in the environment (docs/hardening.md).
+    # scrubbed of the keys in the environment, then stripped of the power to drive the
+    # terminal: unprintable characters are escaped (docs/hardening.md).
+    from pipeline import printable
     from pipeline.logs import formatters, redact
 
     redact.remember_env(())
+    printable.guard_std_streams()
     redact.guard_std_streams()
     formatters.configure(
         verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet_logs", False)

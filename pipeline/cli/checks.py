@@ -37,14 +37,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _pinned_problems(directory: Path) -> list[str]:
     """Every problem in the pinned provider manifests (``<overrides>/pinned/*.yaml``)."""
+    from pipeline.inputs import CONFIG_BYTES, read_input
     from pipeline.sources.pinned import ManifestError, load
 
     problems = []
     for path in sorted(directory.glob("*.yaml")):
         try:
-            load(path.read_bytes(), str(path), path.stem)
+            load(read_input(path, CONFIG_BYTES), str(path), path.stem)
         except ManifestError as exc:
             problems.append(str(exc))
+        except OSError as exc:
+            problems.append(f"{path}: cannot read it ({exc.strerror})")
     return problems
 
 

@@ -5,9 +5,10 @@ explorer as static files, for a bucket or CDN)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from pipeline.cli.common import load_current, open_registry, stale_after, store_for
+from pipeline.cli.common import UsageError, load_current, open_registry, stale_after, store_for
 
 
 def cmd_export_registry(args: argparse.Namespace) -> int:
@@ -31,14 +32,31 @@ def cmd_export_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+SKIPPED_SHOWN = 20
+"""Models without a page named one per line; the rest are counted."""
+
+
 def cmd_export_site(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.web.site import export_site
+    from pipeline.web.site import ExportError, export_site
 
     config = load_config(args.config)
     registry = open_registry(args, config)
-    written = export_site(
-        registry, Path(args.directory), base_url=args.base_url, stale_after=stale_after(config)
+    try:
+        exported = export_site(
+            registry, Path(args.directory), base_url=args.base_url, stale_after=stale_after(config)
+        )
+    except ExportError as exc:
+        raise UsageError(str(exc)) from exc
+    for model_id, why in exported.skipped[:SKIPPED_SHOWN]:
+        print(f"warning: no page for model {model_id!r}: {why}", file=sys.stderr)
+    if len(exported.skipped) > SKIPPED_SHOWN:
+        more = len(exported.skipped) - SKIPPED_SHOWN
+        print(f"warning: no page for {more} more model(s)", file=sys.stderr)
+    print(
+        f"wrote {exported.written} file(s) to {args.directory} "
+        f"(catalog run {registry.snapshot.run_id}"
+        + (f"; {len(exported.skipped)} model(s) without a page" if exported.skipped else "")
+        + ")"
     )
-    print(f"wrote {written} file(s) to {args.directory} (catalog run {registry.snapshot.run_id})")
     return 0

@@ -180,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="origins whose pages may read the catalog, comma-separated (default *: any; "
         "'' = none); admin routes never answer CORS",
     )
+    serve.add_argument(
+        "--public-url",
+        help="the absolute URL clients reach this service at, for the Atom feed's links "
+        "(default: relative links; never taken from the request's Host)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="validate the override files")

@@ -49,8 +49,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         },
         cors_origins=_cors_origins(args.cors_origins, reader.get("cors_origins", "*")),
         stale_after=stale_after(config),
+        public_url=_public_url(args.public_url, reader.get("public_url")),
     )
     return 0
+
+
+def _public_url(cli: str | None, configured: Any) -> str:
+    """``--public-url``, else the config's ``reader.public_url``, else none (the feed's links
+    are then relative): an http(s) URL without query or fragment, trailing slash dropped."""
+    import re
+
+    from pipeline.config import PUBLIC_URL_PATTERN
+
+    value = cli if cli is not None else configured
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not re.match(PUBLIC_URL_PATTERN, value):
+        raise UsageError(
+            f"public_url: {value!r} is not an http(s) URL without query or fragment "
+            "(e.g. https://models.example.com)"
+        )
+    return value.rstrip("/")
 
 
 def _cors_origins(cli: str | None, configured: Any) -> list[str]:

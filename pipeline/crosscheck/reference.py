@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.crosscheck import genai_prices
+from pipeline.inputs import read_input
 from pipeline.publishing import jsonio
 
 Format = Literal["models.dev", "litellm", "genai-prices"]
@@ -230,14 +231,9 @@ def load_reference(path: str | Path) -> Reference:
     ``MAX_REFERENCE_BYTES`` read, nesting checked before parsing."""
     where = str(path)
     try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_REFERENCE_BYTES + 1)
+        data = read_input(path, MAX_REFERENCE_BYTES)  # a FIFO or /dev/zero is refused
     except OSError as exc:
         raise ReferenceError(f"{where}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_REFERENCE_BYTES:
-        raise ReferenceError(
-            f"{where}: larger than {MAX_REFERENCE_BYTES // 2**20} MiB, which no catalog file is"
-        )
     try:
         document = jsonio.loads_bounded(data, max_bytes=MAX_REFERENCE_BYTES, max_depth=MAX_DEPTH)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError

@@ -15,6 +15,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -27,17 +28,35 @@ class HistoryError(ValueError):
 
 def moment(value: str, *, end_of_day: bool) -> str:
     """``2026-03-01`` → ``2026-03-01T23:59:59Z`` (or ``T00:00:00Z``); full UTC times as given,
-    normalized to seconds with ``Z``."""
+    normalized to seconds with ``Z``. The shape is not enough: ``2026-13-45`` and ``T25:99``
+    are refused as the dates and times they are not (issue 27)."""
     text = value.strip()
     if _DATE.match(text):
+        _check_real(value, text, "%Y-%m-%d")
         return f"{text}T23:59:59Z" if end_of_day else f"{text}T00:00:00Z"
     if _MOMENT.match(text):
         day, rest = text.split("T", 1)
         hms = re.split(r"[Z+\-.]", rest)[0]
         if len(hms) == 5:
             hms += ":00"
+        _check_real(value, f"{day}T{hms}", "%Y-%m-%dT%H:%M:%S")
         return f"{day}T{hms}Z"
-    raise HistoryError(f"{value!r} is not a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDTHH:MM:SSZ)")
+    raise HistoryError(
+        f"{value[:80]!r} is not a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDTHH:MM:SSZ)"
+    )
+
+
+def _check_real(value: str, text: str, layout: str) -> None:
+    """HistoryError unless ``text`` is a day of the calendar (and a time of the day)."""
+    try:
+        datetime.strptime(text, layout)
+    except ValueError:
+        what = (
+            "a date of the calendar (month 01-12, a day that month has)"
+            if layout == "%Y-%m-%d"
+            else "a time (a date of the calendar, hour 00-23, minute and second 00-59)"
+        )
+        raise HistoryError(f"{value[:80]!r} is not {what}") from None
 
 
 def price_fields(values: Mapping[str, Any]) -> dict[str, Any]:

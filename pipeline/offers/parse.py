@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from pipeline.printable import identity_problem
 from pipeline.publishing import jsonio
 from pipeline.records.model import Offer, OfferPriceRange, PriceFields
 from pipeline.records.payloads import PayloadError
@@ -84,6 +85,15 @@ def _percentile(stats: Any, key: str) -> float | None:
         return None
     value = _number(stats.get(key))
     return value if value is not None and value >= 0 else None
+
+
+def _unprintable(*fields: tuple[str, str | None]) -> str | None:
+    """Why one of these (field, value) pairs is not printable text, or None."""
+    for what, value in fields:
+        problem = identity_problem(value, what) if value is not None else None
+        if problem is not None:
+            return problem
+    return None
 
 
 def endpoints_of(document: Any, where: str) -> list[Any]:
@@ -167,6 +177,15 @@ def parse_offers(document: Any, model_id: str, *, max_endpoints: int = 200) -> P
         if provider is None:
             parsed.dropped.append(f"{where} has no provider_name")
             continue
+        tag, quantization = _text(endpoint.get("tag")), _text(endpoint.get("quantization"))
+        # The provider name and tag identify the offer (published, shown, keyed on): the same
+        # printable-identity rule as model ids (issue 27).
+        problem = _unprintable(
+            ("provider_name", provider), ("tag", tag), ("quantization", quantization)
+        )
+        if problem is not None:
+            parsed.dropped.append(f"{where}: {problem}")
+            continue
         try:
             pricing = _pricing(endpoint.get("pricing"), f"{where}.pricing")
         except NormalizeError as exc:
@@ -178,8 +197,8 @@ def parse_offers(document: Any, model_id: str, *, max_endpoints: int = 200) -> P
         parsed.offers.append(
             Offer(
                 provider=provider,
-                tag=_text(endpoint.get("tag")),
-                quantization=_text(endpoint.get("quantization")),
+                tag=tag,
+                quantization=quantization,
                 pricing=pricing,
                 max_context=_count(endpoint.get("context_length")),
                 max_output=_count(endpoint.get("max_completion_tokens")),

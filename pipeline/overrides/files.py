@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.inputs import read_text_input
 from pipeline.overrides.patterns import PatternError, compile_pattern
 from pipeline.publishing import schemas
 from pipeline.publishing.jsonpath import json_path
@@ -324,7 +325,7 @@ def load_file(path: Path) -> OverrideFile:
     if model is None:
         raise OverrideError(path, "", f"unknown override file (known: {', '.join(OVERRIDE_FILES)})")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_input(path)
     except OSError as exc:
         raise OverrideError(path, "", f"cannot read it ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:

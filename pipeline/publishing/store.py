@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
+from pipeline.inputs import read_input
+
 if TYPE_CHECKING:  # boto3 is imported lazily so that readers of local stores never load it.
     from mypy_boto3_s3 import S3Client
 
@@ -178,7 +180,8 @@ class LocalStore:
     def get(self, key: str) -> Blob | None:
         path = self._path(key)
         try:
-            data = path.read_bytes()
+            # A FIFO or a device planted in the store is refused, never read (issue 27).
+            data = read_input(path, None)
         except FileNotFoundError:
             return None
         except OSError as exc:

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
@@ -102,19 +102,23 @@ MEMO_BYTES = 64 * 1024 * 1024
 
 
 def approx_size(value: Any) -> int:
-    """Bytes a memoized ``value`` keeps alive beyond what the snapshot already holds.
+    """Bytes a memoized ``value`` (or its key) keeps alive beyond what the snapshot holds.
 
-    Serialized bodies count their bytes; lists of models count their pointers (the models
-    belong to the snapshot); anything else its shallow size.
+    Serialized bodies count their bytes; a tuple is a record (``(bytes, etag)``, a status and
+    a body, a key of strings) and counts each of its items, so a page memoized with its ETag
+    counts the page (issue 27: such a pair once counted 80 bytes); lists of models count
+    their pointers (the models belong to the snapshot); anything else its shallow size.
     """
     data = getattr(value, "data", None)
     if isinstance(data, bytes | bytearray):
         return len(data) + 512
     if isinstance(value, bytes | bytearray | str):
         return len(value) + 64
+    if isinstance(value, tuple):
+        return 64 + sum(8 + approx_size(item) for item in value)
     if isinstance(value, dict):
         return 64 + 16 * len(value)
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, list | set | frozenset):
         return 64 + 8 * len(value)
     return sys.getsizeof(value)
 
@@ -208,7 +212,7 @@ class Snapshot:
         for model in self.models:
             state = _state(model)
             self.state_counts[state] = self.state_counts.get(state, 0) + 1
-        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self._memo: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._memo_bytes = 0
         self._memo_lock = threading.Lock()
         self.history: History | None = None
@@ -242,22 +246,24 @@ class Snapshot:
         """``build()`` once per snapshot and key (bounded: the oldest entries are dropped).
 
         The hit path is one dict lookup without a lock: this is every cached HTTP answer."""
-        hit: T | None = self._memo.get(key)
+        hit = self._memo.get(key)
         if hit is not None:
-            return hit
+            return cast(T, hit[0])
         value = build()
-        size = approx_size(value)
+        # Counted once, when kept: the same figure comes off when it is dropped, whatever the
+        # value grew meanwhile (a body's gzip variant).
+        size = approx_size(value) + approx_size(key)
         if size > MEMO_BYTES:
             return value  # bigger than the whole budget: answered, not kept
         with self._memo_lock:
             previous = self._memo.pop(key, None)
             if previous is not None:
-                self._memo_bytes -= approx_size(previous)
-            self._memo[key] = value
+                self._memo_bytes -= previous[1]
+            self._memo[key] = (value, size)
             self._memo_bytes += size
             while len(self._memo) > MEMO_LIMIT or self._memo_bytes > MEMO_BYTES:
-                _, dropped = self._memo.popitem(last=False)
-                self._memo_bytes -= approx_size(dropped)
+                _, (_, dropped) = self._memo.popitem(last=False)
+                self._memo_bytes -= dropped
         return value
 
     # -- queries ---------------------------------------------------------------------------

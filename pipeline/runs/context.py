@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.config import CatalogConfig, ConfigError
 from pipeline.overrides.files import Overrides
 from pipeline.publishing import keys, publish
-from pipeline.publishing.lease import LeaseRecord
+from pipeline.publishing.lease import Lease, LeaseRecord
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records.base import Outcome
@@ -113,6 +113,9 @@ class JobContext:
     """When the data the job works on was observed upstream (recorded in its status)."""
     deadline: float | None = None
     """``time.monotonic()`` after which the run must stop (``run_deadline_seconds``)."""
+    lease: Lease | None = None
+    """The run lease this run holds (``run_job`` sets it): a long job checks it is still its
+    own between steps (``Lease.renew``)."""
 
 
 @dataclass

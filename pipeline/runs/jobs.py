@@ -364,6 +364,7 @@ def run_job(
 
     log.info("job started", extra={"job": name, "run_id": lease_id, "store": store.uri})
     ctx.deadline = time.monotonic() + settings.run_deadline_seconds
+    ctx.lease = lease
     lease.start_renewing(settings.renew_every, until=ctx.deadline)
     try:
         publish.repair(store)

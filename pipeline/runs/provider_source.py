@@ -29,8 +29,10 @@ import httpx
 from pydantic import ValidationError
 
 from pipeline.config import CatalogConfig
+from pipeline.inputs import CONFIG_BYTES, read_input
 from pipeline.logs import redact
 from pipeline.offers.enrich import fill_from_offer
+from pipeline.printable import escaped
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store
@@ -47,7 +49,7 @@ from pipeline.sources.pinned import ManifestError
 from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
 from pipeline.stages.enrich import UNKNOWN, OpenRouterIndex, fill_from_openrouter, owner_offer
-from pipeline.stages.normalize import Normalized, family_of, price_in_units
+from pipeline.stages.normalize import Normalized, check_identity, family_of, price_in_units
 from pipeline.timeutil import iso, parse_iso
 
 # Every module of the provider runner logs as the runner.
@@ -201,7 +203,8 @@ def _pinned_reviewed(shared: SourceEnv, inst: SourceInstance) -> str | None:
 
     path = Path(shared.manifest_dir) / f"{inst.name}.yaml"
     try:
-        return pinned.load(path.read_bytes(), str(path), inst.name).reviewed.isoformat()
+        data = read_input(path, CONFIG_BYTES)
+        return pinned.load(data, str(path), inst.name).reviewed.isoformat()
     except (OSError, pinned.ManifestError):
         return None
 
@@ -300,10 +303,13 @@ def _translate_all(
         raw_id = item.get("id") or item.get("name") if isinstance(item, dict) else None
         try:
             native = inst.kind.adapter.translate(item)
+            check_identity(native.id, native.name)
         except (ValueError, TypeError) as exc:
             quarantined.append(
                 QuarantinedRecord(
-                    index=position, id=raw_id if isinstance(raw_id, str) else None, reason=str(exc)
+                    index=position,
+                    id=escaped(raw_id) if isinstance(raw_id, str) else None,
+                    reason=str(exc)[:500],
                 )
             )
             continue

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
+from pipeline.inputs import read_text_input
 
 log = logging.getLogger("pipeline.runs.schedule")
 
@@ -106,9 +107,11 @@ def read_table(path: Path | None = None) -> dict[str, TableEntry]:
     if path is None and not target.exists():
         return {n: TableEntry.model_validate(e) for n, e in BUILTIN_TABLE.items()}
     try:
-        loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
+        loaded = yaml.safe_load(read_text_input(target))
     except OSError as exc:
         raise ConfigError(f"cron table {target}: cannot read it ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cron table {target}: not UTF-8 text") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"cron table {target}: not valid YAML: {exc}") from exc
     if not isinstance(loaded, dict) or not isinstance(loaded.get("jobs"), dict):

@@ -26,6 +26,7 @@ from typing import ParamSpec, TypeVar
 import httpx
 
 from pipeline.config import CatalogConfig
+from pipeline.inputs import read_input
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records import payloads
@@ -160,7 +161,8 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
     with run.stage("fetch", lambda: f"{len(raw or b'')} bytes"):
         if request.from_file is not None:
             try:
-                raw = request.from_file.read_bytes()
+                # Bounded like a body from the network; a FIFO or a device is refused.
+                raw = read_input(request.from_file, config.openrouter.max_body_bytes)
             except OSError as exc:
                 return failed(store, run, f"cannot read {request.from_file}: {exc.strerror}")
         else:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from pipeline.config import CatalogConfig
 from pipeline.logs import redact
+from pipeline.printable import escaped
 from pipeline.records import payloads
 from pipeline.records.runs import QuarantinedRecord
 from pipeline.runs.sync_state import SyncRun
@@ -117,8 +118,9 @@ class _Quarantine:
         if self.limit is not None and len(self.run.quarantined) >= self.limit:
             self.run.quarantine_overflow += 1
             return
-        # Ids and reasons come from upstream: keep them short.
-        model_id = model_id[:200] if model_id is not None else None
+        # Ids and reasons come from upstream: kept short, and an id quarantined for what it
+        # holds is named with its unprintable characters escaped, never carried as they are.
+        model_id = escaped(model_id) if model_id is not None else None
         self.run.quarantined.append(
             QuarantinedRecord(index=index, id=model_id, reason=reason[:500])
         )

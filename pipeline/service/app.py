@@ -80,10 +80,13 @@ def create_app(
     runner: JobRunner = run_job_adapter,
     cors_origins: Sequence[str] | None = ("*",),
     stale_after: timedelta = DEFAULT_STALE_AFTER,
+    public_url: str = "",
 ) -> FastAPI:
     """The reader service over ``registry``. ``refresh_seconds`` 0 disables polling.
     ``cors_origins``: origins whose pages may read the catalog (``*`` = any; empty = none).
-    ``stale_after``: the explorer's pages over older data say how old in a banner."""
+    ``stale_after``: the explorer's pages over older data say how old in a banner.
+    ``public_url``: the absolute URL clients reach the service at, for the links of the Atom
+    feed (empty: relative links; never the request's Host)."""
     metrics = Metrics()
     refresher = Refresher(registry, config_path=config_path, runner=runner)
     stop = threading.Event()
@@ -119,7 +122,7 @@ def create_app(
     hardening.install(app)
     app.state.refresher = refresher
     app.state.metrics = metrics
-    app.include_router(explorer_router(registry, stale_after))  # the web explorer (pipeline/web)
+    app.include_router(explorer_router(registry, stale_after, public_url=public_url))  # web
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -240,6 +243,7 @@ def serve(
     store_options: dict[str, Any] | None = None,
     cors_origins: Sequence[str] | None = ("*",),
     stale_after: timedelta = DEFAULT_STALE_AFTER,
+    public_url: str = "",
 ) -> None:
     """Run the service until interrupted (``catalog serve``). A port it cannot listen on (in
     use, not allowed) raises OSError naming the address, before the catalog is loaded."""
@@ -263,6 +267,7 @@ def serve(
             config_path=config_path,
             cors_origins=cors_origins,
             stale_after=stale_after,
+            public_url=public_url,
         )
         log.info(
             "serving",

@@ -1,6 +1,6 @@
 """HTTP hygiene for the reader service, as one pure ASGI middleware: ``HEAD`` on every ``GET``
-route, trailing slashes, CORS for the read-only routes, and gzip for bodies the routes did not
-compress themselves.
+route, trailing slashes, CORS for the read-only routes, gzip for bodies the routes did not
+compress themselves, and ``X-Content-Type-Options``/``Referrer-Policy`` on every answer.
 
 Why one middleware and not Starlette's CORS/GZip ones: the catalog routes already answer from
 bytes compressed once per catalog version (``bodies.Body``), so compressing again per request
@@ -32,6 +32,13 @@ PRIVATE_PREFIXES = ("/api/admin",)
 CORS_METHODS = b"GET, HEAD, OPTIONS"
 CORS_MAX_AGE = b"600"
 EXPOSED = b"ETag, Content-Encoding, Content-Length"
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+"""On every answer (issue 27): a browser never guesses a type the answer did not state (a
+JSON body holding markup is not a page), and no URL of the reader (filters, ids) is sent on
+to another site in a Referer header."""
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -112,7 +119,8 @@ class HttpHygiene:
         gzip_ok = accept is not None and accepts_gzip(accept)
         trailing = len(path) > 1 and path.endswith("/")
         if method == "GET" and origin is None and not gzip_ok and not trailing:
-            await self.app(scope, receive, send)  # the plain fast path: nothing to do
+            # The plain fast path: only the security headers to add.
+            await self.app(scope, receive, _secured(send))
             return
         if trailing:
             # List routes answer with or without the slash; a redirect would lose clients
@@ -135,6 +143,7 @@ class HttpHygiene:
     async def _preflight(self, scope: Scope, allow: bytes, send: Send) -> None:
         requested = _header(scope["headers"], b"access-control-request-headers")
         headers = [
+            *SECURITY_HEADERS,
             (b"access-control-allow-origin", allow),
             (b"access-control-allow-methods", CORS_METHODS),
             (b"access-control-max-age", CORS_MAX_AGE),
@@ -149,23 +158,22 @@ class HttpHygiene:
 
     def _sender(self, send: Send, allow: bytes | None, compress: bool, head: bool) -> Send:
         if allow is None and not compress and not head:
-            return send  # nothing to add or change: no wrapper on this path
-        cors: list[tuple[bytes, bytes]] = []
+            return _secured(send)  # only the security headers to add
+        added: list[tuple[bytes, bytes]] = [*SECURITY_HEADERS]
         if allow is not None:
-            cors = [
+            added += [
                 (b"access-control-allow-origin", allow),
                 (b"access-control-expose-headers", EXPOSED),
             ]
             if allow != b"*":
-                cors.append((b"vary", b"Origin"))
+                added.append((b"vary", b"Origin"))
         held: list[Message] = []
         chunks: list[bytes] = []
 
         async def sender(message: Message) -> None:
             kind = message["type"]
             if kind == "http.response.start":
-                if cors:
-                    message = {**message, "headers": [*message.get("headers", ()), *cors]}
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
                 if compress and _worth_compressing(message["status"], message.get("headers", ())):
                     held.append(message)
                     return
@@ -188,6 +196,17 @@ class HttpHygiene:
             await send(message)
 
         return sender
+
+
+def _secured(send: Send) -> Send:
+    """``send`` with the security headers added to the response's start."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *SECURITY_HEADERS]}
+        await send(message)
+
+    return sender
 
 
 def _worth_compressing(status: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from pipeline.inputs import CONFIG_BYTES, read_input
 from pipeline.records.payloads import NativeModel, PinnedManifest, PinnedModel
 from pipeline.sources.native import Adapter, FetchContext, iso_date
 from pipeline.stages.normalize import NormalizeError, normalize_pricing
@@ -32,7 +33,7 @@ def manifest_path(ctx: FetchContext) -> Path:
 def fetch(ctx: FetchContext) -> list[bytes]:
     path = manifest_path(ctx)
     try:
-        data = path.read_bytes()
+        data = read_input(path, CONFIG_BYTES)
     except OSError as exc:
         raise ManifestError(
             f"{ctx.source}: cannot read pinned manifest {path} ({exc.strerror}); "

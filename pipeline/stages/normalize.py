@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 
+from pipeline.printable import identity_problem
 from pipeline.publishing.jsonio import to_decimal_number
 from pipeline.records.base import ParameterValue
 from pipeline.records.model import (
@@ -85,8 +86,6 @@ MIN_PRICE = Decimal("1e-30")
 MAX_PRICE_CHARS = 100
 MAX_TOKENS = 10**9
 """Context and output limits above a billion tokens are garbage, not models."""
-MAX_ID_CHARS = 256
-"""Longest model id accepted (real ones are under 80 characters)."""
 MAX_CREATED = 4_102_444_800
 """2100-01-01 in Unix seconds: a later `created` is garbage."""
 
@@ -483,6 +482,17 @@ def _text(raw: str | None, limit: int) -> str | None:
     return text[:limit] or None
 
 
+def check_identity(model_id: str, name: str | None) -> None:
+    """An id or name that is not printable text quarantines its record (issue 27): over
+    ``MAX_ID_CHARS``, or holding a control character, a bidi control or NUL. Every source
+    path calls it: OpenRouter's records here, every provider adapter's (pinned manifests
+    included) in ``pipeline.runs.provider_source``."""
+    for what, value in (("id", model_id), ("name", name)):
+        problem = identity_problem(value, what) if value is not None else None
+        if problem is not None:
+            raise NormalizeError(problem)
+
+
 def _check_ranges(model: OpenRouterModel) -> None:
     """Numbers a record cannot sensibly carry quarantine it, naming the field."""
     for where, value, top in (
@@ -501,6 +511,7 @@ def _check_ranges(model: OpenRouterModel) -> None:
 
 def normalize_openrouter(model: OpenRouterModel) -> Normalized:
     """One OpenRouter record → Normalized. Raises NormalizeError for unusable records."""
+    check_identity(model.id, model.name)
     _check_ranges(model)
     modalities = _modalities(model)
     pricing = price_in_units(normalize_pricing(model.pricing), modalities, model.id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from pipeline.printable import for_xml
 from pipeline.registry.core import BUCKETS, CAPABILITIES, KINDS, STATES, TIERS
 from pipeline.web import shown
 from pipeline.web.chart import price_chart
@@ -22,6 +23,8 @@ from pipeline.web.shown import FLAGS, describe_change, price_rows_of, usd
 from pipeline.web.templating import render
 
 __all__ = [
+    "CSP",
+    "CSP_META",
     "Links",
     "Masthead",
     "atom",
@@ -36,12 +39,28 @@ __all__ = [
 ]
 
 
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The explorer's Content-Security-Policy: every request stays on the page's origin, no inline
+script or style (the pages load one script and one stylesheet of their own)."""
+CSP_META = CSP.removesuffix("; frame-ancestors 'none'")
+"""The same policy as a static page's ``<meta>`` (browsers ignore ``frame-ancestors`` there)."""
+
+
 @dataclass(frozen=True)
 class Links:
     """Where things are: the live service (absolute paths) or a static export (relative)."""
 
     root: str = "/"
     static: bool = False
+
+    @property
+    def csp(self) -> str | None:
+        """The policy a page states itself: a static page has no server to send the header
+        (``catalog serve`` sends it with every page)."""
+        return CSP_META if self.static else None
 
     def page(self, name: str, query: Mapping[str, str] | None = None) -> str:
         if self.static:
@@ -407,7 +426,9 @@ class Entry:
 
 
 def atom(events: Sequence[Mapping[str, Any]], *, base: str, updated: str, links: Links) -> str:
-    """An Atom feed of ``events`` (newest first). ``base`` is the absolute site URL."""
+    """An Atom feed of ``events`` (newest first). ``base`` is the absolute site URL, or empty
+    for links relative to the feed. Characters XML 1.0 does not allow are removed from the
+    rendered feed (escaping cannot make them legal), so it is always well-formed."""
     base = base.rstrip("/")
     entries = []
     for event in events:
@@ -426,4 +447,4 @@ def atom(events: Sequence[Mapping[str, Any]], *, base: str, updated: str, links:
                 summary,
             )
         )
-    return render("changes.atom", base=base, updated=updated, entries=entries)
+    return for_xml(render("changes.atom", base=base, updated=updated, entries=entries))

@@ -35,12 +35,8 @@ from pipeline.history.query import HistoryError
 from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
 from pipeline.registry.freshness import DEFAULT_STALE_AFTER, age_of
 from pipeline.web import pages, rows
-from pipeline.web.pages import Links, Masthead
+from pipeline.web.pages import CSP, Links, Masthead
 
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 PAGE_CACHE = "public, max-age=60"
 # Starlette's path converter never matches a line break, so a ref cannot hold one; saying so
 # in the spec keeps clients (and schemathesis) from sending refs no route can receive.
@@ -136,9 +132,13 @@ def end_of_data(snapshot: Snapshot) -> str:
     return str(current.get("dataAsOf") or current.get("generatedAt"))
 
 
-def build_router(registry: Registry, stale_after: timedelta = DEFAULT_STALE_AFTER) -> APIRouter:
+def build_router(
+    registry: Registry, stale_after: timedelta = DEFAULT_STALE_AFTER, *, public_url: str = ""
+) -> APIRouter:
     """The explorer's routes over ``registry`` (include with ``app.include_router``). Pages
-    over data older than ``stale_after`` carry a banner saying how old it is."""
+    over data older than ``stale_after`` carry a banner saying how old it is. ``public_url``:
+    the absolute URL the explorer is reached at, for the Atom feed's links
+    (``reader.public_url``); without one they are relative to the feed."""
     router = APIRouter()
     links = Links()
 
@@ -271,14 +271,15 @@ def build_router(registry: Registry, stale_after: timedelta = DEFAULT_STALE_AFTE
 
     @router.get("/feeds/changes.atom", include_in_schema=False)
     def feed(request: Request) -> Response:
-        base = str(request.base_url)
-
+        # Links come from configuration, never from the request's Host header: a client
+        # naming any host must not get (or cache for everyone) a feed pointing there, nor
+        # grow the memo by one feed per Host value (issue 27).
         def build(s: Snapshot) -> str:
             return pages.atom(
-                registry.history().latest(100), base=base, updated=end_of_data(s), links=links
+                registry.history().latest(100), base=public_url, updated=end_of_data(s), links=links
             )
 
-        return cached(request, ("atom", base), build, "application/atom+xml")
+        return cached(request, ("atom",), build, "application/atom+xml")
 
     @router.get("/models/{ref:path}", include_in_schema=False)
     def model_page(ref: str) -> Response:
