@@ -290,16 +290,19 @@ def link_direct_sources(store: Store, models: list[Normalized]) -> dict[str, int
     """Add ``SourceRef(provider, native id)`` to each OpenRouter record a provider list matched.
 
     Only lists served by the provider's API (or a stale copy of it) count: a list built from
-    the OpenRouter catalog itself is no evidence that the provider serves the model.
-    Returns the number of links per source.
+    the OpenRouter catalog itself is no evidence that the provider serves the model, and
+    neither is a model only the independent catalogs list for the provider (issue 30): only
+    records the provider's own list carries link back. Returns the number of links per source.
     """
     links: dict[str, list[SourceRef]] = defaultdict(list)
     counts: dict[str, int] = {}
     for provider_list in published_provider_lists(store):
-        if provider_list.served_by == "catalog":
+        if provider_list.served_by == "catalog" or provider_list.source_type == "independent":
             continue
         counts[provider_list.source] = 0
         for rec in provider_list.models:
+            if not any(ref.source == provider_list.source for ref in rec.sources):
+                continue
             for ref in rec.sources:
                 if ref.source == "openrouter":
                     links[ref.native_id].append(

@@ -1,0 +1,522 @@
+"""One provider's merged list: join the sources' models, decide every field, publish records.
+
+Joining, per provider: the provider's own list first (its ids are the provider's ids), then each
+independent catalog in precedence order, an entry joining the record of the same id (compared
+case-insensitively) or starting its own; a catalog that prices by ``match`` rule (genai-prices)
+joins every record its rule selects (the first rule in its file that selects an id wins), and an
+entry selecting none starts its own record. Ids are never joined by resemblance: two spellings
+of one model are two records unless a source says otherwise.
+
+Then every field is decided (``decide``). A record the provider's own list carries keeps what
+that list says beyond the merged fields (offers, supported parameters, evidence); a record only
+catalogs carry is built from the decided values alone — ``kind``, vision and image output from
+its stated modalities or LiteLLM's ``mode``, ``isFree`` from its prices; no name-pattern guess
+is made for it, and a flag no source states is absent (unknown). The lifecycle moves: listed by
+a source served live this run → seen; listed only by sources served from a fallback →
+unchanged; listed by none → missing (stale → deprecated → removed, which leaves the list).
+models.dev ``deprecated`` (or genai-prices ``deprecated``) forces ``deprecated`` while listed;
+an announced retirement date (the provider's own, else LiteLLM ``deprecation_date``) is
+``expiresAt``.
+
+Records are plain mappings in the published shape (see ``observe``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.config import LifecycleConfig, TierConfig
+from pipeline.merge.decide import Decision, decide
+from pipeline.merge.observe import (
+    FLAG_FIELDS,
+    PRICE_FIELDS,
+    UNKNOWN,
+    Observation,
+    Record,
+    from_catalog,
+    from_openrouter_offer,
+    from_provider_list,
+)
+from pipeline.merge.precedence import (
+    AGREEMENT_FIELDS,
+    HEURISTIC,
+    MERGED_FIELDS,
+    NATIVE,
+    OPENROUTER,
+    OVERRIDE,
+    Precedence,
+)
+from pipeline.records.model import Lifecycle, Pricing, ProviderModelRecord
+from pipeline.sources.genai_prices import compile_rule
+from pipeline.stages import capabilities, lifecycle, tiers
+from pipeline.stages.aliases import AliasCandidate, assign_aliases
+from pipeline.stages.enrich import OpenRouterIndex, owner_offer
+from pipeline.stages.normalize import family_of
+
+NOT_CATALOGS = frozenset({NATIVE, OPENROUTER, OVERRIDE, HEURISTIC})
+
+
+def _published_keys(model: type[Any]) -> list[str]:
+    return [
+        info.serialization_alias or info.alias or name for name, info in model.model_fields.items()
+    ]
+
+
+RECORD_KEYS = _published_keys(ProviderModelRecord)
+"""A record's keys in the order the published schema (pydantic) writes them."""
+PRICE_KEYS = _published_keys(Pricing)
+
+
+@dataclass
+class ProviderInputs:
+    """Everything one provider's list is merged from (mappings as published)."""
+
+    provider: str
+    own: Mapping[str, Any] | None = None
+    """The provider source's own list (``native.json``), if the provider has a source."""
+    own_live: bool = False
+    """That list was served by its API this run (or a fresh cache of it): it counts as seen."""
+    vendors: tuple[str, ...] = ()
+    """OpenRouter vendor prefixes of the provider's own models (its own offer on OpenRouter)."""
+    catalogs: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Independent catalog source → its entries for this provider, in file order."""
+    catalog_live: dict[str, bool] = field(default_factory=dict)
+    """Catalog source → its snapshot was fetched live (or is a fresh cache)."""
+    previous: Mapping[str, Any] | None = None
+    """The list published before (aliases and lifecycle continue from it)."""
+
+
+@dataclass
+class MergeSettings:
+    """What every provider's merge shares."""
+
+    now: datetime
+    precedence: Precedence
+    catalog_order: tuple[str, ...]
+    """Independent catalog sources in their default precedence."""
+    field_keys: Mapping[str, Mapping[str, str]]
+    """Catalog source → published field → the catalog's key (evidence)."""
+    index: OpenRouterIndex | None = None
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    tiers: TierConfig = field(default_factory=TierConfig)
+
+
+@dataclass
+class Tally:
+    """The run's crosscheck, counted while merging (the run report's ``crosscheck``)."""
+
+    compared: Counter[str] = field(default_factory=Counter)
+    """Field → records where two or more sources state it."""
+    agreed: Counter[str] = field(default_factory=Counter)
+    """Field → of those, records where every source agrees."""
+    dissents: Counter[str] = field(default_factory=Counter)
+    """Source → values it states that differ from the published one."""
+    unconfirmed: Counter[str] = field(default_factory=Counter)
+    """Field → records where one independent catalog alone states it."""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "fields": {
+                name: {
+                    "compared": self.compared[name],
+                    "agree": self.agreed[name],
+                    "disagree": self.compared[name] - self.agreed[name],
+                    "unconfirmed": self.unconfirmed[name],
+                }
+                for name in AGREEMENT_FIELDS
+            },
+            "disagreementsBySource": dict(sorted(self.dissents.items())),
+            "disagreements": sum(self.dissents.values()),
+        }
+
+
+@dataclass
+class MergedList:
+    """One provider's merged records and what the document around them needs."""
+
+    records: list[Record]
+    provenance: dict[str, dict[str, str]]
+    counts: dict[str, int]
+    """Source → how many of the provider's models it lists (contributors)."""
+    removed: list[str]
+    """Ids that became ``removed`` in this run (they leave the list)."""
+    previous: dict[str, Record]
+
+
+@dataclass
+class _Group:
+    id: str
+    observations: list[Observation] = field(default_factory=list)
+    own: Mapping[str, Any] | None = None
+    refs: list[dict[str, str]] = field(default_factory=list)
+    live: bool = False
+    """Listed by a source served live this run (else only by fallbacks)."""
+
+
+def _attach(target: _Group, observation: Observation, live: bool) -> None:
+    target.observations.append(observation)
+    if observation.ref is not None:
+        target.refs.append(observation.ref)
+    target.live = target.live or live
+
+
+def _join(inputs: ProviderInputs, settings: MergeSettings) -> list[_Group]:
+    groups: dict[str, _Group] = {}
+
+    def group(model_id: str) -> _Group:
+        key = model_id.lower()
+        found = groups.get(key)
+        if found is None:
+            found = groups[key] = _Group(model_id)
+        return found
+
+    own = inputs.own
+    if own is not None:
+        provenance = own.get("provenance") or {}
+        for record in own["models"]:
+            found = group(record["id"])
+            found.own = record
+            split = from_provider_list(record, provenance.get(record["id"], {}))
+            found.observations.extend(split.values())
+            found.refs.extend(record.get("sources") or ())
+            found.live = found.live or inputs.own_live
+    for source in settings.catalog_order:
+        entries = inputs.catalogs.get(source)
+        if not entries:
+            continue
+        keys = settings.field_keys.get(source, {})
+        live = inputs.catalog_live.get(source, False)
+        ruled = [(compile_rule(e["match"]), e) for e in entries if e.get("match") is not None]
+        for entry in entries:
+            if entry.get("match") is None:
+                _attach(group(entry["id"]), from_catalog(entry, source, keys), live)
+        if ruled:
+            used: set[int] = set()
+            for existing in sorted(groups.values(), key=lambda g: g.id):
+                lowered = existing.id.lower()
+                for position, (rule, entry) in enumerate(ruled):
+                    if rule(existing.id, lowered):
+                        _attach(existing, from_catalog(entry, source, keys), live)
+                        used.add(position)
+                        break
+            for position, (_rule, entry) in enumerate(ruled):
+                if position not in used and entry["id"].lower() not in groups:
+                    _attach(group(entry["id"]), from_catalog(entry, source, keys), live)
+    index = settings.index
+    if index is not None:
+        for found in groups.values():
+            if found.own is not None:
+                continue
+            match = index.lookup(found.id, inputs.vendors).record
+            if match is None:
+                continue
+            if inputs.vendors and owner_offer(
+                match, inputs.vendors, index.is_open_weights(match.id)
+            ):
+                pricing = match.pricing.model_dump(mode="python", by_alias=True, exclude_none=True)
+                limits = {"maxContext": match.max_context, "maxOutput": match.max_output}
+                found.observations.append(from_openrouter_offer(match.id, pricing, limits))
+            found.refs.append({"source": OPENROUTER, "nativeId": match.id})
+    return sorted(groups.values(), key=lambda g: g.id)
+
+
+def _pricing(decided: Mapping[str, Decision]) -> tuple[dict[str, Any], str | None]:
+    """The published prices: the price set of the source that gave the input price (else the
+    output price), with each token price as decided."""
+    base_from = decided.get("input") or decided.get("output")
+    base = base_from.winner.pricing if base_from is not None else None
+    pricing = dict(base) if base else {}
+    for name in PRICE_FIELDS:
+        chosen = decided.get(name)
+        if chosen is None:
+            pricing.pop(name, None)
+        else:
+            pricing[name] = chosen.value
+    ordered = {k: pricing[k] for k in PRICE_KEYS if k in pricing}
+    return ordered, base_from.origin if base_from is not None else None
+
+
+def _reasoning(decision: Decision) -> str:
+    value = decision.value
+    if isinstance(value, str):
+        return value
+    if not value:
+        return "none"
+    return "configurable" if decision.winner.controls else "fixed"
+
+
+def _free(pricing: Pricing) -> tuple[bool | None, str]:
+    if pricing.variable:
+        return False, "pricing -1: dynamic price, not free"
+    paid = capabilities.positive_prices(pricing)
+    if paid:
+        return False, f"priced: {', '.join(paid[:3])} > 0"
+    if pricing.input is None or pricing.output is None:
+        return None, capabilities.NO_TOKEN_PRICE
+    return True, "every listed price is 0"
+
+
+def _priced(record: Record, pricing: dict[str, Any], settings: MergeSettings) -> None:
+    """Set ``pricing`` and what follows from it: ``isFree``, ``priceTier``, ``cost``."""
+    typed = Pricing.model_validate(pricing)
+    is_free, why = _free(typed)
+    record["pricing"] = pricing
+    record["cost"] = tiers.cost_label(typed, is_free=bool(is_free))
+    record["priceTier"] = tiers.classify(typed, is_free=bool(is_free), config=settings.tiers)
+    layers, evidence = record["detectionSource"], record["evidence"]
+    if is_free is None:
+        record.pop("isFree", None)
+        layers.pop("isFree", None)
+        evidence["isFree"] = f"unknown: {why}"
+    else:
+        record["isFree"] = is_free
+        layers["isFree"] = "api"
+        evidence["isFree"] = why
+
+
+def _announced(observations: list[Observation]) -> list[Mapping[str, Any]] | None:
+    seen: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for obs in observations:
+        for price in obs.announced:
+            seen.setdefault((str(price["from"]), str(price["source"])), price)
+    return [seen[k] for k in sorted(seen)] or None
+
+
+def _kind(record: Record, decided: Mapping[str, Decision], outputs: list[str]) -> None:
+    layers, evidence = record["detectionSource"], record["evidence"]
+    stated = decided.get("kind")
+    if stated is not None:
+        record["kind"] = stated.value
+        layers["kind"], evidence["kind"] = "api", f"{stated.origin} = {stated.value}"
+        return
+    if outputs:
+        where = decided["modalities"].origin
+        kind = "chat" if "text" in outputs else None
+        for modality, named in capabilities.OUTPUT_KINDS:
+            if kind is None and modality in outputs:
+                kind = named
+        record["kind"] = kind or "chat"
+        layers["kind"], evidence["kind"] = "api", f"{where}: output modalities {sorted(outputs)}"
+        return
+    record["kind"] = "chat"
+    layers["kind"] = "heuristic"
+    evidence["kind"] = "default: no source states what the model is for"
+
+
+def _from_catalogs(provider: str, found: _Group, decided: Mapping[str, Decision]) -> Record:
+    """A record no provider list carries: what the decided values say, nothing guessed."""
+    modalities = decided["modalities"].value if "modalities" in decided else None
+    inputs = list(modalities.get("input") or []) if modalities else []
+    outputs = list(modalities.get("output") or []) if modalities else []
+    record: Record = {
+        "id": found.id,
+        "name": decided["name"].value if "name" in decided else found.id,
+        "alias": "",
+        "provider": provider,
+        "family": family_of(found.id) if "/" in found.id else provider,
+        "modalities": {"input": inputs, "output": outputs},
+        "detectionSource": {},
+        "evidence": {},
+        "supportedParameters": [],
+        "sources": [],
+    }
+    _kind(record, decided, outputs)
+    layers, evidence = record["detectionSource"], record["evidence"]
+    if outputs:
+        record["isImageGen"] = "image" in outputs
+        layers["isImageGen"] = "api"
+        evidence["isImageGen"] = f"{decided['modalities'].origin}: output modalities {outputs}"
+    else:
+        evidence["isImageGen"] = "unknown: no source states the output modalities"
+    if inputs and "supportsVision" not in decided:
+        record["supportsVision"] = "image" in inputs
+        layers["supportsVision"] = "api"
+        evidence["supportsVision"] = f"{decided['modalities'].origin}: input modalities {inputs}"
+    for name in FLAG_FIELDS:
+        evidence.setdefault(name, "unknown: no source states it")
+    return record
+
+
+def _record(
+    provider: str, found: _Group, settings: MergeSettings
+) -> tuple[Record, dict[str, str], dict[str, Decision]]:
+    rank = settings.precedence.rank
+    decided: dict[str, Decision] = {}
+    stated = set().union(*(o.values for o in found.observations))
+    for name in MERGED_FIELDS:
+        if name in stated:
+            decision = decide(name, found.observations, rank)
+            if decision is not None:
+                decided[name] = decision
+    pricing, pricing_origin = _pricing(decided)
+    own = found.own
+    if own is None:
+        record = _from_catalogs(provider, found, decided)
+    else:
+        record = dict(own)
+        record["detectionSource"] = dict(own.get("detectionSource") or {})
+        record["evidence"] = dict(own.get("evidence") or {})
+    provenance: dict[str, str] = {}
+    for name in ("maxContext", "maxOutput", "name", "created", "knowledgeCutoff", "modalities"):
+        chosen = decided.get(name)
+        if chosen is not None:
+            record[name] = chosen.value
+            provenance[name] = chosen.origin
+        elif name in ("maxContext", "maxOutput", "modalities"):
+            provenance[name] = UNKNOWN
+            if name != "modalities":
+                record.pop(name, None)
+    if "kind" in decided:
+        provenance["kind"] = decided["kind"].origin
+    provenance["pricing"] = pricing_origin or UNKNOWN
+    for name in PRICE_FIELDS:
+        if name in decided:
+            provenance[name] = decided[name].origin
+    if own is None or pricing != (own.get("pricing") or {}):
+        _priced(record, pricing, settings)
+    layers, evidence = record["detectionSource"], record["evidence"]
+    for name in FLAG_FIELDS:
+        decision = decided.get(name)
+        if decision is None:
+            layer = layers.get(name)
+            provenance[name] = f"{layer}: {evidence.get(name, '')}" if layer else UNKNOWN
+            continue
+        provenance[name] = decision.origin
+        if decision.winner.label in NOT_CATALOGS:
+            continue  # the record's own value (own list, override, guess) stands
+        record[name] = _reasoning(decision) if name == "reasoning" else decision.value
+        layers[name] = "api"
+        evidence[name] = f"{decision.origin} = {str(decision.value).lower()}"
+    record["detectionSource"] = dict(sorted(layers.items()))
+    record["evidence"] = dict(sorted(evidence.items()))
+    for name in ("weights", "lastUpdated", "releaseStage"):
+        if name in decided:
+            record[name] = decided[name].value
+            provenance[name] = decided[name].origin
+    dissents = [d for name in AGREEMENT_FIELDS if name in decided for d in decided[name].dissents]
+    if dissents:
+        record["disagreements"] = sorted(dissents, key=lambda d: (d["field"], d["source"]))
+    agreement = {
+        n: decided[n].agreement for n in AGREEMENT_FIELDS if n in decided and decided[n].agreement
+    }
+    if agreement:
+        record["agreement"] = agreement
+    unconfirmed = [
+        n
+        for n in AGREEMENT_FIELDS
+        if n in decided and decided[n].counted == 1 and decided[n].winner.label not in NOT_CATALOGS
+    ]
+    if unconfirmed:
+        record["unconfirmed"] = unconfirmed
+    announced = _announced(found.observations)
+    if announced:
+        record["announcedPrices"] = announced
+    refs = list(record.get("sources") or ())
+    known = {(r["source"], r["nativeId"]) for r in refs}
+    for ref in found.refs:
+        if (ref["source"], ref["nativeId"]) not in known:
+            known.add((ref["source"], ref["nativeId"]))
+            refs.append(ref)
+    record["sources"] = refs
+    return record, dict(sorted(provenance.items())), decided
+
+
+def _dropped(old: Mapping[str, Any], inputs: ProviderInputs, settings: MergeSettings) -> bool:
+    """Whether every source that listed ``old`` was served live this run (and so dropped it):
+    only then is it missing. OpenRouter's own offer counts as live (its catalog is read as
+    published); a source no longer configured dropped it too."""
+    own = inputs.own["source"] if inputs.own else None
+    for ref in old.get("sources") or ():
+        source = ref.get("source")
+        if source == own and not inputs.own_live:
+            return False
+        if source in settings.catalog_order and not inputs.catalog_live.get(source, False):
+            return False
+    return True
+
+
+def _lifecycle(previous: Mapping[str, Any] | None) -> Lifecycle | None:
+    return Lifecycle.model_validate(previous) if previous else None
+
+
+def _dump(state: Lifecycle) -> dict[str, Any]:
+    return state.model_dump(mode="python", by_alias=True, exclude_none=True)
+
+
+def _ordered(record: Record) -> Record:
+    return {k: record[k] for k in RECORD_KEYS if record.get(k) is not None}
+
+
+def merge_provider(inputs: ProviderInputs, settings: MergeSettings, tally: Tally) -> MergedList:
+    """The merged records of one provider (sorted by id), their provenance and lifecycle."""
+    now = settings.now
+    previous: dict[str, Record] = (
+        {m["id"]: m for m in inputs.previous["models"]} if inputs.previous else {}
+    )
+    own_source = inputs.own["source"] if inputs.own else None
+    built: dict[str, Record] = {}
+    provenance: dict[str, dict[str, str]] = {}
+    counts: Counter[str] = Counter()
+    for found in _join(inputs, settings):
+        record, where, decided = _record(inputs.provider, found, settings)
+        for label in {o.label for o in found.observations} - {OVERRIDE, HEURISTIC}:
+            counts[own_source if label == NATIVE and own_source else label] += 1
+        for name, decision in decided.items():
+            if decision.agreement is not None:
+                tally.compared[name] += 1
+                tally.agreed[name] += not decision.dissents
+            for dissent in decision.dissents:
+                tally.dissents[dissent["source"]] += 1
+        for name in record.get("unconfirmed") or ():
+            tally.unconfirmed[name] += 1
+        prior = previous.get(record["id"]) or found.own
+        before = _lifecycle(prior.get("lifecycle") if prior else None)
+        forced = any(o.deprecated for o in found.observations)
+        expires = decided["expiresAt"].value if "expiresAt" in decided else None
+        if found.live or before is None:
+            state = lifecycle.seen(before, now, expires_at=expires, forced=forced)
+        else:
+            state = before  # a fallback never moves a model's lifecycle
+        record["lifecycle"] = _dump(state)
+        built[record["id"]] = record
+        provenance[record["id"]] = where
+    removed: list[str] = []
+    kept = inputs.previous.get("provenance") or {} if inputs.previous else {}
+    for model_id, old in previous.items():
+        if model_id in built:
+            continue
+        if not _dropped(old, inputs, settings):
+            # A source that listed it was served from a fallback this run (or did not run):
+            # a fallback never moves a model's lifecycle.
+            built[model_id] = dict(old)
+            provenance[model_id] = kept.get(model_id, {})
+            continue
+        state = lifecycle.missing(
+            Lifecycle.model_validate(old["lifecycle"]), now, config=settings.lifecycle
+        )
+        if state.state == "removed":
+            removed.append(model_id)
+            continue
+        built[model_id] = {**old, "lifecycle": _dump(state)}
+        provenance[model_id] = kept.get(model_id, {})
+    held = {i: str(r["alias"]) for i, r in previous.items() if r.get("alias")}
+    for record in inputs.own["models"] if inputs.own else ():
+        if record["id"] not in held and record.get("alias"):
+            held[record["id"]] = record["alias"]
+    aliases = assign_aliases([AliasCandidate(i, r.get("created")) for i, r in built.items()], held)
+    records = []
+    for model_id in sorted(built):
+        record = built[model_id]
+        record["alias"] = aliases[model_id]
+        records.append(_ordered(record))
+    return MergedList(
+        records=records,
+        provenance={i: provenance[i] for i in sorted(provenance)},
+        counts=dict(counts),
+        removed=sorted(removed),
+        previous=previous,
+    )
