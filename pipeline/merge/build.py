@@ -382,8 +382,11 @@ def _record(
     for name in FLAG_FIELDS:
         decision = decided.get(name)
         if decision is None:
+            # Decided from the modalities (a catalog-only record's vision) or by a layer of the
+            # provider's own list: its evidence names the source.
             layer = layers.get(name)
-            provenance[name] = f"{layer}: {evidence.get(name, '')}" if layer else UNKNOWN
+            why = evidence.get(name, "")
+            provenance[name] = (why if layer == "api" else f"{layer}: {why}") if layer else UNKNOWN
             continue
         provenance[name] = decision.origin
         if decision.winner.label in NOT_CATALOGS:

@@ -16,6 +16,7 @@ by field on the way (the merged lists are validated against their schema when wr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +35,8 @@ FLAG_SIGNAL = {
     "structuredOutput": "supportedParameters",
 }
 TOLERANCE = Decimal("1e-6")
+# The OpenRouter part of a provider list's provenance (`input openrouter:x/y, output native`).
+_OPENROUTER_REF = re.compile(r"openrouter(-endpoint)?:[^\s,]+")
 
 Record = dict[str, Any]
 """A provider–model record as published (camelCase keys)."""
@@ -140,8 +143,8 @@ def from_provider_list(
         else:
             signal = origin_of(FLAG_SIGNAL[name])
             label = _label(signal) or base
-            where = signal if label == OPENROUTER else "native"
-            obs(label).put(name, value, f"{where}: {why}")
+            where = _OPENROUTER_REF.search(signal) if label == OPENROUTER else None
+            obs(label).put(name, value, f"{where.group(0) if where else 'native'}: {why}")
     if OPENROUTER in out:
         out[OPENROUTER].ref = next(
             (dict(r) for r in record.get("sources") or () if r["source"] == OPENROUTER), None
