@@ -56,6 +56,7 @@ from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
 from pipeline.stages.enrich import OpenRouterIndex, owner_offer
 from pipeline.stages.normalize import family_of
+from pipeline.timeutil import parse_iso
 
 NOT_CATALOGS = frozenset({NATIVE, OPENROUTER, OVERRIDE, HEURISTIC})
 
@@ -86,6 +87,8 @@ class ProviderInputs:
     """Independent catalog source → its entries for this provider, in file order."""
     catalog_live: dict[str, bool] = field(default_factory=dict)
     """Catalog source → its snapshot was fetched live (or is a fresh cache)."""
+    catalog_fetched: dict[str, str] = field(default_factory=dict)
+    """Catalog source → when its snapshot was fetched (``lastSeen`` of what it lists)."""
     previous: Mapping[str, Any] | None = None
     """The list published before (aliases and lifecycle continue from it)."""
 
@@ -155,13 +158,18 @@ class _Group:
     refs: list[dict[str, str]] = field(default_factory=list)
     live: bool = False
     """Listed by a source served live this run (else only by fallbacks)."""
+    seen_at: str = ""
+    """When the latest live source listing it was fetched: its ``lastSeen`` (a cached list
+    re-read by a later run is not a new sighting)."""
 
 
-def _attach(target: _Group, observation: Observation, live: bool) -> None:
+def _attach(target: _Group, observation: Observation, live: bool, fetched: str = "") -> None:
     target.observations.append(observation)
     if observation.ref is not None:
         target.refs.append(observation.ref)
     target.live = target.live or live
+    if live:
+        target.seen_at = max(target.seen_at, fetched)
 
 
 def _join(inputs: ProviderInputs, settings: MergeSettings) -> list[_Group]:
@@ -184,28 +192,31 @@ def _join(inputs: ProviderInputs, settings: MergeSettings) -> list[_Group]:
             found.observations.extend(split.values())
             found.refs.extend(record.get("sources") or ())
             found.live = found.live or inputs.own_live
+            if inputs.own_live:
+                found.seen_at = max(found.seen_at, str(own.get("fetchedAt") or ""))
     for source in settings.catalog_order:
         entries = inputs.catalogs.get(source)
         if not entries:
             continue
         keys = settings.field_keys.get(source, {})
         live = inputs.catalog_live.get(source, False)
+        fetched = inputs.catalog_fetched.get(source, "")
         ruled = [(compile_rule(e["match"]), e) for e in entries if e.get("match") is not None]
         for entry in entries:
             if entry.get("match") is None:
-                _attach(group(entry["id"]), from_catalog(entry, source, keys), live)
+                _attach(group(entry["id"]), from_catalog(entry, source, keys), live, fetched)
         if ruled:
             used: set[int] = set()
             for existing in sorted(groups.values(), key=lambda g: g.id):
                 lowered = existing.id.lower()
                 for position, (rule, entry) in enumerate(ruled):
                     if rule(existing.id, lowered):
-                        _attach(existing, from_catalog(entry, source, keys), live)
+                        _attach(existing, from_catalog(entry, source, keys), live, fetched)
                         used.add(position)
                         break
             for position, (_rule, entry) in enumerate(ruled):
                 if position not in used and entry["id"].lower() not in groups:
-                    _attach(group(entry["id"]), from_catalog(entry, source, keys), live)
+                    _attach(group(entry["id"]), from_catalog(entry, source, keys), live, fetched)
     index = settings.index
     if index is not None:
         for found in groups.values():
@@ -481,7 +492,8 @@ def merge_provider(inputs: ProviderInputs, settings: MergeSettings, tally: Tally
         forced = any(o.deprecated for o in found.observations)
         expires = decided["expiresAt"].value if "expiresAt" in decided else None
         if found.live or before is None:
-            state = lifecycle.seen(before, now, expires_at=expires, forced=forced)
+            when = parse_iso(found.seen_at) if found.seen_at else now
+            state = lifecycle.seen(before, min(when, now), expires_at=expires, forced=forced)
         else:
             state = before  # a fallback never moves a model's lifecycle
         record["lifecycle"] = _dump(state)

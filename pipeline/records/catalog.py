@@ -132,6 +132,15 @@ class ProviderSummary(Record):
     """When its data was observed upstream (`dataAsOf`, else `fetchedAt`)."""
 
 
+class ProviderModelRef(Record):
+    """One provider–model, by provider and the model's id there."""
+
+    provider: str
+    """Provider name."""
+    id: str
+    """The model's id in that provider's list."""
+
+
 class ProvidersIndex(Record):
     """`models/providers/index.json`: every published provider list, written with them."""
 
@@ -147,6 +156,9 @@ class ProvidersIndex(Record):
     """Provider–model records across all lists."""
     providers: list[ProviderSummary]
     """Providers, sorted by name."""
+    serving: dict[str, list[ProviderModelRef]] = Field(default_factory=dict)
+    """OpenRouter model id → the provider–models matched to it (by a provider's own list or by
+    id), sorted: who serves a model of the catalog, without reading every list."""
 
 
 RedirectReason = Literal["rename", "variant", "override", "family-fallback"]

@@ -34,6 +34,7 @@ from pipeline.records.base import NATIVE_SCHEMA_VERSION, PROVIDER_SCHEMA_VERSION
 from pipeline.records.catalog import (
     CurrentCatalog,
     ProviderCatalog,
+    ProviderModelRef,
     ProvidersIndex,
     ProviderSummary,
 )
@@ -270,6 +271,7 @@ def merge_providers(
     )
     tally = Tally()
     summaries: list[ProviderSummary] = []
+    serving: dict[str, list[ProviderModelRef]] = {}
     events: list[HistoryEvent] = []
     stamp = iso(now)
     history_index = history_log.read_index(store, keys.PROVIDERS_HISTORY)
@@ -287,6 +289,7 @@ def merge_providers(
             vendors=inst.vendors if inst is not None else (),
             catalogs=by_provider.get(provider, {}),
             catalog_live=live,
+            catalog_fetched={s: str(snapshots[s]["fetchedAt"]) for s in snapshots},
             previous=before,
         )
         try:
@@ -335,6 +338,11 @@ def merge_providers(
         outcome.removed += len(merged.removed)
         outcome.records += len(merged.records)
         summaries.append(_summary(provider, document))
+        for model in document["models"]:
+            for ref in model.get("sources") or ():
+                if ref["source"] == OPENROUTER:
+                    found = ProviderModelRef(provider=provider, id=model["id"])
+                    serving.setdefault(ref["nativeId"], []).append(found)
     outcome.providers = len(summaries)
     index_document = ProvidersIndex(
         generated_at=stamp,
@@ -342,6 +350,7 @@ def merge_providers(
         count=len(summaries),
         models=outcome.records,
         providers=summaries,
+        serving={k: serving[k] for k in sorted(serving)},
     )
     history = history_log.append(
         store,
@@ -353,7 +362,11 @@ def merge_providers(
     )
     if history is not None:
         store.put(keys.PROVIDERS_HISTORY, history)
-    store.put(keys.PROVIDERS_INDEX, publish.encode("providers-index", index_document))
+    data = publish.encode("providers-index", index_document)
+    published_index = _read(store, keys.PROVIDERS_INDEX)
+    fresh = json.loads(data, parse_float=Decimal)
+    if published_index is None or _changed(published_index, fresh):
+        store.put(keys.PROVIDERS_INDEX, data)
     outcome.events = len(events)
     outcome.crosscheck = tally.summary()
     outcome.elapsed_ms = (time.perf_counter() - began) * 1000

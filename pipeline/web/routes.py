@@ -8,6 +8,8 @@
 | ``GET /curated`` | curated buckets with each score's source |
 | ``GET /changes[?since=&model=&page=]`` | latest changes, newest first |
 | ``GET /feeds/changes.atom`` | the same as an Atom feed |
+| ``GET /providers`` | every provider with a list (twin: ``/api/providers``) |
+| ``GET /providers/{provider}`` | one provider's models, each figure with its source |
 | ``GET /explorer/rows.json`` | every model's table row (what the page's script filters) |
 | ``GET /api/changes?since=&limit=&cursor=`` | changes after a date or run id, oldest first |
 | ``GET /api/models/{ref}/history[?at=DATE]`` | a model's timeline (and its prices at a date) |
@@ -32,7 +34,9 @@ from pydantic import BaseModel
 
 from pipeline.history.query import HistoryError
 from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
+from pipeline.registry.providers import ProviderNotFound
 from pipeline.web import pages, rows
+from pipeline.web import providers as web_providers
 from pipeline.web.pages import Links
 
 CSP = (
@@ -235,6 +239,26 @@ def build_router(registry: Registry) -> APIRouter:
 
         return cached(request, ("atom", base), build, "application/atom+xml")
 
+    @router.get("/providers", include_in_schema=False)
+    def providers_page() -> Response:
+        snapshot = snap()
+        page = web_providers.providers_page(
+            registry.providers(), links, subtitle=subtitle(snapshot)
+        )
+        return _html(page)
+
+    @router.get("/providers/{provider}", include_in_schema=False)
+    def provider_page(provider: str) -> Response:
+        snapshot = snap()
+        try:
+            document = registry.provider(provider)
+        except ProviderNotFound as exc:
+            page = pages.error_page(
+                "Not found", str(exc), links, current="providers", matches=exc.matches
+            )
+            return _html(page, status=404)
+        return _html(web_providers.provider_page(document, links, subtitle=subtitle(snapshot)))
+
     @router.get("/models/{ref:path}", include_in_schema=False)
     def model_page(ref: str) -> Response:
         snapshot = snap()
@@ -403,6 +427,7 @@ def model_html(registry: Registry, snapshot: Snapshot, model: dict[str, Any], li
         }
     return pages.model_page(
         model,
+        providers=web_providers.serving_rows(registry.model_providers(model_id)),
         timeline=registry.history().timeline(model_id),
         redirects_in=[r for r in redirects if r.get("to") == model_id],
         redirect_out=next((r for r in redirects if r.get("from") == model_id), None),

@@ -4,7 +4,8 @@ The same pages as ``catalog serve``, from the same templates, with relative link
 folder works from any path (and from ``file://``): ``index.html`` (the table's first page; the
 script filters ``data/rows.json`` in the browser), ``models/<id>.html`` for every model (and
 every removed model the history remembers), ``compare.html`` (rendered by the script from the
-rows), ``curated.html``, ``changes.html``, ``feeds/changes.atom``, ``assets/``. Files are
+rows), ``curated.html``, ``changes.html``, ``feeds/changes.atom``, ``providers.html`` and
+``providers/<provider>.html`` for every provider list, ``assets/``. Files are
 written atomically (a temporary file, then a rename), so a host serving the folder never sees
 half a page.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from pipeline.registry.core import Registry
 from pipeline.web import pages, rows
+from pipeline.web import providers as web_providers
 from pipeline.web.pages import Links
 from pipeline.web.routes import STATIC, end_of_data, model_html, subtitle
 
@@ -84,6 +86,14 @@ def export_site(registry: Registry, target: Path, *, base_url: str = "") -> int:
         "feeds/changes.atom",
         pages.atom(latest, base=base_url or ".", updated=end_of_data(snapshot), links=top),
     )
+    put("providers.html", web_providers.providers_page(registry.providers(), top, subtitle=title))
+    for entry in registry.providers():
+        name = str(entry["provider"])
+        if _safe(name) and "/" not in name:
+            page = web_providers.provider_page(
+                registry.provider(name), top.for_depth(1), subtitle=title
+            )
+            put(f"providers/{name}.html", page)
     for name in STATIC:
         put(
             f"assets/{name}",
