@@ -194,7 +194,7 @@ def test_sync_providers_list_shows_the_catalogs(tmp_path: Path, capsys):
     assert main(["sync", "providers", "--list", "--store", store, "--config", str(config)]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["modelsdev"].split()[1:] == ["modelsdev", "yes", "21600s", "due"]
-    assert "disabled" in rows["litellm"] and "21600s" in rows["genai-prices"]
+    assert "off: list it under sources:" in rows["litellm"] and "21600s" in rows["genai-prices"]
 
 
 # -- the runner ----------------------------------------------------------------------------------

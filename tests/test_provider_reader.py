@@ -105,6 +105,17 @@ def test_api_providers(client):
     assert "anthropic/claude-sonnet-4.5" in {m["id"] for m in search["data"]}
 
 
+def test_changes_of_a_provider_list(client, registry):
+    page, total = registry.changes(provider="anthropic", limit=5)
+    assert total == len(registry.provider_models("anthropic")) and len(page) == 5
+    assert all(e["id"].startswith("anthropic/") and e["event"] == "added" for e in page)
+    body = client.get("/api/changes?provider=anthropic&limit=2").json()
+    assert body["total"] == total and body["nextCursor"] == "2"
+    assert [e["id"] for e in body["data"]] == [e["id"] for e in page[:2]]
+    html = client.get("/changes?provider=anthropic").text
+    assert "Changes of anthropic&#x27;s list" in html and "anthropic/claude-sonnet-5" in html
+
+
 # -- the explorer --------------------------------------------------------------------------------
 
 

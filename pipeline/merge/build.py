@@ -27,10 +27,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pipeline.config import LifecycleConfig, TierConfig
-from pipeline.merge.decide import Decision, decide
+from pipeline.merge.decide import Decision, decide, decide_alone
 from pipeline.merge.observe import (
     FLAG_FIELDS,
     PRICE_FIELDS,
@@ -68,6 +69,10 @@ def _published_keys(model: type[Any]) -> list[str]:
 
 
 RECORD_KEYS = _published_keys(ProviderModelRecord)
+EMPTY_PRICING: dict[str, Any] = Pricing().model_dump(
+    mode="python", by_alias=True, exclude_none=True
+)
+"""No price at all, as a record publishes it."""
 """A record's keys in the order the published schema (pydantic) writes them."""
 PRICE_KEYS = _published_keys(Pricing)
 
@@ -155,6 +160,8 @@ class _Group:
     id: str
     observations: list[Observation] = field(default_factory=list)
     own: Mapping[str, Any] | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    """The provider list's provenance of its record (when it has one)."""
     refs: list[dict[str, str]] = field(default_factory=list)
     live: bool = False
     """Listed by a source served live this run (else only by fallbacks)."""
@@ -188,7 +195,8 @@ def _join(inputs: ProviderInputs, settings: MergeSettings) -> list[_Group]:
         for record in own["models"]:
             found = group(record["id"])
             found.own = record
-            split = from_provider_list(record, provenance.get(record["id"], {}))
+            found.provenance = provenance.get(record["id"], {})
+            split = from_provider_list(record, found.provenance)
             found.observations.extend(split.values())
             found.refs.extend(record.get("sources") or ())
             found.live = found.live or inputs.own_live
@@ -240,7 +248,7 @@ def _pricing(decided: Mapping[str, Decision]) -> tuple[dict[str, Any], str | Non
     output price), with each token price as decided."""
     base_from = decided.get("input") or decided.get("output")
     base = base_from.winner.pricing if base_from is not None else None
-    pricing = dict(base) if base else {}
+    pricing = dict(base) if base else dict(EMPTY_PRICING)
     for name in PRICE_FIELDS:
         chosen = decided.get(name)
         if chosen is None:
@@ -260,24 +268,73 @@ def _reasoning(decision: Decision) -> str:
     return "configurable" if decision.winner.controls else "fixed"
 
 
-def _free(pricing: Pricing) -> tuple[bool | None, str]:
-    if pricing.variable:
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """The prices ``tiers`` reads, off a published pricing mapping (``tiers.Prices``)."""
+
+    variable: bool
+    input: Decimal | None
+    output: Decimal | None
+    image_output: Decimal | None
+    per_image: Decimal | None
+    per_request: Decimal | None
+    per_unit: Decimal | None
+    unit: str | None
+
+    @classmethod
+    def of(cls, pricing: Mapping[str, Any]) -> _Figures:
+        def number(key: str) -> Decimal | None:
+            value = pricing.get(key)
+            return None if value is None else Decimal(value)
+
+        return cls(
+            variable=bool(pricing.get("variable")),
+            input=number("input"),
+            output=number("output"),
+            image_output=number("imageOutput"),
+            per_image=number("perImage"),
+            per_request=number("perRequest"),
+            per_unit=number("perUnit"),
+            unit=pricing.get("unit"),
+        )
+
+
+_NOT_PRICES = frozenset(
+    {"variable", "tiers", "other", "unit", "minPromptTokens", "utcStart", "utcEnd"}
+)
+
+
+def _paid(pricing: Mapping[str, Any]) -> list[str]:
+    """Price components above 0 (``capabilities.positive_prices`` of a published mapping)."""
+    found = [k for k, v in pricing.items() if k not in _NOT_PRICES and v is not None and v > 0]
+    found += [f"other.{k}" for k, v in (pricing.get("other") or {}).items() if v > 0]
+    for index, tier in enumerate(pricing.get("tiers") or ()):
+        found += [
+            f"tiers[{index}].{k}"
+            for k, v in tier.items()
+            if k not in _NOT_PRICES and v is not None and v > 0
+        ]
+    return found
+
+
+def _free(pricing: Mapping[str, Any]) -> tuple[bool | None, str]:
+    if pricing.get("variable"):
         return False, "pricing -1: dynamic price, not free"
-    paid = capabilities.positive_prices(pricing)
+    paid = _paid(pricing)
     if paid:
         return False, f"priced: {', '.join(paid[:3])} > 0"
-    if pricing.input is None or pricing.output is None:
+    if pricing.get("input") is None or pricing.get("output") is None:
         return None, capabilities.NO_TOKEN_PRICE
     return True, "every listed price is 0"
 
 
 def _priced(record: Record, pricing: dict[str, Any], settings: MergeSettings) -> None:
     """Set ``pricing`` and what follows from it: ``isFree``, ``priceTier``, ``cost``."""
-    typed = Pricing.model_validate(pricing)
-    is_free, why = _free(typed)
+    figures = _Figures.of(pricing)
+    is_free, why = _free(pricing)
     record["pricing"] = pricing
-    record["cost"] = tiers.cost_label(typed, is_free=bool(is_free))
-    record["priceTier"] = tiers.classify(typed, is_free=bool(is_free), config=settings.tiers)
+    record["cost"] = tiers.cost_label(figures, is_free=bool(is_free))
+    record["priceTier"] = tiers.classify(figures, is_free=bool(is_free), config=settings.tiers)
     layers, evidence = record["detectionSource"], record["evidence"]
     if is_free is None:
         record.pop("isFree", None)
@@ -357,33 +414,41 @@ def _record(
 ) -> tuple[Record, dict[str, str], dict[str, Decision]]:
     rank = settings.precedence.rank
     decided: dict[str, Decision] = {}
-    stated = set().union(*(o.values for o in found.observations))
-    for name in MERGED_FIELDS:
-        if name in stated:
-            decision = decide(name, found.observations, rank)
-            if decision is not None:
-                decided[name] = decision
+    if len(found.observations) == 1:
+        decided = decide_alone(found.observations[0])
+    else:
+        stated = set().union(*(o.values for o in found.observations))
+        for name in MERGED_FIELDS:
+            if name in stated:
+                decision = decide(name, found.observations, rank)
+                if decision is not None:
+                    decided[name] = decision
     pricing, pricing_origin = _pricing(decided)
     own = found.own
+    if own is not None and pricing_origin is None:
+        pricing = dict(own.get("pricing") or EMPTY_PRICING)  # nothing priced it: as it was
     if own is None:
         record = _from_catalogs(provider, found, decided)
     else:
         record = dict(own)
         record["detectionSource"] = dict(own.get("detectionSource") or {})
         record["evidence"] = dict(own.get("evidence") or {})
-    provenance: dict[str, str] = {}
+    # The provider list's own provenance stays (supported parameters, unknown flags, the
+    # `all` of a catalog-tier record); each decided field's source is written over it.
+    provenance: dict[str, str] = dict(found.provenance)
     for name in ("maxContext", "maxOutput", "name", "created", "knowledgeCutoff", "modalities"):
         chosen = decided.get(name)
         if chosen is not None:
             record[name] = chosen.value
             provenance[name] = chosen.origin
         elif name in ("maxContext", "maxOutput", "modalities"):
-            provenance[name] = UNKNOWN
+            provenance.setdefault(name, UNKNOWN)
             if name != "modalities":
                 record.pop(name, None)
     if "kind" in decided:
         provenance["kind"] = decided["kind"].origin
-    provenance["pricing"] = pricing_origin or UNKNOWN
+    if pricing_origin is not None or "pricing" not in provenance:
+        provenance["pricing"] = pricing_origin or UNKNOWN
     for name in PRICE_FIELDS:
         if name in decided:
             provenance[name] = decided[name].origin
@@ -397,7 +462,10 @@ def _record(
             # provider's own list: its evidence names the source.
             layer = layers.get(name)
             why = evidence.get(name, "")
-            provenance[name] = (why if layer == "api" else f"{layer}: {why}") if layer else UNKNOWN
+            if layer:
+                provenance[name] = why if layer == "api" else f"{layer}: {why}"
+            else:
+                provenance.setdefault(name, UNKNOWN)
             continue
         provenance[name] = decision.origin
         if decision.winner.label in NOT_CATALOGS:

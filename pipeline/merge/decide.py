@@ -38,6 +38,18 @@ class Decision:
     """``{"field", "value", "source"}`` of every source stating another value."""
 
 
+def decide_alone(observation: Observation) -> dict[str, Decision]:
+    """Every field of the only source that states anything about a model: its values, each
+    counted once (no agreement to tell, nothing to dissent)."""
+    counted = 0 if observation.label in _NOT_SOURCES else 1
+    return {
+        name: Decision(
+            value, observation, observation.origin[name], counted if name in _COUNTED_FIELDS else 0
+        )
+        for name, value in observation.values.items()
+    }
+
+
 def decide(name: str, observations: Sequence[Observation], rank: Rank) -> Decision | None:
     """The decision for field ``name``, or None when no source states it."""
     stated = [o for o in observations if name in o.values]

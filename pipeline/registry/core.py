@@ -769,10 +769,23 @@ class Registry:
         return self.history().price_at(self.history_id(ref), when)
 
     def changes(
-        self, since: str | None = None, *, offset: int = 0, limit: int | None = None
+        self,
+        since: str | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        provider: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Changes observed after ``since`` (a date, a UTC time or a run id), oldest first."""
-        return self.history().changes(since, offset=offset, limit=limit)
+        """Changes observed after ``since`` (a date, a UTC time or a run id), oldest first;
+        with ``provider``, the changes of that provider's list (ids ``<provider>/<model id>``,
+        from the provider lists' history)."""
+        if provider is None:
+            return self.history().changes(since, offset=offset, limit=limit)
+        prefix = f"{provider.strip().lower()}/"
+        found, _ = self.provider_history().changes(since)
+        mine = [e for e in found if str(e.get("id", "")).startswith(prefix)]
+        end = len(mine) if limit is None else offset + limit
+        return mine[offset:end], len(mine)
 
 
 @contextlib.contextmanager

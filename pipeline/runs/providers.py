@@ -174,7 +174,7 @@ def sync_providers(
     def catalog() -> CurrentCatalog | None:
         with catalog_lock:
             if "catalog" not in catalog_cache:
-                catalog_cache["catalog"] = _openrouter_catalog(store)
+                catalog_cache["catalog"] = openrouter_catalog(store)
             result: CurrentCatalog | None = catalog_cache["catalog"]
             return result
 
@@ -281,7 +281,7 @@ def _open_weights(store: Store, catalog: CurrentCatalog | None) -> dict[str, boo
     return out
 
 
-def _openrouter_catalog(store: Store) -> CurrentCatalog | None:
+def openrouter_catalog(store: Store) -> CurrentCatalog | None:
     """The published OpenRouter catalog, else the embedded one (both only read)."""
     blob = store.get(keys.CURRENT)
     if blob is not None:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from pipeline.registry.core import (
     CAPABILITIES,
@@ -30,9 +31,38 @@ from pipeline.registry.core import (
 )
 from pipeline.registry.providers import ProviderNotFound
 from pipeline.service.bodies import current_snapshot, encode, respond
+from pipeline.service.spec import Open, error_responses
 
 LIST_CACHE = "public, max-age=60"
 PROVIDER = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+# ── documented shapes (OpenAPI only; never used to re-validate responses) ─────────────────
+
+
+class ProvidersOut(BaseModel):
+    data: list[Open]
+    total: int
+    runId: str | None
+
+
+class ProviderModelsOut(BaseModel):
+    provider: str
+    data: list[Open]
+    provenance: dict[str, dict[str, str]]
+    total: int
+    runId: str | None
+    dataAsOf: str | None
+
+
+class NotFoundOut(BaseModel):
+    detail: str
+    closeMatches: list[str] = []
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": NotFoundOut, "description": "Not found; close names given."}
+}
 
 
 def _pattern(values: tuple[str, ...] | list[str]) -> str:
@@ -50,7 +80,11 @@ def provider_router(registry: Registry) -> APIRouter:
         body = snap.memo(("providers-body", version, *key), lambda: build(version))
         return respond(request, body, LIST_CACHE)
 
-    @router.get("/api/providers", response_model=None)
+    @router.get(
+        "/api/providers",
+        response_model=None,
+        responses={200: {"model": ProvidersOut}, **error_responses(304, 503)},
+    )
     def providers(
         request: Request,
         q: Annotated[
@@ -71,7 +105,11 @@ def provider_router(registry: Registry) -> APIRouter:
 
         return answer(request, ("list", q, source), build)
 
-    @router.get("/api/providers/{provider}/models", response_model=None)
+    @router.get(
+        "/api/providers/{provider}/models",
+        response_model=None,
+        responses={200: {"model": ProviderModelsOut}, **NOT_FOUND, **error_responses(304, 503)},
+    )
     def provider_models(  # noqa: PLR0917 - FastAPI query parameters
         request: Request,
         provider: Annotated[str, PathParam(pattern=PROVIDER, description="Provider name.")],
@@ -115,7 +153,11 @@ def provider_router(registry: Registry) -> APIRouter:
         key = ("models", provider, capability, tier, state, q, source)
         return answer(request, key, build)
 
-    @router.get("/api/models/{ref:path}/providers", response_model=None)
+    @router.get(
+        "/api/models/{ref:path}/providers",
+        response_model=None,
+        responses={200: {"model": ProvidersOut}, **NOT_FOUND, **error_responses(304, 503)},
+    )
     def model_providers(request: Request, ref: str) -> Response:
         """Every provider that serves the model: its record there (prices, limits, lifecycle)
         and the source behind each value."""

@@ -89,6 +89,8 @@ class SourceInstance:
     def skip_reason(self, env: Mapping[str, str]) -> str | None:
         """Why this source will not run, or None when it will."""
         if not self.enabled:
+            if self.kind.group == "independent":
+                return f"off: list it under sources: ({self.name}: {{}} or with url:) to sync it"
             return "disabled (set enabled: true under sources:)"
         if not self.base_url and self.kind.group != "pinned":
             return "no base_url configured"

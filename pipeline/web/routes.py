@@ -6,12 +6,12 @@
 | ``GET /models/{id}`` | one model (also a removed one, from its history) |
 | ``GET /compare?ids=a,b`` | two to four models side by side |
 | ``GET /curated`` | curated buckets with each score's source |
-| ``GET /changes[?since=&model=&page=]`` | latest changes, newest first |
+| ``GET /changes[?since=&model=&provider=&page=]`` | latest changes, newest first |
 | ``GET /feeds/changes.atom`` | the same as an Atom feed |
 | ``GET /providers`` | every provider with a list (twin: ``/api/providers``) |
 | ``GET /providers/{provider}`` | one provider's models, each figure with its source |
 | ``GET /explorer/rows.json`` | every model's table row (what the page's script filters) |
-| ``GET /api/changes?since=&limit=&cursor=`` | changes after a date or run id, oldest first |
+| ``GET /api/changes?since=&limit=&cursor=&provider=`` | changes after a date or run id |
 | ``GET /api/models/{ref}/history[?at=DATE]`` | a model's timeline (and its prices at a date) |
 
 Pages depend only on the set being served, so the expensive ones are built once per catalog
@@ -199,12 +199,19 @@ def build_router(registry: Registry) -> APIRouter:
 
     @router.get("/changes", include_in_schema=False)
     def changes(
-        since: str | None = None, model: str | None = None, page: int = Query(1, ge=1, le=100_000)
+        since: str | None = None,
+        model: str | None = None,
+        page: int = Query(1, ge=1, le=100_000),
+        provider: str | None = Query(None, max_length=64),
     ) -> Response:
         snapshot = snap()
         try:
             history = registry.history()
-            if model:
+            if provider:
+                found, _ = registry.changes(since, provider=provider)
+                events = list(reversed(found))
+                heading = f"Changes of {provider}'s list" + (f" since {since}" if since else "")
+            elif model:
                 events = list(reversed(registry.timeline(model)))
                 heading = f"Changes of {model}"
             else:
@@ -218,9 +225,8 @@ def build_router(registry: Registry) -> APIRouter:
         chunk = events[start : start + CHANGES_PAGE]
         older = None
         if start + CHANGES_PAGE < len(events):
-            query = {
-                k: v for k, v in (("since", since), ("model", model), ("page", str(page + 1))) if v
-            }
+            pairs = (("since", since), ("model", model), ("provider", provider))
+            query = {k: v for k, v in (*pairs, ("page", str(page + 1))) if v}
             older = links.page("changes", query)
         return _html(
             pages.changes_page(
@@ -281,6 +287,11 @@ def build_router(registry: Registry) -> APIRouter:
         since: str | None = Query(None, description="YYYY-MM-DD, a UTC time, or a run id"),
         limit: int = Query(100, ge=1, le=API_LIMIT_MAX),
         cursor: str | None = Query(None, description="nextCursor of the previous page"),
+        provider: str | None = Query(
+            None,
+            max_length=64,
+            description="The changes of this provider's list (`/api/providers`) instead",
+        ),
     ) -> Response:
         try:
             offset = int(cursor) if cursor else 0
@@ -300,7 +311,7 @@ def build_router(registry: Registry) -> APIRouter:
                 status_code=422,
             )
         try:
-            page, total = registry.changes(since, offset=offset, limit=limit)
+            page, total = registry.changes(since, offset=offset, limit=limit, provider=provider)
         except CatalogUnavailable as exc:
             return JSONResponse({"detail": f"catalog not loaded: {exc}"}, status_code=503)
         except HistoryError as exc:
