@@ -317,6 +317,11 @@ def _paid(pricing: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _stated_price(pricing: Mapping[str, Any]) -> bool:
+    """Some price component is stated (0 included): a price, not an absence of one."""
+    return any(k not in _NOT_PRICES and v is not None for k, v in pricing.items())
+
+
 def _free(pricing: Mapping[str, Any]) -> tuple[bool | None, str]:
     if pricing.get("variable"):
         return False, "pricing -1: dynamic price, not free"
@@ -441,14 +446,19 @@ def _record(
         if chosen is not None:
             record[name] = chosen.value
             provenance[name] = chosen.origin
-        elif name in ("maxContext", "maxOutput", "modalities"):
-            provenance.setdefault(name, UNKNOWN)
-            if name != "modalities":
-                record.pop(name, None)
+        elif name in ("maxContext", "maxOutput"):
+            provenance[name] = UNKNOWN  # absent: nobody states it
+            record.pop(name, None)
+        elif name == "modalities":
+            modalities = record.get("modalities") or {}
+            if not (modalities.get("input") or modalities.get("output")):
+                provenance[name] = UNKNOWN
     if "kind" in decided:
         provenance["kind"] = decided["kind"].origin
-    if pricing_origin is not None or "pricing" not in provenance:
-        provenance["pricing"] = pricing_origin or UNKNOWN
+    if pricing_origin is not None:
+        provenance["pricing"] = pricing_origin
+    elif "pricing" not in provenance or not _stated_price(pricing):
+        provenance["pricing"] = UNKNOWN  # no price at all
     for name in PRICE_FIELDS:
         if name in decided:
             provenance[name] = decided[name].origin
