@@ -282,3 +282,24 @@ def test_translate_names_the_entry_it_refuses():
     item = UpstreamItem("openai", "openai/gpt x", {"id": "gpt x"})
     with pytest.raises(ValueError, match="openai/gpt x"):
         genai_prices.translate(item, "openai", NOW)
+
+
+def test_the_rule_book_answers_as_the_rules_in_file_order():
+    """The merge asks which genai-prices rule first selects an id through a lookup of the
+    exact-id rules; it must answer what evaluating every rule in order answers."""
+    body = fixture_path(FILES["genai-prices"]).read_bytes()
+    by_provider: dict[str, list[Any]] = {}
+    for item in genai_prices.parse(body):
+        by_provider.setdefault(item.upstream, []).append(item.entry["match"])
+    modelsdev_ids = [
+        i.key.split("/", 1)[1]
+        for i in modelsdev.parse(fixture_path(FILES["modelsdev"]).read_bytes())
+    ]
+    for rules in by_provider.values():
+        book = genai_prices.RuleBook(rules)
+        own = [r.get("equals") for r in rules if isinstance(r.get("equals"), str)]
+        for model_id in [*own, *modelsdev_ids[::7]]:
+            expected = next(
+                (i for i, rule in enumerate(rules) if genai_prices.matches(rule, model_id)), None
+            )
+            assert book.first(model_id) == expected, model_id

@@ -52,7 +52,7 @@ from pipeline.merge.precedence import (
     Precedence,
 )
 from pipeline.records.model import Lifecycle, Pricing, ProviderModelRecord
-from pipeline.sources.genai_prices import compile_rule
+from pipeline.sources.genai_prices import RuleBook
 from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
 from pipeline.stages.enrich import OpenRouterIndex, owner_offer
@@ -209,20 +209,20 @@ def _join(inputs: ProviderInputs, settings: MergeSettings) -> list[_Group]:
         keys = settings.field_keys.get(source, {})
         live = inputs.catalog_live.get(source, False)
         fetched = inputs.catalog_fetched.get(source, "")
-        ruled = [(compile_rule(e["match"]), e) for e in entries if e.get("match") is not None]
+        ruled = [e for e in entries if e.get("match") is not None]
         for entry in entries:
             if entry.get("match") is None:
                 _attach(group(entry["id"]), from_catalog(entry, source, keys), live, fetched)
         if ruled:
+            book = RuleBook([e["match"] for e in ruled])
             used: set[int] = set()
             for existing in sorted(groups.values(), key=lambda g: g.id):
-                lowered = existing.id.lower()
-                for position, (rule, entry) in enumerate(ruled):
-                    if rule(existing.id, lowered):
-                        _attach(existing, from_catalog(entry, source, keys), live, fetched)
-                        used.add(position)
-                        break
-            for position, (_rule, entry) in enumerate(ruled):
+                position = book.first(existing.id)
+                if position is not None:
+                    entry = ruled[position]
+                    _attach(existing, from_catalog(entry, source, keys), live, fetched)
+                    used.add(position)
+            for position, entry in enumerate(ruled):
                 if position not in used and entry["id"].lower() not in groups:
                     _attach(group(entry["id"]), from_catalog(entry, source, keys), live, fetched)
     index = settings.index

@@ -145,6 +145,52 @@ def compile_rule(rule: Any, depth: int = 0) -> Rule:
     return _never
 
 
+def exact_ids(rule: Any) -> frozenset[str] | None:
+    """The ids a rule selects when it is only ``equals`` clauses (alone or under ``or``),
+    lower-cased; None for any other rule. Most rules are: a lookup then answers them."""
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return None
+    ((kind, value),) = rule.items()
+    if kind == "equals" and isinstance(value, str):
+        return frozenset({value.lower()})
+    if kind == "or" and isinstance(value, list):
+        found: set[str] = set()
+        for part in value:
+            ids = exact_ids(part)
+            if ids is None:
+                return None
+            found |= ids
+        return frozenset(found)
+    return None
+
+
+class RuleBook:
+    """A catalog's rules in file order, answering "which is the first rule that selects this
+    id" with a lookup for the exact-id rules and a scan of the others before it."""
+
+    def __init__(self, rules: list[Any]) -> None:
+        self.first_exact: dict[str, int] = {}
+        self.others: list[tuple[int, Rule]] = []
+        for position, rule in enumerate(rules):
+            ids = exact_ids(rule)
+            if ids is None:
+                self.others.append((position, compile_rule(rule)))
+                continue
+            for model_id in ids:
+                self.first_exact.setdefault(model_id, position)
+
+    def first(self, model_id: str) -> int | None:
+        """Position of the first rule selecting ``model_id``, or None."""
+        lowered = model_id.lower()
+        exact = self.first_exact.get(lowered)
+        for position, rule in self.others:
+            if exact is not None and position > exact:
+                break
+            if rule(model_id, lowered):
+                return position
+        return exact
+
+
 def matches(rule: Any, model_id: str) -> bool:
     """Whether genai-prices' ``match`` rule selects ``model_id`` (see ``compile_rule``)."""
     return compile_rule(rule)(model_id, model_id.lower())
