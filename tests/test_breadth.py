@@ -423,3 +423,23 @@ def test_published_lists_keep_the_laws(breadth):
                 assert model["evidence"].get(flag), (provider, model["id"], flag)
                 if layer == "api":
                     assert not model["evidence"][flag].startswith(("default:", "unknown"))
+
+
+def test_the_catalog_links_only_the_providers_own_lists(breadth, tmp_path):
+    """OpenRouter records list the direct providers serving them (their own lists), not every
+    provider an independent catalog names — and the sync does not read those lists at all."""
+    store, _ = breadth
+    copy = LocalStore(tmp_path / "copy")
+    for key in store.list("models/"):
+        copy.put(key, store.get(key).data)
+    path = fixture_path("openrouter-models-2026-08-17.json")
+    later = NOW + timedelta(hours=1)
+    assert sync_openrouter(copy, CatalogConfig(), SyncRequest(now=later, from_file=path)).published
+    sonnet = next(
+        m
+        for m in read_json(copy, keys.CURRENT)["models"]
+        if m["id"] == "anthropic/claude-sonnet-4.5"
+    )
+    linked = {s["source"] for s in sonnet["sources"]}
+    assert "anthropic" in linked
+    assert not linked & {"vertex", "302ai", "modelsdev", "litellm", "genai-prices"}
