@@ -12,6 +12,7 @@ BENCHMARKS = {
     "bench.core": "core sync: real payloads and synthetic 1k/10k/100k catalogs",
     "bench.capabilities": "share of the sync spent in the capability resolver (414 models)",
     "bench.providers": "providers sync: 14 sources each answering after 1 s (target < 2 s)",
+    "bench.breadth": "merge of models.dev, LiteLLM, genai-prices and the provider lists (< 3 s)",
     "bench.offers": "offers stage: 500 models, endpoints answering after 50 ms (target < 5 s)",
     "bench.reader": "reader: import time, load/lookup at 10k/100k, HTTP vs a constant app",
     "bench.history": "history append per run at 10k models, size after 1,000 runs; explorer load",

@@ -6,14 +6,18 @@ between modules or between packages):
     cli/          `catalog` / `syncmodels`: the parser, one module per command family (jobs,
                   views, exports, checks, serve, telemetry), exit codes; imports per command
     service/      the reader over HTTP (`catalog serve`): app, routes, middleware, metrics
-    runs/         orchestration: jobs (run_job), context, sync, providers, curated_sync, sweep,
-                  rebuild (history backfill), schedule, fallback
+    runs/         orchestration: jobs (run_job), context, sync, providers (provider_source,
+                  catalog_source, provider_merge), law_check, curated_sync, sweep, rebuild
+                  (history backfill), schedule, fallback
     telemetry/    runtime truth: call outcomes in, rollups, identities' votes, downgrades, probes
     web/          the web explorer: pages (Jinja2 templates), rows, routes, static export
-    registry/     the reader as a library (Registry), cost, native shapes, runtime availability
+    merge/        one list per provider from every source: precedence, agreement, lifecycle
+    registry/     the reader as a library (Registry), cost, native shapes, provider lists,
+                  runtime availability
     laws/         the catalog's invariants, held over any published store (`catalog check`)
     offers/       per-provider offers from OpenRouter's endpoints API, same-provider enrichment
-    sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests
+    sources/      upstream adapters: OpenRouter, provider-native APIs, pinned manifests, the
+                  independent catalogs (models.dev, LiteLLM, genai-prices)
     crosscheck/   the published catalog against models.dev / LiteLLM / genai-prices, per field
     history/      what changed per model over time: events, segments, queries
     stages/       pure transforms: normalize → signals → capabilities → tiers → aliases →

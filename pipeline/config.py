@@ -255,7 +255,7 @@ SCHEDULE_KEYS = frozenset({"table", "misfire_grace_seconds", "jobs"})
 two in step). Checked at load time so a typo fails every command, not only `catalog schedule`."""
 
 # Keys later stages own; kept as raw mappings until their stage parses them.
-_PASSTHROUGH = ("sources", "model_cache", "schedule", "curation", "reader", "jobs")
+_PASSTHROUGH = ("sources", "model_cache", "schedule", "curation", "reader", "jobs", "merge")
 
 
 def _check_sections(path: str | None, extra: dict[str, Any]) -> None:

@@ -187,3 +187,14 @@ def commit(store: Store, artifacts: dict[str, Any], run_id: str | None = None) -
     run_id = run_id or "test-" + hashlib.sha256(b"".join(encoded.values())).hexdigest()[:12]
     publish_set(store, run_id, "2026-08-19T00:00:00Z", encoded)
     return run_id
+
+
+@pytest.fixture(scope="session")
+def breadth(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalStore, Any]:
+    """One store with the 2026-08-17 OpenRouter catalog, every recorded provider list, xAI's
+    pinned manifest and the three independent catalogs merged (issue 30), published once per
+    session (a minute on a busy machine): (store, the providers run's result). Read only."""
+    from published_lists import publish_breadth
+
+    store = LocalStore(tmp_path_factory.mktemp("breadth") / "store")
+    return store, publish_breadth(store)

@@ -77,14 +77,22 @@ API_PATHS = {
     "ollama": "/api/tags",
     "lmstudio": "/v1/models",
     "openai-compatible": "/v1/models",
+    # Independent catalogs: one file each, at the path their real hosts serve it under.
+    "modelsdev": "/api.json",
+    "litellm": "/model_prices_and_context_window.json",
+    "genai-prices": "/prices/data.json",
 }
+CATALOG_TYPES = frozenset({"modelsdev", "litellm", "genai-prices"})
 PAGE_SIZES = {"anthropic": 4, "gemini": 20, "cohere": 10}
 
 
 def base_path(source_type: str) -> str:
-    """The part of the real base URL after the host (``/openai/v1`` for Groq, ...)."""
+    """The part of the real base URL after the host (``/openai/v1`` for Groq, ...); for an
+    independent catalog, the path of its file (its ``url`` is the full URL)."""
     if source_type == "ollama":
         return ""
+    if source_type in CATALOG_TYPES:
+        return API_PATHS[source_type]
     return API_PATHS[source_type].removesuffix("/models")
 
 
@@ -148,7 +156,7 @@ class ProviderServer(LocalHTTP):
     @staticmethod
     def _auth_problem(mount: Mount, req: BaseHTTPRequestHandler) -> str | None:
         kind = mount.source_type
-        if kind in ("ollama", "lmstudio", "openai-compatible"):
+        if kind in ("ollama", "lmstudio", "openai-compatible") or kind in CATALOG_TYPES:
             return None
         if kind == "anthropic":
             if req.headers.get("x-api-key") != KEY:

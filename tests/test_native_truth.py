@@ -1,7 +1,9 @@
 """Provider-native lists state only what is known (issue 14), on the recorded 2026-08-17 lists.
 
 Every list is fetched over HTTP from the recorded body and enriched from the recorded
-OpenRouter catalog of the same day (tests/published_lists.py), exactly as a run does.
+OpenRouter catalog of the same day (tests/published_lists.py), exactly as a run does. What is
+checked here is each source's own list (``models/providers/<source>/native.json``, schema
+version 2); the merged provider lists built from it are checked in tests/test_breadth.py.
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalStore, Pro
 
 
 def provider_list(store: LocalStore, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    document = read_json(store, keys.provider_current(source))
+    """A source's own list: its records by id and its provenance."""
+    document = read_json(store, keys.provider_native(source))
     return {m["id"]: m for m in document["models"]}, document["provenance"]
 
 
 def every_provider_list(store: LocalStore) -> Iterator[tuple[str, Any]]:
-    """(store key, document) of each published provider list."""
+    """(store key, document) of each source's own list."""
     for key in store.list("models/providers/"):
-        if key.endswith("/current.json"):
+        if key.endswith("/native.json"):
             yield key, read_json(store, key)
 
 
@@ -352,7 +355,7 @@ def test_float_noise_is_cleaned_and_the_raw_snapshot_keeps_it(published, tmp_pat
     models, _ = provider_list(store, "together")
     llama = models["meta-llama/Llama-3.3-70B-Instruct-Turbo"]["pricing"]
     assert llama["input"] == llama["output"] == Decimal("1.04")
-    document = read_json(store, keys.provider_current("together"))
+    document = read_json(store, keys.provider_native("together"))
     assert b"1.0399999999999998" in store.get(document["rawKey"]).data
 
     or_store = LocalStore(tmp_path / "or")

@@ -102,7 +102,7 @@ def test_sync_all_runs_openrouter_then_due_providers(tmp_path: Path, capsys, mon
     # One summary line for the whole run: OpenRouter's, then the providers'.
     assert len(out) == 1
     assert out[0].startswith("openrouter: 414 models")
-    assert "; providers: 16 sources (3 pinned, 13 skipped)" in out[0]  # as `status` says
+    assert "; providers: 19 sources (3 pinned, 16 skipped)" in out[0]  # as `status` says
     store = LocalStore(store_dir)
     assert read_json(store, keys.provider_current("xai"))["servedBy"] == "api"
 

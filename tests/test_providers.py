@@ -213,8 +213,9 @@ def test_api_failure_serves_catalog_then_stale_cache(failure, server, store):
     sources = only_source("anthropic", "anthropic", base, ttl_seconds=60, timeout_seconds=0.3)
     publish_catalog(store)
     assert run(store, make_config(sources)).results["anthropic"].tier == "api"
-    first = read_json(store, keys.provider_current("anthropic"))
-    first_bytes = store.get(keys.provider_current("anthropic")).data
+    first = read_json(store, keys.provider_native("anthropic"))
+    first_bytes = store.get(keys.provider_native("anthropic")).data
+    published = read_json(store, keys.provider_current("anthropic"))
 
     server.mounts["anthropic"].mode = failure
     later = NOW + timedelta(hours=2)
@@ -222,12 +223,20 @@ def test_api_failure_serves_catalog_then_stale_cache(failure, server, store):
     outcome = result.results["anthropic"]
     assert outcome.tier == "catalog"
     assert f"{base}/models" in outcome.reason
-    current = read_json(store, keys.provider_current("anthropic"))
-    assert current["servedBy"] == "catalog"
-    ids = {m["id"] for m in current["models"]}
+    own = read_json(store, keys.provider_native("anthropic"))
+    assert own["servedBy"] == "catalog"
+    ids = {m["id"] for m in own["models"]}
     # OpenRouter ids mapped to Anthropic's: vendor prefix dropped, dots as dashes.
     assert "claude-sonnet-4-5" in ids
-    assert all(m["sources"][0]["source"] == "openrouter" for m in current["models"])
+    assert all(m["sources"][0]["source"] == "openrouter" for m in own["models"])
+    # The provider's list says how it was served, and a fallback moved no model's lifecycle:
+    # what the API listed before is still there, exactly as it was.
+    merged = read_json(store, keys.provider_current("anthropic"))
+    assert merged["servedBy"] == "catalog" and merged["schemaVersion"] == 3
+    kept = {m["id"]: m for m in merged["models"]}
+    for model in published["models"]:
+        assert kept[model["id"]]["lifecycle"] == model["lifecycle"]
+    assert ids <= set(kept)
     status = read_json(store, keys.STATUS)["jobs"]["providers"]
     assert status["outcome"] == "degraded"
     assert status["sources"]["anthropic"]["servedBy"] == "catalog"
@@ -241,16 +250,17 @@ def test_api_failure_serves_catalog_then_stale_cache(failure, server, store):
     for model in cached_v1["models"]:
         for flag, default in (("supportsVision", False), ("reasoning", "none")):
             model.setdefault(flag, default)
-    store.put(keys.provider_current("anthropic"), json.dumps(cached_v1).encode())
+    store.put(keys.provider_native("anthropic"), json.dumps(cached_v1).encode())
     no_catalog = make_config(sources, use_catalog_fallback=False)
     result = run(store, no_catalog, now=later + timedelta(hours=1))
     outcome = result.results["anthropic"]
     assert outcome.tier == "stale"
-    current = read_json(store, keys.provider_current("anthropic"))
-    assert current["servedBy"] == "stale"
-    assert current["schemaVersion"] == 2
-    assert current["fetchedAt"] == "2026-08-19T06:00:00Z"
-    assert [m["id"] for m in current["models"]] == [m["id"] for m in first["models"]]
+    own = read_json(store, keys.provider_native("anthropic"))
+    assert own["servedBy"] == "stale"
+    assert own["schemaVersion"] == 2
+    assert own["fetchedAt"] == "2026-08-19T06:00:00Z"
+    assert [m["id"] for m in own["models"]] == [m["id"] for m in first["models"]]
+    assert read_json(store, keys.provider_current("anthropic"))["servedBy"] == "stale"
     entry = read_json(store, keys.STATUS)["jobs"]["providers"]["sources"]["anthropic"]
     assert entry["servedBy"] == "stale"
     assert entry["ageSeconds"] == 3 * 3600
@@ -381,6 +391,7 @@ def test_a_list_that_lost_most_models_is_not_published_without_force(server, sto
     guarded = run(store, config, refresh=True).results["together"]
     assert guarded.tier == "stale"
     assert "lost 276 of 281 cached models" in guarded.reason and "--force" in guarded.reason
+    assert read_json(store, keys.provider_native("together"))["count"] == 281
     assert read_json(store, keys.provider_current("together"))["count"] == 281
 
     forced = sync_providers(
@@ -390,7 +401,12 @@ def test_a_list_that_lost_most_models_is_not_published_without_force(server, sto
         env={"TEST_KEY": KEY},
     )
     assert forced.results["together"].tier == "api"
-    assert read_json(store, keys.provider_current("together"))["count"] == 5
+    assert read_json(store, keys.provider_native("together"))["count"] == 5
+    # The provider's list keeps the 276 it no longer names, stale (DESIGN.md §5), until they
+    # are deprecated and removed.
+    merged = read_json(store, keys.provider_current("together"))
+    states = [m["lifecycle"]["state"] for m in merged["models"]]
+    assert states.count("active") == 5 and states.count("stale") == 276
 
 
 def test_fetch_context_repr_hides_the_key():

@@ -210,7 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--output", type=_tokens, default=0, help="completion tokens (default 0)")
     cost.add_argument("--cached", type=_tokens, default=0, help="prompt tokens read from the cache")
     cost.add_argument("--at", help="request time, HH:MM UTC (time-of-day prices)")
-    cost.add_argument("--on", help="price on this date (YYYY-MM-DD), from the published history")
+    cost.add_argument(
+        "--on",
+        help="price on this date (YYYY-MM-DD): from the published history, or an announced "
+        "price (genai-prices) for a later date",
+    )
+    cost.add_argument(
+        "--provider",
+        help="the price in this provider's list (catalog providers), e.g. anthropic, vertex",
+    )
     cost.add_argument("--json", action="store_true", help="machine-readable output")
     _view_options(cost)
     cost.set_defaults(func=cmd_cost)

@@ -408,9 +408,12 @@ def cmd_cost(args: argparse.Namespace) -> int:
         )
     config = load_config(args.config)
     store = store_for(args, config)
-    if args.on:
+    if args.provider:
+        record_id, pricing, span = _provider_pricing(store, args.provider, args.model, args.on)
+        print(f"prices of {args.provider}/{record_id}: {span}", file=sys.stderr)
+    elif args.on:
         record_id, pricing, span = _pricing_on(store, args.model, args.on)
-        print(f"prices of {record_id} on {args.on}: observed {span}", file=sys.stderr)
+        print(f"prices of {record_id} on {args.on}: {span}", file=sys.stderr)
     else:
         catalog = load_current(store)
         current = jsonio.loads_plain(jsonio.dump_model(catalog))
@@ -490,11 +493,70 @@ def _pricing_on(store: Store, ref: str, when: str) -> tuple[str, Any, str]:
     others = {k.split(".", 1)[1]: v for k, v in price.prices.items() if k.startswith("other.")}
     pricing = Pricing.model_validate({**prices, "other": others})
     span = (
-        f"{price.since} until {price.until}"
+        f"observed {price.since} until {price.until}"
         if price.until
-        else f"{price.since} on (still the latest)"
+        else f"observed {price.since} on (still the latest)"
     )
+    if price.until is None:
+        # A later date than the history knows: a price the model's own provider announced
+        # for it (genai-prices start dates, issue 30) applies from its day.
+        announced = _announced_by_owner(registry, model_id, when)
+        if announced is not None:
+            return model_id, Pricing.model_validate(announced[0]), announced[1]
     return model_id, pricing, span
+
+
+def _announced_by_owner(registry: Any, model_id: str, when: str) -> tuple[Any, str] | None:
+    """(prices, how) announced for ``when`` by the provider whose own model it is (its source
+    serves the model's vendor prefix), from that provider's list; None when none applies."""
+    from pipeline.registry.providers import pricing_on
+    from pipeline.sources.registry import SOURCE_TYPES
+
+    family = str((registry.get(model_id) or {}).get("family", ""))
+    for entry in registry.model_providers(model_id):
+        kind = SOURCE_TYPES.get(entry["provider"])
+        if kind is None or family not in kind.vendors:
+            continue
+        prices, how = pricing_on(entry["record"], when)
+        if how is not None:
+            return prices, f"{how} ({entry['provider']}'s list)"
+    return None
+
+
+def _provider_pricing(
+    store: Store, provider: str, ref: str, when: str | None
+) -> tuple[str, Any, str]:
+    """(model id, Pricing, what they are) of ``ref`` (an id or alias) in ``provider``'s list:
+    its current prices, or those on ``when`` — announced ones for a later date, the list's
+    history for an earlier one."""
+    from pipeline.history.query import HistoryError
+    from pipeline.records.model import Pricing
+    from pipeline.registry import ProviderNotFound, Registry
+    from pipeline.registry.providers import pricing_on
+    from pipeline.resolve import close_matches
+
+    registry = Registry.open(store)
+    try:
+        document = registry.provider(provider)
+    except ProviderNotFound as exc:
+        hint = f"; close matches: {', '.join(exc.matches)}" if exc.matches else ""
+        raise UsageError(f"--provider: no list for {provider!r} in {store.uri}{hint}") from exc
+    models = {str(m["id"]): m for m in document.get("models") or []}
+    record = models.get(ref) or next((m for m in models.values() if m.get("alias") == ref), None)
+    if record is None:
+        raise UnknownModel(ref, f"{provider}'s list", close_matches(ref, sorted(models)))
+    as_of = str(document.get("dataAsOf") or document.get("fetchedAt") or "")[:10]
+    if when is None or when[:10] >= as_of:
+        prices, how = pricing_on(record, when or as_of)
+        return str(record["id"]), Pricing.model_validate(prices), how or f"as listed {as_of}"
+    try:
+        price = registry.provider_history().price_at(f"{provider}/{record['id']}", when)
+    except HistoryError as exc:
+        raise UsageError(f"--on: {exc}") from exc
+    if price is None:
+        raise NoPrice(f"{provider}/{record['id']} was not in its list on {when} (per its history)")
+    prices = {k: v for k, v in price.prices.items() if "." not in k}
+    return str(record["id"]), Pricing.model_validate(prices), f"observed {price.since}"
 
 
 def cmd_core(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import simplejson
 
@@ -34,24 +34,43 @@ SEGMENT_EVENTS = 20_000
 """Events per segment: bounds what one run rewrites (and a reader parses per segment)."""
 
 
-def read_index(store: Store) -> HistoryIndex | None:
-    """The committed index, or None when the store has no history yet."""
-    return publish.read_published(
-        store, keys.HISTORY, HistoryIndex, would_lose="the catalog's history index"
-    )
+def read_index(store: Store, key: str = keys.HISTORY) -> HistoryIndex | None:
+    """The committed index (the catalog's; ``keys.PROVIDERS_HISTORY`` for the provider
+    lists'), or None when the store has no history there yet."""
+    what = "the catalog's history index" if key == keys.HISTORY else f"the history index {key}"
+    return publish.read_published(store, key, HistoryIndex, would_lose=what)
 
 
-def _event_bytes(event: HistoryEvent) -> bytes:
-    """One event as a compact JSON line, validated against the segment schema's definition."""
-    document = event.model_dump(mode="python", by_alias=True)
-    data = simplejson.dumps(document, use_decimal=True, separators=(",", ":"), ensure_ascii=True)
-    schemas.validate_definition("history-segment", "HistoryEvent", simplejson.loads(data))
-    return data.encode()
+def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
+    """Each event as a compact JSON line, validated against the segment schema's definition.
+
+    The lines are parsed back for validation all at once (one parse of a JSON array instead of
+    one per event: a first merge of the provider lists records thousands of events)."""
+    lines = [
+        simplejson.dumps(
+            # What model_dump(by_alias=True) gives, without its cost per event.
+            {
+                "at": event.at,
+                "runId": event.run_id,
+                "id": event.id,
+                "event": event.event,
+                "changes": event.changes,
+            },
+            use_decimal=True,
+            separators=(",", ":"),
+            ensure_ascii=True,
+        ).encode()
+        for event in events
+    ]
+    if lines:
+        for document in simplejson.loads(b"[" + b",".join(lines) + b"]"):
+            schemas.validate_definition("history-segment", "HistoryEvent", document)
+    return lines
 
 
 def encode_segment(segment_run: str, generated_at: str, seq: int, events: Sequence[bytes]) -> bytes:
     """A segment's bytes: a header, then one compact event per line. Each event was validated
-    when it was first written (``_event_bytes``), and carried events are verified against the
+    when it was first written (``_events_bytes``), and carried events are verified against the
     index's SHA-256, so appending never re-parses or re-validates what a segment already
     holds; the envelope is checked here."""
     head = {
@@ -90,11 +109,14 @@ def append(
     run_id: str,
     generated_at: str,
     index: HistoryIndex | None,
+    segment_key: Callable[[int, str], str] = keys.history_segment,
 ) -> bytes | None:
     """Write this run's segment(s) and return the new index's bytes for the set, or None when
     the run changed nothing. The segments are written now (new keys, invisible
-    until the set is committed); the index is committed by ``publish.publish_set``."""
-    fresh = [_event_bytes(e) for e in new_events]
+    until the set is committed); the index is committed by ``publish.publish_set`` (the
+    provider lists' index, ``segment_key=keys.providers_history_segment``, by the providers
+    run once its lists are written)."""
+    fresh = _events_bytes(new_events)
     if not fresh:
         return None
     refs = list(index.segments) if index else []
@@ -109,7 +131,7 @@ def append(
     for start in range(0, len(pending), SEGMENT_EVENTS):
         chunk = pending[start : start + SEGMENT_EVENTS]
         data = encode_segment(run_id, generated_at, seq, chunk)
-        key = keys.history_segment(seq, run_id)
+        key = segment_key(seq, run_id)
         store.put(key, data)
         first = simplejson.loads(chunk[0])["at"]
         last_at = simplejson.loads(chunk[-1])["at"]
@@ -183,11 +205,13 @@ def redirect_map(redirects: Iterable[Redirect]) -> dict[str, track.Redirect]:
     return {r.from_id: (r.to, r.reason) for r in redirects}
 
 
-def prune(store: Store) -> list[str]:
+def prune(
+    store: Store, index_key: str = keys.HISTORY, prefix: str = keys.HISTORY_SEGMENTS
+) -> list[str]:
     """Delete segments the committed index does not reference (rewritten or orphaned ones)."""
-    index = read_index(store)
+    index = read_index(store, index_key)
     keep = {ref.key for ref in index.segments} if index else set()
-    gone = [key for key in store.list(keys.HISTORY_SEGMENTS) if key not in keep]
+    gone = [key for key in store.list(prefix) if key not in keep]
     for key in gone:
         store.delete(key)
     if gone:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from pipeline.records.history import HistoryEvent, HistoryEventKind
-from pipeline.records.model import ModelRecord
-from pipeline.stages.changelog import WATCHED_FIELDS, price_view
+from pipeline.records.model import ModelRecord, PriceFields
+from pipeline.stages.changelog import SPARSE_PRICE_FIELDS, WATCHED_FIELDS, price_view
 
 # Tracked fields besides prices (``pricing.<key>``): record attribute → published name.
 TRACKED: dict[str, str] = {
@@ -145,3 +146,98 @@ def _event(
     return HistoryEvent.model_construct(
         at=at, run_id=run_id, id=model_id, event=kind, changes=changes
     )
+
+
+# -- the same events over records as published (the merged provider lists) -------------------
+
+_PUBLISHED_TRACKED = tuple(TRACKED.values())
+_PRICE_KEYS: tuple[tuple[str, str], ...] = tuple(
+    (name, info.alias or name) for name, info in PriceFields.model_fields.items() if name != "other"
+)
+
+
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def published_price_view(pricing: Mapping[str, Any]) -> dict[str, Any]:
+    """``changelog.price_view`` of a pricing mapping as published (camelCase)."""
+    view: dict[str, Any] = {}
+    for name, key in _PRICE_KEYS:
+        value = pricing.get(key)
+        if value is None or (name in SPARSE_PRICE_FIELDS and value == 0):
+            continue
+        view[key] = value
+    for key, value in (pricing.get("other") or {}).items():
+        if value != 0:
+            view[f"other.{key}"] = value
+    if pricing.get("variable"):
+        view["variable"] = True
+    if pricing.get("perUnit") is not None:
+        view["perUnit"] = pricing["perUnit"]
+        view["unit"] = pricing.get("unit")
+    if pricing.get("tiers"):
+        view["tiers"] = [
+            {k: _json_value(v) for k, v in tier.items() if v is not None}
+            for tier in pricing["tiers"]
+        ]
+    return view
+
+
+def published_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``view`` of a record as published (a mapping with camelCase keys)."""
+    out: dict[str, Any] = {}
+    for name in _PUBLISHED_TRACKED:
+        value = record.get(name)
+        if value is not None:
+            out[name] = value
+    out["state"] = (record.get("lifecycle") or {}).get("state")
+    for key, value in published_price_view(record.get("pricing") or {}).items():
+        out[f"pricing.{key}"] = value
+    return out
+
+
+def published_events(
+    previous: Mapping[str, Mapping[str, Any]],
+    records: Iterable[Mapping[str, Any]],
+    removed: Collection[str],
+    *,
+    at: str,
+    run_id: str,
+    prefix: str = "",
+) -> list[HistoryEvent]:
+    """``events`` for records as published, without redirects; each event's id is
+    ``prefix + id`` (``<provider>/`` for the provider lists' history)."""
+    out: list[HistoryEvent] = []
+    new_ids: set[str] = set()
+    for record in records:
+        model_id = str(record["id"])
+        new_ids.add(model_id)
+        old = previous.get(model_id)
+        after = published_view(record)
+        if old is None:
+            out.append(_event(at, run_id, prefix + model_id, "added", _diff({}, after)))
+            continue
+        changes = _diff(published_view(old), after)
+        if changes:
+            out.append(_event(at, run_id, prefix + model_id, "changed", changes))
+    for model_id in sorted(removed):
+        old = previous.get(model_id)
+        if old is None or model_id in new_ids:
+            continue
+        before = published_view(old)
+        if before.get("state") != "removed":
+            changes = {"state": [before.get("state"), "removed"]}
+            out.append(_event(at, run_id, prefix + model_id, "removed", changes))
+    out.sort(key=lambda e: e.id)
+    return out
+
+
+def published_baseline(
+    previous: Mapping[str, Mapping[str, Any]], *, at: str, run_id: str, prefix: str = ""
+) -> list[HistoryEvent]:
+    """``baseline_events`` for records as published."""
+    return [
+        _event(at, run_id, prefix + model_id, "tracked", _diff({}, published_view(record)))
+        for model_id, record in sorted(previous.items())
+    ]

@@ -13,11 +13,13 @@ from pipeline.records.model import ModelRecord
 from pipeline.stages.capabilities import FLAG_ATTRS
 
 CITATION = re.compile(
-    r"^(?:(?P<origin>openrouter(?:-endpoint)?:\S+) )?"
+    r"^(?:(?P<origin>(?:openrouter(?:-endpoint)?|modelsdev|litellm|genai-prices):\S+) )?"
     r"(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?=[:,]?(?:\s|$))"
 )
 """The form of an `api` flag's evidence (``stages.capabilities.cite``): an optional origin
-(``openrouter:<id>``, ``openrouter-endpoint:<tag>``), then the path of the raw field."""
+(``openrouter:<id>``, ``openrouter-endpoint:<tag>``, or an independent catalog's entry in a
+merged list: ``modelsdev:<key>``, ``litellm:<key>``, ``genai-prices:<key>``), then the path of
+the raw field."""
 
 FLAGS = ("kind", "supportsVision", "supportsTools", "reasoning", "structuredOutput")
 FLAGS_ALL = (*FLAGS, "isImageGen", "isFree")
@@ -69,7 +71,10 @@ def _citation_problem(
         origin = listing.provenance.get(model.id, {}).get("all")
     if origin is not None and origin.startswith("openrouter-endpoint:"):
         return _offer_problem(published, model, origin.split(":", 1)[1], path)
-    if origin is not None:
+    if origin is not None and not origin.startswith("openrouter:"):
+        source, key = origin.split(":", 1)
+        raw, where = published.catalog_raw(source, key), f"{source}'s entry {key}"
+    elif origin is not None:
         raw = published.openrouter_raw(origin.split(":", 1)[1])
         where = f"OpenRouter's record {origin.split(':', 1)[1]}"
     elif listing.is_openrouter:

@@ -7,7 +7,10 @@ Raw snapshots are looked up by key and parsed once each:
 
 - OpenRouter: the record of a listed model is in the catalog's ``rawKey``; a carried (missing)
   model's in the snapshot of the hour it was last seen (``lifecycle.lastSeen``);
-- a provider list: its own ``rawKey``, parsed by the source type's adapter.
+- a provider list: its own ``rawKey``, parsed by the source type's adapter;
+- an independent catalog a merged list cites (``modelsdev:<key>``, ``litellm:<key>``,
+  ``genai-prices:<key>``): the file its ``models/catalogs/<source>/current.json`` was read from
+  (``rawKey``), each entry under the key the catalog's adapter gives it.
 
 A snapshot the store does not hold (the embedded catalog has none, an operator pruned it)
 cannot be checked against: the laws then check the evidence's form only.
@@ -94,9 +97,15 @@ class RawRecords:
         return records.get(model_id)
 
 
+CATALOG_SOURCES = ("modelsdev", "litellm", "genai-prices")
+"""The independent catalogs a merged provider list may cite as ``<source>:<key>``."""
+
+
 def _records(data: bytes, source_type: str) -> dict[str, Any] | None:
     """Native id → raw record (a mapping) of one snapshot; None when it cannot be parsed."""
     try:
+        if source_type in CATALOG_SOURCES:
+            return _catalog_records(simplejson.loads(data), source_type)
         if source_type == "openrouter":
             from pipeline.sources.openrouter import iter_items
 
@@ -109,12 +118,35 @@ def _records(data: bytes, source_type: str) -> dict[str, Any] | None:
         return None
 
 
+def _catalog_records(data: Any, source: str) -> dict[str, Any]:
+    """Key → raw entry of an independent catalog's file, keyed as its adapter keys entries:
+    models.dev ``<provider>/<model>``, LiteLLM its own key, genai-prices
+    ``<provider id>/<model id>``."""
+    out: dict[str, Any] = {}
+    if source == "litellm" and isinstance(data, dict):
+        return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+    if source == "modelsdev" and isinstance(data, dict):
+        for provider, entry in data.items():
+            models = entry.get("models") if isinstance(entry, dict) else None
+            for model_id, raw in (models or {}).items() if isinstance(models, dict) else ():
+                out[f"{provider}/{model_id}"] = raw
+    if source == "genai-prices" and isinstance(data, list):
+        for provider in data:
+            if not isinstance(provider, dict):
+                continue
+            for raw in provider.get("models") or ():
+                if isinstance(raw, dict):
+                    out[f"{provider.get('id')}/{raw.get('id')}"] = raw
+    return out
+
+
 def _provider_records(data: bytes, source_type: str) -> dict[str, Any] | None:
+    from pipeline.sources.native import Adapter
     from pipeline.sources.registry import SOURCE_TYPES
 
     kind = SOURCE_TYPES.get(source_type)
-    if kind is None:
-        return None
+    if kind is None or not isinstance(kind.adapter, Adapter):
+        return None  # an independent catalog: not a provider list's raw form
     adapter = kind.adapter
     pages = [data]
     if adapter.paginated:
@@ -154,6 +186,8 @@ class PublishedSet:
     reserved: Mapping[str, str] = field(default_factory=dict)
     """Model id → alias reserved by ``alias-overrides.json`` (the one way to give a natural
     alias to another model)."""
+    catalog_keys: Mapping[str, str] = field(default_factory=dict)
+    """Independent catalog → the ``rawKey`` of the file its merged entries were read from."""
     _records: dict[str, ModelRecord] | None = field(default=None, repr=False)
 
     @property
@@ -168,6 +202,10 @@ class PublishedSet:
             for stone in self.deprecations.tombstones if self.deprecations else ():
                 self._records.setdefault(stone.id, stone.record)
         return self._records.get(model_id)
+
+    def catalog_raw(self, source: str, key: str) -> Any:
+        """An independent catalog's raw entry under ``key`` (None, or ``NOT_HELD``)."""
+        return self.raw.get(self.catalog_keys.get(source), source, key)
 
     def openrouter_raw(self, model_id: str) -> Any:
         """The raw OpenRouter record of ``model_id`` (None, or ``NOT_HELD``: see RawRecords)."""
@@ -207,7 +245,24 @@ def read_set(store: Store, reserved: Mapping[str, str] | None = None) -> Publish
         catalog_key=catalog_key,
         generated_at=generated_at,
         reserved=dict(reserved or {}),
+        catalog_keys=catalog_raw_keys(store),
     )
+
+
+def catalog_raw_keys(store: Store) -> dict[str, str]:
+    """Independent catalog → the ``rawKey`` its published ``current.json`` names."""
+    out: dict[str, str] = {}
+    for source in CATALOG_SOURCES:
+        try:
+            blob = store.get(keys.catalog_current(source))
+            head = simplejson.loads(blob.data) if blob is not None else None
+        except (StoreError, ValueError) as exc:
+            log.warning("catalog unreadable", extra={"source": source, "error": str(exc)})
+            continue
+        raw_key = head.get("rawKey") if isinstance(head, dict) else None
+        if isinstance(raw_key, str):
+            out[source] = raw_key
+    return out
 
 
 def provider_listing(provider: ProviderCatalog) -> Listing:

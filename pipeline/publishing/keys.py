@@ -40,9 +40,38 @@ def schema(name: str) -> str:
     return f"models/schemas/{name}.schema.json"
 
 
-def provider_current(source: str) -> str:
-    """``models/providers/<source>/current.json``."""
-    return f"models/providers/{source}/current.json"
+PROVIDERS = "models/providers"
+PROVIDERS_INDEX = f"{PROVIDERS}/index.json"
+"""Every published provider list with its counts (``ProvidersIndex``)."""
+PROVIDERS_HISTORY = f"{PROVIDERS}/history.json"
+"""History index of the provider lists (events keyed ``<provider>/<model id>``)."""
+PROVIDERS_HISTORY_SEGMENTS = f"{PROVIDERS}/history/"
+CATALOGS = "models/catalogs"
+
+
+def provider_current(provider: str) -> str:
+    """``models/providers/<provider>/current.json``: the provider's merged list."""
+    return f"{PROVIDERS}/{provider}/current.json"
+
+
+def provider_native(source: str) -> str:
+    """``models/providers/<source>/native.json``: a provider source's own list (its cache)."""
+    return f"{PROVIDERS}/{source}/native.json"
+
+
+def providers_history_segment(seq: int, run_id: str) -> str:
+    """``models/providers/history/<seq>-<run_id>.json``."""
+    return f"{PROVIDERS_HISTORY_SEGMENTS}{seq:06d}-{run_id}.json"
+
+
+def catalog_current(source: str) -> str:
+    """``models/catalogs/<source>/current.json``: an independent catalog, normalized."""
+    return f"{CATALOGS}/{source}/current.json"
+
+
+def catalog_raw(source: str, now: datetime) -> str:
+    """``models/catalogs/<source>/raw-YYYYMMDDHH.json``: its file verbatim."""
+    return f"{CATALOGS}/{source}/raw-{hour_stamp(now)}.json"
 
 
 def provider_raw(source: str, now: datetime) -> str:

@@ -63,6 +63,20 @@ def encode(name: str, artifact: BaseModel) -> bytes:
     return redact.redact_bytes(data)
 
 
+def encode_plain(name: str, document: Mapping[str, Any]) -> bytes:
+    """Like :func:`encode`, for a document already in its published shape (plain mappings,
+    prices as Decimal): the merged provider lists, which are assembled as mappings because
+    validating thousands of records field by field twice would cost seconds. The schema is
+    the check, as for every artifact. They carry upstream data and texts scrubbed where they
+    were made (the provider's own list is published through :func:`encode`), so, like the
+    items of :func:`encode_listing`, only remembered secrets are scrubbed here: the key-shape
+    patterns would mangle upstream text (``deepseek-r1-basic supports_response_schema`` reads
+    as HTTP Basic credentials)."""
+    data = jsonio.dumps(document)
+    schemas.validate(name, jsonio.loads_plain(data))
+    return redact.redact_bytes(data, shapes=False)
+
+
 def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) -> bytes:
     """Like :func:`encode`, for documents dominated by one large list (``current.json``).
 

@@ -18,14 +18,21 @@ import jsonschema_rs
 from pydantic import BaseModel
 
 from pipeline.publishing.jsonpath import json_path
-from pipeline.records.catalog import CurrentCatalog, Deprecations, ProviderCatalog
+from pipeline.records.catalog import (
+    CurrentCatalog,
+    Deprecations,
+    ProviderCatalog,
+    ProvidersIndex,
+)
 from pipeline.records.curated import CuratedCatalog
 from pipeline.records.history import HistoryIndex, HistorySegment
+from pipeline.records.independent import CatalogSnapshot
 from pipeline.records.runs import Manifest, RunReport, Status
 from pipeline.records.telemetry import TelemetryDocument
 
 # Published artifact name → the model its schema is generated from. Later stages add theirs.
 ARTIFACTS: dict[str, type[BaseModel]] = {
+    "catalog-current": CatalogSnapshot,
     "current": CurrentCatalog,
     "curated": CuratedCatalog,
     "deprecations": Deprecations,
@@ -33,6 +40,7 @@ ARTIFACTS: dict[str, type[BaseModel]] = {
     "history-segment": HistorySegment,
     "manifest": Manifest,
     "provider-current": ProviderCatalog,
+    "providers-index": ProvidersIndex,
     "run-report": RunReport,
     "status": Status,
     "telemetry": TelemetryDocument,

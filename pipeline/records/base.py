@@ -11,10 +11,16 @@ from pydantic import BaseModel, ConfigDict, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 SCHEMA_VERSION = 1
-PROVIDER_SCHEMA_VERSION = 2
-"""Provider lists (`models/providers/<source>/current.json`). Version 2: a capability flag no
-source states for the provider is absent (`ProviderModelRecord`); version 1 published it at its
-default. Version 1 documents still read as version 2 (every flag present)."""
+PROVIDER_SCHEMA_VERSION = 3
+"""Provider lists (`models/providers/<provider>/current.json`). Version 3 (issue 30): one list
+per provider any source names, merged from the provider's own list, its OpenRouter offer and
+the independent catalogs, every value with its source (`provenance`), with agreement and
+disagreements per field. Version 2: a capability flag no source states for the provider is
+absent (`ProviderModelRecord`); version 1 published it at its default. Versions 1 and 2 still
+read (as a provider's own list, `native.json`, which keeps version 2's shape)."""
+NATIVE_SCHEMA_VERSION = 2
+"""A provider source's own list as it served it (`models/providers/<source>/native.json`):
+version 2's shape, the input of the merge."""
 
 # Prices are Decimal end to end and written as exact JSON numbers (see jsonio.py).
 Usd = Annotated[Decimal, WithJsonSchema({"type": "number"})]
@@ -25,6 +31,7 @@ DetectionLayer = Literal["api", "heuristic", "override", "telemetry"]
 LifecycleState = Literal["active", "stale", "deprecated", "removed"]
 Outcome = Literal["ok", "degraded", "guarded", "failed", "locked"]
 ServedBy = Literal["api", "catalog", "stale"]
+Weights = Literal["open", "closed"]
 PriceTier = Literal["free", "budget", "standard", "pro", "premium", "variable", "unknown"]
 
 

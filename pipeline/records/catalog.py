@@ -42,9 +42,27 @@ class CurrentCatalog(Record):
     serve the model on OpenRouter, so a given host's own price may be higher."""
 
 
+class Contributor(Record):
+    """One source whose list went into a merged provider list."""
+
+    served_by: ServedBy
+    """How that source's list was served in the run that merged it (`api` also for a fresh
+    cache of an API fetch)."""
+    fetched_at: str
+    """When that list was fetched, ISO-8601 UTC."""
+    count: int
+    """Models of this provider in that list."""
+    upstream: list[str] = Field(default_factory=list)
+    """The provider's names in that source (`google`, `vertex_ai-language-models`, ...), for an
+    independent catalog."""
+
+
 class ProviderCatalog(Record):
-    """`models/providers/<source>/current.json`: one provider-native list, normalized, and
-    the cache metadata that decides when it is fetched again."""
+    """`models/providers/<provider>/current.json`: one provider's models, merged from every
+    source that names the provider (issue 30), with the cache metadata of its own source.
+
+    The same shape (version 2, without the merge's fields) is a provider source's own list,
+    `models/providers/<source>/native.json`: the cache that decides when it is fetched again."""
 
     schema_version: int = PROVIDER_SCHEMA_VERSION
     """Version of this document's schema."""
@@ -53,10 +71,12 @@ class ProviderCatalog(Record):
     run_id: str
     """The run that wrote it."""
     source: str
-    """Source name (the `sources:` key), also each record's `provider`."""
+    """The provider (a `sources:` key, or a provider name an independent catalog uses, mapped
+    by `pipeline.sources.provider_names`), also each record's `provider`."""
     source_type: str
-    """Registry type of the source (`openai`, `openai-compatible`, `xai` for its pinned
-    manifest, ...); differs from `source` for named instances."""
+    """Registry type of the provider's own source (`openai`, `openai-compatible`, `xai` for its
+    pinned manifest, ...); differs from `source` for named instances; `independent` when only
+    independent catalogs name the provider."""
     fetched_at: str
     """When the data was fetched from the provider's API (for `catalog`: when the OpenRouter
     catalog it was taken from was generated)."""
@@ -82,6 +102,63 @@ class ProviderCatalog(Record):
     data_as_of: str | None = None
     """When the data was observed upstream, when that is not `fetchedAt`: a pinned manifest's
     `reviewed` date (its list is as old as its last review, whenever it was read)."""
+    contributors: dict[str, Contributor] | None = None
+    """Merged lists: source → how its list was served; the provider's own source first in
+    precedence, then `openrouter`, then the independent catalogs."""
+    name: str | None = None
+    """The provider's display name, where a source gives one (`Fireworks AI`)."""
+
+
+class ProviderSummary(Record):
+    """One provider in `models/providers/index.json`."""
+
+    provider: str
+    """Provider name, the list's `source`."""
+    name: str | None = None
+    """Display name, where a source gives one."""
+    key: str
+    """Store key of the provider's list."""
+    count: int
+    """Models in the list (stale and deprecated ones included, removed ones not)."""
+    states: dict[str, int] = Field(default_factory=dict)
+    """Lifecycle state → models."""
+    source_type: str
+    """The list's `sourceType` (`independent` when only independent catalogs name it)."""
+    sources: list[str]
+    """Sources whose lists went into it, in precedence order."""
+    served_by: ServedBy
+    """The list's `servedBy`."""
+    data_as_of: str
+    """When its data was observed upstream (`dataAsOf`, else `fetchedAt`)."""
+
+
+class ProviderModelRef(Record):
+    """One provider–model, by provider and the model's id there."""
+
+    provider: str
+    """Provider name."""
+    id: str
+    """The model's id in that provider's list."""
+
+
+class ProvidersIndex(Record):
+    """`models/providers/index.json`: every published provider list, written with them."""
+
+    schema_version: int = PROVIDER_SCHEMA_VERSION
+    """Version of this document's schema."""
+    generated_at: str
+    """The run's clock, ISO-8601 UTC."""
+    run_id: str
+    """The run that wrote it."""
+    count: int
+    """Number of providers."""
+    models: int
+    """Provider–model records across all lists."""
+    providers: list[ProviderSummary]
+    """Providers, sorted by name."""
+    serving: dict[str, list[ProviderModelRef]] = Field(default_factory=dict)
+    """OpenRouter model id → the provider–models matched to it (by a provider's own list or by
+    id), sorted: who serves a model of the catalog, without reading every list."""
 
 
 RedirectReason = Literal["rename", "variant", "override", "replacement", "family-fallback"]

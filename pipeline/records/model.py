@@ -17,6 +17,7 @@ from pipeline.records.base import (
     Reasoning,
     Record,
     Usd,
+    Weights,
 )
 
 
@@ -378,6 +379,41 @@ class ModelRecord(Record):
     it was observed in the window — read absent as `unverified`."""
 
 
+class FieldAgreement(Record):
+    """How the sources that state one field of a provider–model agree with the published value."""
+
+    sources: int
+    """Sources stating the field (the provider's own list, its OpenRouter offer, each
+    independent catalog): two or more, else there is nothing to agree on."""
+    agree: int
+    """Of those, how many state the published value (prices equal within a millionth)."""
+
+
+class Dissent(Record):
+    """One source stating another value than the published one for a field."""
+
+    field: str
+    """The field (`input`, `output`, `cacheRead`, `cacheWrite`, `maxContext`, `maxOutput`,
+    `supportsVision`, `supportsTools`, `reasoning`, `structuredOutput`)."""
+    value: Usd | int | bool
+    """The source's value, in the published unit (USD per 1M tokens for prices)."""
+    source: str
+    """The source (`modelsdev`, `litellm`, `genai-prices`, `openrouter`, or the provider's own
+    list by its source name)."""
+
+
+class AnnouncedPrice(Record):
+    """A price that takes effect on a later date, as announced upstream (genai-prices
+    `constraint.start_date`)."""
+
+    from_date: str = Field(alias="from")
+    """The day it takes effect (YYYY-MM-DD, UTC)."""
+    pricing: PriceFields
+    """The prices from that day (USD per 1M tokens)."""
+    source: str
+    """Who announced it (`genai-prices`)."""
+
+
 class ProviderModelRecord(ModelRecord):
     """One model in a provider list. The fields of `ModelRecord`, except that a capability flag
     no source states for this provider (no API signal, no name pattern, no override) is absent
@@ -400,3 +436,22 @@ class ProviderModelRecord(ModelRecord):
     quantization: str | None = None
     """Weights precision this host serves the model at (`fp8`, `fp4`, ...), when its own
     list states it (Baseten's `quantization`)."""
+    agreement: dict[str, FieldAgreement] | None = None
+    """Field → how many sources state it and how many agree with the published value; only
+    fields two or more sources state (issue 30). Absent when no field has two sources."""
+    disagreements: list[Dissent] | None = None
+    """Every source value that differs from the published one, with its source, sorted by
+    field and source. Absent when all sources agree."""
+    unconfirmed: list[str] | None = None
+    """Fields whose value rests on one independent catalog alone (no other source states
+    them), sorted. Absent when there is none."""
+    announced_prices: list[AnnouncedPrice] | None = None
+    """Prices announced for later dates, oldest first (`catalog cost --on DATE` applies
+    them). Absent when none is announced."""
+    weights: Weights | None = None
+    """`open` when the model's weights are published, `closed` when not, as a source states
+    it (models.dev `open_weights`); absent when no source says."""
+    release_stage: Literal["alpha", "beta"] | None = None
+    """Pre-release stage a source states (models.dev `status`); absent for a general release."""
+    last_updated: str | None = None
+    """When a source last saw the model's data change (models.dev `last_updated`, a date)."""

@@ -10,6 +10,9 @@
     registry.core()                                     # the curated core, with UX metadata
     registry.search(open_weights=True, knowledge_cutoff_after="2025-06-01")
     registry.cost("openai/gpt-4o", input=12_000, output=800, cached=4_000, at="02:30")
+    registry.providers()                                # every provider list (issue 30)
+    registry.provider_models("anthropic", capability="tools")
+    registry.model_providers("openai/gpt-4o")           # who serves it, prices and sources
     registry.refresh()                                  # cheap poll; swaps only a valid set
 
     live = Availability.attach(registry)                # runtime: which clients serve what now
@@ -24,6 +27,7 @@ The library:
 - ``core``: ``Registry`` (opens, polls, swaps sets) and ``Snapshot`` (queries over one set);
 - ``loader``: reading one consistent published set from a store, and polling it cheaply;
 - ``cost``: what a call costs, from the published prices;
+- ``providers``: the provider lists (every provider, its models, who serves a model);
 - ``availability/``: the runtime overlay (which of a gateway's clients serve what now), loaded
   on first use.
 
@@ -50,6 +54,7 @@ from pipeline.registry.core import (
 )
 from pipeline.registry.cost import CostEstimate, CostUnavailable, estimate_cost
 from pipeline.registry.loader import CatalogSet, LoadError
+from pipeline.registry.providers import ProviderNotFound
 from pipeline.resolve import Hop, Notice, Resolution
 
 if TYPE_CHECKING:
@@ -91,6 +96,7 @@ __all__ = [
     "ModelNotFound",
     "ModelState",
     "Notice",
+    "ProviderNotFound",
     "QueryError",
     "RefreshResult",
     "Registration",

@@ -17,13 +17,14 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
+from pipeline.registry.providers import ProviderLists, ProviderNotFound, filter_models
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
 from pipeline.timeutil import parse_iso
 
@@ -293,7 +294,9 @@ class Snapshot:
         open_weights: bool | None = None,
         knowledge_cutoff_after: str | None = None,
         kind: str | Iterable[str] | None = None,
+        served: Collection[str] = (),
     ) -> list[dict[str, Any]]:
+        """See ``Registry.search``; ``served``: ids the ``provider`` serves per its list."""
         offers_ok = offer_filter(served_by, max_offer_price, quantization)
         capabilities = _values("capability", capability, CAPABILITIES)
         cutoff_after = _cutoff_after(knowledge_cutoff_after)
@@ -317,9 +320,14 @@ class Snapshot:
                 continue
             if kinds and model.get("kind") not in kinds:
                 continue
-            if wanted_provider and wanted_provider not in (
-                str(model.get("provider", "")).lower(),
-                str(model.get("family", "")).lower(),
+            if (
+                wanted_provider
+                and wanted_provider
+                not in (
+                    str(model.get("provider", "")).lower(),
+                    str(model.get("family", "")).lower(),
+                )
+                and model["id"] not in served
             ):
                 continue
             if needle and not any(
@@ -427,6 +435,10 @@ class Registry:
         self.listeners: list[Callable[[Snapshot], None]] = []
         """Called on the refreshing thread after each swap with the new snapshot, so overlays
         (runtime availability) catch up there instead of on a request thread."""
+        self.provider_lists = ProviderLists(store)
+        """The published provider lists (issue 30), read on first use."""
+        self._serves: tuple[str, dict[str, frozenset[str]]] = ("", {})
+        self._provider_history: tuple[str, History] | None = None
 
     @classmethod
     def open(cls, store: str | Store | None, *, clock: Callable[[], float] = time.time) -> Registry:
@@ -584,7 +596,8 @@ class Registry:
         ``knowledge_cutoff_after``: a date (YYYY-MM-DD or YYYY-MM), models whose training
         cutoff is later (models without a stated cutoff never match). Offer filters (one offer
         must meet all given): ``served_by`` provider name or tag, ``max_offer_price`` USD per
-        1M input tokens, ``quantization`` (see ``offer_filter``)."""
+        1M input tokens, ``quantization`` (see ``offer_filter``). ``provider`` also matches a
+        model that provider serves per its published list (issue 30)."""
         return self.snapshot.search(
             capability=capability,
             tier=tier,
@@ -598,7 +611,95 @@ class Registry:
             open_weights=open_weights,
             knowledge_cutoff_after=knowledge_cutoff_after,
             kind=kind,
+            served=self.serves(provider) if provider else (),
         )
+
+    # -- provider lists (issue 30) -----------------------------------------------------------
+
+    def providers(self, *, q: str | None = None, source: str | None = None) -> list[dict[str, Any]]:
+        """Every provider with a published list (name, display name, counts by state, the
+        sources merged into it, when its data was observed), sorted by name. ``q``: substring
+        of the name or display name; ``source``: only lists that source contributes to."""
+        needle = q.strip().lower() if q else None
+        out = []
+        for entry in self.provider_lists.summaries():
+            if needle and not any(
+                needle in str(entry.get(k) or "").lower() for k in ("provider", "name")
+            ):
+                continue
+            if source and source not in (entry.get("sources") or ()):
+                continue
+            out.append(entry)
+        return out
+
+    def provider(self, name: str) -> dict[str, Any]:
+        """A provider's merged list as published; ProviderNotFound names close names."""
+        return self.provider_lists.document(name)
+
+    def provider_models(
+        self,
+        provider: str,
+        *,
+        capability: str | Iterable[str] | None = None,
+        tier: str | Iterable[str] | None = None,
+        state: str | Iterable[str] | None = None,
+        q: str | None = None,
+        source: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The records of ``provider``'s list meeting every given filter (as ``search``;
+        ``state`` also takes ``stale`` and ``deprecated``; ``source``: a source that lists the
+        model). A flag the list does not state (absent: unknown) never meets a capability."""
+        document = self.provider(provider)
+        capabilities = _values("capability", capability, CAPABILITIES)
+        checks = [CAPABILITIES[c] for c in sorted(capabilities)]
+        found = filter_models(
+            document.get("models") or [],
+            capability=(lambda m: all(c(m) for c in checks)) if checks else None,
+            tiers=_values("tier", tier, TIERS),
+            states=_values("state", state, STATES),
+            q=q,
+            source=source,
+        )
+        return [dict(m) for m in found]
+
+    def serves(self, provider: str) -> frozenset[str]:
+        """OpenRouter ids of the catalog's models ``provider`` serves (per its list)."""
+        version = self.provider_lists.version
+        if self._serves[0] != version or not version:
+            by_provider: dict[str, set[str]] = {}
+            index = self.provider_lists.index() or {}
+            for model_id, refs in (index.get("serving") or {}).items():
+                for ref in refs:
+                    by_provider.setdefault(str(ref["provider"]), set()).add(model_id)
+            self._serves = (version, {k: frozenset(v) for k, v in by_provider.items()})
+        return self._serves[1].get(provider.strip().lower(), frozenset())
+
+    def model_providers(self, ref: str) -> list[dict[str, Any]]:
+        """Every provider that serves the catalog's model ``ref``: per provider its record
+        there and where each of its values comes from (``provenance``), by provider name."""
+        model = self.get(ref)
+        if model is None:
+            resolution = self.resolve(ref)
+            if resolution.model is None:
+                raise ModelNotFound(f"no model matches {ref!r}")
+            model = resolution.model
+        out = []
+        for provider, model_id in self.provider_lists.serving(str(model["id"])):
+            try:
+                document = self.provider(provider)
+            except ProviderNotFound:
+                continue
+            record = next((m for m in document.get("models") or [] if m["id"] == model_id), None)
+            if record is not None:
+                out.append(
+                    {
+                        "provider": provider,
+                        "name": document.get("name"),
+                        "record": record,
+                        "provenance": (document.get("provenance") or {}).get(model_id, {}),
+                    }
+                )
+        return out
 
     def core(self, specialty: str | None = None) -> list[dict[str, Any]]:
         """The curated core (``curated.json`` ``core``): hand-maintained specialty, concise
@@ -661,6 +762,25 @@ class Registry:
         blob = self.store.get(key)
         return None if blob is None else blob.data
 
+    def provider_history(self) -> History:
+        """The provider lists' history (``models/providers/history.json``; events keyed
+        ``<provider>/<model id>``), read again when the lists change."""
+        from pipeline.history.query import History
+
+        version = self.provider_lists.version
+        with self._history_lock:
+            if self._provider_history is None or self._provider_history[0] != version:
+                from pipeline.publishing import keys
+
+                index = read_json(self.store, keys.PROVIDERS_HISTORY)
+                loaded = (
+                    History.load(index, self._read_bytes, f"{self.store.uri}/")
+                    if index
+                    else History.empty()
+                )
+                self._provider_history = (version, loaded)
+            return self._provider_history[1]
+
     def history_id(self, ref: str) -> str:
         """The model id a history question is about: an id the history knows (removed ones
         included), else what ``ref`` resolves to as an id or alias."""
@@ -684,10 +804,23 @@ class Registry:
         return self.history().price_at(self.history_id(ref), when)
 
     def changes(
-        self, since: str | None = None, *, offset: int = 0, limit: int | None = None
+        self,
+        since: str | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        provider: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Changes observed after ``since`` (a date, a UTC time or a run id), oldest first."""
-        return self.history().changes(since, offset=offset, limit=limit)
+        """Changes observed after ``since`` (a date, a UTC time or a run id), oldest first;
+        with ``provider``, the changes of that provider's list (ids ``<provider>/<model id>``,
+        from the provider lists' history)."""
+        if provider is None:
+            return self.history().changes(since, offset=offset, limit=limit)
+        prefix = f"{provider.strip().lower()}/"
+        found, _ = self.provider_history().changes(since)
+        mine = [e for e in found if str(e.get("id", "")).startswith(prefix)]
+        end = len(mine) if limit is None else offset + limit
+        return mine[offset:end], len(mine)
 
 
 @contextlib.contextmanager

@@ -96,6 +96,12 @@ def _stat(store: Store, key: str) -> Any:
     return store.head(key)
 
 
+def marker(store: Store, key: str) -> Any:
+    """A cheap change marker for ``key`` (None when absent): what a reader polls before
+    reading a document again."""
+    return _stat(store, key)
+
+
 def poll(store: Store) -> PollToken:
     """The current poll token: the manifest's marker when one exists, else the artifacts'."""
     manifest = _stat(store, keys.MANIFEST)

@@ -1,17 +1,19 @@
 """One provider source's run: from its cache, its API, or a fallback tier.
 
-Per source (``models/providers/<source>/current.json`` is its cache)::
+Per source (``models/providers/<source>/native.json``, its own list, is its cache)::
 
     fresh cache (servedBy api, fetchedAt + ttlSeconds > now)  → no request
-    else fetch the API  ──ok──► normalize, enrich from OpenRouter, write raw + current.json
+    else fetch the API  ──ok──► normalize, enrich from OpenRouter, write raw + native.json
                         ──fails──► OpenRouter catalog entries for the vendor (use_catalog_fallback)
                                    → the stale cache → the source fails
 
 ``serve_source`` runs one source under the run's ``ProvidersRequest`` and the ``SourceEnv``
 every source shares, and turns whatever happens (an exception included) into that source's
-``SourceResult``; the runner (``pipeline.runs.providers``) runs them side by side. Adapters only
-fetch and translate; everything that writes a source's list lives here. Keys are read from the
-environment when the request is built and go nowhere else.
+``SourceResult``; the runner (``pipeline.runs.providers``) runs them side by side and then merges
+every provider's list (``pipeline.runs.provider_merge``) into its ``current.json``. An
+independent catalog (group ``independent``) is served by ``pipeline.runs.catalog_source``.
+Adapters only fetch and translate; everything that writes a source's list lives here. Keys are
+read from the environment when the request is built and go nowhere else.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pipeline.printable import escaped
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store
-from pipeline.records.base import PROVIDER_SCHEMA_VERSION
+from pipeline.records.base import NATIVE_SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, ProviderCatalog
 from pipeline.records.model import Modalities, ModelRecord, Pricing, ProviderModelRecord, SourceRef
 from pipeline.records.payloads import NativeModel, PayloadError
@@ -44,7 +46,7 @@ from pipeline.records.runs import QuarantinedRecord
 from pipeline.runs.sync_stages import build_record
 from pipeline.sources.config import ProvidersConfig, SourceInstance
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
-from pipeline.sources.native import FetchContext, raw_snapshot
+from pipeline.sources.native import Adapter, FetchContext, raw_snapshot
 from pipeline.sources.pinned import ManifestError
 from pipeline.stages import capabilities, lifecycle, tiers
 from pipeline.stages.aliases import AliasCandidate, assign_aliases
@@ -140,23 +142,30 @@ class SourceEnv:
     ssl_context: ssl.SSLContext
 
 
-def _check_deadline(shared: SourceEnv, inst: SourceInstance) -> None:
+def check_deadline(shared: SourceEnv, inst: SourceInstance) -> None:
     deadline = shared.request.deadline
     if deadline is not None and time.monotonic() > deadline:
         raise PastDeadline(f"{inst.name}: the run's deadline passed; nothing written")
 
 
 def load_cached(store: Store, source: str) -> tuple[ProviderCatalog | None, str | None]:
-    """A source's cached list (its current.json), or None and why it could not be read."""
-    blob = store.get(keys.provider_current(source))
+    """A source's cached list (its native.json), or None and why it could not be read.
+
+    A store written before the merge (issue 30) kept the source's own list in current.json
+    (schema version 1 or 2): that still serves as the cache until the next fetch."""
+    key = keys.provider_native(source)
+    blob = store.get(key)
     if blob is None:
-        return None, None
+        key = keys.provider_current(source)
+        blob = store.get(key)
+        if blob is None or b'"schemaVersion":3' in blob.data[:200].replace(b" ", b""):
+            return None, None
     try:
         return ProviderCatalog.model_validate_json(blob.data), None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        return None, f"cached {keys.provider_current(source)} unreadable ({where}: {first['msg']})"
+        return None, f"cached {key} unreadable ({where}: {first['msg']})"
 
 
 def fresh_until(cached: ProviderCatalog | None, ttl: int) -> datetime | None:
@@ -166,12 +175,19 @@ def fresh_until(cached: ProviderCatalog | None, ttl: int) -> datetime | None:
     return parse_iso(cached.fetched_at) + timedelta(seconds=ttl)
 
 
-def serve_source(shared: SourceEnv, inst: SourceInstance) -> SourceResult:
+SourceRun = Callable[[SourceEnv, SourceInstance], SourceResult]
+"""How one kind of source is served (this module's for provider lists; an independent catalog's
+is ``pipeline.runs.catalog_source.serve_catalog``)."""
+
+
+def serve_source(
+    shared: SourceEnv, inst: SourceInstance, run: SourceRun | None = None
+) -> SourceResult:
     """Serve one source; never raises (a failure is the source's ``failed`` result)."""
     began = time.perf_counter()
     try:
-        _check_deadline(shared, inst)
-        result = _run_source(shared, inst)
+        check_deadline(shared, inst)
+        result = (run or _run_source)(shared, inst)
     except PastDeadline as exc:
         result = SourceResult(inst.name, "failed", reason=str(exc))
     except Exception as exc:  # a bug in one source must not stop the others
@@ -268,6 +284,9 @@ def _fetch(shared: SourceEnv, inst: SourceInstance) -> tuple[list[bytes], list[A
         key = redact.read_secret(inst.api_key_env, shared.env)
     except redact.SecretError as exc:
         raise FetchError(f"{inst.name}: {exc}") from None
+    adapter = inst.kind.adapter
+    if not isinstance(adapter, Adapter):
+        raise TypeError(f"{inst.name}: not a provider-native source")
     with make_client(
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),
@@ -282,8 +301,8 @@ def _fetch(shared: SourceEnv, inst: SourceInstance) -> tuple[list[bytes], list[A
             api_key=key or None,
             manifest_dir=shared.manifest_dir,
         )
-        pages = inst.kind.adapter.fetch(ctx)
-    items = inst.kind.adapter.parse(pages)
+        pages = adapter.fetch(ctx)
+    items = adapter.parse(pages)
     return pages, items
 
 
@@ -296,13 +315,15 @@ def _family(inst: SourceInstance, model_id: str) -> str:
 def _translate_all(
     inst: SourceInstance, items: list[Any]
 ) -> tuple[list[NativeModel], list[QuarantinedRecord]]:
+    adapter = inst.kind.adapter
+    assert isinstance(adapter, Adapter)
     natives: list[NativeModel] = []
     quarantined: list[QuarantinedRecord] = []
     seen: set[str] = set()
     for position, item in enumerate(items):
         raw_id = item.get("id") or item.get("name") if isinstance(item, dict) else None
         try:
-            native = inst.kind.adapter.translate(item)
+            native = adapter.translate(item)
             check_identity(native.id, native.name)
         except (ValueError, TypeError) as exc:
             quarantined.append(
@@ -414,6 +435,7 @@ def _serve_api(
     records.sort(key=lambda r: r.id)
     raw_key = keys.provider_raw(inst.name, now)
     document = ProviderCatalog(
+        schema_version=NATIVE_SCHEMA_VERSION,
         generated_at=iso(now),
         run_id=shared.run_id,
         source=inst.name,
@@ -433,9 +455,11 @@ def _serve_api(
         data = publish.encode("provider-current", document)
     except SchemaViolation as exc:
         return _fall_back(shared, inst, cached, f"{inst.name}: normalized list invalid: {exc}")
-    _check_deadline(shared, inst)
-    shared.store.put(raw_key, raw_snapshot(pages, inst.kind.adapter.paginated))
-    shared.store.put(keys.provider_current(inst.name), data)
+    check_deadline(shared, inst)
+    adapter = inst.kind.adapter
+    paginated = isinstance(adapter, Adapter) and adapter.paginated
+    shared.store.put(raw_key, raw_snapshot(pages, paginated))
+    shared.store.put(keys.provider_native(inst.name), data)
     return SourceResult(
         inst.name,
         "api",
@@ -482,7 +506,7 @@ def _fall_back(
                 "served_by": "stale",
                 "reason": problem,
                 # A version-1 cache reads as version 2 (every flag present): republished as 2.
-                "schema_version": PROVIDER_SCHEMA_VERSION,
+                "schema_version": NATIVE_SCHEMA_VERSION,
             }
         )
         return _serve(shared, inst, stale, "stale", f"API failed and no catalog entries: {problem}")
@@ -497,9 +521,9 @@ def _fall_back(
 def _serve(
     shared: SourceEnv, inst: SourceInstance, document: ProviderCatalog, tier: Tier, reason: str
 ) -> SourceResult:
-    """Publish a fallback tier's list as the source's current.json and report it."""
-    _check_deadline(shared, inst)
-    shared.store.put(keys.provider_current(inst.name), publish.encode("provider-current", document))
+    """Publish a fallback tier's list as the source's native.json and report it."""
+    check_deadline(shared, inst)
+    shared.store.put(keys.provider_native(inst.name), publish.encode("provider-current", document))
     return SourceResult(
         inst.name, tier, count=document.count, data_as_of=document.fetched_at, reason=reason
     )
@@ -559,6 +583,7 @@ def _from_catalog(
                 provenance[native_id][name] = UNKNOWN
         records.append(capabilities.as_provider_record(rec.model_copy(update=update), unknown))
     return ProviderCatalog(
+        schema_version=NATIVE_SCHEMA_VERSION,
         generated_at=iso(shared.request.now),
         run_id=shared.run_id,
         source=inst.name,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,11 +31,13 @@ from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
 from pipeline.publishing.store import Store, StoreError
 from pipeline.records.base import Outcome
-from pipeline.records.catalog import CurrentCatalog
+from pipeline.records.catalog import CurrentCatalog, ProviderCatalog
 from pipeline.records.payloads import PayloadError
 from pipeline.records.runs import JobStatus, RunReport
 from pipeline.runs import fallback
+from pipeline.runs.catalog_source import load_snapshot, serve_catalog
 from pipeline.runs.context import make_run_id
+from pipeline.runs.provider_merge import MergeOutcome, merge_providers
 from pipeline.runs.provider_source import (
     ProvidersRequest,
     SourceEnv,
@@ -44,10 +46,10 @@ from pipeline.runs.provider_source import (
     load_cached,
     serve_source,
 )
-from pipeline.sources.config import SourceInstance, load_providers_config
+from pipeline.sources.config import ProvidersConfig, SourceInstance, load_providers_config
 from pipeline.sources.openrouter import extract_items
 from pipeline.stages.enrich import OpenRouterIndex
-from pipeline.timeutil import iso
+from pipeline.timeutil import iso, parse_iso
 
 # Every module of the provider runner logs as the runner.
 log = logging.getLogger("pipeline.runs.providers")
@@ -110,8 +112,15 @@ def plan(
     for name, inst in pconf.sources.items():
         state = inst.skip_reason(env)
         if state is None:
-            cached, _problem = load_cached(store, name)
-            until = fresh_until(cached, inst.ttl_seconds)
+            if inst.kind.group == "independent":
+                snapshot, _problem = load_snapshot(store, name)
+                fetched = snapshot.fetched_at if snapshot and snapshot.served_by == "api" else None
+                until = (
+                    parse_iso(fetched) + timedelta(seconds=inst.ttl_seconds) if fetched else None
+                )
+            else:
+                cached, _problem = load_cached(store, name)
+                until = fresh_until(cached, inst.ttl_seconds)
             state = f"cache fresh until {iso(until)}" if until and now < until else "due"
         rows.append(
             PlanRow(
@@ -165,7 +174,7 @@ def sync_providers(
     def catalog() -> CurrentCatalog | None:
         with catalog_lock:
             if "catalog" not in catalog_cache:
-                catalog_cache["catalog"] = _openrouter_catalog(store)
+                catalog_cache["catalog"] = openrouter_catalog(store)
             result: CurrentCatalog | None = catalog_cache["catalog"]
             return result
 
@@ -205,13 +214,52 @@ def sync_providers(
             due.append(inst)
     if due:
         with ThreadPoolExecutor(max_workers=len(due) + 1, thread_name_prefix="provider") as pool:
-            futures = {inst.name: pool.submit(serve_source, shared, inst) for inst in due}
+            futures = {
+                inst.name: pool.submit(
+                    serve_source,
+                    shared,
+                    inst,
+                    serve_catalog if inst.kind.group == "independent" else None,
+                )
+                for inst in due
+            }
             # Read the catalog while the requests are in flight, not before them.
             pool.submit(index)
             for name, future in futures.items():
                 results[name] = future.result()
     results = dict(sorted(results.items()))
-    return _finish(store, request, run_id, results, started, asked=bool(request.only))
+    merge = _merge(store, config, pconf, request, run_id, results, catalog, index)
+    return _finish(store, request, run_id, results, started, merge=merge)
+
+
+def _merge(  # noqa: PLR0917 - the run's pieces, passed on once
+    store: Store,
+    config: CatalogConfig,
+    pconf: ProvidersConfig,
+    request: ProvidersRequest,
+    run_id: str,
+    results: dict[str, SourceResult],
+    catalog: Callable[[], CurrentCatalog | None],
+    index: Callable[[], OpenRouterIndex],
+) -> MergeOutcome:
+    """Merge every provider's list; a failure here is reported, and the sources' lists (each
+    already written) stay as they are."""
+    if request.deadline is not None and time.monotonic() > request.deadline:
+        return MergeOutcome(error="the run's deadline passed before the merge; lists unchanged")
+    try:
+        return merge_providers(
+            store,
+            config,
+            pconf,
+            now=request.now,
+            run_id=run_id,
+            results=results,
+            catalog=catalog,
+            index=index,
+        )
+    except (StoreError, publish.UnreadableArtifact, SchemaViolation) as exc:
+        log.error("provider lists not merged", extra={"error": str(exc)})
+        return MergeOutcome(error=f"provider lists not merged: {exc}")
 
 
 def _open_weights(store: Store, catalog: CurrentCatalog | None) -> dict[str, bool]:
@@ -233,7 +281,7 @@ def _open_weights(store: Store, catalog: CurrentCatalog | None) -> dict[str, boo
     return out
 
 
-def _openrouter_catalog(store: Store) -> CurrentCatalog | None:
+def openrouter_catalog(store: Store) -> CurrentCatalog | None:
     """The published OpenRouter catalog, else the embedded one (both only read)."""
     blob = store.get(keys.CURRENT)
     if blob is not None:
@@ -251,12 +299,20 @@ WRITES = ("api", "catalog", "stale")
 """Tiers that write the source's list this run."""
 
 
-def _hold_laws(store: Store, written: list[str], report: RunReport) -> None:
-    """The laws over the lists this run wrote (pipeline.runs.law_check), into ``report``."""
+def _hold_laws(store: Store, written: list[str], merged: list[str], report: RunReport) -> None:
+    """The laws over the lists this run wrote (pipeline.runs.law_check), into ``report``: each
+    source's own list (``written``) and each provider's merged list (``merged``)."""
     from pipeline.runs import law_check
     from pipeline.runs.provider_source import load_cached
 
     documents = [doc for name in written if (doc := load_cached(store, name)[0]) is not None]
+    for provider in merged:
+        blob = store.get(keys.provider_current(provider))
+        try:
+            if blob is not None:
+                documents.append(ProviderCatalog.model_validate_json(blob.data))
+        except ValidationError as exc:
+            report.warnings.append(f"laws: {provider}'s merged list is unreadable: {exc}")
     if not documents:
         return
     try:
@@ -274,7 +330,7 @@ def _finish(
     results: dict[str, SourceResult],
     started: float,
     *,
-    asked: bool,
+    merge: MergeOutcome,
 ) -> ProvidersResult:
     now = request.now
     tiers: dict[str, int] = {}
@@ -296,6 +352,9 @@ def _finish(
         for r in results.values()
         if r.tier in ("catalog", "stale", "failed")
     ]
+    if merge.error:
+        warnings.append(merge.error)
+    warnings.extend(merge.failed)
     entries = {name: res.entry(now) for name, res in results.items()}
     counts = {f"tier_{k}": v for k, v in sorted(tiers.items())}
     counts["sources"] = len(results)
@@ -305,6 +364,8 @@ def _finish(
     # Models readers can use after this run, cache hits included (`published` counts writes).
     counts["served"] = sum(r.count for r in results.values() if r.tier not in ("failed", "skipped"))
     counts["quarantined"] = sum(len(r.quarantined) for r in results.values())
+    if merge.providers:
+        counts.update(merge.counts())
     error = "; ".join(r.reason or r.source for r in results.values() if r.tier == "failed") or None
     report = RunReport(
         generated_at=iso(now),
@@ -315,6 +376,7 @@ def _finish(
         error=error,
         timings_ms={
             **{f"source:{n}": round(r.elapsed_ms, 3) for n, r in results.items()},
+            **({"merge": round(merge.elapsed_ms, 3)} if merge.providers else {}),
             "total": round((time.perf_counter() - started) * 1000, 3),
         },
         counts=counts,
@@ -324,9 +386,13 @@ def _finish(
             for q in r.quarantined
         ],
         warnings=warnings,
-        details={"sources": entries},
+        details={
+            "sources": entries,
+            # The crosscheck of the run: how the sources of each field agree (issue 30).
+            **({"crosscheck": merge.crosscheck} if merge.crosscheck else {}),
+        },
     )
-    _hold_laws(store, [n for n, r in results.items() if r.tier in WRITES], report)
+    _hold_laws(store, [n for n, r in results.items() if r.tier in WRITES], merge.written, report)
     try:
         store.put(keys.run_report(run_id), publish.encode("run-report", report))
         previous = publish.read_status(store)
@@ -373,6 +439,8 @@ def _finish(
     summary = (
         f"providers: {len(results)} sources ({parts or 'none'}) in {elapsed:.2f}s → {store.uri}"
     )
+    if merge.providers:
+        summary += f"; {merge.providers} provider lists, {merge.records} models"
     trouble = [
         f"{r.source} {r.tier}" for r in results.values() if r.tier in ("catalog", "stale", "failed")
     ]

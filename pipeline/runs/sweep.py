@@ -72,10 +72,12 @@ def sweep_lifecycle(
 
 
 def prune_raw(store: Store, now: datetime, retention_days: int) -> list[str]:
-    """Delete raw snapshots (OpenRouter and provider lists) older than the retention."""
+    """Delete raw snapshots (OpenRouter, provider lists, independent catalogs) older than the
+    retention."""
     cutoff = now - timedelta(days=retention_days)
     pruned: list[str] = []
-    for key in store.list(f"{keys.OPENROUTER}/") + store.list("models/providers/"):
+    listed = store.list(f"{keys.OPENROUTER}/") + store.list(f"{keys.PROVIDERS}/")
+    for key in listed + store.list(f"{keys.CATALOGS}/"):
         match = _RAW.search(key)
         if match is None:
             continue
@@ -206,6 +208,7 @@ def deprecation_sweep(ctx: JobContext) -> JobResult:
     pruned = prune_raw(store, now, ctx.settings.raw_retention_days)
     try:
         history_log.prune(store)
+        history_log.prune(store, keys.PROVIDERS_HISTORY, keys.PROVIDERS_HISTORY_SEGMENTS)
     except (StoreError, publish.UnreadableArtifact) as exc:
         warnings.append(f"history segments not pruned: {exc}")
     counts = {

@@ -14,7 +14,8 @@ The routes live with what they serve, each module registering its own on the app
 - ``catalog_routes``: search, curated buckets and core (``core_routes``), deprecations, and
   the catalog's own record at ``/api/models/{ref}``;
 - ``admin_routes``: status, refresh and runs behind ``CATALOG_ADMIN_TOKEN`` (403 when unset);
-- routers: offers (``offers_routes``), the availability overlay (``runtime_routes``), telemetry
+- routers: offers (``offers_routes``), the provider lists (``provider_routes``), the
+  availability overlay (``runtime_routes``), telemetry
   (``pipeline.telemetry.api``) and the web explorer (``pipeline.web.routes``).
 """
 
@@ -49,6 +50,7 @@ from pipeline.service.http import HttpHygiene
 from pipeline.service.metrics import Metrics, MetricsMiddleware
 from pipeline.service.native_routes import NATIVE_PREFIXES, add_native_routes
 from pipeline.service.offers_routes import router as offers_router
+from pipeline.service.provider_routes import provider_router
 from pipeline.service.spec import Open, error_responses
 from pipeline.telemetry.api import telemetry_router
 from pipeline.web.routes import build_router as explorer_router
@@ -214,6 +216,7 @@ def create_app(
         return respond(request, document[0], "public, max-age=300")
 
     app.include_router(offers_router)  # /api/models/{ref}/offers (issue 16)
+    app.include_router(provider_router(registry))  # /api/providers… (issue 30)
 
     app.include_router(runtime_routes.runtime_router(registry))  # /api/runtime (issue 18)
 

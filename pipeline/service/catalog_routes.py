@@ -165,7 +165,12 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
             ),
         ] = None,
         provider: Annotated[
-            str | None, Query(max_length=100, description="Provider or family (vendor prefix).")
+            str | None,
+            Query(
+                max_length=100,
+                description="Provider or family (vendor prefix), or a provider whose list "
+                "serves the model (`/api/providers`).",
+            ),
         ] = None,
         q: Annotated[
             str | None, Query(max_length=200, description="Substring of id, alias or name.")
@@ -223,7 +228,11 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
             served_by,
             max_offer_price,
             quantization,
+            # `provider` also matches what the provider's list serves (issue 30): the lists
+            # change apart from the catalog, so their version is part of the key.
+            registry.provider_lists.version if provider else "",
         )
+        served = registry.serves(provider) if provider else frozenset()
 
         def matching(snap: Snapshot) -> list[dict[str, Any]]:
             return snap.search(
@@ -239,6 +248,7 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
                 served_by=served_by,
                 max_offer_price=max_offer_price,
                 quantization=quantization,
+                served=served,
             )
 
         def build(snap: Snapshot) -> Any:

@@ -6,6 +6,7 @@
       openai: {enabled: true, base_url: https://api.openai.com/v1, api_key_env: OPENAI_API_KEY}
       ollama: {enabled: true, base_url: http://localhost:11434}
       my-vllm: {type: openai-compatible, base_url: http://10.0.0.5:8000/v1}
+      modelsdev: {url: https://models.dev/api.json}      # an independent catalog: its file
     model_cache:
       default_ttl_seconds: 3600
       provider_ttl_overrides: {ollama: 300, lmstudio: 300, perplexity: 86400}
@@ -44,6 +45,9 @@ class SourceSettings(_Section):
     """Run this source; default from the registry (local and generic endpoints: off)."""
     base_url: str | None = None
     """Base URL of the API (no trailing slash needed)."""
+    url: str | None = None
+    """An independent catalog's file (models.dev `api.json`, LiteLLM's price file,
+    genai-prices `data.json`): its full URL. Only for those sources."""
     api_key_env: str | None = None
     """Environment variable holding the key. The key itself never goes in this file."""
     ttl_seconds: int | None = Field(default=None, ge=0)
@@ -85,6 +89,8 @@ class SourceInstance:
     def skip_reason(self, env: Mapping[str, str]) -> str | None:
         """Why this source will not run, or None when it will."""
         if not self.enabled:
+            if self.kind.group == "independent":
+                return f"off: list it under sources: ({self.name}: {{}} or with url:) to sync it"
             return "disabled (set enabled: true under sources:)"
         if not self.base_url and self.kind.group != "pinned":
             return "no base_url configured"
@@ -153,12 +159,22 @@ def load_providers_config(config: CatalogConfig) -> ProvidersConfig:
         enabled = (
             entry.enabled if entry.enabled is not None else (kind.enabled_by_default or configured)
         )
+        if entry.url is not None and kind.group != "independent":
+            raise ConfigError(
+                f"sources.{name}.url: only an independent catalog (modelsdev, litellm, "
+                "genai-prices) reads a file by URL; use base_url for an API"
+            )
+        if entry.base_url is not None and kind.group == "independent":
+            raise ConfigError(
+                f"sources.{name}.base_url: an independent catalog is one file; set "
+                f"sources.{name}.url to its full URL"
+            )
         instances[name] = SourceInstance(
             name=name,
             type_name=type_name,
             kind=kind,
             enabled=enabled,
-            base_url=(entry.base_url or kind.base_url or "").rstrip("/") or None,
+            base_url=(entry.url or entry.base_url or kind.base_url or "").rstrip("/") or None,
             api_key_env=entry.api_key_env or kind.api_key_env,
             ttl_seconds=ttl,
             timeout_seconds=entry.timeout_seconds,

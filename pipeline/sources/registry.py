@@ -2,8 +2,9 @@
 
 Grouped as models.dev does: ``direct`` vendors list their own models; ``host`` providers serve
 other vendors' open models; ``local`` servers run on your machine; ``pinned`` providers have no
-usable list API and are read from hand-maintained manifests. Each row gives the defaults an
-operator can override in ``catalog.yaml`` (``sources:``).
+usable list API and are read from hand-maintained manifests; ``independent`` catalogs
+(models.dev, LiteLLM, genai-prices) list many providers' models in one file. Each row gives the
+defaults an operator can override in ``catalog.yaml`` (``sources:``).
 """
 
 from __future__ import annotations
@@ -16,22 +17,30 @@ from pipeline.sources import (
     anthropic,
     cohere,
     gemini,
+    genai_prices,
     groq,
+    litellm,
     mistral,
+    modelsdev,
     ollama,
     openai,
     pinned,
     together,
 )
+from pipeline.sources.independent import CatalogAdapter
 from pipeline.sources.native import Adapter
 
-Group = Literal["direct", "host", "local", "compatible", "pinned"]
+Group = Literal["direct", "host", "local", "compatible", "pinned", "independent"]
 
 # TTL defaults (seconds), from the caching plan in ../shared/seeds/002: local servers change
 # when someone pulls a model (5 min); hand-maintained manifests change on review (24 h); every
 # other source uses ``model_cache.default_ttl_seconds`` (1 h by default).
 LOCAL_TTL = 300
 PINNED_TTL = 86400
+# Independent catalogs: models.dev rebuilds api.json hourly and LiteLLM and genai-prices change
+# a few times a day; their files are 2-5 MB, so every 6 hours keeps them fresh for a price
+# change announced days ahead without fetching megabytes every hour.
+CATALOG_TTL = 6 * 3600
 
 
 def _bare(openrouter_id: str) -> str:
@@ -47,10 +56,13 @@ def _anthropic_native(openrouter_id: str) -> str:
 class SourceType:
     """One kind of source and its defaults."""
 
-    adapter: Adapter
+    adapter: Adapter | CatalogAdapter
+    """How its list is read: a provider-native ``Adapter``, or a ``CatalogAdapter`` for an
+    independent catalog (group ``independent``)."""
     group: Group
     base_url: str | None
-    """Default base URL (None: must be configured)."""
+    """Default base URL (None: must be configured); for an independent catalog, the URL of
+    its file (``sources.<name>.url``)."""
     api_key_env: str | None
     """Default environment variable holding the key (None: no key)."""
     key_required: bool
@@ -75,6 +87,20 @@ def _openai_like(
         api_key_env=key_env,
         key_required=key_env is not None,
         vendors=vendors,
+    )
+
+
+def _independent(adapter: CatalogAdapter, url: str) -> SourceType:
+    return SourceType(
+        adapter=adapter,
+        group="independent",
+        base_url=url,
+        api_key_env=None,
+        key_required=False,
+        default_ttl=CATALOG_TTL,
+        # Off until listed under `sources:`: each is a 2-5 MB download from a third party and
+        # adds a hundred provider lists to the store; an operator opts in.
+        enabled_by_default=False,
     )
 
 
@@ -179,6 +205,10 @@ SOURCE_TYPES: dict[str, SourceType] = {
     "perplexity": _pinned(("perplexity",)),
     "xai": _pinned(("x-ai",)),
     "deepinfra": _pinned(()),
+    # -- independent catalogs (one file, many providers; merged into the provider lists) -----
+    "modelsdev": _independent(modelsdev.ADAPTER, modelsdev.DEFAULT_URL),
+    "litellm": _independent(litellm.ADAPTER, litellm.DEFAULT_URL),
+    "genai-prices": _independent(genai_prices.ADAPTER, genai_prices.DEFAULT_URL),
 }
 
 # Types that exist only as named instances, never as a default source of the same name.

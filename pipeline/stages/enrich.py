@@ -30,6 +30,7 @@ report — and none moves on to the next step.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
@@ -321,15 +322,35 @@ OPENROUTER_FIELDS = {
 field, and every field such a citation may name."""
 
 
-def published_provider_lists(store: Store) -> list[ProviderCatalog]:
-    """Every readable ``models/providers/<source>/current.json``; unreadable ones are logged
-    and skipped (they must never break the OpenRouter sync)."""
+def _independent_lists(store: Store) -> set[str]:
+    """Keys of the lists only independent catalogs make (per ``models/providers/index.json``),
+    which need not be parsed to link the catalog to the providers' own lists."""
+    try:
+        blob = store.get(f"{PROVIDERS_PREFIX}index.json")
+        index = json.loads(blob.data) if blob is not None else {}
+    except (StoreError, ValueError):
+        return set()
+    providers = index.get("providers") if isinstance(index, dict) else None
+    return {
+        str(p.get("key"))
+        for p in providers or ()
+        if isinstance(p, dict) and p.get("sourceType") == "independent"
+    }
+
+
+def published_provider_lists(store: Store, *, own_only: bool = False) -> list[ProviderCatalog]:
+    """Every readable ``models/providers/<provider>/current.json`` (``own_only``: only those of
+    providers with a source of their own, not those the independent catalogs alone make);
+    unreadable ones are logged and skipped (they must never break the OpenRouter sync)."""
     out: list[ProviderCatalog] = []
     try:
         keys = [k for k in store.list(PROVIDERS_PREFIX) if k.endswith("/current.json")]
     except StoreError as exc:
         log.warning("cannot list provider lists", extra={"error": str(exc)})
         return out
+    if own_only:
+        skipped = _independent_lists(store)
+        keys = [k for k in keys if k not in skipped]
     for key in keys:
         try:
             blob = store.get(key)
@@ -366,16 +387,19 @@ def link_direct_sources(store: Store, models: list[Normalized]) -> dict[str, int
     """Add ``SourceRef(provider, native id)`` to each OpenRouter record a provider list matched.
 
     Only lists served by the provider's API (or a stale copy of it) count: a list built from
-    the OpenRouter catalog itself is no evidence that the provider serves the model.
-    Returns the number of links per source.
+    the OpenRouter catalog itself is no evidence that the provider serves the model, and
+    neither is a model only the independent catalogs list for the provider (issue 30): only
+    records the provider's own list carries link back. Returns the number of links per source.
     """
     links: dict[str, list[SourceRef]] = defaultdict(list)
     counts: dict[str, int] = {}
-    for provider_list in published_provider_lists(store):
-        if provider_list.served_by == "catalog":
+    for provider_list in published_provider_lists(store, own_only=True):
+        if provider_list.served_by == "catalog" or provider_list.source_type == "independent":
             continue
         counts[provider_list.source] = 0
         for rec in provider_list.models:
+            if not any(ref.source == provider_list.source for ref in rec.sources):
+                continue
             for ref in rec.sources:
                 if ref.source == "openrouter":
                     links[ref.native_id].append(

@@ -15,13 +15,35 @@ have no input-token price and are ``unknown`` too; their ``cost`` string names t
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol
 
 from pipeline.config import TierConfig
 from pipeline.records.base import PriceTier
-from pipeline.records.model import Pricing
 
 
-def classify(pricing: Pricing, *, is_free: bool, config: TierConfig | None = None) -> PriceTier:
+class Prices(Protocol):
+    """What the tier and the label are read from: a ``Pricing``, or any object with these
+    attributes (the merge reads them off published mappings without building a ``Pricing``)."""
+
+    @property
+    def variable(self) -> bool: ...
+    @property
+    def input(self) -> Decimal | None: ...
+    @property
+    def output(self) -> Decimal | None: ...
+    @property
+    def image_output(self) -> Decimal | None: ...
+    @property
+    def per_image(self) -> Decimal | None: ...
+    @property
+    def per_request(self) -> Decimal | None: ...
+    @property
+    def per_unit(self) -> Decimal | None: ...
+    @property
+    def unit(self) -> str | None: ...
+
+
+def classify(pricing: Prices, *, is_free: bool, config: TierConfig | None = None) -> PriceTier:
     """The tier of a model's base input price."""
     config = config or TierConfig()
     if pricing.variable:
@@ -44,7 +66,7 @@ def classify(pricing: Pricing, *, is_free: bool, config: TierConfig | None = Non
     return "premium"
 
 
-def tier_evidence(pricing: Pricing, *, is_free: bool) -> str:
+def tier_evidence(pricing: Prices, *, is_free: bool) -> str:
     """What placed a model in its tier, in words, for the layer ``pricing`` (``catalog show``,
     ``--explain``, the model page): the price ``classify`` went by and the rule it applied."""
     if pricing.variable:
@@ -74,7 +96,7 @@ def _money(value: Decimal) -> str:
     return f"${value.normalize():f}"
 
 
-def cost_label(pricing: Pricing, *, is_free: bool) -> str:
+def cost_label(pricing: Prices, *, is_free: bool) -> str:
     """A short human-readable price, e.g. ``$2.50/$10.00 per 1M``."""
     if pricing.variable:
         return "variable (dynamic routing)"

@@ -73,6 +73,10 @@ class Links:
         suffix = ".html" if self.static else ""
         return f"{self.root}models/{quote(str(model_id), safe='/~')}{suffix}"
 
+    def provider(self, name: str) -> str:
+        suffix = ".html" if self.static else ""
+        return f"{self.root}providers/{quote(str(name), safe='')}{suffix}"
+
     def asset(self, name: str) -> str:
         return f"{self.root}assets/{name}" if self.static else f"{self.root}explorer/static/{name}"
 
@@ -262,9 +266,12 @@ def model_page(
     links: Links,
     end: str,
     subtitle: Masthead | str,
+    providers: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """Everything about one model: facts, each flag with its layer and evidence, lifecycle and
-    redirects, sources, offers, the price history chart and the change timeline."""
+    redirects, sources, offers, the providers serving it (rows of
+    ``pipeline.web.providers.serving_rows``), the price history chart and the change
+    timeline."""
     verification = model.get("verification")
     decided_by, evidence = shown.decided(model)
     return render(
@@ -283,6 +290,7 @@ def model_page(
         evidence=evidence,
         verification=verification if isinstance(verification, Mapping) else None,
         curated=curated,
+        providers=providers,
         chart=price_chart(timeline, end),
         events=timeline_of(timeline),
         links=links,

@@ -6,10 +6,12 @@
 | ``GET /models/{id}`` | one model (also a removed one, from its history) |
 | ``GET /compare?ids=a,b`` | two to four models side by side |
 | ``GET /curated`` | curated buckets with each score's source |
-| ``GET /changes[?since=&model=&page=]`` | latest changes, newest first |
+| ``GET /changes[?since=&model=&provider=&page=]`` | latest changes, newest first |
 | ``GET /feeds/changes.atom`` | the same as an Atom feed |
+| ``GET /providers`` | every provider with a list (twin: ``/api/providers``) |
+| ``GET /providers/{provider}`` | one provider's models, each figure with its source |
 | ``GET /explorer/rows.json`` | every model's table row (what the page's script filters) |
-| ``GET /api/changes?since=&limit=&cursor=`` | changes after a date or run id, oldest first |
+| ``GET /api/changes?since=&limit=&cursor=&provider=`` | changes after a date or run id |
 | ``GET /api/models/{ref}/history[?at=DATE]`` | a model's timeline (and its prices at a date) |
 
 Pages depend only on the set being served, so the expensive ones are built once per catalog
@@ -34,7 +36,9 @@ from pydantic import BaseModel
 from pipeline.history.query import HistoryError
 from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
 from pipeline.registry.freshness import DEFAULT_STALE_AFTER, age_of
+from pipeline.registry.providers import ProviderNotFound
 from pipeline.web import pages, rows
+from pipeline.web import providers as web_providers
 from pipeline.web.pages import CSP, Links, Masthead
 
 PAGE_CACHE = "public, max-age=60"
@@ -240,12 +244,19 @@ def build_router(
 
     @router.get("/changes", include_in_schema=False)
     def changes(
-        since: str | None = None, model: str | None = None, page: int = Query(1, ge=1, le=100_000)
+        since: str | None = None,
+        model: str | None = None,
+        page: int = Query(1, ge=1, le=100_000),
+        provider: str | None = Query(None, max_length=64),
     ) -> Response:
         snapshot = snap()
         try:
             history = registry.history()
-            if model:
+            if provider:
+                found, _ = registry.changes(since, provider=provider)
+                events = list(reversed(found))
+                heading = f"Changes of {provider}'s list" + (f" since {since}" if since else "")
+            elif model:
                 events = list(reversed(registry.timeline(model)))
                 heading = f"Changes of {model}"
             else:
@@ -259,9 +270,8 @@ def build_router(
         chunk = events[start : start + CHANGES_PAGE]
         older = None
         if start + CHANGES_PAGE < len(events):
-            query = {
-                k: v for k, v in (("since", since), ("model", model), ("page", str(page + 1))) if v
-            }
+            pairs = (("since", since), ("model", model), ("provider", provider))
+            query = {k: v for k, v in (*pairs, ("page", str(page + 1))) if v}
             older = links.page("changes", query)
         return _html(
             pages.changes_page(
@@ -280,6 +290,26 @@ def build_router(
             )
 
         return cached(request, ("atom",), build, "application/atom+xml")
+
+    @router.get("/providers", include_in_schema=False)
+    def providers_page() -> Response:
+        snapshot = snap()
+        page = web_providers.providers_page(
+            registry.providers(), links, subtitle=subtitle(snapshot)
+        )
+        return _html(page)
+
+    @router.get("/providers/{provider}", include_in_schema=False)
+    def provider_page(provider: str) -> Response:
+        snapshot = snap()
+        try:
+            document = registry.provider(provider)
+        except ProviderNotFound as exc:
+            page = pages.error_page(
+                "Not found", str(exc), links, current="providers", matches=exc.matches
+            )
+            return _html(page, status=404)
+        return _html(web_providers.provider_page(document, links, subtitle=subtitle(snapshot)))
 
     @router.get("/models/{ref:path}", include_in_schema=False)
     def model_page(ref: str) -> Response:
@@ -303,6 +333,11 @@ def build_router(
         since: str | None = Query(None, description="YYYY-MM-DD, a UTC time, or a run id"),
         limit: int = Query(100, ge=1, le=API_LIMIT_MAX),
         cursor: str | None = Query(None, description="nextCursor of the previous page"),
+        provider: str | None = Query(
+            None,
+            max_length=64,
+            description="The changes of this provider's list (`/api/providers`) instead",
+        ),
     ) -> Response:
         try:
             offset = int(cursor) if cursor else 0
@@ -322,7 +357,7 @@ def build_router(
                 status_code=422,
             )
         try:
-            page, total = registry.changes(since, offset=offset, limit=limit)
+            page, total = registry.changes(since, offset=offset, limit=limit, provider=provider)
         except CatalogUnavailable as exc:
             return JSONResponse({"detail": f"catalog not loaded: {exc}"}, status_code=503)
         except HistoryError as exc:
@@ -457,6 +492,7 @@ def model_html(
         }
     return pages.model_page(
         model,
+        providers=web_providers.serving_rows(registry.model_providers(model_id)),
         timeline=registry.history().timeline(model_id),
         redirects_in=[r for r in redirects if r.get("to") == model_id],
         redirect_out=next((r for r in redirects if r.get("from") == model_id), None),

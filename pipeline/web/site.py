@@ -4,8 +4,9 @@ The same pages as ``catalog serve``, from the same templates, with relative link
 folder works from any path (and from ``file://``): ``index.html`` (the table's first page; the
 script filters ``data/rows.json`` in the browser), ``models/<id>.html`` for every model (and
 every removed model the history remembers), ``compare.html`` (rendered by the script from the
-rows), ``curated.html``, ``changes.html``, ``feeds/changes.atom``, ``assets/``. Each page
-states the explorer's Content-Security-Policy in a ``<meta>`` (no server sends the header).
+rows), ``curated.html``, ``changes.html``, ``feeds/changes.atom``, ``providers.html`` and
+``providers/<provider>.html`` for every provider list, ``assets/``. Each page states the
+explorer's Content-Security-Policy in a ``<meta>`` (no server sends the header).
 
 The whole site is written into a staging folder beside ``DIR`` and then swapped in (one
 ``renameat2`` exchange on Linux; elsewhere two renames), so a host serving the folder sees the
@@ -35,13 +36,14 @@ from pipeline.printable import escaped
 from pipeline.registry.core import Registry
 from pipeline.registry.freshness import DEFAULT_STALE_AFTER
 from pipeline.web import pages, rows
+from pipeline.web import providers as web_providers
 from pipeline.web.pages import Links
 from pipeline.web.routes import STATIC, end_of_data, masthead, model_html
 
 CHANGES_SHOWN = 500
 SITE_ENTRIES = frozenset(
     {"index.html", "compare.html", "curated.html", "changes.html", "data", "feeds", "assets"}
-    | {"models"}
+    | {"models", "providers.html", "providers"}
 )
 """What an export writes at the top of its folder: a folder holding anything else is not
 replaced."""
@@ -147,6 +149,14 @@ def _write_site(registry: Registry, root: Path, base_url: str, stale_after: time
         "feeds/changes.atom",
         pages.atom(latest, base=base_url or ".", updated=end_of_data(snapshot), links=top),
     )
+    put("providers.html", web_providers.providers_page(registry.providers(), top, subtitle=title))
+    for entry in registry.providers():
+        name = str(entry["provider"])
+        if _safe(name) and "/" not in name:
+            page = web_providers.provider_page(
+                registry.provider(name), top.for_depth(1), subtitle=title
+            )
+            put(f"providers/{name}.html", page)
     for name in STATIC:
         put(
             f"assets/{name}",
