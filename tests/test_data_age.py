@@ -22,7 +22,7 @@ from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.records.base import Kind
 from pipeline.registry import Registry
-from pipeline.registry.core import KINDS
+from pipeline.registry.filters import KINDS
 from pipeline.registry.freshness import DEFAULT_STALE_AFTER, DataAge, age_of
 from pipeline.runs.schedule import BUILTIN_TABLE, stale_after
 from pipeline.runs.sync import SyncRequest, sync_openrouter

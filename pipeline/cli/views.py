@@ -81,7 +81,7 @@ def _count(value: Any) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.registry.core import QueryError
+    from pipeline.registry.filters import QueryError
     from pipeline.web import rows as table_rows
 
     config = load_config(args.config)

@@ -40,19 +40,21 @@ Over HTTP (``catalog serve``) the same library is served by ``pipeline.service``
 from typing import TYPE_CHECKING, Any
 
 from pipeline.registry.core import (
+    CatalogUnavailable,
+    ModelNotFound,
+    RefreshResult,
+    Registry,
+    Snapshot,
+)
+from pipeline.registry.cost import CostEstimate, CostUnavailable, estimate_cost
+from pipeline.registry.filters import (
     BUCKETS,
     CAPABILITIES,
     STATES,
     TIERS,
-    CatalogUnavailable,
-    ModelNotFound,
     QueryError,
-    RefreshResult,
-    Registry,
     RegistryError,
-    Snapshot,
 )
-from pipeline.registry.cost import CostEstimate, CostUnavailable, estimate_cost
 from pipeline.registry.loader import CatalogSet, LoadError
 from pipeline.registry.providers import ProviderNotFound
 from pipeline.resolve import Hop, Notice, Resolution

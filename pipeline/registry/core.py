@@ -12,7 +12,6 @@ import contextlib
 import datetime
 import gc
 import logging
-import re
 import sys
 import threading
 import time
@@ -23,6 +22,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
+from pipeline.registry.filters import (
+    BUCKETS,
+    CAPABILITIES,
+    KINDS,
+    STATES,
+    TIERS,
+    RegistryError,
+    cutoff_after,
+    has_open_weights,
+    offer_filter,
+    state_of,
+    values_of,
+)
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
 from pipeline.registry.providers import ProviderLists, ProviderNotFound, filter_models
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
@@ -34,66 +46,6 @@ if TYPE_CHECKING:  # the history is read on first use: its module is not paid fo
 log = logging.getLogger("pipeline.registry")
 
 T = TypeVar("T")
-
-# Search filters and their allowed values (DESIGN.md §4, §5).
-CAPABILITIES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
-    "vision": lambda m: bool(m.get("supportsVision")),
-    "tools": lambda m: bool(m.get("supportsTools")),
-    "reasoning": lambda m: (m.get("reasoning") or "none") != "none",
-    "structured-output": lambda m: bool(m.get("structuredOutput")),
-    "image-gen": lambda m: bool(m.get("isImageGen")),
-    "free": lambda m: bool(m.get("isFree")),
-}
-TIERS = ("free", "budget", "standard", "pro", "premium", "variable", "unknown")
-STATES = ("active", "stale", "deprecated")
-KINDS = ("chat", "image", "embedding", "video", "speech", "transcription", "rerank", "router")
-"""The ``kind`` values (``Kind`` in pipeline/records/base.py, spelled out: the library loads no
-pydantic; tests/test_data_age.py keeps the two equal)."""
-BUCKETS = ("coding", "reasoning", "chat", "fastCheap", "vision", "imageGen")
-
-
-def _offer_name(name: object) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
-def offer_filter(
-    served_by: str | None, max_offer_price: float | None, quantization: str | None
-) -> Callable[[Mapping[str, Any]], bool] | None:
-    """A check that some offer of a model meets every given offer filter (issue 16), or None
-    when none is given. ``served_by``: provider name or tag (``DeepInfra``, ``deepinfra``,
-    ``deepinfra/fp8``), letters and digits compared case-insensitively; ``max_offer_price``:
-    USD per 1M input tokens at most; ``quantization``: exactly (``fp8``, case-insensitive)."""
-    if served_by is None and max_offer_price is None and quantization is None:
-        return None
-    if max_offer_price is not None and not max_offer_price >= 0:
-        raise QueryError(f"max_offer_price must be a non-negative number, not {max_offer_price}")
-    wanted = _offer_name(served_by) if served_by is not None else None
-    tag_wanted = served_by.strip().lower() if served_by is not None else None
-    quant = quantization.strip().lower() if quantization is not None else None
-
-    def offer_ok(offer: Mapping[str, Any]) -> bool:
-        if wanted is not None:
-            tag = str(offer.get("tag") or "").lower()
-            names = {_offer_name(offer.get("provider", "")), _offer_name(tag.split("/", 1)[0])}
-            if wanted not in names and tag != tag_wanted:
-                return False
-        if quant is not None and str(offer.get("quantization") or "").lower() != quant:
-            return False
-        if max_offer_price is not None:
-            price = (offer.get("pricing") or {}).get("input")
-            if price is None or float(price) > max_offer_price:
-                return False
-        return True
-
-    def check(model: Mapping[str, Any]) -> bool:
-        return any(offer_ok(o) for o in model.get("offers") or ())
-
-    return check
-
-
-# `knowledge_cutoff_after`: a calendar date (a month means its first day), compared with the
-# date part of the model's `knowledgeCutoff` (the feed gives YYYY-MM-DD).
-CUTOFF_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 
 MEMO_LIMIT = 2048
 """Derived values (serialized bodies, query results) kept per snapshot, least recent dropped."""
@@ -124,16 +76,8 @@ def approx_size(value: Any) -> int:
     return sys.getsizeof(value)
 
 
-class RegistryError(Exception):
-    """Base of the reader's errors."""
-
-
 class CatalogUnavailable(RegistryError):
     """No published set could be loaded (yet)."""
-
-
-class QueryError(RegistryError, ValueError):
-    """A bad filter value; the message names the parameter and the allowed values."""
 
 
 class ModelNotFound(RegistryError, KeyError):
@@ -141,42 +85,6 @@ class ModelNotFound(RegistryError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "model not found"
-
-
-def _state(model: Mapping[str, Any]) -> str:
-    return str(model.get("lifecycle", {}).get("state", ""))
-
-
-def _cutoff_after(value: str | None) -> str | None:
-    """Check and normalize the ``knowledge_cutoff_after`` filter to YYYY-MM-DD."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not CUTOFF_DATE.match(value):
-        raise QueryError(
-            f"knowledge_cutoff_after: {value[:40]!r} is not a date (YYYY-MM-DD or YYYY-MM)"
-        )
-    return value if len(value) == 10 else f"{value}-01"
-
-
-def _open_weights(model: Mapping[str, Any]) -> bool:
-    return isinstance(model.get("openWeights"), Mapping)
-
-
-def _values(name: str, value: str | Iterable[str] | None, allowed: Iterable[str]) -> set[str]:
-    """Normalize a filter that takes one value, a comma list or an iterable; check each."""
-    if value is None:
-        return set()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    wanted = {item.strip() for item in items if item.strip()}
-    allowed = tuple(allowed)
-    unknown = sorted(wanted - set(allowed))
-    if unknown:
-        raise QueryError(
-            f"{name}: unknown value(s) {', '.join(repr(u) for u in unknown)}; "
-            f"choose from {', '.join(allowed)}"
-        )
-    return wanted
 
 
 class Snapshot:
@@ -211,7 +119,7 @@ class Snapshot:
         }
         self.state_counts: dict[str, int] = {}
         for model in self.models:
-            state = _state(model)
+            state = state_of(model)
             self.state_counts[state] = self.state_counts.get(state, 0) + 1
         self._memo: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._memo_bytes = 0
@@ -298,14 +206,14 @@ class Snapshot:
     ) -> list[dict[str, Any]]:
         """See ``Registry.search``; ``served``: ids the ``provider`` serves per its list."""
         offers_ok = offer_filter(served_by, max_offer_price, quantization)
-        capabilities = _values("capability", capability, CAPABILITIES)
-        cutoff_after = _cutoff_after(knowledge_cutoff_after)
-        tiers = _values("tier", tier, TIERS)
-        states = _values("state", state, STATES)
-        kinds = _values("kind", kind, KINDS)
+        capabilities = values_of("capability", capability, CAPABILITIES)
+        cutoff = cutoff_after(knowledge_cutoff_after)
+        tiers = values_of("tier", tier, TIERS)
+        states = values_of("state", state, STATES)
+        kinds = values_of("kind", kind, KINDS)
         members: set[str] | None = None
         if bucket:
-            _values("bucket", bucket, BUCKETS)
+            values_of("bucket", bucket, BUCKETS)
             members = {str(e["id"]) for e in self.buckets.get(bucket, [])}
         wanted_provider = provider.strip().lower() if provider else None
         needle = q.strip().lower() if q else None
@@ -314,7 +222,7 @@ class Snapshot:
         for model in self.models:
             if members is not None and model["id"] not in members:
                 continue
-            if states and _state(model) not in states:
+            if states and state_of(model) not in states:
                 continue
             if tiers and model.get("priceTier") not in tiers:
                 continue
@@ -338,10 +246,10 @@ class Snapshot:
                 continue
             if offers_ok is not None and not offers_ok(model):
                 continue
-            if open_weights is not None and _open_weights(model) != open_weights:
+            if open_weights is not None and has_open_weights(model) != open_weights:
                 continue
-            if cutoff_after is not None and not (
-                str(model.get("knowledgeCutoff") or "")[:10] > cutoff_after
+            if cutoff is not None and not (
+                str(model.get("knowledgeCutoff") or "")[:10] > cutoff
             ):
                 continue
             out.append(model)
@@ -369,7 +277,7 @@ class Snapshot:
         ``pinned``: a core model placed ahead of rank order); without a bucket, every bucket →
         its entries."""
         if bucket is not None:
-            _values("bucket", bucket, BUCKETS)
+            values_of("bucket", bucket, BUCKETS)
             return self._bucket(bucket)
         return {name: self._bucket(name) for name in self.buckets}
 
@@ -650,13 +558,13 @@ class Registry:
         ``state`` also takes ``stale`` and ``deprecated``; ``source``: a source that lists the
         model). A flag the list does not state (absent: unknown) never meets a capability."""
         document = self.provider(provider)
-        capabilities = _values("capability", capability, CAPABILITIES)
+        capabilities = values_of("capability", capability, CAPABILITIES)
         checks = [CAPABILITIES[c] for c in sorted(capabilities)]
         found = filter_models(
             document.get("models") or [],
             capability=(lambda m: all(c(m) for c in checks)) if checks else None,
-            tiers=_values("tier", tier, TIERS),
-            states=_values("state", state, STATES),
+            tiers=values_of("tier", tier, TIERS),
+            states=values_of("state", state, STATES),
             q=q,
             source=source,
         )

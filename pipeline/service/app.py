@@ -39,7 +39,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipeline import __version__
 from pipeline.logs import redact
 from pipeline.registry import formats
-from pipeline.registry.core import QueryError, Registry
+from pipeline.registry.core import Registry
+from pipeline.registry.filters import QueryError
 from pipeline.registry.freshness import DEFAULT_STALE_AFTER
 from pipeline.service import hardening, runtime_routes
 from pipeline.service.admin import JobRunner, Refresher, run_job_adapter

@@ -21,7 +21,8 @@ from pydantic import BaseModel, StringConstraints
 
 from pipeline.records.catalog import Deprecations
 from pipeline.records.model import ModelRecord
-from pipeline.registry.core import CAPABILITIES, KINDS, STATES, TIERS, Registry, Snapshot
+from pipeline.registry.core import Registry, Snapshot
+from pipeline.registry.filters import CAPABILITIES, KINDS, STATES, TIERS
 from pipeline.service.bodies import CATALOG_CACHE, Body, cached, current_snapshot, encode, respond
 from pipeline.service.core_routes import core_router
 from pipeline.service.query import declared_only

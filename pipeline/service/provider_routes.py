@@ -21,14 +21,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from pipeline.registry.core import (
-    CAPABILITIES,
-    STATES,
-    TIERS,
-    ModelNotFound,
-    QueryError,
-    Registry,
-)
+from pipeline.registry.core import ModelNotFound, Registry
+from pipeline.registry.filters import CAPABILITIES, STATES, TIERS, QueryError
 from pipeline.registry.providers import ProviderNotFound
 from pipeline.service.bodies import current_snapshot, encode, respond
 from pipeline.service.spec import Open, error_responses

@@ -44,7 +44,8 @@ from pipeline.registry.availability import (
     Availability,
     AvailabilityError,
 )
-from pipeline.registry.core import QueryError, Registry, Snapshot
+from pipeline.registry.core import Registry, Snapshot
+from pipeline.registry.filters import QueryError
 from pipeline.service.bodies import encode, respond
 from pipeline.service.request_bodies import documented, json_body
 from pipeline.timeutil import parse_iso

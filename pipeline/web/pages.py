@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from pipeline.printable import for_xml
-from pipeline.registry.core import BUCKETS, CAPABILITIES, KINDS, STATES, TIERS
+from pipeline.registry.filters import BUCKETS, CAPABILITIES, KINDS, STATES, TIERS
 from pipeline.web import shown
 from pipeline.web.chart import price_chart
 from pipeline.web.rows import View

@@ -34,7 +34,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from pipeline.history.query import HistoryError
-from pipeline.registry.core import CatalogUnavailable, ModelNotFound, QueryError, Registry, Snapshot
+from pipeline.registry.core import CatalogUnavailable, ModelNotFound, Registry, Snapshot
+from pipeline.registry.filters import QueryError
 from pipeline.registry.freshness import DEFAULT_STALE_AFTER, age_of
 from pipeline.registry.providers import ProviderNotFound
 from pipeline.web import pages, rows

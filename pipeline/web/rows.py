@@ -17,15 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.registry.core import (
-    BUCKETS,
-    CAPABILITIES,
-    KINDS,
-    STATES,
-    TIERS,
-    QueryError,
-    Snapshot,
-)
+from pipeline.registry.core import Snapshot
+from pipeline.registry.filters import BUCKETS, CAPABILITIES, KINDS, STATES, TIERS, QueryError
 
 PAGE_SIZE = 100
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pipeline.registry.availability.values import Removed
-from pipeline.registry.core import CAPABILITIES, Snapshot
+from pipeline.registry.core import Snapshot
+from pipeline.registry.filters import CAPABILITIES
 from pipeline.resolve import CatalogIndex, resolve
 
 IDENTITY_REDIRECTS = frozenset({"rename"})

@@ -30,14 +30,8 @@ from pipeline.registry.availability.values import (
     ProviderCount,
     Registration,
 )
-from pipeline.registry.core import (
-    CAPABILITIES,
-    STATES,
-    QueryError,
-    Registry,
-    Snapshot,
-    gc_paused,
-)
+from pipeline.registry.core import Registry, Snapshot, gc_paused
+from pipeline.registry.filters import CAPABILITIES, STATES, QueryError
 
 log = logging.getLogger("pipeline.registry.availability")
 

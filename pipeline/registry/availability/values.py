@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.registry.core import RegistryError
+from pipeline.registry.filters import RegistryError
 
 DEFAULT_COOLDOWN_SECONDS = 300.0
 """Cooldown after a quota error without a ``Retry-After`` (the seed registry's 5 minutes)."""
