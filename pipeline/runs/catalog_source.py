@@ -29,7 +29,7 @@ from pipeline.publishing.store import Store
 from pipeline.records.independent import CatalogEntry, CatalogSnapshot
 from pipeline.records.payloads import PayloadError
 from pipeline.records.runs import QuarantinedRecord
-from pipeline.runs.provider_source import SourceEnv, SourceResult, check_deadline
+from pipeline.runs.provider_source import SourceEnv, SourceResult, check_deadline, loss_problem
 from pipeline.sources.config import SourceInstance
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
 from pipeline.sources.independent import CatalogAdapter, UpstreamItem
@@ -199,17 +199,11 @@ def _serve_file(
 
 def _loss_guard(shared: SourceEnv, cached: CatalogSnapshot | None, present: set[str]) -> str | None:
     """Why a fetched file must not replace the cached snapshot (DESIGN.md §7)."""
-    if shared.request.force or cached is None or not cached.entries:
+    if shared.request.force or cached is None:
         return None
     before = {f"{e.provider}/{e.id}" for e in cached.entries}
-    lost = before - present
-    share = len(lost) / len(before)
     limit = shared.catalog_config.publish.max_loss_fraction
-    if share > limit:
-        return (
-            f"the file lost {len(lost)} of {len(before)} cached entries ({share:.0%} > {limit:.0%})"
-        )
-    return None
+    return loss_problem(before, present, limit, "file", "entries")
 
 
 def _fall_back(

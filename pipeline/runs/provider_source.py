@@ -476,15 +476,23 @@ def _loss_guard(shared: SourceEnv, cached: ProviderCatalog | None, present: set[
     suddenly lost a large share of its models is not published without --force)."""
     if shared.request.force or cached is None or cached.served_by == "catalog":
         return None
-    before = {m.id for m in cached.models}
+    limit = shared.catalog_config.publish.max_loss_fraction
+    return loss_problem({m.id for m in cached.models}, present, limit, "list", "models")
+
+
+def loss_problem(
+    before: set[str], present: set[str], limit: float, what: str, items: str
+) -> str | None:
+    """Why a fetched ``what`` that kept only ``present`` of the cached ``before`` must not
+    replace it: it lost more than the ``limit`` share of them (``publish.max_loss_fraction``)."""
     if not before:
         return None
     lost = before - present
     share = len(lost) / len(before)
-    limit = shared.catalog_config.publish.max_loss_fraction
     if share > limit:
         return (
-            f"the list lost {len(lost)} of {len(before)} cached models ({share:.0%} > {limit:.0%})"
+            f"the {what} lost {len(lost)} of {len(before)} cached {items} "
+            f"({share:.0%} > {limit:.0%})"
         )
     return None
 
