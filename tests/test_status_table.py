@@ -33,7 +33,7 @@ def test_status_rows_agree_with_themselves(
     # The three pinned lists are "pinned" in the summary, read now or from the store's copy,
     # as the status table calls them; never "api".
     for summary in (first, second):
-        assert "providers: 16 sources (3 pinned, 13 skipped)" in summary, summary
+        assert "providers: 19 sources (3 pinned, 16 skipped)" in summary, summary
 
     assert main(["status", "--store", store, "--now", "2026-08-19T08:00:00Z"]) == 0
     table = capsys.readouterr().out
