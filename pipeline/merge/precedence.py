@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.config import CatalogConfig, ConfigError
+from pipeline.crosscheck.compare import FIELDS as COMPARED_FIELDS
 
 NATIVE = "native"
 OPENROUTER = "openrouter"
@@ -28,19 +29,8 @@ OVERRIDE = "override"
 HEURISTIC = "heuristic"
 DEFAULT_CATALOGS = ("modelsdev", "litellm", "genai-prices")
 
-# Fields whose agreement is counted (DESIGN.md §7; the crosscheck compares the same ones).
-AGREEMENT_FIELDS = (
-    "input",
-    "output",
-    "cacheRead",
-    "cacheWrite",
-    "maxContext",
-    "maxOutput",
-    "supportsVision",
-    "supportsTools",
-    "reasoning",
-    "structuredOutput",
-)
+# Fields whose agreement is counted (DESIGN.md §7): the ones the crosscheck compares.
+AGREEMENT_FIELDS: tuple[str, ...] = COMPARED_FIELDS
 # Fields taken by precedence alone: their spellings differ between sources without the facts
 # differing (display names, a cutoff as a month or a day, a release date as a day or a time).
 OTHER_FIELDS = (
