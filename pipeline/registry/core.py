@@ -25,18 +25,15 @@ from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.filters import (
     BUCKETS,
     CAPABILITIES,
-    KINDS,
     STATES,
     TIERS,
     RegistryError,
-    cutoff_after,
-    has_open_weights,
-    offer_filter,
     state_of,
     values_of,
 )
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
 from pipeline.registry.providers import ProviderLists, ProviderNotFound, filter_models
+from pipeline.registry.search import SearchIndex, Selection, select
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
 from pipeline.timeutil import parse_iso
 
@@ -126,6 +123,8 @@ class Snapshot:
         self._memo_lock = threading.Lock()
         self.history: History | None = None
         """Loaded on first use by ``Registry.history()``."""
+        self._search_index: SearchIndex | None = None
+        self._index_lock = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -187,6 +186,51 @@ class Snapshot:
     def resolve(self, ref: str) -> Resolution:
         return resolve(ref, self.index)
 
+    def search_index(self) -> SearchIndex:
+        """The search indexes of this set, built on the first search (once: a lock)."""
+        index = self._search_index
+        if index is None:
+            with self._index_lock:
+                if self._search_index is None:
+                    self._search_index = SearchIndex(self.models, self.buckets)
+                index = self._search_index
+        return index
+
+    def select(
+        self,
+        *,
+        capability: str | Iterable[str] | None = None,
+        tier: str | Iterable[str] | None = None,
+        bucket: str | None = None,
+        state: str | Iterable[str] | None = None,
+        provider: str | None = None,
+        q: str | None = None,
+        served_by: str | None = None,
+        max_offer_price: float | None = None,
+        quantization: str | None = None,
+        open_weights: bool | None = None,
+        knowledge_cutoff_after: str | None = None,
+        kind: str | Iterable[str] | None = None,
+        served: Collection[str] = (),
+    ) -> Selection:
+        """The models meeting the filters of ``search``, read page by page (``Selection``)."""
+        return select(
+            self.search_index(),
+            capability=capability,
+            tier=tier,
+            bucket=bucket,
+            state=state,
+            provider=provider,
+            q=q,
+            served_by=served_by,
+            max_offer_price=max_offer_price,
+            quantization=quantization,
+            open_weights=open_weights,
+            knowledge_cutoff_after=knowledge_cutoff_after,
+            kind=kind,
+            served=served,
+        )
+
     def search(
         self,
         *,
@@ -203,57 +247,26 @@ class Snapshot:
         knowledge_cutoff_after: str | None = None,
         kind: str | Iterable[str] | None = None,
         served: Collection[str] = (),
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """See ``Registry.search``; ``served``: ids the ``provider`` serves per its list."""
-        offers_ok = offer_filter(served_by, max_offer_price, quantization)
-        capabilities = values_of("capability", capability, CAPABILITIES)
-        cutoff = cutoff_after(knowledge_cutoff_after)
-        tiers = values_of("tier", tier, TIERS)
-        states = values_of("state", state, STATES)
-        kinds = values_of("kind", kind, KINDS)
-        members: set[str] | None = None
-        if bucket:
-            values_of("bucket", bucket, BUCKETS)
-            members = {str(e["id"]) for e in self.buckets.get(bucket, [])}
-        wanted_provider = provider.strip().lower() if provider else None
-        needle = q.strip().lower() if q else None
-        checks = [CAPABILITIES[c] for c in sorted(capabilities)]
-        out = []
-        for model in self.models:
-            if members is not None and model["id"] not in members:
-                continue
-            if states and state_of(model) not in states:
-                continue
-            if tiers and model.get("priceTier") not in tiers:
-                continue
-            if kinds and model.get("kind") not in kinds:
-                continue
-            if (
-                wanted_provider
-                and wanted_provider
-                not in (
-                    str(model.get("provider", "")).lower(),
-                    str(model.get("family", "")).lower(),
-                )
-                and model["id"] not in served
-            ):
-                continue
-            if needle and not any(
-                needle in str(model.get(f, "")).lower() for f in ("id", "alias", "name")
-            ):
-                continue
-            if not all(check(model) for check in checks):
-                continue
-            if offers_ok is not None and not offers_ok(model):
-                continue
-            if open_weights is not None and has_open_weights(model) != open_weights:
-                continue
-            if cutoff is not None and not (
-                str(model.get("knowledgeCutoff") or "")[:10] > cutoff
-            ):
-                continue
-            out.append(model)
-        return out
+        found = self.select(
+            capability=capability,
+            tier=tier,
+            bucket=bucket,
+            state=state,
+            provider=provider,
+            q=q,
+            served_by=served_by,
+            max_offer_price=max_offer_price,
+            quantization=quantization,
+            open_weights=open_weights,
+            knowledge_cutoff_after=knowledge_cutoff_after,
+            kind=kind,
+            served=served,
+        )
+        return found.page(after, limit)
 
     def core(self, specialty: str | None = None) -> list[dict[str, Any]]:
         """The curated core in its published order (only ``specialty`` when given), each
@@ -493,6 +506,8 @@ class Registry:
         open_weights: bool | None = None,
         knowledge_cutoff_after: str | None = None,
         kind: str | Iterable[str] | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Models matching every given filter, sorted by id. ``capability``: vision, tools,
         reasoning, structured-output, image-gen, free (several = all of them); ``tier``: price
@@ -505,7 +520,10 @@ class Registry:
         cutoff is later (models without a stated cutoff never match). Offer filters (one offer
         must meet all given): ``served_by`` provider name or tag, ``max_offer_price`` USD per
         1M input tokens, ``quantization`` (see ``offer_filter``). ``provider`` also matches a
-        model that provider serves per its published list (issue 30)."""
+        model that provider serves per its published list (issue 30). Paged: at most
+        ``limit`` models, those after the id ``after`` (the last id of the previous page). The
+        filters are answered from indexes built on the first search of a set
+        (``registry/search.py``)."""
         return self.snapshot.search(
             capability=capability,
             tier=tier,
@@ -520,6 +538,8 @@ class Registry:
             knowledge_cutoff_after=knowledge_cutoff_after,
             kind=kind,
             served=self.serves(provider) if provider else (),
+            after=after,
+            limit=limit,
         )
 
     # -- provider lists (issue 30) -----------------------------------------------------------
