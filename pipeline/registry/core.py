@@ -186,6 +186,21 @@ class Snapshot:
     def resolve(self, ref: str) -> Resolution:
         return resolve(ref, self.index)
 
+    def resolved(self, ref: str) -> dict[str, Any] | None:
+        """The model ``resolve(ref)`` reaches, or None. A current id or alias that no redirect
+        sends on (every active model's) is answered from the dicts without building the
+        resolution's hops: ``Registry.cost`` of a listed model pays two lookups."""
+        index = self.index
+        model = index.models.get(ref)
+        if model is None:
+            model_id = index.by_alias.get(ref)
+            model = None if model_id is None else index.models[model_id]
+        if model is not None and (
+            model["id"] not in index.redirects or state_of(model) == "active"
+        ):
+            return model
+        return resolve(ref, index).model
+
     def search_index(self) -> SearchIndex:
         """The search indexes of this set, built on the first search (once: a lock)."""
         index = self._search_index
@@ -664,10 +679,10 @@ class Registry:
         ``at`` a model with such windows is priced at its base price and the estimate's
         ``notes`` say so; see ``estimate_cost``."""
         if isinstance(model, str):
-            resolution = self.resolve(model)
-            if resolution.model is None:
+            found = self.snapshot.resolved(model)
+            if found is None:
                 raise ModelNotFound(f"no model matches {model!r}")
-            record: Mapping[str, Any] = resolution.model
+            record: Mapping[str, Any] = found
         else:
             record = model
         return estimate_cost(record, input, output, cached, at=at)
