@@ -11,7 +11,6 @@ shows once ("X was retired on D; using Y").
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -207,6 +206,8 @@ class CatalogIndex:
 
 
 def _notice(ref: str, target: str, text: str) -> Notice:
+    import hashlib  # on use: the reader's import stays cheap (issue 29)
+
     digest = hashlib.sha256(f"{ref}\0{target}".encode()).hexdigest()[:12]
     return Notice(id=f"model-notice-{digest}", text=text)
 

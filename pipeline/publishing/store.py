@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +141,8 @@ def _local_root(root: Path, uri: str) -> Path:
 
 
 def _etag(data: bytes) -> str:
+    import hashlib  # imported on use: the reader imports this module (issue 29)
+
     return hashlib.sha256(data).hexdigest()[:32]
 
 
@@ -217,6 +217,8 @@ class LocalStore:
     def _write_atomic(self, path: Path, key: str, data: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile  # imported on use: the reader imports this module (issue 29)
+
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as handle:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
-import logging
 import sys
 import threading
 import time
@@ -38,9 +37,18 @@ from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resol
 from pipeline.timeutil import parse_iso
 
 if TYPE_CHECKING:  # the history is read on first use: its module is not paid for at import
+    import logging
+
     from pipeline.history.query import History, PriceAt
 
-log = logging.getLogger("pipeline.registry")
+
+def log() -> logging.Logger:
+    """The reader's logger. ``logging`` is imported when the reader first logs (a load, a
+    failed refresh), not with the library: a fifth of its import time (issue 29)."""
+    import logging
+
+    return logging.getLogger("pipeline.registry")
+
 
 T = TypeVar("T")
 
@@ -437,7 +445,7 @@ class Registry:
             self.error = None
             self._failed_token = None
             self.swaps += 1
-            log.info(
+            log().info(
                 "catalog loaded",
                 extra={"run_id": snapshot.run_id, "version": snapshot.version},
             )
@@ -445,7 +453,7 @@ class Registry:
                 try:
                     listener(snapshot)
                 except Exception:  # an overlay's failure never fails the refresh
-                    log.exception("catalog listener failed")
+                    log().exception("catalog listener failed")
             return RefreshResult(True, snapshot.version)
 
     def _fail(self, message: str, *, token: PollToken | None) -> RefreshResult:
@@ -455,15 +463,15 @@ class Registry:
         self._failed_token = token
         current = self._snapshot
         if current is not None:
-            log.warning(
+            log().warning(
                 "catalog refresh failed; serving the previous set", extra={"error": message}
             )
         elif self.refreshes > 1:
-            log.warning("catalog load failed; nothing served yet", extra={"error": message})
+            log().warning("catalog load failed; nothing served yet", extra={"error": message})
         else:
             # The first load: the caller says it (Registry.open raises it, `catalog serve`
             # warns that it starts without a catalog).
-            log.debug("catalog load failed", extra={"error": message})
+            log().debug("catalog load failed", extra={"error": message})
         return RefreshResult(False, current.version if current else None, message)
 
     def state(self) -> dict[str, Any]:

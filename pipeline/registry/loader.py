@@ -14,7 +14,6 @@ Nothing here imports pydantic, boto3 or the web stack: documents are parsed with
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,6 +178,8 @@ def _parse(data: bytes, where: str) -> Any:
 
 def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
     """Read, verify and validate one published set. Raises LoadError or StoreError."""
+    import hashlib  # on the first load, not at import (issue 29)
+
     if token is None:
         token = poll(store)
     manifest_bytes = _read(store, keys.MANIFEST) if token[0] == "manifest" else None
