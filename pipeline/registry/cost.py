@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 MILLION = Decimal(1_000_000)
 ZERO = Decimal(0)
@@ -22,9 +21,9 @@ class CostUnavailable(ValueError):
     """The model's prices do not allow an estimate (dynamic pricing, a price not given)."""
 
 
-@dataclass(frozen=True)
-class CostEstimate:
-    """USD for one call, with the rates used."""
+class CostEstimate(NamedTuple):
+    """USD for one call, with the rates used. A named tuple (immutable, built in one step):
+    the reader imports no ``dataclasses`` (issue 29); every field is given."""
 
     model_id: str
     input_tokens: int
@@ -32,14 +31,14 @@ class CostEstimate:
     cached_tokens: int
     usd: Decimal
     """Total, exact."""
-    parts: dict[str, Decimal] = field(default_factory=dict)
+    parts: dict[str, Decimal]
     """USD per part: `input` (uncached prompt), `cached` (cache reads), `output`, `request`."""
-    min_prompt_tokens: int | None = None
+    min_prompt_tokens: int | None
     """The long-context rule applied (its `minPromptTokens`), or None for base prices."""
-    rule: str = "base"
+    rule: str
     """`base`, or the rules that set the prices (`utc 16:30-00:30 + minPromptTokens 272000`),
     worded as `catalog cost` words them."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
     """What the caller should know (time-of-day prices without a time, cache reads billed at
     the input price, ...): the same notes as `catalog cost`."""
 
@@ -218,10 +217,7 @@ def estimate_cost(
     reasoning = _usd(pricing.get("reasoning"))
     if reasoning is not None and reasoning != _usd(rates.get("output")):
         notes.append("reasoning tokens have their own price; counted here as output")
-    estimate = object.__new__(CostEstimate)
-    # What the frozen dataclass's __init__ sets, set in one step: its field-by-field
-    # object.__setattr__ was a fifth of an estimate (issue 29: cost < 5 µs).
-    estimate.__dict__.update(
+    return CostEstimate(
         model_id=model_id,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -232,7 +228,6 @@ def estimate_cost(
         rule=" + ".join(applied) or "base",
         notes=notes,
     )
-    return estimate
 
 
 def _first(*values: Any) -> Any:

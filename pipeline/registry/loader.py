@@ -16,9 +16,8 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.publishing import keys
 from pipeline.publishing.jsonpath import json_path
@@ -45,8 +44,7 @@ class LoadError(Exception):
     """The published set could not be loaded; the message names the store, key and problem."""
 
 
-@dataclass(frozen=True)
-class CatalogSet:
+class CatalogSet(NamedTuple):
     """One published set, as plain dicts exactly as published."""
 
     current: dict[str, Any]

@@ -1,7 +1,8 @@
 """The explorer's table: one compact row per model, and the filters and sorts over them.
 
-The same rows feed the server-rendered first page, the ``rows.json`` the page's script filters
-in the browser, and ``catalog list``. The filters are the library's (``Snapshot.search``, as
+The same rows feed the server-rendered pages, the pages the live table's script asks for
+(``/explorer/table.json``), the ``rows.json`` a static export's script filters in the browser,
+and ``catalog list``. The filters are the library's (``Snapshot.search``, as
 ``/api/models`` answers them); the script applies the same rules (see explorer.js).
 
 A view's query string may give a filter of several values as one comma list
@@ -184,7 +185,7 @@ def select(snapshot: Snapshot, view: View) -> list[dict[str, Any]]:
     """The rows the view shows, in its order (missing values last). The models are the ones
     the library's search finds for the same filters: the explorer, ``catalog list`` and
     ``/api/models`` give one answer."""
-    found = snapshot.search(
+    found = snapshot.select(
         capability=view.capability,
         tier=view.tier,
         state=view.state,
@@ -193,9 +194,9 @@ def select(snapshot: Snapshot, view: View) -> list[dict[str, Any]]:
         q=view.q or None,
         bucket=view.bucket or None,
     )
-    wanted = {str(m["id"]) for m in found}
     key = SORTS[view.sort]
-    picked = [r for r in all_rows(snapshot) if r["id"] in wanted]
+    every = all_rows(snapshot)  # one row per model, in the order the search's positions count
+    picked = [every[i] for i in found.positions()]
     present = [r for r in picked if r.get(key) is not None]
     missing = [r for r in picked if r.get(key) is None]
     present.sort(
