@@ -215,10 +215,8 @@ def build_router(
             return JSONResponse({"detail": str(exc)}, status_code=400)
 
         def build(snapshot: Snapshot) -> str:
-            selected = rows.select(snapshot, view)
-            shown, pages_count = rows.page_of(selected, view)
-            page = min(view.page, pages_count)
-            document = {"rows": shown, "total": len(selected), "page": page, "pages": pages_count}
+            shown, total, page, pages_count = rows.page_rows(snapshot, view)
+            document = {"rows": shown, "total": total, "page": page, "pages": pages_count}
             return json.dumps(document, separators=(",", ":"))
 
         if not view.query():
@@ -465,9 +463,8 @@ def _encoded(text: str) -> tuple[bytes, str]:
 
 
 def _table(snapshot: Snapshot, view: rows.View, links: Links, subtitle: Masthead) -> str:
-    selected = rows.select(snapshot, view)
-    shown, pages_count = rows.page_of(selected, view)
-    return pages.table_page(shown, len(selected), pages_count, view, links, subtitle=subtitle)
+    shown, total, _, pages_count = rows.page_rows(snapshot, view)
+    return pages.table_page(shown, total, pages_count, view, links, subtitle=subtitle)
 
 
 def _model(
