@@ -1,6 +1,10 @@
 """Reader benchmark: library import time, load and lookup at 10k/100k models, HTTP throughput.
 
-Targets (issues 8, 15): importing ``pipeline.registry`` under 100 ms; ``/v1/models`` (plain and
+Targets (issues 8, 15, 29): importing ``pipeline.registry`` under 40 ms in-process (bytecode
+cached, as an installed package has it); at 100k models a load under 1.5 s, ``get`` at most
+LiteLLM's ``get_model_info`` (0.20 µs, the issue's same-machine figure), ``cost`` under 5 µs,
+``search(provider="openai", limit=50)`` and ``search(capability="vision", state="active",
+limit=50)`` under 2 ms each; ``/v1/models`` (plain and
 gzip-compressed) and ``/v1/models/{id}`` at >= 0.8 of the requests/s of a trivial app that
 returns the same number of constant bytes on the same server (uvicorn, one worker, 127.0.0.1).
 Synthetic catalogs are real records from a real payload, copied under new ids. The load
@@ -41,22 +45,31 @@ ROUNDS = 3
 
 
 def import_time_ms() -> tuple[float, float]:
-    """(best wall ms of a fresh ``import pipeline.registry``, its -X importtime cumulative ms)."""
+    """(best wall ms of a fresh ``import pipeline.registry``, its -X importtime cumulative ms).
+
+    Bytecode is written to and read from a scratch cache (``PYTHONPYCACHEPREFIX``), whatever
+    ``PYTHONDONTWRITEBYTECODE`` says: an installed package has its bytecode, and compiling the
+    sources on every run tripled the figure."""
     code = (
         "import time; t = time.perf_counter(); import pipeline.registry; "
         "print((time.perf_counter() - t) * 1000)"
     )
     walls = []
-    for _ in range(7):
+    with tempfile.TemporaryDirectory() as cache:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
         command = [sys.executable, "-c", code]
-        out = subprocess.run(command, capture_output=True, text=True, check=True)
-        walls.append(float(out.stdout.strip()))
-    trace = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import pipeline.registry"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
+        subprocess.run(command, capture_output=True, env=env, check=True)  # writes the cache
+        for _ in range(9):
+            out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+            walls.append(float(out.stdout.strip()))
+        trace = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import pipeline.registry"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stderr
     cumulative = 0.0
     for line in trace.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| pipeline\.registry$", line)
@@ -133,8 +146,12 @@ def bench_library(base: dict[str, Any], scratch: Path) -> None:
             registry.resolve(ref)
         resolve_us = (time.perf_counter() - started) / len(probe_aliases) * 1e6
         started = time.perf_counter()
+        registry.snapshot.search_index()
+        index_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
         found = registry.search(capability="vision", state="active")
         search_ms = (time.perf_counter() - started) * 1000
+        cost_us, page_ms = timed_queries(registry, ids[7])
         started = time.perf_counter()
         unchanged = registry.refresh()
         poll_ms = (time.perf_counter() - started) * 1000
@@ -142,11 +159,73 @@ def bench_library(base: dict[str, Any], scratch: Path) -> None:
         print(
             f"  {size:>7,} models ({len(data) / 1e6:6.1f} MB): load {min(loads) * 1000:7.0f} ms"
             f" | get {get_us:5.2f} µs | resolve(alias) {resolve_us:5.2f} µs"
-            f" | search(vision,active) {search_ms:6.1f} ms ({len(found)} hits)"
+            f" | cost {cost_us:5.2f} µs | search indexes built in {index_ms:6.1f} ms"
+            f" | search(vision,active) all {search_ms:6.1f} ms ({len(found)} hits)"
             f" | unchanged poll {poll_ms:5.2f} ms",
             flush=True,
         )
+        for name, ms in page_ms.items():
+            print(f"    {name}: {ms:6.3f} ms (target < 2 ms at 100k)", flush=True)
+        if size == 100_000:
+            explorer_table(registry)
+            load_s = min(loads)
+            targets.record("reader", "load at 100k < 1.5 s", f"{load_s:.2f} s", load_s < 1.5)
+            targets.record("reader", "get <= 0.20 µs (LiteLLM)", f"{get_us:.2f} µs", get_us <= 0.2)
+            targets.record("reader", "cost < 5 µs", f"{cost_us:.2f} µs", cost_us < 5)
+            for name, ms in page_ms.items():
+                targets.record("reader", f"{name} < 2 ms at 100k", f"{ms:.3f} ms", ms < 2)
         del registry, document
+
+
+def explorer_table(registry: Any) -> None:
+    """The live explorer's first rows of a filtered table: what its script waits for, one
+    ``/explorer/table.json`` page of a view not asked before (filtered, sorted by price), over
+    the service's own routes in process (the browser draws 100 rows more)."""
+    from fastapi.testclient import TestClient
+
+    from pipeline.service.app import create_app
+
+    with TestClient(create_app(registry, refresh_seconds=0)) as client:
+        params = {"capability": "vision", "state": "active", "sort": "input"}
+        started = time.perf_counter()
+        response = client.get("/explorer/table.json", params=params)
+        seconds = time.perf_counter() - started
+        answer = response.json()
+    print(
+        f"    explorer table.json (vision, active, by input price): {seconds * 1000:6.0f} ms, "
+        f"{len(response.content) / 1e3:.0f} kB for {len(answer['rows'])} of {answer['total']:,}"
+        " rows (target: first rows < 1 s, no full download)",
+        flush=True,
+    )
+    targets.record(
+        "reader",
+        "explorer first rows of a filtered 100k table < 1 s",
+        f"{seconds:.2f} s",
+        seconds < 1,
+    )
+
+
+def timed_queries(registry: Any, model_id: str) -> tuple[float, dict[str, float]]:
+    """(µs of one ``cost``, ms of each page search named as the issue names it)."""
+    cost_us = best_us(lambda: registry.cost(model_id, input=12_000, output=800, cached=4_000))
+    pages = {
+        'search(provider="openai", limit=50)': lambda: registry.search(provider="openai", limit=50),
+        'search(capability="vision", state="active", limit=50)': lambda: registry.search(
+            capability="vision", state="active", limit=50
+        ),
+    }
+    return cost_us, {name: best_us(run, rounds=50) / 1000 for name, run in pages.items()}
+
+
+def best_us(run: Any, rounds: int = 2_000) -> float:
+    """µs per call of ``run``: the best of 7 timed batches (a shared machine's noise only adds)."""
+    best = float("inf")
+    for _ in range(7):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            run()
+        best = min(best, (time.perf_counter() - started) / rounds * 1e6)
+    return best
 
 
 # -- HTTP throughput -------------------------------------------------------------------------
@@ -340,10 +419,10 @@ def main() -> None:
     wall, cumulative = import_time_ms()
     print(
         f"  import pipeline.registry: {wall:.1f} ms wall (best of 7, fresh interpreter), "
-        f"{cumulative:.1f} ms by -X importtime (target < 100 ms)",
+        f"{cumulative:.1f} ms by -X importtime (target < 40 ms)",
         flush=True,
     )
-    targets.record("reader", "import pipeline.registry < 100 ms", f"{wall:.1f} ms", wall < 100)
+    targets.record("reader", "import pipeline.registry < 40 ms", f"{wall:.1f} ms", wall < 40)
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         base = real_catalog(scratch)

@@ -11,11 +11,9 @@ shows once ("X was retired on D; using Y").
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 AUTO_ID = "openrouter/auto"
 MAX_HOPS = 8
@@ -32,8 +30,7 @@ NOTICE_STEPS = frozenset({"redirect", "alias-history", "family-fallback", "auto"
 native and dated ids are just other spellings of a listed model."""
 
 
-@dataclass(frozen=True)
-class Hop:
+class Hop(NamedTuple):
     """One step of a resolution."""
 
     step: str
@@ -50,8 +47,7 @@ class Hop:
         return {"step": self.step, "ref": self.ref, "to": self.to, "detail": self.detail}
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """A message for the caller to show once; ``id`` is stable for the same ref and target."""
 
     id: str
@@ -61,15 +57,44 @@ class Notice:
         return {"id": self.id, "text": self.text}
 
 
-@dataclass
 class Resolution:
-    """Where a reference leads."""
+    """Where a reference leads: ``ref``, the published ``model`` record it resolves to (None
+    when nothing resolves), the ``hops`` taken and the ``notice`` due.
 
-    ref: str
-    model: dict[str, Any] | None
-    """The published record of the resolved model; None when nothing resolves."""
-    hops: list[Hop] = field(default_factory=list)
-    notice: Notice | None = None
+    A plain class (the hops grow while resolving): the reader imports no ``dataclasses``, a
+    third of its import time (issue 29)."""
+
+    __slots__ = ("hops", "model", "notice", "ref")
+
+    def __init__(
+        self,
+        ref: str,
+        model: dict[str, Any] | None,
+        hops: list[Hop] | None = None,
+        notice: Notice | None = None,
+    ) -> None:
+        self.ref = ref
+        self.model = model
+        self.hops: list[Hop] = [] if hops is None else hops
+        self.notice = notice
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resolution):
+            return NotImplemented
+        return (self.ref, self.model, self.hops, self.notice) == (
+            other.ref,
+            other.model,
+            other.hops,
+            other.notice,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (
+            f"Resolution(ref={self.ref!r}, model={self.model!r}, hops={self.hops!r}, "
+            f"notice={self.notice!r})"
+        )
 
     @property
     def model_id(self) -> str | None:
@@ -207,6 +232,8 @@ class CatalogIndex:
 
 
 def _notice(ref: str, target: str, text: str) -> Notice:
+    import hashlib  # on use: the reader's import stays cheap (issue 29)
+
     digest = hashlib.sha256(f"{ref}\0{target}".encode()).hexdigest()[:12]
     return Notice(id=f"model-notice-{digest}", text=text)
 

@@ -175,6 +175,76 @@ def test_rows_json_matches_the_catalog(client, replay: Replay) -> None:
     assert client.get("/explorer/static/../../etc/passwd").status_code == 404
 
 
+def test_table_json_pages_a_view_as_the_server_rendered_table_does(client, replay) -> None:
+    """The live table's script asks the server for each page (issue 29): the rows of
+    /explorer/table.json are those of the server-rendered page of the same view, and the pages
+    together are the view's rows, filtered and sorted as the library answers."""
+    params = {"capability": "tools", "sort": "input", "dir": "desc"}
+    first = client.get("/explorer/table.json", params=params).json()
+    models = {m["id"]: m for m in replay.steps[-1].current["models"]}
+    expected = sorted(
+        (m for m in models.values() if m["supportsTools"]),
+        key=lambda m: (m["pricing"].get("input") is None, -(m["pricing"].get("input") or 0)),
+    )
+    assert first["total"] == len(expected) > table_rows.PAGE_SIZE
+    assert first["page"] == 1 and first["pages"] == -(-len(expected) // table_rows.PAGE_SIZE)
+    html = client.get("/", params=params).text
+    assert [r["id"] for r in first["rows"]] == _ids_in(html)
+    every = []
+    for page in range(1, first["pages"] + 1):
+        answer = client.get("/explorer/table.json", params={**params, "page": page}).json()
+        assert answer["page"] == page
+        every.extend(answer["rows"])
+    assert sorted(r["id"] for r in every) == sorted(m["id"] for m in expected)
+    prices = [r["in"] for r in every if r["in"] is not None]
+    assert prices == sorted(prices, reverse=True)
+    beyond = client.get("/explorer/table.json", params={**params, "page": 999}).json()
+    assert beyond["page"] == first["pages"]
+    bad = client.get("/explorer/table.json", params={"tier": "cheap"})
+    assert bad.status_code == 400 and "tier: unknown value(s) cheap" in bad.json()["detail"]
+    assert 'data-table="/explorer/table.json"' in html
+
+
+@pytest.mark.parametrize("sort", list(table_rows.SORTS))
+def test_a_page_sorts_the_selected_models_as_their_rows_sort(client, sort: str) -> None:
+    """Pages sort the models a view selects by the record's values without building every
+    row first: the same order as sorting the rows themselves (missing values last)."""
+    snapshot = client.app.state.registry.snapshot
+    every = table_rows.all_rows(snapshot)
+    for params in ({}, {"capability": "tools"}, {"q": "GPT", "state": "active"}):
+        for direction in ("asc", "desc"):
+            view = table_rows.View.parse({**params, "sort": sort, "dir": direction})
+            wanted = {m["id"] for m in snapshot.search(**_filters(view))}
+            key = table_rows.SORTS[sort]
+            picked = [r for r in every if r["id"] in wanted]
+            present = [r for r in picked if r[key] is not None]
+            present.sort(
+                key=lambda r: (r[key].lower() if isinstance(r[key], str) else r[key], r["id"]),
+                reverse=direction == "desc",
+            )
+            expected = present + [r for r in picked if r[key] is None]
+            assert table_rows.select(snapshot, view) == expected, (params, direction)
+            for page in (1, 2):
+                paged = table_rows.View.parse(
+                    {**params, "sort": sort, "dir": direction, "page": str(page)}
+                )
+                shown, total, number, pages = table_rows.page_rows(snapshot, paged)
+                assert (shown, pages) == table_rows.page_of(expected, paged)
+                assert total == len(expected) and number == min(page, pages)
+
+
+def _filters(view: table_rows.View) -> dict[str, Any]:
+    return {
+        "capability": view.capability,
+        "tier": view.tier,
+        "state": view.state,
+        "kind": view.kind,
+        "provider": view.provider or None,
+        "q": view.q or None,
+        "bucket": view.bucket or None,
+    }
+
+
 def test_hostile_names_are_escaped(tmp_path) -> None:
     row = table_rows.row(
         {

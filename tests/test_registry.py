@@ -242,6 +242,24 @@ def test_resolution_through_deprecations_and_curated_buckets(synced):
     assert {m["id"] for m in registry.search(bucket="coding")} == coding
 
 
+def test_the_fast_path_of_cost_reaches_the_model_resolve_reaches(synced):
+    current = read_json(synced, keys.CURRENT)
+    deprecations = deprecations_for(current)
+    # A listed model that is no longer active, with a redirect: resolve sends it on.
+    stale = next(m for m in current["models"] if m["id"] != "openai/gpt-4o")
+    stale["lifecycle"] = {**stale["lifecycle"], "state": "stale"}
+    deprecations["redirects"].append(
+        {"from": stale["id"], "to": "openai/gpt-4o", "reason": "rename", "since": "2026-08-01"}
+    )
+    commit(synced, {"current": current, "deprecations": deprecations})
+    snapshot = Registry.open(synced).snapshot
+    refs = [m["id"] for m in current["models"]] + [m["alias"] for m in current["models"]]
+    refs += ["openai/gpt-4o-retired", "gpt-4o-retired", "omni", "no-such/model", stale["alias"]]
+    for ref in refs:
+        assert snapshot.resolved(ref) is snapshot.resolve(ref).model, ref
+    assert snapshot.resolved(stale["id"])["id"] == "openai/gpt-4o"
+
+
 def test_manifest_is_the_commit_point_and_hashes_are_checked(synced):
     current = read_json(synced, keys.CURRENT)
     manifest = publish_manifest(synced, current["runId"], {"current": current})

@@ -11,39 +11,43 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
-import logging
 import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
 
 from pipeline.publishing.store import Store, open_store
 from pipeline.registry.cost import CostEstimate, estimate_cost
 from pipeline.registry.filters import (
     BUCKETS,
     CAPABILITIES,
-    KINDS,
     STATES,
     TIERS,
     RegistryError,
-    cutoff_after,
-    has_open_weights,
-    offer_filter,
     state_of,
     values_of,
 )
 from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
 from pipeline.registry.providers import ProviderLists, ProviderNotFound, filter_models
+from pipeline.registry.search import SearchIndex, Selection, select
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
 from pipeline.timeutil import parse_iso
 
 if TYPE_CHECKING:  # the history is read on first use: its module is not paid for at import
+    import logging
+
     from pipeline.history.query import History, PriceAt
 
-log = logging.getLogger("pipeline.registry")
+
+def log() -> logging.Logger:
+    """The reader's logger. ``logging`` is imported when the reader first logs (a load, a
+    failed refresh), not with the library: a fifth of its import time (issue 29)."""
+    import logging
+
+    return logging.getLogger("pipeline.registry")
+
 
 T = TypeVar("T")
 
@@ -126,6 +130,8 @@ class Snapshot:
         self._memo_lock = threading.Lock()
         self.history: History | None = None
         """Loaded on first use by ``Registry.history()``."""
+        self._search_index: SearchIndex | None = None
+        self._index_lock = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -187,6 +193,66 @@ class Snapshot:
     def resolve(self, ref: str) -> Resolution:
         return resolve(ref, self.index)
 
+    def resolved(self, ref: str) -> dict[str, Any] | None:
+        """The model ``resolve(ref)`` reaches, or None. A current id or alias that no redirect
+        sends on (every active model's) is answered from the dicts without building the
+        resolution's hops: ``Registry.cost`` of a listed model pays two lookups."""
+        index = self.index
+        model = index.models.get(ref)
+        if model is None:
+            model_id = index.by_alias.get(ref)
+            model = None if model_id is None else index.models[model_id]
+        if model is not None and (
+            model["id"] not in index.redirects or state_of(model) == "active"
+        ):
+            return model
+        return resolve(ref, index).model
+
+    def search_index(self) -> SearchIndex:
+        """The search indexes of this set, built on the first search (once: a lock)."""
+        index = self._search_index
+        if index is None:
+            with self._index_lock:
+                if self._search_index is None:
+                    self._search_index = SearchIndex(self.models, self.buckets)
+                index = self._search_index
+        return index
+
+    def select(
+        self,
+        *,
+        capability: str | Iterable[str] | None = None,
+        tier: str | Iterable[str] | None = None,
+        bucket: str | None = None,
+        state: str | Iterable[str] | None = None,
+        provider: str | None = None,
+        q: str | None = None,
+        served_by: str | None = None,
+        max_offer_price: float | None = None,
+        quantization: str | None = None,
+        open_weights: bool | None = None,
+        knowledge_cutoff_after: str | None = None,
+        kind: str | Iterable[str] | None = None,
+        served: Collection[str] = (),
+    ) -> Selection:
+        """The models meeting the filters of ``search``, read page by page (``Selection``)."""
+        return select(
+            self.search_index(),
+            capability=capability,
+            tier=tier,
+            bucket=bucket,
+            state=state,
+            provider=provider,
+            q=q,
+            served_by=served_by,
+            max_offer_price=max_offer_price,
+            quantization=quantization,
+            open_weights=open_weights,
+            knowledge_cutoff_after=knowledge_cutoff_after,
+            kind=kind,
+            served=served,
+        )
+
     def search(
         self,
         *,
@@ -203,57 +269,26 @@ class Snapshot:
         knowledge_cutoff_after: str | None = None,
         kind: str | Iterable[str] | None = None,
         served: Collection[str] = (),
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """See ``Registry.search``; ``served``: ids the ``provider`` serves per its list."""
-        offers_ok = offer_filter(served_by, max_offer_price, quantization)
-        capabilities = values_of("capability", capability, CAPABILITIES)
-        cutoff = cutoff_after(knowledge_cutoff_after)
-        tiers = values_of("tier", tier, TIERS)
-        states = values_of("state", state, STATES)
-        kinds = values_of("kind", kind, KINDS)
-        members: set[str] | None = None
-        if bucket:
-            values_of("bucket", bucket, BUCKETS)
-            members = {str(e["id"]) for e in self.buckets.get(bucket, [])}
-        wanted_provider = provider.strip().lower() if provider else None
-        needle = q.strip().lower() if q else None
-        checks = [CAPABILITIES[c] for c in sorted(capabilities)]
-        out = []
-        for model in self.models:
-            if members is not None and model["id"] not in members:
-                continue
-            if states and state_of(model) not in states:
-                continue
-            if tiers and model.get("priceTier") not in tiers:
-                continue
-            if kinds and model.get("kind") not in kinds:
-                continue
-            if (
-                wanted_provider
-                and wanted_provider
-                not in (
-                    str(model.get("provider", "")).lower(),
-                    str(model.get("family", "")).lower(),
-                )
-                and model["id"] not in served
-            ):
-                continue
-            if needle and not any(
-                needle in str(model.get(f, "")).lower() for f in ("id", "alias", "name")
-            ):
-                continue
-            if not all(check(model) for check in checks):
-                continue
-            if offers_ok is not None and not offers_ok(model):
-                continue
-            if open_weights is not None and has_open_weights(model) != open_weights:
-                continue
-            if cutoff is not None and not (
-                str(model.get("knowledgeCutoff") or "")[:10] > cutoff
-            ):
-                continue
-            out.append(model)
-        return out
+        found = self.select(
+            capability=capability,
+            tier=tier,
+            bucket=bucket,
+            state=state,
+            provider=provider,
+            q=q,
+            served_by=served_by,
+            max_offer_price=max_offer_price,
+            quantization=quantization,
+            open_weights=open_weights,
+            knowledge_cutoff_after=knowledge_cutoff_after,
+            kind=kind,
+            served=served,
+        )
+        return found.page(after, limit)
 
     def core(self, specialty: str | None = None) -> list[dict[str, Any]]:
         """The curated core in its published order (only ``specialty`` when given), each
@@ -307,8 +342,7 @@ class Snapshot:
         return close_matches(ref, self.memo(("close-match-names",), build), limit)
 
 
-@dataclass(frozen=True)
-class RefreshResult:
+class RefreshResult(NamedTuple):
     """What one refresh did."""
 
     changed: bool
@@ -409,7 +443,7 @@ class Registry:
             self.error = None
             self._failed_token = None
             self.swaps += 1
-            log.info(
+            log().info(
                 "catalog loaded",
                 extra={"run_id": snapshot.run_id, "version": snapshot.version},
             )
@@ -417,7 +451,7 @@ class Registry:
                 try:
                     listener(snapshot)
                 except Exception:  # an overlay's failure never fails the refresh
-                    log.exception("catalog listener failed")
+                    log().exception("catalog listener failed")
             return RefreshResult(True, snapshot.version)
 
     def _fail(self, message: str, *, token: PollToken | None) -> RefreshResult:
@@ -427,15 +461,15 @@ class Registry:
         self._failed_token = token
         current = self._snapshot
         if current is not None:
-            log.warning(
+            log().warning(
                 "catalog refresh failed; serving the previous set", extra={"error": message}
             )
         elif self.refreshes > 1:
-            log.warning("catalog load failed; nothing served yet", extra={"error": message})
+            log().warning("catalog load failed; nothing served yet", extra={"error": message})
         else:
             # The first load: the caller says it (Registry.open raises it, `catalog serve`
             # warns that it starts without a catalog).
-            log.debug("catalog load failed", extra={"error": message})
+            log().debug("catalog load failed", extra={"error": message})
         return RefreshResult(False, current.version if current else None, message)
 
     def state(self) -> dict[str, Any]:
@@ -493,6 +527,8 @@ class Registry:
         open_weights: bool | None = None,
         knowledge_cutoff_after: str | None = None,
         kind: str | Iterable[str] | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Models matching every given filter, sorted by id. ``capability``: vision, tools,
         reasoning, structured-output, image-gen, free (several = all of them); ``tier``: price
@@ -505,7 +541,10 @@ class Registry:
         cutoff is later (models without a stated cutoff never match). Offer filters (one offer
         must meet all given): ``served_by`` provider name or tag, ``max_offer_price`` USD per
         1M input tokens, ``quantization`` (see ``offer_filter``). ``provider`` also matches a
-        model that provider serves per its published list (issue 30)."""
+        model that provider serves per its published list (issue 30). Paged: at most
+        ``limit`` models, those after the id ``after`` (the last id of the previous page). The
+        filters are answered from indexes built on the first search of a set
+        (``registry/search.py``)."""
         return self.snapshot.search(
             capability=capability,
             tier=tier,
@@ -520,6 +559,8 @@ class Registry:
             knowledge_cutoff_after=knowledge_cutoff_after,
             kind=kind,
             served=self.serves(provider) if provider else (),
+            after=after,
+            limit=limit,
         )
 
     # -- provider lists (issue 30) -----------------------------------------------------------
@@ -644,10 +685,10 @@ class Registry:
         ``at`` a model with such windows is priced at its base price and the estimate's
         ``notes`` say so; see ``estimate_cost``."""
         if isinstance(model, str):
-            resolution = self.resolve(model)
-            if resolution.model is None:
+            found = self.snapshot.resolved(model)
+            if found is None:
                 raise ModelNotFound(f"no model matches {model!r}")
-            record: Mapping[str, Any] = resolution.model
+            record: Mapping[str, Any] = found
         else:
             record = model
         return estimate_cost(record, input, output, cached, at=at)

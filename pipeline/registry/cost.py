@@ -7,22 +7,23 @@ import). It applies the same rules and words the same notes as ``pipeline.stages
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 MILLION = Decimal(1_000_000)
+ZERO = Decimal(0)
 
 
 class CostUnavailable(ValueError):
     """The model's prices do not allow an estimate (dynamic pricing, a price not given)."""
 
 
-@dataclass(frozen=True)
-class CostEstimate:
-    """USD for one call, with the rates used."""
+class CostEstimate(NamedTuple):
+    """USD for one call, with the rates used. A named tuple (immutable, built in one step):
+    the reader imports no ``dataclasses`` (issue 29); every field is given."""
 
     model_id: str
     input_tokens: int
@@ -30,14 +31,14 @@ class CostEstimate:
     cached_tokens: int
     usd: Decimal
     """Total, exact."""
-    parts: dict[str, Decimal] = field(default_factory=dict)
+    parts: dict[str, Decimal]
     """USD per part: `input` (uncached prompt), `cached` (cache reads), `output`, `request`."""
-    min_prompt_tokens: int | None = None
+    min_prompt_tokens: int | None
     """The long-context rule applied (its `minPromptTokens`), or None for base prices."""
-    rule: str = "base"
+    rule: str
     """`base`, or the rules that set the prices (`utc 16:30-00:30 + minPromptTokens 272000`),
     worded as `catalog cost` words them."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
     """What the caller should know (time-of-day prices without a time, cache reads billed at
     the input price, ...): the same notes as `catalog cost`."""
 
@@ -60,7 +61,17 @@ def _usd(value: Any) -> Decimal | None:
         return None
     # Published prices are exact decimal numbers; a float's repr is the shortest string that
     # reads back to it, i.e. the number as published, so this recovers it without rounding.
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if isinstance(value, float):
+        # A cache holds -0.0 and 0.0 as one key; Decimal keeps the sign: zeros are not cached.
+        return _from_float(value) if value else Decimal(repr(value))
+    return Decimal(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _from_float(value: float) -> Decimal:
+    # A catalog has a few hundred distinct prices: converting each once takes about a third
+    # off an estimate (issue 29).
+    return Decimal(repr(value))
 
 
 def _hhmm(at: time | datetime | str) -> int:
@@ -92,8 +103,51 @@ def _in_window(rule: Mapping[str, Any], at: int) -> bool:
     return bool(at >= start or at < end)  # the window wraps midnight
 
 
-def _over(rates: dict[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
+def _over(rates: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
     return {**rates, **{k: v for k, v in rule.items() if v is not None}}
+
+
+def _apply_rules(
+    pricing: Mapping[str, Any],
+    input_tokens: int,
+    at: time | datetime | str | None,
+    applied: list[str],
+    notes: list[str],
+) -> tuple[Mapping[str, Any], int | None]:
+    """(the rates after the time-of-day window and long-context rules of ``pricing`` that
+    apply, the threshold applied); the rules applied and the notes are added to the lists."""
+    rates: Mapping[str, Any] = pricing
+    rules = [r for r in pricing.get("tiers") or () if isinstance(r, Mapping)]
+
+    timed = [r for r in rules if r.get("utcStart") is not None]
+    if timed and at is None:
+        windows = ", ".join(
+            f"{_clock(r['utcStart'])}-{_clock(r.get('utcEnd') or 0)} UTC "
+            f"${_usd(_first(r.get('input'), pricing.get('input')))}/"
+            f"${_usd(_first(r.get('output'), pricing.get('output')))}"
+            for r in timed
+        )
+        notes.append(f"price varies by time of day ({windows}); base price used — pass --at")
+    elif timed and at is not None:
+        now = _hhmm(at)
+        window = next((r for r in timed if _in_window(r, now)), None)
+        if window is not None:
+            rates = _over(rates, window)
+            applied.append(f"utc {_clock(window['utcStart'])}-{_clock(window.get('utcEnd') or 0)}")
+        else:
+            notes.append(f"no time-of-day window holds {_clock(now)} UTC; base price used")
+
+    threshold: int | None = None
+    reached = [
+        r for r in rules if r.get("minPromptTokens") is not None and r.get("utcStart") is None
+    ]
+    reached = [r for r in reached if input_tokens >= r["minPromptTokens"]]
+    if reached:
+        rule = max(reached, key=lambda r: int(r["minPromptTokens"]))
+        threshold = int(rule["minPromptTokens"])
+        rates = _over(rates, rule)
+        applied.append(f"minPromptTokens {threshold}")
+    return rates, threshold
 
 
 def estimate_cost(
@@ -132,39 +186,12 @@ def estimate_cost(
             f"{model_id} is not billed per token (billed per unit{figure}, {unit}): its cost "
             "cannot be computed from token counts"
         )
-    rates = dict(pricing)
     notes: list[str] = []
     applied: list[str] = []
-    rules = [r for r in pricing.get("tiers") or [] if isinstance(r, Mapping)]
-
-    timed = [r for r in rules if r.get("utcStart") is not None]
-    if timed and at is None:
-        windows = ", ".join(
-            f"{_clock(r['utcStart'])}-{_clock(r.get('utcEnd') or 0)} UTC "
-            f"${_usd(_first(r.get('input'), pricing.get('input')))}/"
-            f"${_usd(_first(r.get('output'), pricing.get('output')))}"
-            for r in timed
-        )
-        notes.append(f"price varies by time of day ({windows}); base price used — pass --at")
-    elif timed and at is not None:
-        now = _hhmm(at)
-        window = next((r for r in timed if _in_window(r, now)), None)
-        if window is not None:
-            rates = _over(rates, window)
-            applied.append(f"utc {_clock(window['utcStart'])}-{_clock(window.get('utcEnd') or 0)}")
-        else:
-            notes.append(f"no time-of-day window holds {_clock(now)} UTC; base price used")
-
     threshold: int | None = None
-    reached = [
-        r for r in rules if r.get("minPromptTokens") is not None and r.get("utcStart") is None
-    ]
-    reached = [r for r in reached if input_tokens >= r["minPromptTokens"]]
-    if reached:
-        rule = max(reached, key=lambda r: int(r["minPromptTokens"]))
-        threshold = int(rule["minPromptTokens"])
-        rates = _over(rates, rule)
-        applied.append(f"minPromptTokens {threshold}")
+    rates: Mapping[str, Any] = pricing  # replaced, never changed, when a rule applies
+    if pricing.get("tiers"):
+        rates, threshold = _apply_rules(pricing, input_tokens, at, applied, notes)
 
     uncached = input_tokens - cached_tokens
     parts: dict[str, Decimal] = {}
@@ -195,7 +222,7 @@ def estimate_cost(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cached_tokens=cached_tokens,
-        usd=sum(parts.values(), Decimal(0)),
+        usd=sum(parts.values(), ZERO),
         parts=parts,
         min_prompt_tokens=threshold,
         rule=" + ".join(applied) or "base",

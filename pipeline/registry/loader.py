@@ -14,12 +14,10 @@ Nothing here imports pydantic, boto3 or the web stack: documents are parsed with
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.publishing import keys
 from pipeline.publishing.jsonpath import json_path
@@ -46,8 +44,7 @@ class LoadError(Exception):
     """The published set could not be loaded; the message names the store, key and problem."""
 
 
-@dataclass(frozen=True)
-class CatalogSet:
+class CatalogSet(NamedTuple):
     """One published set, as plain dicts exactly as published."""
 
     current: dict[str, Any]
@@ -179,6 +176,8 @@ def _parse(data: bytes, where: str) -> Any:
 
 def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
     """Read, verify and validate one published set. Raises LoadError or StoreError."""
+    import hashlib  # on the first load, not at import (issue 29)
+
     if token is None:
         token = poll(store)
     manifest_bytes = _read(store, keys.MANIFEST) if token[0] == "manifest" else None

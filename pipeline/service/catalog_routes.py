@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -235,8 +234,10 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
         )
         served = registry.serves(provider) if provider else frozenset()
 
-        def matching(snap: Snapshot) -> list[dict[str, Any]]:
-            return snap.search(
+        def build(snap: Snapshot) -> Any:
+            # Answered from the set's search indexes: a page reads about `limit` models, and
+            # the total is counted once per filters (issue 29).
+            found = snap.select(
                 capability=_joined(capability),
                 tier=_joined(tier),
                 bucket=bucket,
@@ -251,16 +252,12 @@ def add_catalog_routes(app: FastAPI, registry: Registry) -> None:
                 quantization=quantization,
                 served=served,
             )
-
-        def build(snap: Snapshot) -> Any:
-            found = snap.memo(("search", *filters), lambda: matching(snap))
-            ids = snap.memo(("search-ids", *filters), lambda: [str(m["id"]) for m in found])
-            start = bisect.bisect_right(ids, after) if after is not None else 0
-            page = found[start : start + limit]
-            more = start + limit < len(found)
+            page = found.page(after, limit + 1)
+            more = len(page) > limit
+            page = page[:limit]
             return {
                 "data": page,
-                "total": len(found),
+                "total": snap.memo(("search-total", *filters), lambda: found.total),
                 "nextCursor": _encode_cursor(str(page[-1]["id"])) if more and page else None,
                 "runId": snap.run_id,
             }

@@ -83,6 +83,11 @@ class Links:
     def rows(self) -> str:
         return f"{self.root}data/rows.json" if self.static else f"{self.root}explorer/rows.json"
 
+    def table(self) -> str | None:
+        """Where the live table's script asks for one page of a view (None on a static site:
+        there its script filters ``rows.json``)."""
+        return None if self.static else f"{self.root}explorer/table.json"
+
     def feed(self) -> str:
         return f"{self.root}feeds/changes.atom"
 

@@ -10,7 +10,8 @@
 | ``GET /feeds/changes.atom`` | the same as an Atom feed |
 | ``GET /providers`` | every provider with a list (twin: ``/api/providers``) |
 | ``GET /providers/{provider}`` | one provider's models, each figure with its source |
-| ``GET /explorer/rows.json`` | every model's table row (what the page's script filters) |
+| ``GET /explorer/rows.json`` | every model's table row (what the compare page's script reads) |
+| ``GET /explorer/table.json`` | one page of a view's rows, filtered, sorted and paged here |
 | ``GET /api/changes?since=&limit=&cursor=&provider=`` | changes after a date or run id |
 | ``GET /api/models/{ref}/history[?at=DATE]`` | a model's timeline (and its prices at a date) |
 
@@ -203,6 +204,24 @@ def build_router(
             lambda s: json.dumps(rows.all_rows(s), separators=(",", ":")),
             "application/json",
         )
+
+    @router.get("/explorer/table.json", include_in_schema=False)
+    def table_json(request: Request) -> Response:
+        """One page of a view, as the page's script shows it: the server filters, sorts and
+        pages (issue 29: a 100k-model table is not sent to the browser to filter there)."""
+        try:
+            view = rows.View.parse(request.query_params)
+        except QueryError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+
+        def build(snapshot: Snapshot) -> str:
+            shown, total, page, pages_count = rows.page_rows(snapshot, view)
+            document = {"rows": shown, "total": total, "page": page, "pages": pages_count}
+            return json.dumps(document, separators=(",", ":"))
+
+        if not view.query():
+            return cached(request, ("table.json",), build, "application/json")
+        return Response(build(snap()), media_type="application/json")
 
     @router.get("/explorer/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
@@ -444,9 +463,8 @@ def _encoded(text: str) -> tuple[bytes, str]:
 
 
 def _table(snapshot: Snapshot, view: rows.View, links: Links, subtitle: Masthead) -> str:
-    selected = rows.select(snapshot, view)
-    shown, pages_count = rows.page_of(selected, view)
-    return pages.table_page(shown, len(selected), pages_count, view, links, subtitle=subtitle)
+    shown, total, _, pages_count = rows.page_rows(snapshot, view)
+    return pages.table_page(shown, total, pages_count, view, links, subtitle=subtitle)
 
 
 def _model(

@@ -1,7 +1,8 @@
 """The explorer's table: one compact row per model, and the filters and sorts over them.
 
-The same rows feed the server-rendered first page, the ``rows.json`` the page's script filters
-in the browser, and ``catalog list``. The filters are the library's (``Snapshot.search``, as
+The same rows feed the server-rendered pages, the pages the live table's script asks for
+(``/explorer/table.json``), the ``rows.json`` a static export's script filters in the browser,
+and ``catalog list``. The filters are the library's (``Snapshot.search``, as
 ``/api/models`` answers them); the script applies the same rules (see explorer.js).
 
 A view's query string may give a filter of several values as one comma list
@@ -13,7 +14,7 @@ an error, as it is on ``/api/models``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,18 +68,45 @@ def row(model: Mapping[str, Any], rank: float | None, buckets: list[str]) -> dic
     return out
 
 
-def all_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """Every published model's row, sorted by id (built once per catalog version)."""
+# Row field a view sorts on → its value read from the published record (as ``row`` reads it),
+# so a page sorts the models it selects without building every model's row first.
+SORT_VALUES: dict[str, Callable[[Mapping[str, Any], Mapping[str, float]], Any]] = {
+    "id": lambda m, ranks: m["id"],
+    "name": lambda m, ranks: m.get("name", ""),
+    "in": lambda m, ranks: (m.get("pricing") or {}).get("input"),
+    "out": lambda m, ranks: (m.get("pricing") or {}).get("output"),
+    "ctx": lambda m, ranks: m.get("maxContext"),
+    "maxOut": lambda m, ranks: m.get("maxOutput"),
+    "created": lambda m, ranks: m.get("created"),
+    "rank": lambda m, ranks: ranks.get(str(m["id"])),
+}
 
-    def build() -> list[dict[str, Any]]:
-        ranks = snapshot.index.ranks
+
+def memberships(snapshot: Snapshot) -> dict[str, list[str]]:
+    """Model id → the curated buckets it is in (once per catalog version)."""
+
+    def build() -> dict[str, list[str]]:
         member: dict[str, list[str]] = {}
         for bucket, entries in snapshot.buckets.items():
             for entry in entries:
                 member.setdefault(str(entry["id"]), []).append(bucket)
-        return [
-            row(m, ranks.get(str(m["id"])), member.get(str(m["id"]), [])) for m in snapshot.models
-        ]
+        return member
+
+    return snapshot.memo(("explorer-buckets",), build)
+
+
+def row_at(snapshot: Snapshot, position: int) -> dict[str, Any]:
+    """The row of the model at ``position`` (its place in id order)."""
+    model = snapshot.models[position]
+    model_id = str(model["id"])
+    return row(model, snapshot.index.ranks.get(model_id), memberships(snapshot).get(model_id, []))
+
+
+def all_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """Every published model's row, sorted by id (built once per catalog version)."""
+
+    def build() -> list[dict[str, Any]]:
+        return [row_at(snapshot, i) for i in range(len(snapshot.models))]
 
     return snapshot.memo(("explorer-rows",), build)
 
@@ -180,11 +208,11 @@ class View:
         return {k: v for k, v in values.items() if v}
 
 
-def select(snapshot: Snapshot, view: View) -> list[dict[str, Any]]:
-    """The rows the view shows, in its order (missing values last). The models are the ones
-    the library's search finds for the same filters: the explorer, ``catalog list`` and
-    ``/api/models`` give one answer."""
-    found = snapshot.search(
+def positions(snapshot: Snapshot, view: View) -> list[int]:
+    """The positions of the models the view shows, in its order (missing values last, in id
+    order). The models are the ones the library's search finds for the same filters: the
+    explorer, ``catalog list`` and ``/api/models`` give one answer."""
+    found = snapshot.select(
         capability=view.capability,
         tier=view.tier,
         state=view.state,
@@ -193,18 +221,37 @@ def select(snapshot: Snapshot, view: View) -> list[dict[str, Any]]:
         q=view.q or None,
         bucket=view.bucket or None,
     )
-    wanted = {str(m["id"]) for m in found}
-    key = SORTS[view.sort]
-    picked = [r for r in all_rows(snapshot) if r["id"] in wanted]
-    present = [r for r in picked if r.get(key) is not None]
-    missing = [r for r in picked if r.get(key) is None]
-    present.sort(
-        key=lambda r: (
-            (r[key], r["id"]) if not isinstance(r[key], str) else (r[key].lower(), r["id"])
-        ),
-        reverse=view.desc,
-    )
-    return present + missing
+    value_of = SORT_VALUES[SORTS[view.sort]]
+    models, ranks = snapshot.models, snapshot.index.ranks
+    present: list[tuple[Any, Any, int]] = []
+    missing: list[int] = []
+    for i in found.positions():
+        value = value_of(models[i], ranks)
+        if value is None:
+            missing.append(i)
+        else:
+            present.append((value.lower() if isinstance(value, str) else value, models[i]["id"], i))
+    present.sort(key=lambda p: (p[0], p[1]), reverse=view.desc)
+    return [i for _, _, i in present] + missing
+
+
+def select(snapshot: Snapshot, view: View) -> list[dict[str, Any]]:
+    """The rows the view shows, in its order (see ``positions``)."""
+    every = all_rows(snapshot)
+    return [every[i] for i in positions(snapshot, view)]
+
+
+def page_rows(
+    snapshot: Snapshot, view: View, size: int = PAGE_SIZE
+) -> tuple[list[dict[str, Any]], int, int, int]:
+    """(the rows of the view's page, how many models the view shows, that page's number, the
+    number of pages): only the page's rows are built (a 100k-model table answers a page
+    without a row per model)."""
+    found = positions(snapshot, view)
+    pages = max(1, -(-len(found) // size))
+    page = min(view.page, pages)
+    shown = [row_at(snapshot, i) for i in found[(page - 1) * size : page * size]]
+    return shown, len(found), page, pages
 
 
 def page_of(

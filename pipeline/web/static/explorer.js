@@ -1,7 +1,9 @@
 // The catalog explorer's progressive enhancement. The server renders every page (and the
 // first page of the table) without JavaScript; this script adds live filtering, sorting and
-// paging over rows.json, picking models to compare, and the compare table on a static site.
-// Filter and sort rules mirror pipeline/web/rows.py. Text goes in with textContent only.
+// paging, picking models to compare, and the compare table on a static site. On `catalog
+// serve` the table asks the server for each page of a view (/explorer/table.json: no 100k-row
+// download); a static export has no server, so there it filters rows.json, with rules that
+// mirror pipeline/web/rows.py. Text goes in with textContent only.
 "use strict";
 
 (function () {
@@ -53,7 +55,7 @@
     });
     return s;
   }
-  function writeState(s) {
+  function query(s) {
     const p = new URLSearchParams();
     if (s.q) p.set("q", s.q);
     MULTI.forEach(function (k) { if (s[k].length) p.set(k, s[k].join(",")); });
@@ -62,7 +64,10 @@
     if (s.sort !== "id") p.set("sort", s.sort);
     if (s.desc) p.set("dir", "desc");
     if (s.page > 1) p.set("page", String(s.page));
-    const q = p.toString();
+    return p.toString();
+  }
+  function writeState(s) {
+    const q = query(s);
     history.replaceState(null, "", location.pathname + (q ? "?" + q : ""));
   }
   function matches(s) {
@@ -121,6 +126,7 @@
     return tr;
   }
 
+  // rows: every row (a static export), or null: the server answers each page (body.dataset.table).
   function catalogPage(rows) {
     const form = document.querySelector("form.filters");
     const tbody = document.getElementById("rows");
@@ -145,15 +151,36 @@
       });
       state.page = 1;
     }
+    let asked = 0;
     function render() {
-      const selected = select(rows, state);
-      const pages = Math.max(1, Math.ceil(selected.length / PAGE_SIZE));
-      state.page = Math.min(state.page, pages);
-      const shown = selected.slice((state.page - 1) * PAGE_SIZE, state.page * PAGE_SIZE);
+      if (rows) {
+        const selected = select(rows, state);
+        const pages = Math.max(1, Math.ceil(selected.length / PAGE_SIZE));
+        state.page = Math.min(state.page, pages);
+        draw(selected.slice((state.page - 1) * PAGE_SIZE, state.page * PAGE_SIZE), selected.length, pages);
+        return;
+      }
+      const mine = ++asked;  // a newer view's answer wins over a late one
+      const q = query(state);
+      fetch(body.dataset.table + (q ? "?" + q : ""), { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error("table.json: HTTP " + r.status);
+        return r.json();
+      }).then(function (answer) {
+        if (mine !== asked) return;
+        state.page = answer.page;
+        draw(answer.rows, answer.total, answer.pages);
+      }).catch(function (err) {
+        if (mine !== asked) return;
+        body.dataset.ready = "error";
+        const main = document.querySelector("main");
+        main.insertBefore(el("p", "Live filtering is unavailable (" + err.message + "); the links still work.", "warn"), main.firstChild);
+      });
+    }
+    function draw(shown, total, pages) {
       const frag = document.createDocumentFragment();
       shown.forEach(function (r) { frag.appendChild(rowNode(r, picked)); });
       tbody.replaceChildren(frag);
-      document.getElementById("total").textContent = selected.length.toLocaleString("en-US");
+      document.getElementById("total").textContent = total.toLocaleString("en-US");
       document.getElementById("page").textContent = String(state.page);
       document.getElementById("pages").textContent = String(pages);
       document.querySelectorAll("a.sort").forEach(function (a) {
@@ -288,7 +315,9 @@
   renewDataAge();
 
   const page = body.dataset.page;
-  if (page === "catalog" || page === "compare") {
+  if (page === "catalog" && body.dataset.table && document.querySelector("form.filters")) {
+    catalogPage(null);
+  } else if (page === "catalog" || page === "compare") {
     loadRows().then(function (rows) {
       if (page === "catalog") catalogPage(rows); else comparePage(rows);
     }).catch(function (err) {
