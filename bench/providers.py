@@ -1,4 +1,4 @@
-"""Providers sync wall time: 14 sources, each answering after 1 s (target: under 2 s).
+"""Providers sync wall time: 14 sources, each answering after 1 s (target: under 1 s).
 
 A local server on 127.0.0.1 plays every list API at its real path with a 1-second delay per
 request and a minimal body of the right shape; the runner fetches all due sources at once, so
@@ -23,7 +23,7 @@ from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
 from pipeline.timeutil import utcnow
 
 DELAY_S = 1.0
-TARGET_S = 2.0
+TARGET_S = 1.0
 KEY = "bench-key"
 
 # source name → (type, path under /<name>, body)
@@ -111,5 +111,11 @@ def main() -> int:
     slowest = max(result.results.values(), key=lambda r: r.elapsed_ms)
     print(f"  slowest source: {slowest.source} {slowest.elapsed_ms / 1000:.2f}s")
     figure = f"{wall:.2f} s, {served}/{len(SOURCES)} by api"
-    targets.record("providers", f"{len(SOURCES)} sources x 1 s < 2 s", figure, verdict == "ok")
+    targets.record(
+        "providers",
+        f"{len(SOURCES)} sources x 1 s < {TARGET_S:.0f} s",
+        figure,
+        verdict == "ok",
+        value=wall,
+    )
     return 0 if verdict == "ok" else 1
