@@ -45,7 +45,9 @@ BUILTIN_TABLE: dict[str, dict[str, Any]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    # No schema is generated from these models: their docstrings are for readers, and
+    # parsing the class sources for them (use_attribute_docstrings) would slow every import.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class TableEntry(_Strict):
