@@ -19,6 +19,7 @@ from bench import targets
 # Module name → what it measures. Each module has a main() that prints its figures.
 BENCHMARKS = {
     "bench.core": "core sync: real payloads and synthetic 1k/10k/100k catalogs",
+    "bench.cli": "CLI start: whole processes, median of several runs, vs a bare interpreter",
     "bench.capabilities": "share of the sync spent in the capability resolver (414 models)",
     "bench.providers": "providers sync: 14 sources each answering after 1 s (target < 1 s)",
     "bench.breadth": "merge of models.dev, LiteLLM, genai-prices and the provider lists (< 3 s)",
