@@ -11,9 +11,10 @@
     serve.py      serve
     telemetry.py  verify, telemetry
 
-Each command imports what it needs when it runs, so ``catalog --version`` and ``--help`` load
-only argparse and these modules. Errors are one line on stderr, never a traceback, and every
-command exits with a code of the table in common.py (docs/jobs.md, "Exit codes").
+Each command module is imported when its command runs (parser.py) and imports what it needs
+inside the command: ``catalog --version`` and ``--help`` load only argparse and the parser.
+Errors are one line on stderr, never a traceback, and every command exits with a code of the
+table in common.py (docs/jobs.md, "Exit codes").
 """
 
 from __future__ import annotations
