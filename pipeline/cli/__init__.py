@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pipeline.cli.common import failure
     from pipeline.cli.parser import build_parser
 
     args = build_parser().parse_args(argv)
@@ -50,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if isinstance(exc, BrokenPipeError) and _reader_gone():
             return 0  # `catalog list | head`: the reader had what it wanted
+        from pipeline.cli.common import failure
+
         failed = failure(exc)
         if failed is None:
             raise
