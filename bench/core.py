@@ -39,12 +39,17 @@ def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, floa
     from pipeline.runs.sync import SyncRequest, sync_openrouter
     from pipeline.timeutil import parse_iso
 
+    config = CatalogConfig()
+    size = payload.stat().st_size
+    if size > config.openrouter.max_body_bytes:
+        # A 100k-model payload (~164 MB) is over the default body limit (64 MiB), as an
+        # operator of such a catalog would configure: raise it to the payload's size.
+        bigger = config.openrouter.model_copy(update={"max_body_bytes": size})
+        config = config.model_copy(update={"openrouter": bigger})
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         started = time.perf_counter()
-        result = sync_openrouter(
-            store, CatalogConfig(), SyncRequest(now=parse_iso(now), from_file=payload)
-        )
+        result = sync_openrouter(store, config, SyncRequest(now=parse_iso(now), from_file=payload))
         wall = (time.perf_counter() - started) * 1000
     if not result.published:
         raise SystemExit(f"benchmark sync failed: {result.error}")
