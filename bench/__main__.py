@@ -70,7 +70,8 @@ def main() -> int:
         print(f"{len(regressed)} REGRESSION(S) vs baseline: {', '.join(r.key for r in regressed)}")
     if update:
         written = targets.write_baseline(targets.RESULTS)
-        print(f"baseline: {written} line(s) written to {targets.BASELINE}; commit it on its own")
+        where = targets.BASELINE
+        print(f"baseline: {written} line(s) written to {where}; commit it on its own")
     return 1 if check and (missed or regressed) else 0
 
 

@@ -98,8 +98,9 @@ def describe(m: dict[str, Any]) -> str:
     )
 
 
-def read_baseline(path: Path = BASELINE) -> dict[str, Any]:
-    """The recorded baseline; an empty one when none was recorded yet."""
+def read_baseline(path: Path | None = None) -> dict[str, Any]:
+    """The recorded baseline (``BASELINE``); an empty one when none was recorded yet."""
+    path = path or BASELINE
     try:
         document: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
@@ -110,8 +111,9 @@ def read_baseline(path: Path = BASELINE) -> dict[str, Any]:
     return document
 
 
-def write_baseline(results: list[Result], path: Path = BASELINE) -> int:
+def write_baseline(results: list[Result], path: Path | None = None) -> int:
     """Record this run's values as the baseline; lines of benches not run are kept."""
+    path = path or BASELINE
     document = read_baseline(path)
     lines: dict[str, Any] = dict(document.get("lines", {}))
     written = 0
