@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: sync test tools lint types check bench chaos fallback schemas k8s clean
 
@@ -29,6 +30,12 @@ $(DEV_STAMP): $(STAMP)
 	@echo "installing the development tools into $(VENV) (first run only)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP)
+
+# The peers the benchmarks compare with (LiteLLM, genai-prices): `make bench` only.
+$(BENCH_STAMP): $(DEV_STAMP)
+	@echo "installing the benchmark peers (LiteLLM, genai-prices) into $(VENV) (first run only)"
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' || echo "peers not installed: bench/peers.py says so and skips them"
+	touch $(BENCH_STAMP)
 
 $(CHECKOV_STAMP): infra/requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -61,8 +68,11 @@ lint: $(DEV_STAMP)
 types: $(DEV_STAMP)
 	$(BIN)/mypy
 
-## Benchmarks: every figure, then a table of targets with ok/MISSED (exit 1 when one missed).
-bench: $(DEV_STAMP)
+## Benchmarks: the machine, every figure, then a table of targets with ok/MISSED and the change
+## against bench/baseline.json; exit 1 when a target missed or a line is > 20% worse than its
+## baseline (`python -m bench --check`). Record a new baseline on purpose, in its own commit:
+## `$(BIN)/python -m bench --update-baseline` (bench/targets.py).
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench --check
 
 ## 200 randomized faulted syncs (kills, hostile bodies and files); prints invariant counts.

@@ -283,6 +283,7 @@ def main() -> None:
                 f"{name} growth < x{GROWTH_LIMIT:g}",
                 f"x{ratio:.2f}",
                 verdict == "ok",
+                value=ratio,
             )
             if verdict != "ok":
                 missed.append(name)
@@ -298,6 +299,7 @@ def main() -> None:
                 f"{name} < {FIRST_AVAILABLE_TARGET_US:.0f} µs",
                 f"{value:.1f} µs",
                 verdict == "ok",
+                value=value,
             )
             if verdict != "ok":
                 missed.append(name)

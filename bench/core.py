@@ -1,8 +1,10 @@
 """Core sync benchmark: real payloads end to end, and synthetic catalogs of 1k/10k/100k models.
 
-Targets (issue 2): the 414-model payload end to end in < 300 ms of in-process time; per-model
-cost at 100k within 1.5x of that at 1k (no quadratic step); 100k models under 1.5 GB peak RSS.
-Each synthetic size runs in its own process so that its peak RSS is its own.
+Targets (issue 29): the 549-model payload end to end in <= 150 ms of in-process time (the
+414-model one keeps issue 2's < 300 ms); 100k models in <= 30 s and <= 1.2 GB peak RSS;
+per-model cost at 100k within 1.5x of that at 1k (no quadratic step). Each synthetic size runs
+in its own process so that its peak RSS is its own. Every stage's time is printed, so a
+slower sync says where the time went.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
 REAL = ["openrouter-models-2026-08-17.json", "openrouter-models-all-2026-08-19.json"]
 SIZES = [1_000, 10_000, 100_000]
+# Published models → in-process target (ms) for the real payloads.
+REAL_TARGET_MS = {414: 300.0, 549: 150.0}
+# 100k synthetic models: seconds and peak RSS (MB).
+LARGE_TARGET_S = 30.0
+LARGE_TARGET_MB = 1200.0
 
 
 def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, float]:
@@ -32,12 +39,17 @@ def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, floa
     from pipeline.runs.sync import SyncRequest, sync_openrouter
     from pipeline.timeutil import parse_iso
 
+    config = CatalogConfig()
+    size = payload.stat().st_size
+    if size > config.openrouter.max_body_bytes:
+        # A 100k-model payload (~164 MB) is over the default body limit (64 MiB), as an
+        # operator of such a catalog would configure: raise it to the payload's size.
+        bigger = config.openrouter.model_copy(update={"max_body_bytes": size})
+        config = config.model_copy(update={"openrouter": bigger})
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         started = time.perf_counter()
-        result = sync_openrouter(
-            store, CatalogConfig(), SyncRequest(now=parse_iso(now), from_file=payload)
-        )
+        result = sync_openrouter(store, config, SyncRequest(now=parse_iso(now), from_file=payload))
         wall = (time.perf_counter() - started) * 1000
     if not result.published:
         raise SystemExit(f"benchmark sync failed: {result.error}")
@@ -75,19 +87,9 @@ def child(payload: str) -> None:
 
 
 def _stages(t: dict[str, float]) -> str:
-    order = [
-        "fetch",
-        "normalize",
-        "capabilities",
-        "aliases",
-        "lifecycle",
-        "assemble",
-        "deprecations",
-        "raw",
-        "curate",
-        "publish",
-    ]
-    return "  ".join(f"{s} {t[s]:.0f}" for s in order if s in t)
+    """Every stage the run report timed, in the order the sync ran them."""
+    skip = {"total", "wall", "models", "peak_rss_mb"}
+    return "  ".join(f"{s} {v:.0f}" for s, v in t.items() if s not in skip)
 
 
 def main() -> None:
@@ -102,12 +104,19 @@ def main() -> None:
         total = statistics.median(r["total"] for r in runs)
         median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         models = int(median["models"])
-        mark = "ok" if models != 414 or total < 300 else "MISSED"
-        if models == 414:
-            targets.record("core", "414 models end to end < 300 ms", f"{total:.0f} ms", total < 300)
+        limit = REAL_TARGET_MS.get(models)
+        mark = "" if limit is None else ("ok" if total <= limit else "MISSED")
+        if limit is not None:
+            targets.record(
+                "core",
+                f"{models} real models sync <= {limit:.0f} ms",
+                f"{total:.0f} ms",
+                total <= limit,
+                value=total,
+            )
         print(
             f"{name}: {models} models, total {total:.1f} ms "
-            f"({total / models * 1000:.0f} µs/model) [{mark if models == 414 else ''}]"
+            f"({total / models * 1000:.0f} µs/model) [{mark}]"
         )
         print(f"    stages: {_stages(median)}")
 
@@ -137,14 +146,32 @@ def main() -> None:
             )
             print(f"    stages: {_stages(t)}")
             if size == 100_000:
-                verdict = "ok" if t["peak_rss_mb"] < 1536 else "MISSED"
-                rss = t["peak_rss_mb"]
-                targets.record("core", "peak RSS at 100k < 1.5 GB", f"{rss:.0f} MB", rss < 1536)
-                print(f"    peak RSS target < 1536 MB: {verdict}")
+                seconds, rss = t["total"] / 1000, t["peak_rss_mb"]
+                targets.record(
+                    "core",
+                    f"100k models sync <= {LARGE_TARGET_S:.0f} s",
+                    f"{seconds:.1f} s",
+                    seconds <= LARGE_TARGET_S,
+                    value=seconds,
+                )
+                targets.record(
+                    "core",
+                    f"peak RSS at 100k <= {LARGE_TARGET_MB / 1000:.1f} GB",
+                    f"{rss:.0f} MB",
+                    rss <= LARGE_TARGET_MB,
+                    value=rss,
+                )
+                ok = seconds <= LARGE_TARGET_S and rss <= LARGE_TARGET_MB
+                print(
+                    f"    targets <= {LARGE_TARGET_S:.0f} s and <= {LARGE_TARGET_MB:.0f} MB: "
+                    f"{'ok' if ok else 'MISSED'}"
+                )
     if 1_000 in per_model and 100_000 in per_model:
         ratio = per_model[100_000] / per_model[1_000]
         verdict = "ok" if ratio <= 1.5 else "MISSED"
-        targets.record("core", "per model 100k / 1k <= 1.5x", f"{ratio:.2f}x", ratio <= 1.5)
+        targets.record(
+            "core", "per model 100k / 1k <= 1.5x", f"{ratio:.2f}x", ratio <= 1.5, value=ratio
+        )
         print(f"cost per model at 100k / at 1k: {ratio:.2f}x (target <= 1.5x): {verdict}")
 
 

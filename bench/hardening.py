@@ -114,6 +114,7 @@ def main() -> None:
         f"catalog serve under insider floods < {insiders.SERVE_LIMIT_MB} MB, limits hold",
         f"{peak:.0f} MB peak",
         ok,
+        value=peak,
     )
     if peak >= insiders.SERVE_LIMIT_MB:
         missed.append("catalog serve memory under insider floods")

@@ -105,10 +105,18 @@ def bench_append(scratch: Path, runs: int) -> None:
     from bench import targets
 
     targets.record(
-        "history", "append per run at 10k models < 1 s", f"{steady * 1000:.0f} ms", steady < 1.0
+        "history",
+        "append per run at 10k models < 1 s",
+        f"{steady * 1000:.0f} ms",
+        steady < 1.0,
+        value=steady,
     )
     targets.record(
-        "history", f"size after {runs} runs < 100 MB", f"{size / 1e6:.1f} MB", size < 100e6
+        "history",
+        f"size after {runs} runs < 100 MB",
+        f"{size / 1e6:.1f} MB",
+        size < 100e6,
+        value=size,
     )
 
 
@@ -182,7 +190,11 @@ def bench_page(scratch: Path) -> None:
         from bench import targets
 
         targets.record(
-            "history", "explorer first rows at 100k < 2 s", f"{first * 1000:.0f} ms", first < 2
+            "history",
+            "explorer first rows at 100k < 2 s",
+            f"{first * 1000:.0f} ms",
+            first < 2,
+            value=first,
         )
     finally:
         server.terminate()

@@ -136,6 +136,7 @@ def main() -> int:
         f"{MODELS} models x {DELAY_S * 1000:.0f} ms < {TARGET_S:.0f} s",
         f"{wall:.2f} s",
         verdict == "ok",
+        value=wall,
     )
     floor = MODELS * DELAY_S / config.concurrency
     print(

@@ -1,8 +1,12 @@
-"""Providers sync wall time: 14 sources, each answering after 1 s (target: under 2 s).
+"""Providers sync wall time: 14 sources, each answering after 1 s.
 
 A local server on 127.0.0.1 plays every list API at its real path with a 1-second delay per
 request and a minimal body of the right shape; the runner fetches all due sources at once, so
 the wall time should be about one delay, not fourteen.
+
+Issue 29 asks for "14 sources x 1 s back under 1 s". Every request waits the full second
+here, so no run can take less than 1.0 s: the target is read as our own time on top of that
+one delay, at most 0.1 s (wall < 1.1 s). Sequentially the same run would take 14 s.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
 from pipeline.timeutil import utcnow
 
 DELAY_S = 1.0
-TARGET_S = 2.0
+TARGET_S = DELAY_S + 0.1  # one delay, plus at most 0.1 s of our own
 KEY = "bench-key"
 
 # source name → (type, path under /<name>, body)
@@ -106,10 +110,16 @@ def main() -> int:
     verdict = "ok" if wall < TARGET_S and served == len(SOURCES) else "MISSED"
     print(
         f"providers sync: {len(SOURCES)} sources x {DELAY_S:.0f}s delay -> wall {wall:.2f}s "
-        f"(target < {TARGET_S:.0f}s), {served}/{len(SOURCES)} served by api [{verdict}]"
+        f"(target < {TARGET_S:.1f}s), {served}/{len(SOURCES)} served by api [{verdict}]"
     )
     slowest = max(result.results.values(), key=lambda r: r.elapsed_ms)
     print(f"  slowest source: {slowest.source} {slowest.elapsed_ms / 1000:.2f}s")
     figure = f"{wall:.2f} s, {served}/{len(SOURCES)} by api"
-    targets.record("providers", f"{len(SOURCES)} sources x 1 s < 2 s", figure, verdict == "ok")
+    targets.record(
+        "providers",
+        f"{len(SOURCES)} sources x 1 s < {TARGET_S:.1f} s",
+        figure,
+        verdict == "ok",
+        value=wall,
+    )
     return 0 if verdict == "ok" else 1

@@ -24,9 +24,14 @@ class ConfigError(Exception):
 
 
 class Section(BaseModel):
-    """Config sections reject unknown keys so that a typo is an error, not a silent default."""
+    """Config sections reject unknown keys so that a typo is an error, not a silent default.
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    The attribute docstrings are for people reading this file: no schema is generated from
+    these models, and parsing the class sources for them (``use_attribute_docstrings``) cost
+    most of this module's import. ``defer_build`` builds a section's validator when a config
+    is first read, not at import (``catalog --help`` and ``status`` import this module)."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class OpenRouterConfig(Section):

@@ -14,8 +14,31 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.overrides.files import OVERRIDE_FILES, schema_name
-from pipeline.publishing.schemas import ARTIFACTS
+from pipeline.records.catalog import CurrentCatalog, Deprecations, ProviderCatalog, ProvidersIndex
+from pipeline.records.curated import CuratedCatalog
+from pipeline.records.history import HistoryIndex, HistorySegment
+from pipeline.records.independent import CatalogSnapshot
 from pipeline.records.payloads import PinnedManifest
+from pipeline.records.runs import Manifest, RunReport, Status
+from pipeline.records.telemetry import TelemetryDocument
+
+# Published artifact name (pipeline.publishing.schemas.ARTIFACTS) → the model its schema is
+# generated from. Later stages add theirs to both.
+ARTIFACTS: dict[str, type[BaseModel]] = {
+    "catalog-current": CatalogSnapshot,
+    "current": CurrentCatalog,
+    "curated": CuratedCatalog,
+    "deprecations": Deprecations,
+    "history": HistoryIndex,
+    "history-segment": HistorySegment,
+    "manifest": Manifest,
+    "provider-current": ProviderCatalog,
+    "providers-index": ProvidersIndex,
+    "run-report": RunReport,
+    "status": Status,
+    "telemetry": TelemetryDocument,
+}
+
 
 # Override file schemas (validated at load time; not published).
 OVERRIDES: dict[str, type[BaseModel]] = {

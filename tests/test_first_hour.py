@@ -379,6 +379,83 @@ def test_bench_closes_with_a_table_and_check_fails_on_a_miss(
     assert bench_main.main() == 0
 
 
+def test_bench_reports_a_line_worse_than_its_baseline_and_records_one_on_purpose(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO))
+    from bench import __main__ as bench_main
+    from bench import targets
+
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(
+        json.dumps(
+            {
+                "recorded": "2026-01-01",
+                "lines": {
+                    "fake: sync < 150 ms": {"value": 100.0, "figure": "100 ms"},
+                    "fake: start < 100 ms": {"value": 50.0, "figure": "50 ms"},
+                    "fake: req/s > 100": {"value": 1000.0, "figure": "1000/s"},
+                    "gone: kept < 1 s": {"value": 0.5, "figure": "0.5 s"},
+                },
+            }
+        )
+    )
+    values = {"sync": 125.0, "start": 55.0, "rps": 700.0}
+
+    def fake() -> None:
+        targets.record(
+            "fake", "sync < 150 ms", f"{values['sync']:.0f} ms", True, value=values["sync"]
+        )
+        targets.record(
+            "fake", "start < 100 ms", f"{values['start']:.0f} ms", True, value=values["start"]
+        )
+        targets.record(
+            "fake",
+            "req/s > 100",
+            f"{values['rps']:.0f}/s",
+            True,
+            value=values["rps"],
+            higher_is_better=True,
+        )
+        targets.record("fake", "new line < 1 s", "0.2 s", True, value=0.2)
+
+    monkeypatch.setitem(sys.modules, "bench.fake", types.SimpleNamespace(main=fake))
+    monkeypatch.setattr(bench_main, "BENCHMARKS", {"bench.fake": "f"})
+    monkeypatch.setattr(targets, "BASELINE", baseline)
+    monkeypatch.setattr(targets, "RESULTS", [])
+    monkeypatch.setattr(sys, "argv", ["bench", "--check"])
+    assert bench_main.main() == 1  # every target met, but two lines regressed
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and " cores, Python 3." in out.splitlines()[0]
+    table = out.split("### targets", 1)[1]
+    assert re.search(r"sync < 150 ms +125 ms +ok +REGRESSION \+25% vs 100 ms", table)
+    assert re.search(r"start < 100 ms +55 ms +ok +\+10% vs 50 ms$", table, re.M)
+    assert re.search(r"req/s > 100 +700/s +ok +REGRESSION -30% vs 1000/s", table)
+    assert re.search(r"new line < 1 s +0\.2 s +ok +new$", table, re.M)
+    assert "2 REGRESSION(S) vs baseline: fake: sync < 150 ms, fake: req/s > 100" in out
+
+    # Recording a new baseline keeps the lines of benches that did not run.
+    monkeypatch.setattr(targets, "RESULTS", [])
+    monkeypatch.setattr(sys, "argv", ["bench", "--update-baseline"])
+    assert bench_main.main() == 0
+    lines = json.loads(baseline.read_text())["lines"]
+    assert lines["fake: sync < 150 ms"]["value"] == 125.0
+    assert lines["fake: new line < 1 s"]["value"] == 0.2
+    assert lines["gone: kept < 1 s"]["value"] == 0.5
+    monkeypatch.setattr(targets, "RESULTS", [])
+    monkeypatch.setattr(sys, "argv", ["bench", "--check"])
+    assert bench_main.main() == 0  # the same figures against their own baseline
+
+
+def test_the_committed_bench_baseline_names_lines_the_benches_record() -> None:
+    document = json.loads((REPO / "bench" / "baseline.json").read_text())
+    assert {"recorded", "machine", "lines"} <= set(document)
+    for key, entry in document["lines"].items():
+        bench, _, target = key.partition(": ")
+        assert (REPO / "bench" / f"{bench}.py").exists() and target, key
+        assert isinstance(entry["value"], int | float), key
+
+
 def test_every_exit_code_is_documented_once() -> None:
     from pipeline.cli import common as cli
 

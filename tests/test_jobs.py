@@ -272,3 +272,12 @@ def test_syncmodels_exit_codes(tmp_path, capsys):
     lease.release()
     assert syncmodels_main(["sweep", "--store", root, "--now", iso(T0), "-q"]) == 0
     assert main(["sync", "nightly", "--store", root]) == 2
+
+
+def test_the_light_job_names_list_matches_the_jobs_table():
+    # `catalog status` reads job_names instead of importing the table's machinery.
+    from pipeline.runs.job_names import STATUS_KEYS
+
+    assert set(STATUS_KEYS) == set(JOBS)
+    assert JOBS["curated_refresh"].status_key == "curated"
+    assert JOBS["full_refresh"].status_key == "full_refresh"

@@ -4,13 +4,14 @@ trigger (jobs fire, never overlap, stop cleanly on SIGTERM)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import REPO, fixture_path
@@ -191,3 +192,21 @@ def test_catalog_status_flags_a_stale_job(tmp_path, capsys):
     assert main(["status", "--store", store, "--json", "--now", "2026-08-20T06:00:00Z"]) == 0
     late_json = json.loads(capsys.readouterr().out)
     assert late_json["overdue"]["full_refresh"] == "last success 1d ago > 2× period (6h)"
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["15 * * * *", "0 */6 * * *", "30 1 * * *", "*/7 * * * *", "0 9-17 * * *", "5 1,13 * * *"],
+)
+def test_a_daily_repeating_cron_has_the_period_a_long_scan_finds(cron):
+    # period() reads one day of fires for these; 200 fires from two starting points agree.
+    from pipeline.runs.schedule import next_fires
+
+    for start in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 29, 13, 7, tzinfo=UTC)):
+        fires = next_fires(cron, start, 200)
+        scanned = max(b - a for a, b in itertools.pairwise(fires))
+        assert period(cron, start) == scanned, (cron, start)
+
+
+def test_a_weekday_cron_still_gets_its_weekend_gap():
+    assert period("0 9 * * 1-5") == timedelta(days=3)

@@ -11,9 +11,10 @@
     serve.py      serve
     telemetry.py  verify, telemetry
 
-Each command imports what it needs when it runs, so ``catalog --version`` and ``--help`` load
-only argparse and these modules. Errors are one line on stderr, never a traceback, and every
-command exits with a code of the table in common.py (docs/jobs.md, "Exit codes").
+Each command module is imported when its command runs (parser.py) and imports what it needs
+inside the command: ``catalog --version`` and ``--help`` load only argparse and the parser.
+Errors are one line on stderr, never a traceback, and every command exits with a code of the
+table in common.py (docs/jobs.md, "Exit codes").
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pipeline.cli.common import failure
     from pipeline.cli.parser import build_parser
 
     args = build_parser().parse_args(argv)
@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if isinstance(exc, BrokenPipeError) and _reader_gone():
             return 0  # `catalog list | head`: the reader had what it wanted
+        from pipeline.cli.common import failure
+
         failed = failure(exc)
         if failed is None:
             raise

@@ -233,7 +233,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
     from pipeline.publishing import jsonio, keys
     from pipeline.publishing.publish import read_status
-    from pipeline.runs.jobs import JOBS
+    from pipeline.runs.job_names import STATUS_KEYS
     from pipeline.runs.schedule import load_schedule, stale_reason
 
     config = load_config(args.config)
@@ -254,9 +254,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     # Status entries are keyed by each job's status name (`curated` for curated_refresh);
     # a job of the table this build does not run is not expected to succeed.
     crons = {
-        JOBS[j.name].status_key: j.cron
+        STATUS_KEYS[j.name]: j.cron
         for j in load_schedule(config)
-        if j.enabled and j.name in JOBS
+        if j.enabled and j.name in STATUS_KEYS
     }
     # curated.json is also published by every OpenRouter sync: the job that last wrote it
     # (named by the manifest) counts as a curated success.

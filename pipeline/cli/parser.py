@@ -1,33 +1,34 @@
 """The ``catalog`` argument parser: every subcommand, its options and the function that runs
 it (``args.func``).
 
-Building the parser imports only argparse and the command modules, which import their heavy
-dependencies inside each command: ``catalog --version`` and ``catalog --help`` load nothing
-they do not print.
+Building the parser imports only argparse: each command's module is imported when the
+command runs (``_command``) and imports its heavy dependencies inside the command, so
+``catalog --version`` and ``catalog --help`` load nothing they do not print.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipeline import __version__
-from pipeline.cli.checks import cmd_check, cmd_crosscheck, cmd_schemas, cmd_validate
-from pipeline.cli.exports import cmd_export_registry, cmd_export_site
-from pipeline.cli.jobs import cmd_build_fallback, cmd_schedule, cmd_status, cmd_sync
-from pipeline.cli.serve import cmd_serve
-from pipeline.cli.telemetry import cmd_telemetry, cmd_verify
-from pipeline.cli.views import (
-    cmd_changes,
-    cmd_core,
-    cmd_cost,
-    cmd_explain,
-    cmd_history,
-    cmd_list,
-    cmd_resolve,
-    cmd_show,
-)
+
+
+def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """Command ``name`` of ``pipeline.cli.<module>``, imported when it runs: building the parser
+    (all ``--help`` and ``--version`` need) imports none of the command modules."""
+
+    def run(args: argparse.Namespace) -> int:
+        from importlib import import_module
+
+        command: Callable[[argparse.Namespace], int] = getattr(
+            import_module(f"pipeline.cli.{module}"), name
+        )
+        return command(args)
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
 class _SyncTarget(argparse.Action):
@@ -134,20 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--wait", action="store_true", help="wait for the run lease instead of exiting (code 3)"
     )
-    sync.set_defaults(func=cmd_sync)
+    sync.set_defaults(func=_command("jobs", "cmd_sync"))
 
     schedule = sub.add_parser("schedule", help="run the cron table in the foreground")
     _store_options(schedule)
     schedule.add_argument(
         "--list", action="store_true", help="print every job with its trigger and next run"
     )
-    schedule.set_defaults(func=cmd_schedule)
+    schedule.set_defaults(func=_command("jobs", "cmd_schedule"))
 
     status = sub.add_parser("status", help="show the last outcome of each job")
     _store_options(status)
     status.add_argument("--json", action="store_true", help="print status.json as is")
     status.add_argument("--now", help=argparse.SUPPRESS)
-    status.set_defaults(func=cmd_status)
+    status.set_defaults(func=_command("jobs", "cmd_status"))
 
     resolve = sub.add_parser(
         "resolve",
@@ -159,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("ref", metavar="REF", help="model id or alias")
     _view_options(resolve)
     resolve.add_argument("--json", action="store_true", help="print the resolution as JSON")
-    resolve.set_defaults(func=cmd_resolve)
+    resolve.set_defaults(func=_command("views", "cmd_resolve"))
 
     serve = sub.add_parser("serve", help="serve the published catalog over HTTP (the reader)")
     _store_options(serve)
@@ -185,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the absolute URL clients reach this service at, for the Atom feed's links "
         "(default: relative links; never taken from the request's Host)",
     )
-    serve.set_defaults(func=cmd_serve)
+    serve.set_defaults(func=_command("serve", "cmd_serve"))
 
     validate = sub.add_parser("validate", help="validate the override files")
     validate.add_argument("directory", nargs="?", help="default: the overrides directory in use")
@@ -195,12 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="check curated-core.json against this store's catalog (default: the embedded one)",
     )
     validate.add_argument("-v", "--verbose", action="store_true")
-    validate.set_defaults(func=cmd_validate)
+    validate.set_defaults(func=_command("checks", "cmd_validate"))
 
     schemas = sub.add_parser("schemas", help="check (or --write) the committed JSON Schemas")
     schemas.add_argument("--write", action="store_true")
     schemas.add_argument("-v", "--verbose", action="store_true")
-    schemas.set_defaults(func=cmd_schemas, config=None)
+    schemas.set_defaults(func=_command("checks", "cmd_schemas"), config=None)
 
     cost = sub.add_parser("cost", help="USD cost of a request from the published prices")
     cost.add_argument("model", help="model id or alias")
@@ -221,14 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cost.add_argument("--json", action="store_true", help="machine-readable output")
     _view_options(cost)
-    cost.set_defaults(func=cmd_cost)
+    cost.set_defaults(func=_command("views", "cmd_cost"))
 
     export = sub.add_parser(
         "export-registry", help="write the per-family YAML registry from current.json"
     )
     _store_options(export)
     export.add_argument("--output", help="write to this directory instead of the store")
-    export.set_defaults(func=cmd_export_registry)
+    export.set_defaults(func=_command("exports", "cmd_export_registry"))
 
     # Read-only views of the published store and the history (pipeline/cli/views.py).
     lst = sub.add_parser("list", help="the published models, filtered and sorted (table or JSON)")
@@ -252,25 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--desc", action="store_true", help="descending")
     lst.add_argument("--limit", type=int, default=0, help="at most this many rows")
     _output_options(lst)
-    lst.set_defaults(func=cmd_list)
+    lst.set_defaults(func=_command("views", "cmd_list"))
 
     show = sub.add_parser("show", help="one model: record, flags with evidence, lifecycle, history")
     show.add_argument("ref", help="model id or alias")
     show.add_argument("--recent", type=int, default=10, help="history events to show")
     _output_options(show)
-    show.set_defaults(func=cmd_show)
+    show.set_defaults(func=_command("views", "cmd_show"))
 
     explain = sub.add_parser("explain", help="how each capability flag of a model was decided")
     explain.add_argument("ref", help="model id or alias")
     _view_options(explain)
-    explain.set_defaults(func=cmd_explain)
+    explain.set_defaults(func=_command("views", "cmd_explain"))
 
     changes = sub.add_parser("changes", help="what changed in the catalog since a date or run")
     changes.add_argument("--since", help="YYYY-MM-DD, a UTC time, or a run id")
     changes.add_argument("--model", help="only this model (id or alias)")
     changes.add_argument("--limit", type=int, default=0, help="only the newest N")
     _output_options(changes)
-    changes.set_defaults(func=cmd_changes)
+    changes.set_defaults(func=_command("views", "cmd_changes"))
 
     history = sub.add_parser(
         "history", help="a model's timeline (`history REF [--at DATE]`), or `history rebuild`"
@@ -285,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--wait", action="store_true", help="rebuild: wait for the run lease")
     history.add_argument("--overrides", help="rebuild: overrides directory")
     _output_options(history)
-    history.set_defaults(func=cmd_history)
+    history.set_defaults(func=_command("views", "cmd_history"))
 
     site = sub.add_parser(
         "export-site", help="write the explorer as static files (for a bucket/CDN)"
@@ -295,13 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", default="", help="absolute URL the site will live at (for the Atom feed)"
     )
     _store_options(site)
-    site.set_defaults(func=cmd_export_site)
+    site.set_defaults(func=_command("exports", "cmd_export_site"))
 
     core = sub.add_parser("core", help="the curated core: specialty, concise alias, summary")
     core.add_argument("--specialty", help="only this specialty (coding, chat, ...)")
     core.add_argument("--json", action="store_true", help="machine-readable output")
     _view_options(core)
-    core.set_defaults(func=cmd_core)
+    core.set_defaults(func=_command("views", "cmd_core"))
 
     verify = sub.add_parser(
         "verify", help="probe models' claimed capabilities (also: syncmodels verify)"
@@ -320,13 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--timeout", type=float, default=60.0, help="seconds per probe")
     _store_options(verify)
-    verify.set_defaults(func=cmd_verify)
+    verify.set_defaults(func=_command("telemetry", "cmd_verify"))
 
     telemetry = sub.add_parser("telemetry", help="what the telemetry intake received")
     telemetry.add_argument("--hours", type=int, default=24, help="how far back (default 24)")
     telemetry.add_argument("--json", action="store_true", help="machine-readable output")
     _store_options(telemetry)
-    telemetry.set_defaults(func=cmd_telemetry)
+    telemetry.set_defaults(func=_command("telemetry", "cmd_telemetry"))
 
     build = sub.add_parser(
         "build-fallback", help="rebuild the embedded offline catalog and its history"
@@ -345,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--history-output", help=argparse.SUPPRESS)
     build.add_argument("--config")
     build.add_argument("-v", "--verbose", action="store_true")
-    build.set_defaults(func=cmd_build_fallback)
+    build.set_defaults(func=_command("jobs", "cmd_build_fallback"))
     laws = sub.add_parser(
         "check", help="hold the catalog's laws against a published store (exit 1 if one breaks)"
     )
@@ -354,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overrides", help="overrides directory whose alias reservations apply (default: in use)"
     )
     _store_options(laws)
-    laws.set_defaults(func=cmd_check)
+    laws.set_defaults(func=_command("checks", "cmd_check"))
 
     check = sub.add_parser(
         "crosscheck",
@@ -363,5 +364,5 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("reference", metavar="REFERENCE_FILE", help="api.json or LiteLLM JSON")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     _store_options(check)
-    check.set_defaults(func=cmd_crosscheck)
+    check.set_defaults(func=_command("checks", "cmd_crosscheck"))
     return parser

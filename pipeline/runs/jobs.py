@@ -37,6 +37,7 @@ from pipeline.runs.context import (
     job_settings,
     record_ended_early,
 )
+from pipeline.runs.job_names import STATUS_KEYS
 from pipeline.runs.sweep import deprecation_sweep
 from pipeline.runs.sync import SyncRequest
 from pipeline.timeutil import iso, parse_iso, utcnow
@@ -53,12 +54,11 @@ class Job:
     name: str
     run: JobFn
     description: str
-    status_name: str | None = None
-    """Its entry in status.json, when not its name (`curated` for curated_refresh)."""
 
     @property
     def status_key(self) -> str:
-        return self.status_name or self.name
+        """Its entry in status.json (`curated` for curated_refresh)."""
+        return STATUS_KEYS[self.name]
 
 
 class UnknownJob(ValueError):
@@ -243,13 +243,11 @@ JOBS: dict[str, Job] = {
         "curated_refresh",
         curated_refresh,
         "Ranking and curation from the published current.json, no network",
-        status_name="curated",  # curated_sync's status entry (`catalog sync curated`)
     ),
     "provider_refresh": Job(
         "provider_refresh",
         provider_refresh,
         "Provider-native lists whose TTL has expired (hourly; fetches only what is due)",
-        status_name="providers",  # providers.py's status entry (`catalog sync providers`)
     ),
     "deprecation_sweep": Job(
         "deprecation_sweep",
@@ -260,7 +258,6 @@ JOBS: dict[str, Job] = {
         "history_rebuild",
         history_rebuild,
         "Backfill the history by replaying raw snapshots or recorded payloads (on demand)",
-        status_name="history",
     ),
 }
 
