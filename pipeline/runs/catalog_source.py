@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
-from pydantic import ValidationError
 
 from pipeline.logs import redact
 from pipeline.printable import escaped
@@ -29,7 +28,13 @@ from pipeline.publishing.store import Store
 from pipeline.records.independent import CatalogEntry, CatalogSnapshot
 from pipeline.records.payloads import PayloadError
 from pipeline.records.runs import QuarantinedRecord
-from pipeline.runs.provider_source import SourceEnv, SourceResult, check_deadline, loss_problem
+from pipeline.runs.provider_source import (
+    SourceEnv,
+    SourceResult,
+    check_deadline,
+    loss_problem,
+    read_cached,
+)
 from pipeline.sources.config import SourceInstance
 from pipeline.sources.http import FetchError, RetryPolicy, make_client
 from pipeline.sources.independent import CatalogAdapter, UpstreamItem
@@ -45,12 +50,7 @@ def load_snapshot(store: Store, source: str) -> tuple[CatalogSnapshot | None, st
     blob = store.get(key)
     if blob is None:
         return None, None
-    try:
-        return CatalogSnapshot.model_validate_json(blob.data), None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return None, f"cached {key} unreadable ({where}: {first['msg']})"
+    return read_cached(CatalogSnapshot, key, blob.data)
 
 
 def _adapter(inst: SourceInstance) -> CatalogAdapter:

@@ -25,10 +25,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from pipeline.config import CatalogConfig
 from pipeline.inputs import CONFIG_BYTES, read_input
@@ -160,8 +160,17 @@ def load_cached(store: Store, source: str) -> tuple[ProviderCatalog | None, str 
         blob = store.get(key)
         if blob is None or b'"schemaVersion":3' in blob.data[:200].replace(b" ", b""):
             return None, None
+    return read_cached(ProviderCatalog, key, blob.data)
+
+
+Cached = TypeVar("Cached", bound=BaseModel)
+
+
+def read_cached(model: type[Cached], key: str, data: bytes) -> tuple[Cached | None, str | None]:
+    """A cached document at ``key`` read as ``model``, or None and why it is unreadable (the
+    first field that fails, never the document's text)."""
     try:
-        return ProviderCatalog.model_validate_json(blob.data), None
+        return model.model_validate_json(data), None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
