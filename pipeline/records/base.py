@@ -4,8 +4,10 @@ artifacts share (kinds, flag layers, lifecycle states, USD amounts).
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, WithJsonSchema
 from pydantic.alias_generators import to_camel
@@ -48,4 +50,57 @@ class Record(BaseModel):
 
 
 ParameterValue = bool | int | float | str
+"""A request parameter's value as the feed gives it (temperature 1, top_p 0.95, ...)."""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+# Per model class: (field name, required?, default factory, default) in field order.
+_Plan = list[tuple[str, bool, Callable[[], Any] | None, Any]]
+_PLANS: dict[type[BaseModel], _Plan] = {}
+# Defaults shared as they are (pydantic copies only mutable ones).
+_IMMUTABLE = (type(None), bool, int, float, str, Decimal)
+
+
+def trusted(cls: type[M], values: dict[str, Any], fields_set: set[str] | None = None) -> M:
+    """``cls.model_construct(fields_set, **values)`` for ``values`` keyed by field name.
+
+    The same instance (fields in declaration order, defaults filled, no validation), made
+    without model_construct's per-field alias lookups, which cost a sync ~50 µs per record
+    (issue 29). Only for values a stage already validated; ``fields_set`` defaults to the
+    names given, like model_construct's.
+    """
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _plan(cls)
+    fields: dict[str, Any] = {}
+    for name, required, factory, default in plan:
+        if name in values:
+            fields[name] = values[name]
+        elif factory is not None:
+            fields[name] = factory()
+        elif not required:
+            fields[name] = default if isinstance(default, _IMMUTABLE) else copy.deepcopy(default)
+    instance = cls.__new__(cls)
+    object.__setattr__(instance, "__dict__", fields)
+    object.__setattr__(
+        instance, "__pydantic_fields_set__", fields_set if fields_set is not None else set(values)
+    )
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
+def _plan(cls: type[BaseModel]) -> _Plan:
+    if cls.__pydantic_post_init__ or cls.model_config.get("extra") == "allow":
+        raise TypeError(f"{cls.__name__}: trusted() does not run post-init hooks or extras")
+    plan: _Plan = []
+    for name, info in cls.__pydantic_fields__.items():
+        if info.default_factory_takes_validated_data:
+            raise TypeError(f"{cls.__name__}.{name}: trusted() cannot call this default factory")
+        factory = cast("Callable[[], Any] | None", info.default_factory)
+        plan.append((name, info.is_required(), factory, info.default))
+    return plan
+
+
 """A request parameter's value as the feed gives it (temperature 1, top_p 0.95, ...)."""
