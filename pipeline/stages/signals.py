@@ -102,6 +102,7 @@ it rests on (``Normalized.cites`` / ``rules``); ``field`` is that fact's name in
 OpenRouter's shape and ``text`` what it says (see ``cite``)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def cite(path: str, field_name: str, text: str) -> str:
     """Evidence that starts with the raw field ``path`` stating a fact.
 
@@ -111,7 +112,7 @@ def cite(path: str, field_name: str, text: str) -> str:
     (``capabilities.image_input: input_modalities ['file', 'image', 'text']``). Machine check:
     the first word (without a trailing ``:``), after an optional ``openrouter:<id>`` or
     ``openrouter-endpoint:<tag>`` origin, is a path present in the cited raw record
-    (pipeline/laws)."""
+    (pipeline/laws). Cached: a catalog repeats the same few hundred (path, field, text)."""
     last = path.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
     if last == field_name:
         return f"{path}{text}" if text.startswith(":") else f"{path} {text}"
