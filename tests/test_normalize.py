@@ -184,6 +184,8 @@ def test_trusted_matches_model_construct():
     assert made.evidence == {} and made.evidence is not again.evidence  # a factory per instance
     # One fields-set per combination of names, not one per instance (memory at 100k models).
     assert made.model_fields_set is again.model_fields_set
+    with pytest.raises(TypeError, match="ModelRecord has no field maxContext"):
+        trusted(ModelRecord, {**values, "maxContext": 1})  # names, never aliases
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,9 @@ def trusted(cls: type[M], values: dict[str, Any], fields_set: set[str] | None = 
         plan = _PLANS[cls] = _plan(cls)
     fields = plan.template.copy()
     fields.update(values)  # every key is already there: the declaration order stays
+    if len(fields) != len(plan.template):
+        unknown = sorted(set(values) - set(plan.template))
+        raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
     for name, make in plan.made:
         if name not in values:
             fields[name] = make()
