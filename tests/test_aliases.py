@@ -39,6 +39,12 @@ def _candidates(name: str) -> list[AliasCandidate]:
         ("z-ai/glm-4.6:exacto", "glm-4.6", True),
         ("qwen/qwen-plus-2025-07-28:thinking", "qwen-plus", True),
         ("~anthropic/claude-opus-latest", "claude-opus-latest", False),
+        # Issue 29 skips each rule where it has nothing to do; where it has, it still applies.
+        ("vendor/Model_Name 2", "model-name-2", False),  # separators
+        ("vendor/a..b.-c--d", "a-b-c-d", False),  # dot runs, dash runs
+        ("vendor/x%2e\u202ey", "x-2e-y", False),  # unsafe characters
+        ("vendor/gpt-4-0613\n", "gpt-4", True),  # `$` matches before a final newline
+        ("vendor/r-2024-08-06-0613", "r", True),  # tags stripped repeatedly
     ],
 )
 def test_alias_base_strips_noise(model_id: str, alias: str, stripped: bool) -> None:

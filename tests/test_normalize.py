@@ -9,6 +9,8 @@ import simplejson
 from conftest import fixture_path, read_json
 
 from pipeline.publishing import keys
+from pipeline.records.base import trusted
+from pipeline.records.model import ModelRecord, Pricing
 from pipeline.records.payloads import OpenRouterModel
 from pipeline.sources.openrouter import extract_items
 from pipeline.stages.normalize import NormalizeError, normalize_openrouter, normalize_pricing
@@ -139,6 +141,51 @@ def test_unknown_new_fields_are_ignored():
 def test_bad_prices_name_the_field(pricing, message):
     with pytest.raises(NormalizeError, match=message):
         normalize_pricing(pricing)
+
+
+def test_a_bad_price_names_its_field_every_time_it_occurs():
+    """Prices are parsed once per distinct string (issue 29): the same bad string in another
+    field, or in a rule, is still reported with that field."""
+    with pytest.raises(NormalizeError, match=r"^pricing.prompt is not a number"):
+        normalize_pricing({"prompt": "1e-3x"})
+    with pytest.raises(NormalizeError, match=r"^pricing.completion is not a number"):
+        normalize_pricing({"prompt": "0", "completion": "1e-3x"})
+    rule = {"min_prompt_tokens": 1, "prompt": "1e-3x"}
+    with pytest.raises(NormalizeError, match=r"^pricing.overrides\[0\].prompt is not a number"):
+        normalize_pricing({"prompt": "0", "overrides": [rule]})
+
+
+@pytest.mark.parametrize(
+    "name", ["openrouter-models-2024-02-18.json", "openrouter-models-all-2026-08-19.json"]
+)
+def test_records_are_built_as_pydantic_would_validate_them(name):
+    """The stages build their records without validating them again (issue 29): each is what
+    validation of its own dump gives, field for field and in field order."""
+    checked = 0
+    for item in load_items(name):
+        model = normalize_openrouter(OpenRouterModel.model_validate(item))
+        parts = [model.pricing, *model.pricing.tiers, model.modalities, *model.sources]
+        parts += [model.benchmarks, model.open_weights, model.per_request_limits]
+        for part in filter(None, parts):
+            again = type(part).model_validate(part.model_dump())
+            assert part == again, model.id
+            assert list(vars(part)) == list(vars(again)) == list(type(part).model_fields)
+            checked += 1
+    assert checked > 200
+
+
+def test_trusted_matches_model_construct():
+    values = {"id": "acme/m", "alias": "m", "kind": "chat", "pricing": Pricing(input=1)}
+    made = trusted(ModelRecord, values)
+    reference = ModelRecord.model_construct(**values)
+    assert vars(made) == vars(reference) and list(vars(made)) == list(vars(reference))
+    assert made.model_fields_set == reference.model_fields_set == set(values)
+    again = trusted(ModelRecord, values)
+    assert made.evidence == {} and made.evidence is not again.evidence  # a factory per instance
+    # One fields-set per combination of names, not one per instance (memory at 100k models).
+    assert made.model_fields_set is again.model_fields_set
+    with pytest.raises(TypeError, match="ModelRecord has no field maxContext"):
+        trusted(ModelRecord, {**values, "maxContext": 1})  # names, never aliases
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,15 @@ never imports a source adapter.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.records.model import Pricing
+
+_WHITESPACE = re.compile(r"\s")
 
 
 class PayloadError(Exception):
@@ -84,7 +87,8 @@ class OpenRouterModel(_Lenient):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if value != value.strip() or any(ch.isspace() for ch in value):
+        # `\s` is str.isspace's set of characters, searched in C (issue 29).
+        if _WHITESPACE.search(value):
             raise ValueError("id contains whitespace")
         return value
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -24,7 +24,7 @@ from pipeline.config import CatalogConfig
 from pipeline.laws import RawRecords
 from pipeline.publishing import keys, publish
 from pipeline.publishing.store import Store, StoreError
-from pipeline.records.base import DetectionLayer
+from pipeline.records.base import trusted
 from pipeline.records.catalog import AliasChange, CurrentCatalog, Deprecations, Tombstone
 from pipeline.records.model import ModelRecord
 from pipeline.runs import law_check
@@ -67,49 +67,50 @@ def build_record(
     """Assemble the published record from the stage outputs.
 
     Every part was validated by the stage that made it, and the whole catalog is validated
-    against its JSON Schema before it is written, so the record is built with pydantic's
-    trusted constructor. It also shares one fields-set among all records instead of a
-    30-name set each: about 200 MB less at 100k models.
+    against its JSON Schema before it is written, so the record is built without validation
+    (``trusted``: model_construct without its per-field alias lookups, ~50 µs a record). It
+    also shares one fields-set among all records instead of a 30-name set each: about 200 MB
+    less at 100k models.
     """
     tier = tiers.classify(model.pricing, is_free=caps.is_free, config=config.tiers)
-    return ModelRecord.model_construct(
-        _RECORD_FIELDS,
-        id=model.id,
-        name=model.name,
-        alias=alias,
-        aliases=extra_aliases,
-        provider=model.provider,
-        family=model.family,
-        kind=caps.kind,
-        created=model.created,
-        canonical_slug=model.canonical_slug,
-        alias_target=model.alias_target,
-        max_context=model.max_context,
-        max_output=model.max_output,
-        modalities=model.modalities,
-        pricing=model.pricing,
-        cost=tiers.cost_label(model.pricing, is_free=caps.is_free),
-        price_tier=tier,
-        is_free=caps.is_free,
-        supports_vision=caps.supports_vision,
-        supports_tools=caps.supports_tools,
-        reasoning=caps.reasoning,
-        structured_output=caps.structured_output,
-        is_image_gen=caps.is_image_gen,
-        detection_source=cast("dict[str, DetectionLayer]", dict(sorted(caps.source.items()))),
-        evidence=dict(sorted(caps.evidence.items())),
-        supported_parameters=model.supported_parameters or [],
-        knowledge_cutoff=model.knowledge_cutoff,
-        benchmarks=model.benchmarks,
-        lifecycle=state,
-        sources=model.sources,
-        description=model.description,
-        default_parameters=model.default_parameters,
-        open_weights=model.open_weights,
-        per_request_limits=model.per_request_limits,
-        supported_voices=model.supported_voices,
-        links=model.links,
-    )
+    values: dict[str, Any] = {
+        "id": model.id,
+        "name": model.name,
+        "alias": alias,
+        "aliases": extra_aliases,
+        "provider": model.provider,
+        "family": model.family,
+        "kind": caps.kind,
+        "created": model.created,
+        "canonical_slug": model.canonical_slug,
+        "alias_target": model.alias_target,
+        "max_context": model.max_context,
+        "max_output": model.max_output,
+        "modalities": model.modalities,
+        "pricing": model.pricing,
+        "cost": tiers.cost_label(model.pricing, is_free=caps.is_free),
+        "price_tier": tier,
+        "is_free": caps.is_free,
+        "supports_vision": caps.supports_vision,
+        "supports_tools": caps.supports_tools,
+        "reasoning": caps.reasoning,
+        "structured_output": caps.structured_output,
+        "is_image_gen": caps.is_image_gen,
+        "detection_source": dict(sorted(caps.source.items())),
+        "evidence": dict(sorted(caps.evidence.items())),
+        "supported_parameters": model.supported_parameters or [],
+        "knowledge_cutoff": model.knowledge_cutoff,
+        "benchmarks": model.benchmarks,
+        "lifecycle": state,
+        "sources": model.sources,
+        "description": model.description,
+        "default_parameters": model.default_parameters,
+        "open_weights": model.open_weights,
+        "per_request_limits": model.per_request_limits,
+        "supported_voices": model.supported_voices,
+        "links": model.links,
+    }
+    return trusted(ModelRecord, values, _RECORD_FIELDS)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from pipeline.config import LifecycleConfig
-from pipeline.records.base import LifecycleState
+from pipeline.records.base import LifecycleState, trusted
 from pipeline.records.model import Lifecycle
 from pipeline.timeutil import iso, parse_iso
 
@@ -36,17 +36,28 @@ def seen(
 
     ``forced``: a deprecation override is in effect, so listing it does not make it active.
     """
-    stamp = iso(now)
+    return Lifecycle(**_seen(previous, now, iso(now), expires_at, forced=forced))
+
+
+def _seen(
+    previous: Lifecycle | None,
+    now: datetime,
+    stamp: str,
+    expires_at: str | None,
+    *,
+    forced: bool,
+) -> dict[str, str | None]:
+    """The fields of ``seen``'s Lifecycle, with the run's ``stamp`` (``iso(now)``)."""
     expired = expires_at is not None and parse_iso(expires_at) <= now
     state: LifecycleState = "deprecated" if expired or forced else "active"
-    return Lifecycle(
-        state=state,
-        first_seen=previous.first_seen if previous else stamp,
-        last_seen=stamp,
-        state_since=_moved(previous, state, stamp),
-        missing_since=None,
-        expires_at=expires_at,
-    )
+    return {
+        "state": state,
+        "first_seen": previous.first_seen if previous else stamp,
+        "last_seen": stamp,
+        "state_since": _moved(previous, state, stamp),
+        "missing_since": None,
+        "expires_at": expires_at,
+    }
 
 
 def missing(
@@ -99,8 +110,14 @@ def advance(
     ``bindings``: ids some downstream consumer still uses (never ``removed``). ``forced``: ids a
     deprecation override currently deprecates. Pass sets: membership is tested once per model.
     """
+    # One stamp per run, and records built without validating them again (issue 29): the
+    # expiry dates were checked by normalize, the rest is made here.
+    stamp = iso(now)
     result = {
-        model_id: seen(previous.get(model_id), now, expires_at=expires, forced=model_id in forced)
+        model_id: trusted(
+            Lifecycle,
+            _seen(previous.get(model_id), now, stamp, expires, forced=model_id in forced),
+        )
         for model_id, expires in present.items()
     }
     for model_id, before in previous.items():

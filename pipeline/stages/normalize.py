@@ -29,6 +29,7 @@ Two exceptions, both about what the upstream figure *means*:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -39,7 +40,7 @@ from typing import Any, TypeGuard
 
 from pipeline.printable import identity_problem
 from pipeline.publishing.jsonio import to_decimal_number
-from pipeline.records.base import ParameterValue
+from pipeline.records.base import ParameterValue, trusted
 from pipeline.records.model import (
     BenchmarkSummary,
     Modalities,
@@ -268,35 +269,77 @@ def _other_prices(pricing: Pricing) -> bool:
 
 def fill_prices(target: PriceFields, prices: dict[str, Any], where: str) -> bool:
     """Copy upstream price keys onto ``target``; return True if any was negative (dynamic)."""
+    fields, other, negative = read_prices(prices, where)
+    for name, value in fields.items():
+        setattr(target, name, value)
+    target.other.update(other)
+    return negative
+
+
+def read_prices(
+    prices: dict[str, Any], where: str
+) -> tuple[dict[str, Decimal], dict[str, Decimal], bool]:
+    """Upstream price keys → (our price fields, unknown keys for ``other``, any negative?).
+
+    Both dicts keep the feed's key order. A dynamic price (-1) is left out and reported by
+    the flag: OpenRouter reports -1 for dynamically priced routers, no fixed price exists.
+    """
+    fields: dict[str, Decimal] = {}
+    other: dict[str, Decimal] = {}
     negative = False
     for key, value in prices.items():
         if key == "overrides" or key in RULE_CONDITIONS or value is None:
             continue
-        price = parse_price(value, f"{where}.{key}")
-        if price == DYNAMIC_PRICE:
-            # OpenRouter reports -1 for dynamically priced routers: no fixed price exists.
-            negative = True
-            continue
-        price = clean_noise(price)
         mapped = PRICE_KEYS.get(key)
-        if mapped is None:
-            target.other[key] = to_decimal_number(price)
-            continue
-        name, per_token = mapped
-        setattr(target, name, to_decimal_number(price * PER_MILLION if per_token else price))
-    return negative
+        per_token = mapped is not None and mapped[1]
+        if type(value) is str:
+            try:
+                price = _published_price(value, per_token)
+            except NormalizeError:
+                # Parsed again to name the field: the cached parse does not know it.
+                parse_price(value, f"{where}.{key}")
+                raise
+        else:
+            price = _publishable(parse_price(value, f"{where}.{key}"), per_token)
+        if price is None:
+            negative = True
+        elif mapped is None:
+            other[key] = price
+        else:
+            fields[mapped[0]] = price
+    return fields, other, negative
+
+
+@functools.lru_cache(maxsize=4096)
+def _published_price(text: str, per_token: bool) -> Decimal | None:
+    """The published figure of a feed price string (None for the dynamic marker -1).
+
+    Cached: a catalog repeats the same few hundred price strings thousands of times, and
+    parsing, noise cleaning and scaling are pure functions of the string. Raises
+    NormalizeError (naming no field) for a string that is not a price."""
+    return _publishable(parse_price(text, "price"), per_token)
+
+
+def _publishable(price: Decimal, per_token: bool) -> Decimal | None:
+    """A parsed feed price as published: noise cleaned, per 1M tokens when ``per_token``;
+    None for the dynamic marker."""
+    if price == DYNAMIC_PRICE:
+        return None
+    price = clean_noise(price)
+    return to_decimal_number(price * PER_MILLION if per_token else price)
 
 
 def normalize_pricing(raw: dict[str, Any] | None) -> Pricing:
     """Upstream ``pricing`` → Pricing (USD per 1M tokens; missing keys stay absent)."""
-    pricing = Pricing()
     if not raw:
-        return pricing
+        return trusted(Pricing, {})
     if not isinstance(raw, dict):
         raise NormalizeError(f"pricing is {type(raw).__name__}, not an object")
-    if fill_prices(pricing, raw, "pricing"):
-        pricing = Pricing(variable=True)
-        return pricing
+    fields, other, negative = read_prices(raw, "pricing")
+    if negative:
+        return trusted(Pricing, {"variable": True})
+    # Built from values read_prices checked: no second validation per record (issue 29).
+    pricing = trusted(Pricing, {**fields, "other": other})
     rules = raw.get("overrides") or []
     if not isinstance(rules, list):
         raise NormalizeError("pricing.overrides is not a list")
@@ -313,17 +356,20 @@ def normalize_pricing(raw: dict[str, Any] | None) -> Pricing:
                     raise NormalizeError(f"{where}.{key} is not an integer") from exc
         if not conditions:
             raise NormalizeError(f"{where} has no condition (min_prompt_tokens or utc_start)")
-        tier = PriceTierRule(**conditions)
-        fill_prices(tier, rule, where)
-        pricing.tiers.append(tier)
+        fields, other, _ = read_prices(rule, where)
+        pricing.tiers.append(trusted(PriceTierRule, {**conditions, **fields, "other": other}))
     return pricing
 
 
 def _modalities(model: OpenRouterModel) -> Modalities:
     arch = model.architecture
     if arch.input_modalities is not None or arch.output_modalities is not None:
-        return Modalities(
-            input=list(arch.input_modalities or []), output=list(arch.output_modalities or [])
+        return trusted(
+            Modalities,
+            {
+                "input": list(arch.input_modalities or []),
+                "output": list(arch.output_modalities or []),
+            },
         )
     modality = (arch.modality or "").strip().lower()
     if "->" in modality:
@@ -379,6 +425,12 @@ def _iso_date(value: str | None) -> str | None:
     return f"{value}T00:00:00Z" if len(value) == 10 else value
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, with the feed's plain dicts decided without the ABC's
+    slower check (seven per record, issue 29)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _score(value: Any) -> TypeGuard[int | float]:
     """A usable benchmark figure: a finite number of sane size (bools are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -391,31 +443,30 @@ MAX_SCORE = 1e6
 
 def summarize_benchmarks(raw: Mapping[str, Any] | None) -> BenchmarkSummary | None:
     """The feed's ``benchmarks`` object → the compact summary published in current.json."""
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         return None
-    summary = BenchmarkSummary()
+    values: dict[str, float | int] = {}
     analysis = raw.get("artificial_analysis")
-    if isinstance(analysis, Mapping):
+    if _is_mapping(analysis):
         for key in ("intelligence_index", "coding_index", "agentic_index"):
             value = analysis.get(key)
             # null means "not measured" upstream; bools are not numbers here.
             if _score(value):
-                setattr(summary, key, float(value))
+                values[key] = float(value)
     arena = raw.get("design_arena")
     if isinstance(arena, list):
         elos = [
             float(elo)
             for entry in arena
-            if isinstance(entry, Mapping)
+            if _is_mapping(entry)
             for elo in (entry.get("elo"),)
             if _score(elo)
         ]
         if elos:
-            summary.design_arena_elo = round(sum(elos) / len(elos), 1)
-            summary.design_arena_entries = len(elos)
-    if not summary.model_dump(exclude_none=True):
-        return None
-    return summary
+            values["design_arena_elo"] = round(sum(elos) / len(elos), 1)
+            values["design_arena_entries"] = len(elos)
+    # Built from checked numbers, without validating them again (issue 29).
+    return trusted(BenchmarkSummary, values) if values else None
 
 
 # Bounds on the free-form facts copied into every record: a hostile or broken feed must not
@@ -428,7 +479,7 @@ MAX_SHORT_TEXT = 500
 def default_parameters(raw: Any) -> dict[str, ParameterValue] | None:
     """The feed's ``default_parameters`` with only the keys that carry a value (the feed lists
     ``temperature: null`` & co. for models it serves without a default); None when none do."""
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         return None
     out: dict[str, ParameterValue] = {}
     for key, value in raw.items():
@@ -445,9 +496,9 @@ def default_parameters(raw: Any) -> dict[str, ParameterValue] | None:
 
 def per_request_limits(raw: Any) -> PerRequestLimits | None:
     """``per_request_limits`` (token counts, as numbers or decimal strings) → typed limits."""
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         return None
-    limits = PerRequestLimits()
+    limits: dict[str, int] = {}
     for key in ("prompt_tokens", "completion_tokens"):
         value = raw.get(key)
         try:
@@ -455,8 +506,8 @@ def per_request_limits(raw: Any) -> PerRequestLimits | None:
         except ValueError:
             number = None
         if number is not None and number > 0 and not isinstance(value, bool):
-            setattr(limits, key, number)
-    return limits if limits.model_dump(exclude_none=True) else None
+            limits[key] = number
+    return trusted(PerRequestLimits, limits) if limits else None
 
 
 def _strings(raw: Any) -> list[str] | None:
@@ -467,7 +518,7 @@ def _strings(raw: Any) -> list[str] | None:
 
 
 def _links(raw: Any) -> dict[str, str] | None:
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         return None
     out = {
         k: v[:MAX_SHORT_TEXT]
@@ -541,7 +592,7 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         # model, for the whole run.
         benchmarks=summarize_benchmarks(model.benchmarks),
         reasoning_mandatory=_mandatory(model.reasoning),
-        sources=[SourceRef(source="openrouter", native_id=model.id)],
+        sources=[trusted(SourceRef, {"source": "openrouter", "native_id": model.id})],
         modalities_given=_modalities_given(model),
         cites=_cites(model),
         description=_text(model.description, MAX_DESCRIPTION),
@@ -549,7 +600,7 @@ def normalize_openrouter(model: OpenRouterModel) -> Normalized:
         # An empty hugging_face_id says nothing either way (closed models and open ones the
         # feed has no repository for look the same), so only a named repository counts.
         open_weights=(
-            OpenWeights(hugging_face_id=hf)
+            trusted(OpenWeights, {"hugging_face_id": hf})
             if (hf := _text(model.hugging_face_id, MAX_SHORT_TEXT))
             else None
         ),

@@ -15,8 +15,10 @@ How the fact was given decides the layer (``pipeline.stages.capabilities``):
 
 from __future__ import annotations
 
+import functools
+
 from pipeline.records.base import Kind
-from pipeline.records.model import Pricing
+from pipeline.records.model import PriceFields, Pricing
 from pipeline.stages.normalize import Normalized
 
 Value = str | bool
@@ -52,21 +54,30 @@ def positive_prices(pricing: Pricing) -> list[str]:
     """Names of the price components above 0 (base prices and conditional rules)."""
     found = [
         name
-        for name in type(pricing).model_fields
-        if name not in ("variable", "tiers", "other", "unit")
-        and (value := getattr(pricing, name)) is not None
-        and value > 0
+        for name in _price_names(type(pricing))
+        if (value := getattr(pricing, name)) is not None and value > 0
     ]
     found += [f"other.{key}" for key, value in pricing.other.items() if value > 0]
     for index, tier in enumerate(pricing.tiers):
         found += [
             f"tiers[{index}].{name}"
-            for name in type(tier).model_fields
-            if name not in ("other", "min_prompt_tokens", "utc_start", "utc_end")
-            and (value := getattr(tier, name)) is not None
-            and value > 0
+            for name in _price_names(type(tier))
+            if (value := getattr(tier, name)) is not None and value > 0
         ]
     return found
+
+
+NOT_PRICES = frozenset(
+    {"variable", "tiers", "other", "unit", "min_prompt_tokens", "utc_start", "utc_end"}
+)
+"""Fields of Pricing and PriceTierRule that are not a price figure."""
+
+
+@functools.cache
+def _price_names(cls: type[PriceFields]) -> tuple[str, ...]:
+    """The price figures of a pricing class, in field order (read once per class, not per
+    record: ``model_fields`` is a slow property)."""
+    return tuple(name for name in cls.model_fields if name not in NOT_PRICES)
 
 
 def is_priced(pricing: Pricing) -> bool:
@@ -91,6 +102,7 @@ it rests on (``Normalized.cites`` / ``rules``); ``field`` is that fact's name in
 OpenRouter's shape and ``text`` what it says (see ``cite``)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def cite(path: str, field_name: str, text: str) -> str:
     """Evidence that starts with the raw field ``path`` stating a fact.
 
@@ -100,7 +112,7 @@ def cite(path: str, field_name: str, text: str) -> str:
     (``capabilities.image_input: input_modalities ['file', 'image', 'text']``). Machine check:
     the first word (without a trailing ``:``), after an optional ``openrouter:<id>`` or
     ``openrouter-endpoint:<tag>`` origin, is a path present in the cited raw record
-    (pipeline/laws)."""
+    (pipeline/laws). Cached: a catalog repeats the same few hundred (path, field, text)."""
     last = path.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
     if last == field_name:
         return f"{path}{text}" if text.startswith(":") else f"{path} {text}"
