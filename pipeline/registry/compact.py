@@ -512,10 +512,11 @@ def _columns(sections: Mapping[str, bytes], data: bytes, where: str) -> CompactI
         ):
             raise IndexUnusable("`bits` holds an entry that is not [filter, value, bitset]")
         try:
-            value = int.from_bytes(base64.b64decode(entry[2], validate=True), "little")
+            packed = base64.b64decode(entry[2], validate=True)
         except ValueError:
             raise IndexUnusable("`bits` holds a bitset that is not base64") from None
-        if value.bit_length() > size:
+        value = int.from_bytes(packed, "little")
+        if len(packed) > (size + 7) // 8 or value.bit_length() > size:
             raise IndexUnusable("`bits` holds a bitset past the last model")
         bits[(entry[0], entry[1])] = value
     try:
