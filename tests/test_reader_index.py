@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +318,24 @@ def test_parse_with_spans_reads_as_json_loads(text):
 )
 def test_parse_with_spans_leaves_anything_else_to_json_loads(data):
     assert compact.parse_with_spans(data) is None
+
+
+def test_warm_parses_every_record_once_and_a_server_warms_in_the_background(published, tmp_path):
+    store = copy_store(published, tmp_path / "store")
+    full = Registry.open(store, index_min_models=0)
+    fast = Registry.open(store, index_min_models=0)
+    compact_index = fast.snapshot.set.compact
+    assert compact_index is not None
+    fast.get(compact_index.records.ids[3])
+    assert fast.snapshot.warm() == len(compact_index.records) - 1
+    assert fast.snapshot.warm() == 0
+    assert list(fast.snapshot.models) == list(full.snapshot.models)
+    assert full.snapshot.warm() == 0  # loaded in full: nothing to parse
+
+    server = Registry(store, index_min_models=0, warm=True)
+    assert server.refresh().changed
+    records = server.snapshot.set.compact.records
+    for thread in threading.enumerate():
+        if thread.name == "catalog-warm":
+            thread.join(60)
+    assert len(records.parsed) == len(records)

@@ -172,7 +172,7 @@ def estimate_cost(
     """
     is_record = "pricing" in model or "id" in model
     model_id = str(model.get("id", "?")) if is_record else "?"
-    if min(input_tokens, output_tokens, cached_tokens) < 0:
+    if input_tokens < 0 or output_tokens < 0 or cached_tokens < 0:
         raise ValueError("token counts must not be negative")
     if cached_tokens > input_tokens:
         raise ValueError(
@@ -230,6 +230,10 @@ def estimate_cost(
 
 
 def _rate(value: Any, model_id: str, part: str) -> Decimal:
+    """The Decimal price of one part (``_usd``, the kept prices looked up first)."""
+    price = _FLOATS.get(value) if value.__class__ is float else None
+    if price is not None and value:
+        return price
     price = _usd(value)
     if price is None:
         raise CostUnavailable(f"{model_id} publishes no {part} price")
