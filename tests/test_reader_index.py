@@ -329,6 +329,7 @@ def test_warm_parses_every_record_once_and_a_server_warms_in_the_background(publ
     fast.get(compact_index.records.ids[3])
     assert fast.snapshot.warm() == len(compact_index.records) - 1
     assert fast.snapshot.warm() == 0
+    assert compact_index.records.data == b""  # all parsed: the JSON's bytes are let go
     assert list(fast.snapshot.models) == list(full.snapshot.models)
     assert full.snapshot.warm() == 0  # loaded in full: nothing to parse
 

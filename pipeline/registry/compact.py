@@ -105,7 +105,8 @@ class Records(Mapping[str, dict[str, Any]]):
         self.ids = ids
         self.parsed: dict[str, dict[str, Any]] = {}
         """The records parsed so far: a plain dict, what ``Snapshot.get`` reads first."""
-        self._data = data
+        self.data = data
+        """current.json's bytes; let go (empty) once every record is parsed."""
         self.spans = spans
         """Start and end byte of each record in ``current.json``, by position."""
         self.slots = {model_id: i for i, model_id in enumerate(ids)}
@@ -137,21 +138,27 @@ class Records(Mapping[str, dict[str, Any]]):
     def at(self, i: int) -> dict[str, Any]:
         """The record at position ``i`` (id order)."""
         model_id = self.ids[i]
-        record = self.parsed.get(model_id)
-        if record is not None:
-            return record
+        known = self.parsed.get(model_id)
+        if known is not None:
+            return known
         start, end = self.spans[2 * i], self.spans[2 * i + 1]
         try:
-            found = json.loads(self._data[start:end])
+            found = json.loads(self.data[start:end])
         except (ValueError, RecursionError):
             found = None
         if not isinstance(found, dict) or found.get("id") != model_id:
+            known = self.parsed.get(model_id)  # parsed meanwhile, the bytes let go since
+            if known is not None:
+                return known
             raise IndexMismatch(
                 f"{self._where}{SUFFIX}: bytes {start}-{end} of {self._where} do not hold "
                 f"{model_id!r}; delete {self._where}{SUFFIX} (the reader rebuilds it)"
             )
         # Two threads may parse the same record at once: the first one kept is everyone's.
-        return self.parsed.setdefault(model_id, found)
+        record: dict[str, Any] = self.parsed.setdefault(model_id, found)
+        if len(self.parsed) == len(self.ids):
+            self.data = b""  # every record parsed: the JSON's bytes are no longer needed
+        return record
 
 
 class ModelList(Sequence[dict[str, Any]]):
