@@ -340,3 +340,35 @@ def test_warm_parses_every_record_once_and_a_server_warms_in_the_background(publ
         if thread.name == "catalog-warm":
             thread.join(60)
     assert len(records.parsed) == len(records)
+
+
+class RemoteStore:
+    """A store that is not a LocalStore (what an S3 store looks like to the reader)."""
+
+    def __init__(self, local: LocalStore) -> None:
+        self.local = local
+        self.uri = "s3://bucket/prefix"
+        self.writes: list[str] = []
+
+    def get(self, key: str) -> Any:
+        return self.local.get(key)
+
+    def head(self, key: str) -> str | None:
+        return self.local.head(key)
+
+    def put(self, key: str, data: bytes, **kw: Any) -> str:
+        self.writes.append(key)
+        return self.local.put(key, data, **kw)
+
+
+def test_a_bucket_is_never_written_but_an_index_in_it_is_read(published, tmp_path):
+    local = copy_store(published, tmp_path / "store")
+    remote = RemoteStore(local)
+    registry = Registry.open(remote, index_min_models=0)  # type: ignore[arg-type]
+    assert registry.snapshot.set.compact is None
+    assert remote.writes == [] and not index_path(local).exists()
+    full = Registry.open(local, index_min_models=0)  # writes it (as a publisher could)
+    fast = Registry.open(remote, index_min_models=0)  # type: ignore[arg-type]
+    assert fast.snapshot.set.compact is not None
+    assert remote.writes == []
+    assert_same_answers(full, fast, seed=7)
