@@ -152,10 +152,11 @@ class Snapshot:
         }
         self.state_counts: dict[str, int] = {}
         if compact is not None:
-            self.state_counts = compact.state_counts()
-        for model in self.models if compact is None else ():
-            state = state_of(model)
-            self.state_counts[state] = self.state_counts.get(state, 0) + 1
+            self.state_counts = compact.state_counts()  # from the state bitsets
+        else:
+            for model in self.models:
+                state = state_of(model)
+                self.state_counts[state] = self.state_counts.get(state, 0) + 1
         self._memo: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._memo_bytes = 0
         self._memo_lock = threading.Lock()
