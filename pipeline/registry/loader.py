@@ -189,9 +189,6 @@ def read_bytes(store: Store, key: str) -> bytes | None:
     return None if blob is None else blob.data
 
 
-_read = read_bytes
-
-
 def _parse(data: bytes, where: str) -> Any:
     try:
         return json.loads(data)
@@ -247,7 +244,7 @@ def load_set(
 
     if token is None:
         token = poll(store)
-    manifest_bytes = _read(store, keys.MANIFEST) if token[0] == "manifest" else None
+    manifest_bytes = read_bytes(store, keys.MANIFEST) if token[0] == "manifest" else None
     documents: dict[str, Any] = {}
     digests: list[str] = []
     manifest: dict[str, Any] | None = None
@@ -263,7 +260,7 @@ def load_set(
             if name not in ARTIFACT_KEYS:
                 continue  # an artifact a newer pipeline publishes; not the reader's business
             key = entry["key"]
-            data = _read(store, key)
+            data = read_bytes(store, key)
             if data is None:
                 raise LoadError(
                     f"{store.uri}/{key}: missing, but manifest run {manifest.get('runId')} "
@@ -286,7 +283,7 @@ def load_set(
             digests.append(f"{name}:{digest}")
     else:
         for name, key in ARTIFACT_KEYS.items():
-            data = _read(store, key)
+            data = read_bytes(store, key)
             if data is None:
                 if name == "current":
                     raise LoadError(
@@ -319,7 +316,7 @@ def load_set(
 
 def read_json(store: Store, key: str) -> Any | None:
     """A published JSON document (status, run reports), or None when absent."""
-    data = _read(store, key)
+    data = read_bytes(store, key)
     if data is None:
         return None
     return _parse(data, f"{store.uri}/{key}")
