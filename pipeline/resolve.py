@@ -155,7 +155,8 @@ class CatalogIndex:
         deprecations: Mapping[str, Any] | None = None,
         ranks: Mapping[str, float] | None = None,
     ) -> None:
-        self.models: dict[str, dict[str, Any]] = {m["id"]: m for m in current.get("models", [])}
+        # A Mapping: the reader's compact load puts records parsed on first use here.
+        self.models: Mapping[str, dict[str, Any]] = {m["id"]: m for m in current.get("models", [])}
         # Additional names first, so that a model's own alias wins should the two ever meet.
         self.by_alias: dict[str, str] = {
             name: m["id"] for m in self.models.values() for name in m.get("aliases") or ()

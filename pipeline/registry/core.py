@@ -15,7 +15,15 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
 
 from pipeline.publishing.store import Store, open_store
@@ -29,7 +37,14 @@ from pipeline.registry.filters import (
     state_of,
     values_of,
 )
-from pipeline.registry.loader import CatalogSet, PollToken, load_set, poll, read_json
+from pipeline.registry.loader import (
+    INDEX_MIN_MODELS,
+    CatalogSet,
+    PollToken,
+    load_set,
+    poll,
+    read_json,
+)
 from pipeline.registry.providers import ProviderLists, ProviderNotFound, filter_models
 from pipeline.registry.search import SearchIndex, Selection, select
 from pipeline.resolve import CatalogIndex, Resolution, ranks_from_curated, resolve
@@ -100,10 +115,24 @@ class Snapshot:
         curated = catalog.curated or {}
         # Same-family fallback ranks by the published curation (every scored model).
         ranks = ranks_from_curated(curated)
-        self.index = CatalogIndex(catalog.current, catalog.deprecations, ranks)
-        self.models: list[dict[str, Any]] = sorted(
-            self.index.models.values(), key=lambda m: str(m["id"])
+        self.models: Sequence[dict[str, Any]]
+        compact = catalog.compact
+        if compact is None:
+            self.index = CatalogIndex(catalog.current, catalog.deprecations, ranks)
+            self.models = sorted(self.index.models.values(), key=lambda m: str(m["id"]))
+        else:
+            # Loaded through the compact index (compact.py): the lookups come from it, and
+            # each record is parsed from current.json when first read.
+            self.index = CatalogIndex({}, catalog.deprecations, ranks)
+            self.index.models = compact.records
+            self.index.by_alias = compact.by_alias
+            self.index.native_ids = compact.native_ids
+            self.models = compact.models
+        self._parsed: Mapping[str, dict[str, Any]] = (
+            self.index.models if compact is None else compact.records.parsed
         )
+        """The records already parsed (all of them without a compact index): ``get``'s one
+        plain-dict lookup."""
         self.curated_models: dict[str, dict[str, Any]] = {
             str(m["id"]): m for m in curated.get("models", []) if isinstance(m, dict) and "id" in m
         }
@@ -122,9 +151,12 @@ class Snapshot:
             for bucket in e.get("pinned") or []
         }
         self.state_counts: dict[str, int] = {}
-        for model in self.models:
-            state = state_of(model)
-            self.state_counts[state] = self.state_counts.get(state, 0) + 1
+        if compact is not None:
+            self.state_counts = compact.state_counts()  # from the state bitsets
+        else:
+            for model in self.models:
+                state = state_of(model)
+                self.state_counts[state] = self.state_counts.get(state, 0) + 1
         self._memo: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._memo_bytes = 0
         self._memo_lock = threading.Lock()
@@ -185,9 +217,11 @@ class Snapshot:
 
     def get(self, ref: str) -> dict[str, Any] | None:
         """The current model with this exact id or alias, or None."""
-        model = self.index.models.get(ref)
-        if model is None and ref in self.index.by_alias:
-            model = self.index.models[self.index.by_alias[ref]]
+        model = self._parsed.get(ref)
+        if model is None:
+            model = self.index.models.get(ref)
+            if model is None and ref in self.index.by_alias:
+                model = self.index.models[self.index.by_alias[ref]]
         return model
 
     def resolve(self, ref: str) -> Resolution:
@@ -208,13 +242,34 @@ class Snapshot:
             return model
         return resolve(ref, index).model
 
+    def warm(self) -> int:
+        """Parse every record not parsed yet (a set loaded through the compact index parses a
+        record when first read); the number parsed. A server warms a new set in the
+        background, so the first wide query (a table sorted by price) does not pay for it."""
+        compact = self.set.compact
+        if compact is None:
+            return 0
+        records = compact.records
+        before = len(records.parsed)
+        with gc_paused():
+            for i in range(len(records)):
+                records.at(i)
+        return len(records.parsed) - before
+
     def search_index(self) -> SearchIndex:
         """The search indexes of this set, built on the first search (once: a lock)."""
         index = self._search_index
         if index is None:
             with self._index_lock:
                 if self._search_index is None:
-                    self._search_index = SearchIndex(self.models, self.buckets)
+                    compact = self.set.compact
+                    self._search_index = SearchIndex(
+                        self.models,
+                        self.buckets,
+                        compact.columns if compact else None,
+                        compact.records.ids if compact else None,
+                        compact.records.slots if compact else None,
+                    )
                 index = self._search_index
         return index
 
@@ -357,9 +412,22 @@ class Registry:
     """The published catalog in memory: ``Registry.open(store)``, then query; ``refresh()``
     to pick up a newer set."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        index_min_models: int = INDEX_MIN_MODELS,
+        warm: bool = False,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.index_min_models = index_min_models
+        """The smallest local catalog whose compact index this reader writes (compact.py)."""
+        self.warm = warm
+        """Parse the records of a set loaded through the compact index on a background thread
+        after the swap (``Snapshot.warm``): what a long-running server wants; a CLI command
+        or a gateway that looks up a few models does not."""
         self._snapshot: Snapshot | None = None
         self._refresh_lock = threading.Lock()
         self._token: PollToken | None = None
@@ -383,10 +451,19 @@ class Registry:
         self._provider_history: tuple[str, History] | None = None
 
     @classmethod
-    def open(cls, store: str | Store | None, *, clock: Callable[[], float] = time.time) -> Registry:
+    def open(
+        cls,
+        store: str | Store | None,
+        *,
+        clock: Callable[[], float] = time.time,
+        index_min_models: int = INDEX_MIN_MODELS,
+    ) -> Registry:
         """Load the published set from ``store`` (a URI or a Store); raise CatalogUnavailable
-        when there is none or it is invalid."""
-        registry = cls(open_store(store) if store is None or isinstance(store, str) else store)
+        when there is none or it is invalid. ``index_min_models``: see ``__init__``."""
+        registry = cls(
+            open_store(store) if store is None or isinstance(store, str) else store,
+            index_min_models=index_min_models,
+        )
         registry.clock = clock
         result = registry.refresh()
         if registry._snapshot is None:
@@ -424,7 +501,7 @@ class Registry:
                 if token == self._failed_token:
                     return RefreshResult(False, current.version if current else None, self.error)
                 with gc_paused():
-                    catalog = load_set(self.store, token)
+                    catalog = load_set(self.store, token, index_min_models=self.index_min_models)
             except Exception as exc:  # a reader never dies of a bad store; it reports
                 return self._fail(str(exc) or type(exc).__name__, token=None)
             if current is not None and catalog.version == current.version:
@@ -443,6 +520,12 @@ class Registry:
             self.error = None
             self._failed_token = None
             self.swaps += 1
+            if catalog.pending_index is not None:
+                self._write_index(catalog, snapshot)
+            if self.warm and catalog.compact is not None:
+                threading.Thread(
+                    target=_warm, args=(snapshot,), name="catalog-warm", daemon=True
+                ).start()
             log().info(
                 "catalog loaded",
                 extra={"run_id": snapshot.run_id, "version": snapshot.version},
@@ -453,6 +536,22 @@ class Registry:
                 except Exception:  # an overlay's failure never fails the refresh
                     log().exception("catalog listener failed")
             return RefreshResult(True, snapshot.version)
+
+    def _write_index(self, catalog: CatalogSet, snapshot: Snapshot) -> None:
+        """Write the compact index of the large catalog just loaded in full beside its JSON,
+        so the next load (a restart, a CLI command) reads it instead; a failure (read-only
+        store, full disk) only costs the next load its speed."""
+        from pipeline.registry import compact
+
+        pending = catalog.pending_index
+        assert pending is not None
+        try:
+            with gc_paused():
+                compact.write(self.store, pending, snapshot)
+        except Exception as exc:
+            log().info("compact index not written", extra={"error": str(exc)})
+        finally:
+            pending.release()
 
     def _fail(self, message: str, *, token: PollToken | None) -> RefreshResult:
         self.error = message
@@ -789,6 +888,13 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _warm(snapshot: Snapshot) -> None:
+    try:
+        snapshot.warm()
+    except Exception as exc:  # a record the index misplaces: its lookup says so, not this
+        log().warning("catalog warm-up stopped", extra={"error": str(exc)})
 
 
 def _iso(moment: float | None) -> str | None:

@@ -17,11 +17,14 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipeline.publishing import keys
 from pipeline.publishing.jsonpath import json_path
 from pipeline.publishing.store import LocalStore, Store, StoreError
+
+if TYPE_CHECKING:  # compact.py is imported by the first load, not with the library
+    from pipeline.registry.compact import CompactIndex, PendingIndex
 
 # Schema versions this reader understands (records.SCHEMA_VERSION; not imported, to keep the
 # library free of pydantic).
@@ -35,6 +38,14 @@ ARTIFACT_KEYS = {
 }
 
 _SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+INDEX_MIN_MODELS = 5_000
+"""The reader writes a compact index (``compact.py``) beside a local ``current.json`` of at
+least this many models. A full load of the real 549-model catalog takes tens of milliseconds;
+from a few thousand models on it takes tenths of a second, and reading the index pays for the
+file it adds. Only bytes of at least ``INDEX_MIN_BYTES_PER_MODEL`` × this are parsed with the
+record spans an index needs (a published record is 2 kB or more)."""
+INDEX_MIN_BYTES_PER_MODEL = 800
 
 PollToken = tuple[Any, ...]
 """What a poll saw: changes whenever the published set may have changed."""
@@ -55,6 +66,13 @@ class CatalogSet(NamedTuple):
     """Short digest of the artifacts' bytes: changes exactly when the content changes."""
     history: dict[str, Any] | None = None
     """The history index (``history.json``); its segments are read on first use."""
+    compact: CompactIndex | None = None
+    """The verified compact index of ``current.json`` when the set was loaded through it:
+    then ``current`` is the document without ``models``, whose records are parsed on first
+    use (``compact.Records``)."""
+    pending_index: PendingIndex | None = None
+    """What writing the compact index of a fully parsed ``current.json`` needs, when the
+    registry should write one (a large catalog on a local store without a usable index)."""
 
     @property
     def run_id(self) -> str:
@@ -162,7 +180,11 @@ def check_document(name: str, document: Any, where: str) -> None:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def _read(store: Store, key: str) -> bytes | None:
+def read_bytes(store: Store, key: str) -> bytes | None:
+    """The bytes at ``key``, or None. On local disk without the etag a ``get`` computes: the
+    loader hashes what it reads itself."""
+    if isinstance(store, LocalStore):
+        return store.read(key)
     blob = store.get(key)
     return None if blob is None else blob.data
 
@@ -174,13 +196,55 @@ def _parse(data: bytes, where: str) -> Any:
         raise LoadError(f"{where}: not valid JSON ({str(exc)[:200]})") from exc
 
 
-def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
-    """Read, verify and validate one published set. Raises LoadError or StoreError."""
+def _load_current(
+    store: Store, key: str, data: bytes, digest: str, index_min_models: int
+) -> tuple[dict[str, Any], CompactIndex | None, PendingIndex | None]:
+    """(current.json's document, its compact index, what writing one needs) from its bytes.
+
+    Through the compact index when one beside the JSON checks out (then the document has no
+    ``models``: they are read on first use); else parsed and validated in full, with the span
+    of each record when a local catalog is large enough for an index to be written."""
+    from pipeline.registry import compact
+
+    where = f"{store.uri}/{key}"
+    try:
+        found = compact.read(store, key, data, digest)
+    except compact.IndexUnusable as exc:
+        found = None
+        if str(exc) != "missing":
+            log().info("compact index not used; reading the JSON", extra={"reason": str(exc)})
+    if found is not None:
+        check_document("current", {**found.head, "models": []}, where)
+        return found.head, found, None
+    large = len(data) >= index_min_models * INDEX_MIN_BYTES_PER_MODEL
+    parsed = compact.parse_with_spans(data) if large and isinstance(store, LocalStore) else None
+    document = parsed[0] if parsed is not None else _parse(data, where)
+    check_document("current", document, where)
+    if parsed is None or len(document.get("models") or ()) < index_min_models:
+        return document, None, None
+    spans = {str(m["id"]): span for m, span in zip(document["models"], parsed[1], strict=True)}
+    return document, None, compact.PendingIndex(key, data, digest, spans)
+
+
+def log() -> Any:
+    import logging  # on use (issue 29)
+
+    return logging.getLogger("pipeline.registry")
+
+
+def load_set(
+    store: Store, token: PollToken | None = None, *, index_min_models: int = INDEX_MIN_MODELS
+) -> CatalogSet:
+    """Read, verify and validate one published set. Raises LoadError or StoreError.
+    ``index_min_models``: the smallest local catalog a compact index is written for."""
     import hashlib  # on the first load, not at import (issue 29)
+
+    compact_index: CompactIndex | None = None
+    pending: PendingIndex | None = None
 
     if token is None:
         token = poll(store)
-    manifest_bytes = _read(store, keys.MANIFEST) if token[0] == "manifest" else None
+    manifest_bytes = read_bytes(store, keys.MANIFEST) if token[0] == "manifest" else None
     documents: dict[str, Any] = {}
     digests: list[str] = []
     manifest: dict[str, Any] | None = None
@@ -196,7 +260,7 @@ def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
             if name not in ARTIFACT_KEYS:
                 continue  # an artifact a newer pipeline publishes; not the reader's business
             key = entry["key"]
-            data = _read(store, key)
+            data = read_bytes(store, key)
             if data is None:
                 raise LoadError(
                     f"{store.uri}/{key}: missing, but manifest run {manifest.get('runId')} "
@@ -208,13 +272,18 @@ def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
                     f"{store.uri}/{key}: sha256 {digest[:12]}… does not match the manifest's "
                     f"{str(entry['sha256'])[:12]}… (run {manifest.get('runId')})"
                 )
-            document = _parse(data, f"{store.uri}/{key}")
-            check_document(name, document, f"{store.uri}/{key}")
+            if name == "current":
+                document, compact_index, pending = _load_current(
+                    store, key, data, digest, index_min_models
+                )
+            else:
+                document = _parse(data, f"{store.uri}/{key}")
+                check_document(name, document, f"{store.uri}/{key}")
             documents[name] = document
             digests.append(f"{name}:{digest}")
     else:
         for name, key in ARTIFACT_KEYS.items():
-            data = _read(store, key)
+            data = read_bytes(store, key)
             if data is None:
                 if name == "current":
                     raise LoadError(
@@ -222,10 +291,16 @@ def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
                         "(run `syncmodels all` against this store)"
                     )
                 continue
-            document = _parse(data, f"{store.uri}/{key}")
-            check_document(name, document, f"{store.uri}/{key}")
+            digest = hashlib.sha256(data).hexdigest()
+            if name == "current":
+                document, compact_index, pending = _load_current(
+                    store, key, data, digest, index_min_models
+                )
+            else:
+                document = _parse(data, f"{store.uri}/{key}")
+                check_document(name, document, f"{store.uri}/{key}")
             documents[name] = document
-            digests.append(f"{name}:{hashlib.sha256(data).hexdigest()}")
+            digests.append(f"{name}:{digest}")
     version = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
     return CatalogSet(
         current=documents["current"],
@@ -234,12 +309,14 @@ def load_set(store: Store, token: PollToken | None = None) -> CatalogSet:
         manifest=manifest,
         version=version,
         history=documents.get("history"),
+        compact=compact_index,
+        pending_index=pending,
     )
 
 
 def read_json(store: Store, key: str) -> Any | None:
     """A published JSON document (status, run reports), or None when absent."""
-    data = _read(store, key)
+    data = read_bytes(store, key)
     if data is None:
         return None
     return _parse(data, f"{store.uri}/{key}")

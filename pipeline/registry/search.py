@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.registry.filters import (
     BUCKETS,
@@ -48,49 +48,83 @@ def bitset(positions: Iterable[int], size: int) -> int:
     return int.from_bytes(buffer, "little")
 
 
+class Columns(NamedTuple):
+    """What the search indexes hold per model, in position order: made from the records
+    (``columns_of``) or read from the compact index beside ``current.json`` (``compact.py``)."""
+
+    bits: dict[tuple[str, Any], int]
+    """(filter, value) → bitset of the positions that have it."""
+    text: str
+    """The packed, lowercased id, alias and name of every model, each field ended by
+    ``FIELD_END``."""
+    starts: list[int]
+    """Where each model's part of ``text`` starts."""
+
+
+def columns_of(models: Sequence[Mapping[str, Any]]) -> Columns:
+    """The search columns of ``models`` (sorted by id)."""
+    size = len(models)
+    postings: dict[tuple[str, Any], list[int]] = {}
+    capability_checks = list(CAPABILITIES.items())
+    for i, model in enumerate(models):
+        keys: list[tuple[str, Any]] = [
+            ("state", state_of(model)),
+            ("tier", model.get("priceTier")),
+            ("kind", model.get("kind")),
+            ("provider", str(model.get("provider", "")).lower()),
+            ("family", str(model.get("family", "")).lower()),
+        ]
+        keys.extend(("capability", name) for name, check in capability_checks if check(model))
+        if has_open_weights(model):
+            keys.append(("open-weights", True))
+        for key in keys:
+            postings.setdefault(key, []).append(i)
+    bits = {key: bitset(found, size) for key, found in postings.items()}
+    # One string of every model's fields, lowercased as the full scan lowers them, and
+    # where each model's part starts (to map a hit back to its model).
+    parts = []
+    starts: list[int] = []
+    offset = 0
+    for model in models:
+        text = "".join(str(model.get(name, "")).lower() + FIELD_END for name in TEXT_FIELDS)
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text)
+    return Columns(bits, "".join(parts), starts)
+
+
 class SearchIndex:
     """The bitsets and the packed text column of one set's models (sorted by id)."""
 
-    def __init__(self, models: Sequence[dict[str, Any]], buckets: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        models: Sequence[dict[str, Any]],
+        buckets: Mapping[str, Any],
+        columns: Columns | None = None,
+        ids: list[str] | None = None,
+        position: dict[str, int] | None = None,
+    ) -> None:
+        """``columns``, ``ids`` and ``position`` (id → position), when given, are those of
+        ``models`` (from the compact index): then no record is read to build the indexes."""
         self.models = models
         self.size = len(models)
-        self.ids = [str(m["id"]) for m in models]
-        self.position = {model_id: i for i, model_id in enumerate(self.ids)}
+        self.ids = ids if ids is not None else [str(m["id"]) for m in models]
+        self.position = (
+            position
+            if position is not None
+            else {model_id: i for i, model_id in enumerate(self.ids)}
+        )
         self.everything = (1 << self.size) - 1
-        postings: dict[tuple[str, Any], list[int]] = {}
-        capability_checks = list(CAPABILITIES.items())
-        for i, model in enumerate(models):
-            keys: list[tuple[str, Any]] = [
-                ("state", state_of(model)),
-                ("tier", model.get("priceTier")),
-                ("kind", model.get("kind")),
-                ("provider", str(model.get("provider", "")).lower()),
-                ("family", str(model.get("family", "")).lower()),
-            ]
-            keys.extend(("capability", name) for name, check in capability_checks if check(model))
-            if has_open_weights(model):
-                keys.append(("open-weights", True))
-            for key in keys:
-                postings.setdefault(key, []).append(i)
-        self.bits: dict[tuple[str, Any], int] = {
-            key: bitset(found, self.size) for key, found in postings.items()
-        }
+        if columns is None:
+            columns = columns_of(models)
+        self.bits: dict[tuple[str, Any], int] = columns.bits
         self.bucket_ids = {
             str(name): {str(e["id"]) for e in entries} for name, entries in buckets.items()
         }
         self._lock = threading.Lock()
         self._bucket_bits: dict[str, int] = {}
-        # One string of every model's fields, lowercased as the full scan lowers them, and
-        # where each model's part starts (to map a hit back to its model).
-        parts = []
-        self.starts: list[int] = []
-        offset = 0
-        for model in models:
-            text = "".join(str(model.get(name, "")).lower() + FIELD_END for name in TEXT_FIELDS)
-            self.starts.append(offset)
-            parts.append(text)
-            offset += len(text)
-        self.text = "".join(parts)
+        self.text = columns.text
+        self.starts = columns.starts
 
     def bits_of(self, kind: str, values: Iterable[Any]) -> int:
         """Positions whose ``kind`` is any of ``values``."""

@@ -257,7 +257,8 @@ def serve(
 
     sock = listen(host, port)
     try:  # the socket is closed whatever stops the start (a bad token entry, a store error)
-        registry = Registry(open_store(store_uri, **(store_options or {})))
+        # warm: a set loaded through the compact index is parsed in full in the background.
+        registry = Registry(open_store(store_uri, **(store_options or {})), warm=True)
         result = registry.refresh()
         if result.error:
             log.warning(
