@@ -39,7 +39,7 @@ from pipeline.records.catalog import (
     ProvidersIndex,
     ProviderSummary,
 )
-from pipeline.records.history import HistoryEvent
+from pipeline.records.history import HistoryEvent, HistoryIndex
 from pipeline.runs.provider_source import SourceResult
 from pipeline.sources.config import ProvidersConfig
 from pipeline.sources.independent import CatalogAdapter
@@ -370,25 +370,40 @@ def merge_providers(
         providers=summaries,
         serving={k: serving[k] for k in sorted(serving)},
     )
+    # The history and the index name the lists just written, not each other: the history is
+    # written by a writer thread while the index is built and written here.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-write") as writer:
+        history_written = writer.submit(_write_history, store, events, run_id, stamp, history_index)
+        data = publish.encode("providers-index", index_document)
+        published_index = _read(store, keys.PROVIDERS_INDEX)
+        fresh = json.loads(data, parse_float=Decimal)
+        if published_index is None or _changed(published_index, fresh):
+            store.put(keys.PROVIDERS_INDEX, data)
+        history_written.result()
+    outcome.events = len(events)
+    outcome.crosscheck = tally.summary()
+    outcome.elapsed_ms = (time.perf_counter() - began) * 1000
+    return outcome
+
+
+def _write_history(
+    store: Store,
+    events: list[HistoryEvent],
+    run_id: str,
+    stamp: str,
+    index: HistoryIndex | None,
+) -> None:
+    """Append the run's events to the providers' history (its segments, then its index)."""
     history = history_log.append(
         store,
         events,
         run_id=run_id,
         generated_at=stamp,
-        index=history_index,
+        index=index,
         segment_key=keys.providers_history_segment,
     )
     if history is not None:
         store.put(keys.PROVIDERS_HISTORY, history)
-    data = publish.encode("providers-index", index_document)
-    published_index = _read(store, keys.PROVIDERS_INDEX)
-    fresh = json.loads(data, parse_float=Decimal)
-    if published_index is None or _changed(published_index, fresh):
-        store.put(keys.PROVIDERS_INDEX, data)
-    outcome.events = len(events)
-    outcome.crosscheck = tally.summary()
-    outcome.elapsed_ms = (time.perf_counter() - began) * 1000
-    return outcome
 
 
 _NOT_RUN = SourceResult("-", "skipped")
