@@ -296,7 +296,7 @@ def test_status_and_list_without_a_config_file_build_no_models(tmp_path):
         "import sys, io\n"
         "from pipeline.cli import main\n"
         "sys.stdout = io.StringIO()\n"
-        "for argv in (['status'], ['list', '--limit', '20'], ['list', '--limit', '3', '--json']):\n"
+        "for argv in (['status'], ['list', '--limit', '20', '--table'], ['list', '--json']):\n"
         f"    assert main([*argv, '--store', {str(store)!r}]) == 0, argv\n"
         "sys.stdout = sys.__stdout__\n"
         "print(sorted(m for m in ('pydantic', 'apscheduler') if m in sys.modules))\n"

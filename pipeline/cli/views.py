@@ -71,7 +71,7 @@ def table(
 
 
 def _usd(value: Any) -> str:
-    from pipeline.web.shown import usd
+    from pipeline.web.figures import usd
 
     return usd(value)
 
