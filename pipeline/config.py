@@ -7,7 +7,6 @@ variable* that holds a key (``api_key_env``), and the key is read only when a re
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.inputs import read_text_input
+from pipeline.settings import config_path, store_uri
 
 DEFAULT_OPENROUTER_URL = "https://openrouter.ai/api/v1/models?output_modalities=all"
 
@@ -291,7 +291,7 @@ def _check_sections(path: str | None, extra: dict[str, Any]) -> None:
 
 def load_config(path: str | None = None) -> CatalogConfig:
     """Load ``path`` (or ``CATALOG_CONFIG``); with neither, the defaults."""
-    path = path or os.environ.get("CATALOG_CONFIG")
+    path = config_path(path)
     raw: dict[str, Any] = {}
     if path:
         try:
@@ -353,4 +353,4 @@ def curation_config(config: CatalogConfig) -> CurationConfig:
 
 def resolve_store_uri(cli_value: str | None, config: CatalogConfig) -> str | None:
     """``--store`` beats ``CATALOG_STORE`` beats the config file beats the default."""
-    return cli_value or os.environ.get("CATALOG_STORE") or config.store
+    return store_uri(cli_value, config.store)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,15 +19,14 @@ from conftest import REPO, fixture_path
 
 from pipeline.cli import main
 from pipeline.config import CatalogConfig, ConfigError
+from pipeline.runs.crontab import period, stale_reason
 from pipeline.runs.schedule import (
     BUILTIN_TABLE,
     TABLE_PATH,
     describe,
     load_schedule,
-    period,
     read_table,
     serve,
-    stale_reason,
 )
 from pipeline.timeutil import parse_iso
 
@@ -200,7 +200,7 @@ def test_catalog_status_flags_a_stale_job(tmp_path, capsys):
 )
 def test_a_daily_repeating_cron_has_the_period_a_long_scan_finds(cron):
     # period() reads one day of fires for these; 200 fires from two starting points agree.
-    from pipeline.runs.schedule import next_fires
+    from pipeline.runs.crontab import next_fires
 
     for start in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 29, 13, 7, tzinfo=UTC)):
         fires = next_fires(cron, start, 200)
@@ -210,3 +210,100 @@ def test_a_daily_repeating_cron_has_the_period_a_long_scan_finds(cron):
 
 def test_a_weekday_cron_still_gets_its_weekend_gap():
     assert period("0 9 * * 1-5") == timedelta(days=3)
+
+
+# --- the light reading of the table (pipeline.runs.crontab, issue 29) -------------------------
+
+DAILY_CRONS = [
+    "0 */6 * * *",
+    "30 1 * * *",
+    "15 * * * *",
+    "*/7 * * * *",
+    "0 9-17 * * *",
+    "5 1,13 * * *",
+    "0-10/5 2-20/6 * * *",
+    "59 23 * * *",
+    "*/59 */23 * * *",
+    "0,15,30-45/15 0 * * *",
+    "07 08 * * *",
+]
+
+
+@pytest.mark.parametrize("cron", DAILY_CRONS)
+def test_the_light_reader_fires_when_apscheduler_does(cron):
+    from pipeline.runs.crontab import daily_minutes, fires_until
+
+    midnight = datetime(2026, 3, 29, tzinfo=UTC)
+    fires = fires_until(cron, midnight, midnight + timedelta(days=1) - timedelta(seconds=1))
+    expected = [int((f - midnight).total_seconds()) // 60 for f in fires if f.day == 29]
+    assert daily_minutes(cron) == expected
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "5/15 * * * *",  # APScheduler's own reading of `a/n`
+        "*/0 * * * *",
+        "*/60 * * * *",
+        "30-10 * * * *",
+        "60 * * * *",
+        "0 24 * * *",
+        "*/ * * * *",
+        "5- * * * *",
+        "-5 * * * *",
+        "1,,2 * * * *",
+        "0 0 1 * *",
+        "0 9 * * 1-5",
+        "0 0 * * mon",
+        "0 0 * *",
+        "every hour",
+    ],
+)
+def test_what_the_light_reader_does_not_take_is_left_to_apscheduler(cron):
+    from pipeline.runs.crontab import check_cron, cron_trigger, daily_minutes
+
+    assert daily_minutes(cron) is None
+    try:
+        cron_trigger(cron)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            check_cron(cron)
+    else:
+        check_cron(cron)
+
+
+def test_the_default_table_reads_the_same_without_its_models():
+    from pipeline.runs.crontab import ROW_KEYS, plain_schedule
+    from pipeline.runs.schedule import TableEntry
+
+    assert set(TableEntry.model_fields) == ROW_KEYS
+    plain = plain_schedule({})
+    assert plain is not None
+    # A `schedule:` section that changes nothing sends the reading through the models.
+    checked = load_schedule(CatalogConfig(extra={"schedule": {"misfire_grace_seconds": 600}}))
+    assert plain == checked
+    assert plain_schedule({"schedule": {"jobs": {"full_refresh": {"enabled": False}}}}) is None
+
+
+def test_status_and_list_without_a_config_file_build_no_models(tmp_path):
+    # What keeps `catalog status` and `catalog list` quick (issue 29): neither imports pydantic
+    # or APScheduler when no config file is named. A whole process, so nothing is imported yet.
+    store = tmp_path / "data"
+    payload = fixture_path("openrouter-models-2026-08-19.json")
+    sync = ["sync", "openrouter", "--from-file", str(payload), "--store", str(store), "-q"]
+    assert main([*sync, "--now", "2026-08-19T06:00:00Z"]) == 0
+    code = (
+        "import sys, io\n"
+        "from pipeline.cli import main\n"
+        "sys.stdout = io.StringIO()\n"
+        "for argv in (['status'], ['list', '--limit', '20', '--table'], ['list', '--json']):\n"
+        f"    assert main([*argv, '--store', {str(store)!r}]) == 0, argv\n"
+        "sys.stdout = sys.__stdout__\n"
+        "print(sorted(m for m in ('pydantic', 'apscheduler') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CATALOG_CONFIG", "CATALOG_STORE")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -18,7 +18,8 @@ from pipeline.publishing import keys
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import Registry
 from pipeline.service.app import create_app
-from pipeline.web.shown import price_rows_of, usd
+from pipeline.web.figures import usd
+from pipeline.web.shown import price_rows_of
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
 

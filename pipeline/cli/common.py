@@ -133,14 +133,30 @@ def parse_now(value: str | None) -> datetime:
         ) from exc
 
 
-def store_for(args: argparse.Namespace, config: CatalogConfig) -> Store:
-    """The store ``--store`` names, else the configured one (``$CATALOG_STORE``, ...)."""
-    from pipeline.config import resolve_store_uri
-    from pipeline.publishing.store import open_store
+def config_file(args: argparse.Namespace) -> CatalogConfig | None:
+    """The configuration ``--config`` or ``CATALOG_CONFIG`` names, read and checked (a bad
+    file fails the command, exit 2); None when neither names one. Then every setting is its
+    default, which the helpers below take as None: ``catalog status`` and ``catalog list``
+    read a store without building the configuration's models (issue 29)."""
+    from pipeline.settings import config_path
 
-    uri = resolve_store_uri(getattr(args, "store", None), config)
+    if config_path(args.config) is None:
+        return None
+    from pipeline.config import load_config
+
+    return load_config(args.config)
+
+
+def store_for(args: argparse.Namespace, config: CatalogConfig | None) -> Store:
+    """The store ``--store`` names, else the configured one (``$CATALOG_STORE``, ...);
+    ``config`` None: no config file."""
+    from pipeline.publishing.store import open_store
+    from pipeline.settings import store_uri
+
+    if config is None:
+        return open_store(store_uri(getattr(args, "store", None), None))
     return open_store(
-        uri,
+        store_uri(getattr(args, "store", None), config.store),
         endpoint_url=config.s3_endpoint_url,
         region=config.s3_region,
         addressing_style=config.s3_addressing_style,
@@ -150,16 +166,15 @@ def store_for(args: argparse.Namespace, config: CatalogConfig) -> Store:
 def open_registry(args: argparse.Namespace, config: CatalogConfig | None = None) -> Registry:
     """The reader library over the store of ``--store``/``--config``: how the views read it,
     exactly as ``catalog serve`` does."""
-    from pipeline.config import load_config
     from pipeline.registry.core import CatalogUnavailable, Registry
 
     try:
-        return Registry.open(store_for(args, config or load_config(args.config)))
+        return Registry.open(store_for(args, config or config_file(args)))
     except CatalogUnavailable as exc:
         raise NothingPublished(str(exc)) from exc
 
 
-def say_data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCatalog) -> bool:
+def say_data_age(config: CatalogConfig | None, current: Mapping[str, Any] | CurrentCatalog) -> bool:
     """A human view's line about its data, on stderr, when the data is older than the
     schedule says it should be or is the embedded catalog (pipeline.registry.freshness):
     ``warning: data as of 2026-08-19, 110 days old (embedded catalog, degraded)``. True when
@@ -170,7 +185,7 @@ def say_data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCata
     return age.stale
 
 
-def data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCatalog) -> DataAge:
+def data_age(config: CatalogConfig | None, current: Mapping[str, Any] | CurrentCatalog) -> DataAge:
     """The age of ``current``'s data now, measured against the configured schedule."""
     from pipeline.registry.freshness import age_of
 
@@ -183,15 +198,21 @@ def data_age(config: CatalogConfig, current: Mapping[str, Any] | CurrentCatalog)
     return age_of(current, utcnow(), stale_after(config))
 
 
-def stale_after(config: CatalogConfig) -> timedelta:
+def stale_after(config: CatalogConfig | None) -> timedelta:
     """How old data may be before the views say so: twice the period of the catalog's refresh
-    job in the effective schedule (pipeline.runs.schedule.stale_after)."""
-    from pipeline.config import ConfigError
+    job in the effective schedule (pipeline.runs.schedule.stale_after); ``config`` None: no
+    config file."""
+    from pipeline.runs import crontab
+
+    jobs = crontab.plain_schedule(config.extra if config is not None else {})
+    if jobs is not None:  # the common table, read without its models
+        return crontab.catalog_stale_after(jobs)
+    from pipeline.config import CatalogConfig, ConfigError
     from pipeline.registry.freshness import DEFAULT_STALE_AFTER
     from pipeline.runs import schedule
 
     try:
-        return schedule.stale_after(config)
+        return schedule.stale_after(config or CatalogConfig())
     except ConfigError:  # a broken cron table fails `catalog schedule`, not every view
         return DEFAULT_STALE_AFTER
 
@@ -212,14 +233,17 @@ def load_current(store: Store) -> CurrentCatalog:
 
 def read_published(store: Store, key: str) -> Any:
     """A published JSON document as plain data, or None when the store has none."""
-    from pipeline.publishing import jsonio
+    # Plain data with floats, as pipeline.publishing.jsonio.loads_plain reads it, without that
+    # module's pydantic import (`catalog status` reads the manifest through here).
+    import json
+
     from pipeline.publishing.store import StoreError
 
     blob = store.get(key)
     if blob is None:
         return None
     try:
-        return jsonio.loads_plain(blob.data)
+        return json.loads(blob.data)
     except ValueError as exc:
         raise StoreError(f"{key} in {store.uri} is not valid JSON ({exc})") from exc
 

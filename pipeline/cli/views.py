@@ -23,6 +23,7 @@ from pipeline.cli.common import (
     UnknownModel,
     UsageError,
     close_matches,
+    config_file,
     data_age,
     load_current,
     open_registry,
@@ -70,7 +71,7 @@ def table(
 
 
 def _usd(value: Any) -> str:
-    from pipeline.web.shown import usd
+    from pipeline.web.figures import usd
 
     return usd(value)
 
@@ -80,11 +81,10 @@ def _count(value: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from pipeline.config import load_config
     from pipeline.registry.filters import QueryError
     from pipeline.web import rows as table_rows
 
-    config = load_config(args.config)
+    config = config_file(args)  # None without a config file: nothing built (issue 29)
     registry = open_registry(args, config)
     params = {
         "q": args.q or "",
@@ -101,8 +101,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         view = table_rows.View.parse(params)
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
-    found = table_rows.select(registry.snapshot, view)
-    shown = found[: args.limit] if args.limit else found
+    # The rows of the models shown only (`--limit 20` builds 20 rows, not one per model).
+    found = table_rows.positions(registry.snapshot, view)
+    picked = found[: args.limit] if args.limit else found
+    shown = [table_rows.row_at(registry.snapshot, i) for i in picked]
     if _json_wanted(args):
         snapshot = registry.snapshot
         _dump(

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,7 +39,7 @@ from pipeline.records.catalog import (
     ProvidersIndex,
     ProviderSummary,
 )
-from pipeline.records.history import HistoryEvent
+from pipeline.records.history import HistoryEvent, HistoryIndex
 from pipeline.runs.provider_source import SourceResult
 from pipeline.sources.config import ProvidersConfig
 from pipeline.sources.independent import CatalogAdapter
@@ -46,6 +47,10 @@ from pipeline.stages.enrich import OpenRouterIndex
 from pipeline.timeutil import iso
 
 log = logging.getLogger("pipeline.runs.providers")
+
+WRITERS = 8
+"""Threads writing merged lists: a local store's time is mostly fsync (the kernel commits
+concurrent ones together), S3's the round trip."""
 
 LIVE = ("api", "cache")
 """Tiers whose list counts as seen this run (a fresh cache is an API fetch within its TTL)."""
@@ -111,10 +116,11 @@ def _read_valid(store: Store, key: str, name: str) -> dict[str, Any] | None:
     return _read(store, key)
 
 
-def _previous_lists(store: Store) -> dict[str, dict[str, Any]]:
-    """The provider lists published before, by provider."""
+def _previous_lists(store: Store, listed: list[str]) -> dict[str, dict[str, Any]]:
+    """The provider lists published before, by provider (``listed``: the store's keys under
+    ``models/providers/``)."""
     out: dict[str, dict[str, Any]] = {}
-    for key in store.list(f"{keys.PROVIDERS}/"):
+    for key in listed:
         if key.endswith("/current.json"):
             document = _read(store, key)
             if document is not None and isinstance(document.get("models"), list):
@@ -123,16 +129,15 @@ def _previous_lists(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def _own_lists(
-    store: Store, pconf: ProvidersConfig, previous: Mapping[str, dict[str, Any]]
+    store: Store,
+    pconf: ProvidersConfig,
+    previous: Mapping[str, dict[str, Any]],
+    listed: list[str],
 ) -> dict[str, dict[str, Any]]:
     """Each provider source's own list (its cache), also those that did not run this time; a
     store from before the merge kept it as current.json (schema version 1 or 2)."""
     out: dict[str, dict[str, Any]] = {}
-    names = {
-        key.split("/")[2]
-        for key in store.list(f"{keys.PROVIDERS}/")
-        if key.endswith("/native.json")
-    }
+    names = {key.split("/")[2] for key in listed if key.endswith("/native.json")}
     for name in sorted(names):
         inst = pconf.sources.get(name)
         if inst is not None and inst.kind.group == "independent":
@@ -247,8 +252,10 @@ def merge_providers(
             adapter = pconf.sources[name].kind.adapter
             if isinstance(adapter, CatalogAdapter):
                 field_keys[name] = adapter.field_keys
-    previous = _previous_lists(store)
-    own_lists = _own_lists(store, pconf, previous)
+    # Listed once for both: a local store's listing walks its whole tree.
+    listed = store.list(f"{keys.PROVIDERS}/")
+    previous = _previous_lists(store, listed)
+    own_lists = _own_lists(store, pconf, previous, listed)
     by_provider: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, snapshot in snapshots.items():
         for entry in snapshot["entries"]:
@@ -276,73 +283,84 @@ def merge_providers(
     stamp = iso(now)
     history_index = history_log.read_index(store, keys.PROVIDERS_HISTORY)
     live = {s: results.get(s, _NOT_RUN).tier in LIVE for s in snapshots}
-    for provider in sorted(set(own_lists) | set(by_provider) | set(previous)):
-        own = own_lists.get(provider)
-        inst = pconf.sources.get(provider)
-        before = previous.get(provider)
-        if before is not None and before.get("schemaVersion", 1) < PROVIDER_SCHEMA_VERSION:
-            before = _upgraded(before)
-        inputs = ProviderInputs(
-            provider=provider,
-            own=own,
-            own_live=own is not None and results.get(provider, _NOT_RUN).tier in LIVE,
-            vendors=inst.vendors if inst is not None else (),
-            catalogs=by_provider.get(provider, {}),
-            catalog_live=live,
-            catalog_fetched={s: str(snapshots[s]["fetchedAt"]) for s in snapshots},
-            previous=before,
-        )
-        try:
-            merged = merge_provider(inputs, settings, tally)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # A list in the store that is not what this version wrote: that provider's list
-            # stays as it is, the others are merged.
-            outcome.failed.append(f"{provider}: not merged ({type(exc).__name__}: {exc})")
-            continue
-        used = {s: snapshots[s] for s in inputs.catalogs}
-        upstream = {s: {e["upstream"] for e in entries} for s, entries in inputs.catalogs.items()}
-        document: dict[str, Any] = {
-            "schemaVersion": PROVIDER_SCHEMA_VERSION,
-            "generatedAt": stamp,
-            "runId": run_id,
-            "source": provider,
-            **_meta_for(merged, own, used, upstream, openrouter_meta),
-            "count": len(merged.records),
-            "provenance": merged.provenance,
-            "models": merged.records,
-        }
-        document = {k: document[k] for k in DOCUMENT_KEYS if k in document}
-        if before is None or _changed(before, document):
-            data = publish.encode_plain("provider-current", document)
-            store.put(keys.provider_current(provider), data)
-            outcome.written.append(provider)
-        else:
-            document = before
-        prefix = f"{provider}/"
-        if history_index is None and before is not None:
+    # Each changed list is written (and fsynced) by a writer thread while the next ones merge;
+    # every one is in the store before the history and the index that name its models.
+    writes: list[Future[str]] = []
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="merge-write") as writer:
+        for provider in sorted(set(own_lists) | set(by_provider) | set(previous)):
+            own = own_lists.get(provider)
+            inst = pconf.sources.get(provider)
+            before = previous.get(provider)
+            if before is not None and before.get("schemaVersion", 1) < PROVIDER_SCHEMA_VERSION:
+                before = _upgraded(before)
+            inputs = ProviderInputs(
+                provider=provider,
+                own=own,
+                own_live=own is not None and results.get(provider, _NOT_RUN).tier in LIVE,
+                vendors=inst.vendors if inst is not None else (),
+                catalogs=by_provider.get(provider, {}),
+                catalog_live=live,
+                catalog_fetched={s: str(snapshots[s]["fetchedAt"]) for s in snapshots},
+                previous=before,
+            )
+            try:
+                merged = merge_provider(inputs, settings, tally)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # A list in the store that is not what this version wrote: that provider's list
+                # stays as it is, the others are merged.
+                outcome.failed.append(f"{provider}: not merged ({type(exc).__name__}: {exc})")
+                continue
+            used = {s: snapshots[s] for s in inputs.catalogs}
+            upstream = {
+                s: {e["upstream"] for e in entries} for s, entries in inputs.catalogs.items()
+            }
+            document: dict[str, Any] = {
+                "schemaVersion": PROVIDER_SCHEMA_VERSION,
+                "generatedAt": stamp,
+                "runId": run_id,
+                "source": provider,
+                **_meta_for(merged, own, used, upstream, openrouter_meta),
+                "count": len(merged.records),
+                "provenance": merged.provenance,
+                "models": merged.records,
+            }
+            document = {k: document[k] for k in DOCUMENT_KEYS if k in document}
+            if before is None or _changed(before, document):
+                data = publish.encode_plain("provider-current", document)
+                writes.append(writer.submit(store.put, keys.provider_current(provider), data))
+                outcome.written.append(provider)
+            else:
+                document = before
+            prefix = f"{provider}/"
+            if history_index is None and before is not None:
+                events.extend(
+                    track.published_baseline(
+                        merged.previous,
+                        at=before["generatedAt"],
+                        run_id=before["runId"],
+                        prefix=prefix,
+                    )
+                )
             events.extend(
-                track.published_baseline(
-                    merged.previous, at=before["generatedAt"], run_id=before["runId"], prefix=prefix
+                track.published_events(
+                    merged.previous,
+                    merged.records,
+                    merged.removed,
+                    at=stamp,
+                    run_id=run_id,
+                    prefix=prefix,
                 )
             )
-        events.extend(
-            track.published_events(
-                merged.previous,
-                merged.records,
-                merged.removed,
-                at=stamp,
-                run_id=run_id,
-                prefix=prefix,
-            )
-        )
-        outcome.removed += len(merged.removed)
-        outcome.records += len(merged.records)
-        summaries.append(_summary(provider, document))
-        for model in document["models"]:
-            for ref in model.get("sources") or ():
-                if ref["source"] == OPENROUTER:
-                    found = ProviderModelRef(provider=provider, id=model["id"])
-                    serving.setdefault(ref["nativeId"], []).append(found)
+            outcome.removed += len(merged.removed)
+            outcome.records += len(merged.records)
+            summaries.append(_summary(provider, document))
+            for model in document["models"]:
+                for ref in model.get("sources") or ():
+                    if ref["source"] == OPENROUTER:
+                        found = ProviderModelRef(provider=provider, id=model["id"])
+                        serving.setdefault(ref["nativeId"], []).append(found)
+        for write in writes:
+            write.result()  # a StoreError surfaces here, as from the write itself
     outcome.providers = len(summaries)
     index_document = ProvidersIndex(
         generated_at=stamp,
@@ -352,25 +370,40 @@ def merge_providers(
         providers=summaries,
         serving={k: serving[k] for k in sorted(serving)},
     )
+    # The history and the index name the lists just written, not each other: the history is
+    # written by a writer thread while the index is built and written here.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-write") as writer:
+        history_written = writer.submit(_write_history, store, events, run_id, stamp, history_index)
+        data = publish.encode("providers-index", index_document)
+        published_index = _read(store, keys.PROVIDERS_INDEX)
+        fresh = json.loads(data, parse_float=Decimal)
+        if published_index is None or _changed(published_index, fresh):
+            store.put(keys.PROVIDERS_INDEX, data)
+        history_written.result()
+    outcome.events = len(events)
+    outcome.crosscheck = tally.summary()
+    outcome.elapsed_ms = (time.perf_counter() - began) * 1000
+    return outcome
+
+
+def _write_history(
+    store: Store,
+    events: list[HistoryEvent],
+    run_id: str,
+    stamp: str,
+    index: HistoryIndex | None,
+) -> None:
+    """Append the run's events to the providers' history (its segments, then its index)."""
     history = history_log.append(
         store,
         events,
         run_id=run_id,
         generated_at=stamp,
-        index=history_index,
+        index=index,
         segment_key=keys.providers_history_segment,
     )
     if history is not None:
         store.put(keys.PROVIDERS_HISTORY, history)
-    data = publish.encode("providers-index", index_document)
-    published_index = _read(store, keys.PROVIDERS_INDEX)
-    fresh = json.loads(data, parse_float=Decimal)
-    if published_index is None or _changed(published_index, fresh):
-        store.put(keys.PROVIDERS_INDEX, data)
-    outcome.events = len(events)
-    outcome.crosscheck = tally.summary()
-    outcome.elapsed_ms = (time.perf_counter() - began) * 1000
-    return outcome
 
 
 _NOT_RUN = SourceResult("-", "skipped")

@@ -139,7 +139,9 @@ class SourceEnv:
     env: Mapping[str, str]
     manifest_dir: str
     sleep: Callable[[float], None] | None
-    ssl_context: ssl.SSLContext
+    ssl_context: Callable[[], ssl.SSLContext]
+    """The run's one SSL context (one CA bundle load instead of one per source); a source
+    calls it when it makes its client, and waits there while the context is being built."""
 
 
 def check_deadline(shared: SourceEnv, inst: SourceInstance) -> None:
@@ -300,7 +302,7 @@ def _fetch(shared: SourceEnv, inst: SourceInstance) -> tuple[list[bytes], list[A
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),
         read_timeout=inst.timeout_seconds,
-        verify=shared.ssl_context,
+        verify=shared.ssl_context(),
     ) as client:
         ctx = FetchContext(
             source=inst.name,

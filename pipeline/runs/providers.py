@@ -17,11 +17,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+# httpx (0.28+) imports its transport, httpcore, when the first client is made: imported here,
+# it loads with the runner, not in one source's thread while the others wait on the import
+# lock before sending their requests.
+import httpcore  # noqa: F401
 import httpx
 from pydantic import ValidationError
 
@@ -188,22 +192,8 @@ def sync_providers(
             built: OpenRouterIndex = catalog_cache["index"]
             return built
 
-    shared = SourceEnv(
-        store=store,
-        config=pconf,
-        catalog_config=config,
-        request=request,
-        run_id=run_id,
-        catalog=catalog,
-        index=index,
-        transport=transport,
-        env=env,
-        manifest_dir=manifest_dir or default_manifest_dir(config),
-        sleep=sleep,
-        # One CA bundle load for the run instead of one per source (tens of ms each).
-        ssl_context=httpx.create_ssl_context(),
-    )
     results: dict[str, SourceResult] = {}
+    schemas: Future[None] | None = None
     due: list[SourceInstance] = []
     for name in names:
         inst = pconf.sources[name]
@@ -213,7 +203,28 @@ def sync_providers(
         else:
             due.append(inst)
     if due:
-        with ThreadPoolExecutor(max_workers=len(due) + 1, thread_name_prefix="provider") as pool:
+        with ThreadPoolExecutor(max_workers=len(due) + 3, thread_name_prefix="provider") as pool:
+            # One CA bundle load for the run instead of one per source (tens of ms each),
+            # started first: the load releases the GIL, so it runs while the sources start
+            # (threads, cache reads) and each waits for it only when it makes its client.
+            ssl_context = pool.submit(httpx.create_ssl_context)
+            # The artifact schemas do not depend on the run: they are written (every one, each
+            # fsynced, into a fresh store) while the sources wait for their servers.
+            schemas = pool.submit(publish.publish_schemas, store)
+            shared = SourceEnv(
+                store=store,
+                config=pconf,
+                catalog_config=config,
+                request=request,
+                run_id=run_id,
+                catalog=catalog,
+                index=index,
+                transport=transport,
+                env=env,
+                manifest_dir=manifest_dir or default_manifest_dir(config),
+                sleep=sleep,
+                ssl_context=ssl_context.result,
+            )
             futures = {
                 inst.name: pool.submit(
                     serve_source,
@@ -223,13 +234,14 @@ def sync_providers(
                 )
                 for inst in due
             }
-            # Read the catalog while the requests are in flight, not before them.
-            pool.submit(index)
+            # Read the catalog while the requests are in flight, not before them (the sources
+            # make their clients once the SSL context is there; this waits for it too).
+            pool.submit(lambda: ssl_context.result() and index())
             for name, future in futures.items():
                 results[name] = future.result()
     results = dict(sorted(results.items()))
     merge = _merge(store, config, pconf, request, run_id, results, catalog, index)
-    return _finish(store, request, run_id, results, started, merge=merge)
+    return _finish(store, request, run_id, results, started, merge=merge, schemas=schemas)
 
 
 def _merge(  # noqa: PLR0917 - the run's pieces, passed on once
@@ -331,6 +343,7 @@ def _finish(
     started: float,
     *,
     merge: MergeOutcome,
+    schemas: Future[None] | None = None,
 ) -> ProvidersResult:
     now = request.now
     tiers: dict[str, int] = {}
@@ -425,7 +438,10 @@ def _finish(
             ),
             stamp,
         )
-        publish.publish_schemas(store)
+        if schemas is None:
+            publish.publish_schemas(store)
+        else:
+            schemas.result()  # written while the sources ran; a failure is reported here
     except (StoreError, SchemaViolation) as exc:
         log.error("could not write provider run report or status", extra={"error": str(exc)})
     # The summary names a pinned list as `catalog status` does ("pinned"), whether it was read

@@ -4,6 +4,9 @@ The table is the single source of the cron expressions: ``catalog schedule`` run
 APScheduler in the foreground, and the infra/k8s CronJobs must use the same expressions.
 ``schedule:`` in catalog.yaml overrides an entry's cron (or disables it).
 
+The expressions themselves, and what the views ask of them (a job's period, whether it is
+overdue), are pipeline.runs.crontab's: it reads the common table without this module's models.
+
 The scheduler runs one job at a time (one worker thread; the run lease serializes it against
 every other scheduler and manual run anyway), coalesces missed fires into one, and drops a fire
 later than the misfire grace time. On SIGTERM/SIGINT it stops firing and waits for the running
@@ -12,12 +15,10 @@ job, which then releases its lease as usual.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -28,20 +29,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import CatalogConfig, ConfigError
 from pipeline.inputs import read_text_input
+from pipeline.runs.crontab import (
+    BUILTIN_TABLE,
+    TABLE_PATH,
+    ScheduledJob,
+    catalog_stale_after,
+    check_cron,
+    cron_trigger,
+    next_fires,
+    plain_schedule,
+)
 
 log = logging.getLogger("pipeline.runs.schedule")
-
-TABLE_PATH = Path(__file__).resolve().parents[2] / "jobs" / "schedule.yaml"
-"""The cron table in a source checkout (the default)."""
-
-# Used when the package runs without its checkout (an installed wheel): the same table as
-# jobs/schedule.yaml, which a test keeps in step.
-BUILTIN_TABLE: dict[str, dict[str, Any]] = {
-    "full_refresh": {"cron": "0 */6 * * *", "command": ["sync", "all"]},
-    "curated_refresh": {"cron": "30 1 * * *", "command": ["sync", "curated"]},
-    "deprecation_sweep": {"cron": "45 1 * * *", "command": ["sync", "sweep"]},
-    "provider_refresh": {"cron": "15 * * * *", "command": ["sync", "providers"]},
-}
 
 
 class _Strict(BaseModel):
@@ -79,17 +78,6 @@ class ScheduleSettings(_Strict):
     """A fire later than this (the process was busy or down) is skipped, not run late."""
     jobs: dict[str, EntryOverride] = Field(default_factory=dict)
     """Per-job overrides of the table."""
-
-
-@dataclass(frozen=True)
-class ScheduledJob:
-    """A job with its effective trigger."""
-
-    name: str
-    cron: str
-    command: tuple[str, ...]
-    description: str
-    enabled: bool = True
 
 
 def schedule_settings(config: CatalogConfig) -> ScheduleSettings:
@@ -134,6 +122,9 @@ def load_schedule(config: CatalogConfig) -> list[ScheduledJob]:
 
     Every cron expression is checked here, so a typo fails at start-up naming the job.
     """
+    plain = plain_schedule(config.extra)
+    if plain is not None:  # the table as it is: every row and cron as the checks below take it
+        return plain
     settings = schedule_settings(config)
     table = read_table(Path(settings.table) if settings.table else None)
     unknown = sorted(set(settings.jobs) - set(table))
@@ -147,7 +138,7 @@ def load_schedule(config: CatalogConfig) -> list[ScheduledJob]:
         override = settings.jobs.get(name, EntryOverride())
         cron = override.cron or entry.cron
         try:
-            cron_trigger(cron)
+            check_cron(cron)
         except ValueError as exc:
             raise ConfigError(f"schedule: job {name}: invalid cron {cron!r}: {exc}") from exc
         jobs.append(
@@ -156,98 +147,11 @@ def load_schedule(config: CatalogConfig) -> list[ScheduledJob]:
     return jobs
 
 
-def cron_trigger(expression: str) -> Any:
-    """An APScheduler CronTrigger for a five-field expression, in UTC."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    return CronTrigger.from_crontab(expression, timezone=UTC)
-
-
-def next_fires(expression: str, after: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fire times of ``expression`` after ``after``."""
-    trigger = cron_trigger(expression)
-    fires: list[datetime] = []
-    previous: datetime | None = None
-    now = after
-    for _ in range(count):
-        fire = trigger.get_next_fire_time(previous, now)
-        if fire is None:
-            break
-        fires.append(fire)
-        previous, now = fire, fire + timedelta(seconds=1)
-    return fires
-
-
-def period(expression: str, at: datetime | None = None) -> timedelta:
-    """The job's period: the longest gap between its fires over the next week or so (so an
-    hourly, 6-hourly or daily cron gives 1h, 6h or 24h; a weekday cron gives 3 days).
-
-    A cron whose day, month and weekday fields are all ``*`` fires at the same times every
-    day: one day of fires and the next day's first give every gap, without scanning 200
-    fires (`catalog status` asks for each job's period)."""
-    start = at or datetime(2026, 1, 1, tzinfo=UTC)
-    fields = expression.split()
-    if len(fields) == 5 and fields[2:] == ["*", "*", "*"]:
-        midnight = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        fires = fires_until(expression, midnight, midnight + timedelta(days=1))
-    else:
-        fires = next_fires(expression, start, 200)
-    gaps = [b - a for a, b in itertools.pairwise(fires)]
-    return max(gaps) if gaps else timedelta(days=1)
-
-
-def fires_until(expression: str, after: datetime, until: datetime) -> list[datetime]:
-    """The fire times of ``expression`` from ``after`` up to and including the first one at
-    or past ``until``."""
-    trigger = cron_trigger(expression)
-    fires: list[datetime] = []
-    previous: datetime | None = None
-    now = after
-    while not fires or fires[-1] < until:
-        fire = trigger.get_next_fire_time(previous, now)
-        if fire is None:
-            break
-        fires.append(fire)
-        previous, now = fire, fire + timedelta(seconds=1)
-    return fires
-
-
-def stale_reason(
-    last_success: str | None, expression: str, now: datetime
-) -> tuple[bool, str | None]:
-    """(flagged, why) for a job whose last success is older than twice its period."""
-    from pipeline.timeutil import parse_iso
-
-    limit = 2 * period(expression, now)
-    if last_success is None:
-        return True, "never succeeded"
-    age = now - parse_iso(last_success)
-    if age > limit:
-        return True, f"last success {_span(age)} ago > 2× period ({_span(limit / 2)})"
-    return False, None
-
-
-CATALOG_JOB = "full_refresh"
-"""The job that fetches OpenRouter and publishes current.json (`sync all`)."""
-
-
 def stale_after(config: CatalogConfig) -> timedelta:
     """How old the published data may be before the views call it stale: twice the period of
     the catalog's refresh job in the effective schedule (12 hours for jobs/schedule.yaml's
     6-hourly `full_refresh`), the rule ``stale_reason`` flags an overdue job by."""
-    for job in load_schedule(config):
-        if job.name == CATALOG_JOB:
-            return 2 * period(job.cron)
-    return 2 * period(BUILTIN_TABLE[CATALOG_JOB]["cron"])
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 86400:
-        return f"{seconds / 86400:.3g}d"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.3g}h"
-    return f"{max(seconds // 60, 0)}m"
+    return catalog_stale_after(load_schedule(config))
 
 
 Runner = Callable[[str], object]

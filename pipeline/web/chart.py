@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.web.shown import usd
+from pipeline.web.figures import usd
 
 SERIES = ("input", "output")
 WIDTH, HEIGHT, PAD = 640, 220, 40

@@ -16,10 +16,11 @@ from urllib.parse import quote, urlencode
 
 from pipeline.printable import for_xml
 from pipeline.registry.filters import BUCKETS, CAPABILITIES, KINDS, STATES, TIERS
-from pipeline.web import shown
+from pipeline.web import figures, shown
 from pipeline.web.chart import price_chart
+from pipeline.web.figures import usd
 from pipeline.web.rows import View
-from pipeline.web.shown import FLAGS, describe_change, price_rows_of, usd
+from pipeline.web.shown import FLAGS, describe_change, price_rows_of
 from pipeline.web.templating import render
 
 __all__ = [
@@ -361,14 +362,14 @@ def _cell(key: str, value: Any) -> str:
     if key in ("in", "out", "cacheRead"):
         return usd(value)
     if key in ("ctx", "maxOut"):
-        return shown.count(value)
+        return figures.count(value)
     if key == "created":
         return shown.day(value)
     if key == "rank":
         return shown.rank(value)
     if isinstance(value, list):
-        return ", ".join(sorted(str(v) for v in value)) or shown.DASH
-    return str(value) if value not in (None, "") else shown.DASH
+        return ", ".join(sorted(str(v) for v in value)) or figures.DASH
+    return str(value) if value not in (None, "") else figures.DASH
 
 
 def compare_page(

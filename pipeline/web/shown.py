@@ -2,23 +2,22 @@
 tokens, counts, days, ranks, percentages, a recorded change (``name: before → after``) and a
 pricing object as rows.
 
-Everything here returns plain text. The page templates escape it when they write it (the
-engine's default), and a terminal needs no escaping at all.
+Prices and counts are pipeline.web.figures' (which ``catalog list`` prints without loading
+the records this module needs). Everything here returns plain text. The page templates escape
+it when they write it (the engine's default), and a terminal needs no escaping at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pipeline.records.model import Pricing
 from pipeline.stages.capabilities import FLAGS as CAPABILITY_FLAGS
 from pipeline.stages.tiers import tier_evidence
-
-DASH = "—"
-"""What an absent value reads as."""
+from pipeline.web.figures import DASH, usd
 
 CAP_LABELS = {
     "vision": "vision",
@@ -56,31 +55,6 @@ def decided(model: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
 def cap_label(name: str) -> str:
     """How a capability reads on a badge or a filter."""
     return CAP_LABELS.get(name, name)
-
-
-def usd(value: Any) -> str:
-    """A price as shown: up to 6 significant digits, no float noise, and never in exponent
-    notation (``$0.0000003``, not ``$3e-07``; ``$1,234,570``, not ``$1.23457e+06``), as the
-    explorer's script writes it too (``toLocaleString``, 6 significant digits). The one
-    formatter of prices for the pages and the CLI."""
-    if value is None:
-        return DASH
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return str(value)
-    # The shortest repr of a float is the published decimal (normalize writes the shortest).
-    number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    if not number.is_finite():
-        return str(value)
-    if number == 0:
-        return "$0"
-    step = Decimal(1).scaleb(number.adjusted() - 5)  # the 6th significant digit
-    shown = number.quantize(step, rounding=ROUND_HALF_UP).normalize()
-    return ("-$" if shown < 0 else "$") + format(abs(shown), ",f")
-
-
-def count(value: Any) -> str:
-    """A token count with thousands separators."""
-    return DASH if value is None else f"{int(value):,}"
 
 
 def day(epoch: Any) -> str:

@@ -14,15 +14,15 @@ import html
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pipeline.web import shown
+from pipeline.web import figures, shown
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 FILTERS = {
     "cap_label": shown.cap_label,
-    "usd": shown.usd,
-    "count": shown.count,
+    "usd": figures.usd,
+    "count": figures.count,
     "day": shown.day,
     "rank": shown.rank,
     "percent": shown.percent,
