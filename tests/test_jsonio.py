@@ -35,6 +35,10 @@ EDGES: list[Any] = [
     "\u2028\u2029 é 日本 😀",
     '\x00\x01\x1f\x7f"\\/\b\f\n\r\t',
     "model 0.00001 null NaN 3e-5",  # looks suspect: takes the reference path, same bytes
+    {"perImage": Decimal("0.000002"), "perUnit": Decimal("-0.0000075")},  # exact, fast path
+    {"price": Decimal("0.00005"), "share": 5e-05},  # the same text from a float: redone
+    {"price": Decimal("0.00005"), "share": 0.5, "note": "costs 0.00001"},
+    Decimal("1E-7"),
     Decimal("0.30"),
     Decimal("1E+1"),
     Decimal("-0.000001"),
