@@ -142,16 +142,18 @@ def read_published(store: Store, key: str, model: type[M], *, would_lose: str) -
         ) from exc
 
 
-def publish_schemas(store: Store) -> None:
-    """Publish every artifact schema (rewritten only when it changed)."""
-    changed: dict[str, bytes] = {}
+def publish_schemas(store: Store, also: Mapping[str, bytes] | None = None) -> None:
+    """Publish every artifact schema (rewritten only when it changed), together with the
+    unconditional writes ``also`` (a sync's raw snapshot): one batch, so a local store waits
+    for their fsyncs once (``put_all``)."""
+    writes = dict(also or {})
     for name in schemas.ARTIFACTS:
         key = keys.schema(name)
         data = schemas.committed(name)
         current = store.get(key)
         if current is None or current.data != data:
-            changed[key] = data
-    put_all(store, changed)
+            writes[key] = data
+    put_all(store, writes)
 
 
 def read_status(store: Store) -> Status | None:
