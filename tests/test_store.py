@@ -77,7 +77,7 @@ def test_put_all_failing_renames_nothing_and_cleans_up(tmp_path):
     store = LocalStore(tmp_path)
     store.put("models/a.json", b"old a")
     store.put("models/blocked", b"a file where a folder would be")
-    with pytest.raises(StoreError, match="models/blocked/c.json"):
+    with pytest.raises(StoreError, match=r"models/blocked/c\.json"):
         put_all(store, {"models/a.json": b"new a", "models/blocked/c.json": b"c"})
     assert store.get("models/a.json").data == b"old a"
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import simplejson
 
 from pipeline.history import track
-from pipeline.publishing import keys, publish, schemas
+from pipeline.publishing import jsonio, keys, publish, schemas
 from pipeline.publishing.store import Store
 from pipeline.records.base import SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, Redirect
@@ -66,7 +66,7 @@ def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
         for event in events
     ]
     if lines:
-        for document in simplejson.loads(b"[" + b",".join(lines) + b"]"):
+        for document in jsonio.loads_plain(b"[" + b",".join(lines) + b"]"):
             schemas.validate_definition("history-segment", "HistoryEvent", document)
     return lines
 
