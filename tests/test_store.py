@@ -19,6 +19,7 @@ from pipeline.publishing.store import (
     Store,
     StoreError,
     open_store,
+    put_all,
 )
 
 BUCKET = "catalog-test"
@@ -55,6 +56,31 @@ def test_local_writes_leave_no_temp_files(tmp_path):
     for i in range(20):
         store.put("models/x.json", str(i).encode())
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["x.json"]
+
+
+def test_put_all_writes_every_file_and_leaves_no_temp_files(tmp_path):
+    """LocalStore.put_many (fsyncs overlapped, issue 29) writes what put would write."""
+    store = LocalStore(tmp_path)
+    store.put("models/b.json", b"old b")
+    items = {f"models/{name}.json": f"new {name}".encode() * 1000 for name in "abcd"}
+    items["models/deep/e.json"] = b"e"
+    put_all(store, items)
+    for key, data in items.items():
+        assert store.get(key).data == data
+    assert store.list("models/") == sorted(items)
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_put_all_failing_renames_nothing_and_cleans_up(tmp_path):
+    """A key that cannot be written (its folder is a file) fails the batch before any file is
+    renamed into place: every key keeps its old bytes, and no temp file is left."""
+    store = LocalStore(tmp_path)
+    store.put("models/a.json", b"old a")
+    store.put("models/blocked", b"a file where a folder would be")
+    with pytest.raises(StoreError, match=r"models/blocked/c\.json"):
+        put_all(store, {"models/a.json": b"new a", "models/blocked/c.json": b"c"})
+    assert store.get("models/a.json").data == b"old a"
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_local_create_only_has_exactly_one_winner(tmp_path):

@@ -29,7 +29,7 @@ from pydantic.alias_generators import to_camel
 
 from pipeline.logs import redact
 from pipeline.publishing import jsonio, keys, schemas
-from pipeline.publishing.store import PreconditionFailed, Store, StoreError
+from pipeline.publishing.store import PreconditionFailed, Store, StoreError, put_all
 from pipeline.records.runs import JobStatus, Manifest, ManifestEntry, Status
 
 log = logging.getLogger("pipeline.publishing.publish")
@@ -142,14 +142,18 @@ def read_published(store: Store, key: str, model: type[M], *, would_lose: str) -
         ) from exc
 
 
-def publish_schemas(store: Store) -> None:
-    """Publish every artifact schema (rewritten only when it changed)."""
+def publish_schemas(store: Store, also: Mapping[str, bytes] | None = None) -> None:
+    """Publish every artifact schema (rewritten only when it changed), together with the
+    unconditional writes ``also`` (a sync's raw snapshot): one batch, so a local store waits
+    for their fsyncs once (``put_all``)."""
+    writes = dict(also or {})
     for name in schemas.ARTIFACTS:
         key = keys.schema(name)
         data = schemas.committed(name)
         current = store.get(key)
         if current is None or current.data != data:
-            store.put(key, data)
+            writes[key] = data
+    put_all(store, writes)
 
 
 def read_status(store: Store) -> Status | None:
@@ -298,17 +302,20 @@ def publish_set(
     if not changed and before is not None:
         return Published(before[0], [], unchanged)  # nothing new: the committed set stands
 
-    # 1. Immutable per-run copies: nothing a reader looks at changes yet.
-    for name, data in changed.items():
-        store.put(keys.openrouter_run_copy(run_id, name), data)
+    # 1. Immutable per-run copies: nothing a reader looks at changes yet. (``put_all``
+    # overlaps the fsyncs of a local store's files; each file is still durable before it is
+    # renamed into place, and all of them before the manifest names them.)
+    put_all(store, {keys.openrouter_run_copy(run_id, name): data for name, data in changed.items()})
 
-    # 2. Well-known copies, remembering what they replace; 3. the manifest.
+    # 2. Well-known copies, remembering what they replace; 3. the manifest, written last and
+    # on its own, so it never lands before the files it vouches for.
     saved: dict[str, bytes | None] = {}
     try:
-        for name, data in changed.items():
+        for name in changed:
             old_blob = store.get(well_known(name))
             saved[name] = None if old_blob is None else old_blob.data
-            store.put(well_known(name), data)
+        put_all(store, {well_known(name): data for name, data in changed.items()})
+        for name, data in changed.items():
             entries[name] = ManifestEntry(
                 key=keys.openrouter_run_copy(run_id, name), sha256=sha256(data), run_id=run_id
             )

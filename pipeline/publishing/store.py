@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlparse
@@ -104,6 +104,20 @@ class Store(Protocol):
     def list(self, prefix: str) -> list[str]:
         """Keys under ``prefix``, sorted."""
         ...
+
+
+def put_all(store: Store, items: Mapping[str, bytes]) -> None:
+    """Write every ``{key: bytes}`` of ``items`` unconditionally, each atomically (old or new
+    bytes, never torn), in no promised order: a caller that needs one object to land after
+    the others (a manifest) writes that one apart, afterwards.
+
+    A local store overlaps the writes' fsyncs (``LocalStore.put_many``); any other store
+    (S3, a test's wrapper) gets one ``put`` after the other, as before."""
+    if isinstance(store, LocalStore):
+        store.put_many(items)
+        return
+    for key, data in items.items():
+        store.put(key, data)
 
 
 def read_bytes(store: Store, key: str) -> bytes | None:
@@ -220,6 +234,52 @@ class LocalStore:
             self._write_atomic(path, key, data)
         return _etag(data)
 
+    def put_many(self, items: Mapping[str, bytes]) -> None:
+        """Write several objects unconditionally, each as ``put`` would, with the fsyncs
+        overlapped (issue 29).
+
+        A published set is a dozen files, and one fsync after another cost 3-15 ms each on
+        the ext4 disks measured (most of a 549-model sync's publish stage). Here every file is
+        first written to its temp file, then all are fsynced at once from a few threads (fsync
+        releases the GIL, and the file system can commit them in fewer journal flushes), and
+        only then renamed over their keys, in the order given. Durability is the same as
+        ``put``'s: no file is renamed before its bytes are on disk, so a crash at any point
+        leaves each key with its old bytes or its new ones, never a torn file; the temp files
+        a crash leaves behind are dot-files, which ``list`` never shows. On a failure the temp
+        files not yet renamed are removed and StoreError names the key."""
+        if len(items) < 2:
+            for key, data in items.items():
+                self.put(key, data)
+            return
+        from concurrent.futures import ThreadPoolExecutor  # on use: the reader imports this
+
+        staged: list[tuple[str, Path, int, Path]] = []  # key, path, open temp fd, temp path
+        key = ""
+        try:
+            try:
+                for key, data in items.items():
+                    path = self._path(key)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fd, temp = _temp_file(path)
+                    staged.append((key, path, fd, Path(temp)))
+                    os.fchmod(fd, file_mode())
+                    _write_all(fd, data)
+                key = ", ".join(k for k, _, _, _ in staged)  # which one failed is not told
+                with ThreadPoolExecutor(max_workers=min(8, len(staged))) as pool:
+                    list(pool.map(os.fsync, [fd for _, _, fd, _ in staged]))
+            finally:
+                for _, _, fd, _ in staged:
+                    os.close(fd)
+            while staged:
+                key, path, _, tmp = staged[0]
+                tmp.replace(path)
+                staged.pop(0)
+        except OSError as exc:
+            raise StoreError(f"cannot write {key} to {self.uri}: {exc.strerror}") from exc
+        finally:
+            for _, _, _, tmp in staged:  # not renamed: a failure, or an interrupt
+                tmp.unlink(missing_ok=True)
+
     def _write_atomic(self, path: Path, key: str, data: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,6 +321,20 @@ class LocalStore:
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)
+
+
+def _temp_file(path: Path) -> tuple[int, str]:
+    """A new temp file beside ``path`` (same directory, so the rename is atomic)."""
+    import tempfile  # imported on use: the reader imports this module (issue 29)
+
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``data`` written to ``fd`` in full (os.write may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class S3Store:

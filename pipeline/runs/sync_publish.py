@@ -131,9 +131,9 @@ def publish_catalog(
                 artifacts["deprecations"] = publish.encode("deprecations", deprecations_doc)
             for key, data in (extra or {}).items():  # already validated (curated.json)
                 artifacts[publish.artifact_name(key)] = data
-            if raw is not None and raw_key is not None:
-                store.put(raw_key, raw)
-            publish.publish_schemas(store)
+            # The raw snapshot first, with any schema that changed.
+            snapshot = {raw_key: raw} if raw is not None and raw_key is not None else None
+            publish.publish_schemas(store, also=snapshot)
             # current.json, curated.json, deprecations.json and manifest.json, as one set.
             committed = publish.publish_set(
                 store, catalog.run_id, catalog.generated_at, artifacts, based_on=run.based_on
