@@ -23,6 +23,32 @@ def dumps(obj: Any) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def dumps_plain(obj: Any) -> bytes:
+    """:func:`dumps` for documents assembled as plain data — mappings, lists, str, int, bool,
+    None and Decimal prices, no floats — such as the merged provider lists (26 MB per merge):
+    orjson writes the same bytes eight times faster. For such data the two agree byte for byte
+    (two-space indent, ``": "``, UTF-8 as is, the same escapes; tests/test_jsonio.py); a Decimal
+    is spliced in as ``str()`` gives it, as simplejson's ``use_decimal`` writes it. A float
+    would be written in orjson's own shortest form (``0.00001`` where simplejson writes
+    ``1e-05``): the same number, other bytes, which is why :func:`dumps` stays the default.
+    A NaN or infinite Decimal is refused (not JSON) where :func:`dumps` would write ``NaN``."""
+    import orjson  # imported on use: ~20 ms, and only the providers merge needs it
+
+    def decimal(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise TypeError(f"{value} is not a JSON number")
+            return orjson.Fragment(str(value))
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    try:
+        return orjson.dumps(
+            obj, default=decimal, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        )
+    except orjson.JSONEncodeError as exc:  # its message names the type; ours says why
+        raise TypeError(str(exc.__cause__ or exc)) from exc
+
+
 def dump_model(model: BaseModel) -> bytes:
     """Serialize a record: camelCase keys, unknown values (None) left out."""
     return dumps(model.model_dump(mode="python", by_alias=True, exclude_none=True))
