@@ -99,16 +99,17 @@ def _read(store: Store, key: str) -> dict[str, Any] | None:
 
 def _read_valid(store: Store, key: str, name: str) -> dict[str, Any] | None:
     """Like ``_read``, for a document that must match schema ``name`` to be used at all (an
-    independent catalog's snapshot: the merge indexes its entries by their keys)."""
-    blob = store.get(key)
-    if blob is None:
+    independent catalog's snapshot: the merge indexes its entries by their keys). Parsed once:
+    jsonschema-rs reads the Decimal prices as the numbers they are."""
+    document = _read(store, key)
+    if document is None:
         return None
     try:
-        schemas.validate(name, json.loads(blob.data))
-    except (ValueError, RecursionError) as exc:  # SchemaViolation is a ValueError
+        schemas.validate(name, document)
+    except schemas.SchemaViolation as exc:
         log.warning("document not built on", extra={"key": key, "error": str(exc)[:300]})
         return None
-    return _read(store, key)
+    return document
 
 
 def _previous_lists(store: Store) -> dict[str, dict[str, Any]]:
