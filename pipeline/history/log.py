@@ -41,30 +41,29 @@ def read_index(store: Store, key: str = keys.HISTORY) -> HistoryIndex | None:
     return publish.read_published(store, key, HistoryIndex, would_lose=what)
 
 
+_EVENT_ENCODER = simplejson.JSONEncoder(use_decimal=True, separators=(",", ":"), ensure_ascii=True)
+"""One compact encoder for every event line (``simplejson.dumps`` with options builds one per
+call: a first merge of the provider lists writes thousands of events)."""
+
+
 def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
     """Each event as a compact JSON line, validated against the segment schema's definition.
 
-    The lines are parsed back for validation all at once (one parse of a JSON array instead of
-    one per event: a first merge of the provider lists records thousands of events)."""
-    lines = [
-        simplejson.dumps(
-            # What model_dump(by_alias=True) gives, without its cost per event.
-            {
-                "at": event.at,
-                "runId": event.run_id,
-                "id": event.id,
-                "event": event.event,
-                "changes": event.changes,
-            },
-            use_decimal=True,
-            separators=(",", ":"),
-            ensure_ascii=True,
-        ).encode()
-        for event in events
-    ]
-    if lines:
-        for document in simplejson.loads(b"[" + b",".join(lines) + b"]"):
-            schemas.validate_definition("history-segment", "HistoryEvent", document)
+    Each event is validated as built, not parsed back from its line (a first merge of the
+    provider lists records thousands of events): the encoder writes exactly those values, and
+    jsonschema-rs reads their Decimal prices as the numbers they are."""
+    lines: list[bytes] = []
+    for event in events:
+        # What model_dump(by_alias=True) gives, without its cost per event.
+        document = {
+            "at": event.at,
+            "runId": event.run_id,
+            "id": event.id,
+            "event": event.event,
+            "changes": event.changes,
+        }
+        schemas.validate_definition("history-segment", "HistoryEvent", document)
+        lines.append(_EVENT_ENCODER.encode(document).encode())
     return lines
 
 
