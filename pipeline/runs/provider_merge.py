@@ -160,6 +160,48 @@ def _upgraded(document: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+class _ListWriter:
+    """Writes the merged lists on one background thread, in order, while the next ones are
+    merged: a write waits on the disk (or S3) for most of its time, with the GIL released.
+    The first failure stops the writing (no list after it is written, as when each was
+    written in turn) and is raised by the next ``put`` or by ``wait``."""
+
+    def __init__(self, store: Store) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._store = store
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provider-lists")
+        self._failed: list[BaseException] = []
+
+    def _write(self, key: str, data: bytes) -> None:
+        if self._failed:
+            return
+        try:
+            self._store.put(key, data)
+        except BaseException as exc:
+            self._failed.append(exc)
+            raise
+
+    def put(self, key: str, data: bytes) -> None:
+        self._raise_failure()
+        self._pool.submit(self._write, key, data)
+
+    def wait(self) -> None:
+        """Every list written; the first failure raised."""
+        self._pool.shutdown(wait=True)
+        self._raise_failure()
+
+    def stop(self) -> None:
+        """The merge failed: what is queued (lists merged before the failure, which a merge
+        writing each in turn would have written too) is written before the failure is raised,
+        and no write outlives the merge."""
+        self._pool.shutdown(wait=True)
+
+    def _raise_failure(self) -> None:
+        if self._failed:
+            raise self._failed[0]
+
+
 def _meta_for(
     merged: MergedList,
     own: Mapping[str, Any] | None,
@@ -281,73 +323,84 @@ def merge_providers(
     stamp = iso(now)
     history_index = history_log.read_index(store, keys.PROVIDERS_HISTORY)
     live = {s: results.get(s, _NOT_RUN).tier in LIVE for s in snapshots}
-    for provider in sorted(set(own_lists) | set(by_provider) | set(previous)):
-        own = own_lists.get(provider)
-        inst = pconf.sources.get(provider)
-        before = previous.get(provider)
-        if before is not None and before.get("schemaVersion", 1) < PROVIDER_SCHEMA_VERSION:
-            before = _upgraded(before)
-        inputs = ProviderInputs(
-            provider=provider,
-            own=own,
-            own_live=own is not None and results.get(provider, _NOT_RUN).tier in LIVE,
-            vendors=inst.vendors if inst is not None else (),
-            catalogs=by_provider.get(provider, {}),
-            catalog_live=live,
-            catalog_fetched={s: str(snapshots[s]["fetchedAt"]) for s in snapshots},
-            previous=before,
-        )
-        try:
-            merged = merge_provider(inputs, settings, tally)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # A list in the store that is not what this version wrote: that provider's list
-            # stays as it is, the others are merged.
-            outcome.failed.append(f"{provider}: not merged ({type(exc).__name__}: {exc})")
-            continue
-        used = {s: snapshots[s] for s in inputs.catalogs}
-        upstream = {s: {e["upstream"] for e in entries} for s, entries in inputs.catalogs.items()}
-        document: dict[str, Any] = {
-            "schemaVersion": PROVIDER_SCHEMA_VERSION,
-            "generatedAt": stamp,
-            "runId": run_id,
-            "source": provider,
-            **_meta_for(merged, own, used, upstream, openrouter_meta),
-            "count": len(merged.records),
-            "provenance": merged.provenance,
-            "models": merged.records,
-        }
-        document = {k: document[k] for k in DOCUMENT_KEYS if k in document}
-        if before is None or _changed(before, document):
-            data = publish.encode_plain("provider-current", document)
-            store.put(keys.provider_current(provider), data)
-            outcome.written.append(provider)
-        else:
-            document = before
-        prefix = f"{provider}/"
-        if history_index is None and before is not None:
+    writer = _ListWriter(store)
+    try:
+        for provider in sorted(set(own_lists) | set(by_provider) | set(previous)):
+            own = own_lists.get(provider)
+            inst = pconf.sources.get(provider)
+            before = previous.get(provider)
+            if before is not None and before.get("schemaVersion", 1) < PROVIDER_SCHEMA_VERSION:
+                before = _upgraded(before)
+            inputs = ProviderInputs(
+                provider=provider,
+                own=own,
+                own_live=own is not None and results.get(provider, _NOT_RUN).tier in LIVE,
+                vendors=inst.vendors if inst is not None else (),
+                catalogs=by_provider.get(provider, {}),
+                catalog_live=live,
+                catalog_fetched={s: str(snapshots[s]["fetchedAt"]) for s in snapshots},
+                previous=before,
+            )
+            try:
+                merged = merge_provider(inputs, settings, tally)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # A list in the store that is not what this version wrote: that provider's list
+                # stays as it is, the others are merged.
+                outcome.failed.append(f"{provider}: not merged ({type(exc).__name__}: {exc})")
+                continue
+            used = {s: snapshots[s] for s in inputs.catalogs}
+            upstream = {
+                s: {e["upstream"] for e in entries} for s, entries in inputs.catalogs.items()
+            }
+            document: dict[str, Any] = {
+                "schemaVersion": PROVIDER_SCHEMA_VERSION,
+                "generatedAt": stamp,
+                "runId": run_id,
+                "source": provider,
+                **_meta_for(merged, own, used, upstream, openrouter_meta),
+                "count": len(merged.records),
+                "provenance": merged.provenance,
+                "models": merged.records,
+            }
+            document = {k: document[k] for k in DOCUMENT_KEYS if k in document}
+            if before is None or _changed(before, document):
+                data = publish.encode_plain("provider-current", document)
+                writer.put(keys.provider_current(provider), data)
+                outcome.written.append(provider)
+            else:
+                document = before
+            prefix = f"{provider}/"
+            if history_index is None and before is not None:
+                events.extend(
+                    track.published_baseline(
+                        merged.previous,
+                        at=before["generatedAt"],
+                        run_id=before["runId"],
+                        prefix=prefix,
+                    )
+                )
             events.extend(
-                track.published_baseline(
-                    merged.previous, at=before["generatedAt"], run_id=before["runId"], prefix=prefix
+                track.published_events(
+                    merged.previous,
+                    merged.records,
+                    merged.removed,
+                    at=stamp,
+                    run_id=run_id,
+                    prefix=prefix,
                 )
             )
-        events.extend(
-            track.published_events(
-                merged.previous,
-                merged.records,
-                merged.removed,
-                at=stamp,
-                run_id=run_id,
-                prefix=prefix,
-            )
-        )
-        outcome.removed += len(merged.removed)
-        outcome.records += len(merged.records)
-        summaries.append(_summary(provider, document))
-        for model in document["models"]:
-            for ref in model.get("sources") or ():
-                if ref["source"] == OPENROUTER:
-                    found = ProviderModelRef(provider=provider, id=model["id"])
-                    serving.setdefault(ref["nativeId"], []).append(found)
+            outcome.removed += len(merged.removed)
+            outcome.records += len(merged.records)
+            summaries.append(_summary(provider, document))
+            for model in document["models"]:
+                for ref in model.get("sources") or ():
+                    if ref["source"] == OPENROUTER:
+                        found = ProviderModelRef(provider=provider, id=model["id"])
+                        serving.setdefault(ref["nativeId"], []).append(found)
+    except BaseException:
+        writer.stop()
+        raise
+    writer.wait()
     outcome.providers = len(summaries)
     index_document = ProvidersIndex(
         generated_at=stamp,
