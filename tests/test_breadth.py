@@ -21,7 +21,7 @@ from provider_server import KEY, ProviderServer
 from pipeline.config import CatalogConfig
 from pipeline.merge.precedence import AGREEMENT_FIELDS
 from pipeline.publishing import keys
-from pipeline.publishing.store import LocalStore, Store
+from pipeline.publishing.store import LocalStore, Store, StoreError
 from pipeline.runs.providers import ProvidersRequest, ProvidersResult, sync_providers
 from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.sources.registry import INSTANCE_ONLY, SOURCE_TYPES
@@ -516,3 +516,30 @@ def test_the_catalog_links_only_the_providers_own_lists(breadth, tmp_path):
     linked = {s["source"] for s in sonnet["sources"]}
     assert "anthropic" in linked
     assert not linked & {"vertex", "302ai", "modelsdev", "litellm", "genai-prices"}
+
+
+class FailingStore(LocalStore):
+    """A store that cannot write one key (a full disk, a refused S3 PUT)."""
+
+    def __init__(self, root: Any, failing: str) -> None:
+        super().__init__(root)
+        self.failing = failing
+
+    def put(self, key: str, data: bytes, **kwargs: Any) -> str:
+        if key == self.failing:
+            raise StoreError(f"cannot write {key} to {self.uri}: No space left on device")
+        return super().put(key, data, **kwargs)
+
+
+def test_a_list_that_cannot_be_written_stops_the_merge_there(tmp_path):
+    """The lists are written in the background while the next are merged, in order: the first
+    that cannot be written is the run's error, no list after it is written, and neither is the
+    history or the index (as when each list was written in turn)."""
+    store = FailingStore(tmp_path / "store", keys.provider_current("cohere"))
+    catalog = modelsdev_subset("anthropic", "baseten", "cohere", "deepseek", "mistral")
+    result = small_sync(store, NOW, {"modelsdev": catalog}, anthropic=False)
+    assert any("not merged" in w and "No space left" in w for w in result.report.warnings)
+    written = {k.split("/")[2] for k in store.list(keys.PROVIDERS) if k.endswith("/current.json")}
+    assert written == {"anthropic", "baseten"}
+    assert store.get(keys.PROVIDERS_INDEX) is None
+    assert store.get(keys.PROVIDERS_HISTORY) is None

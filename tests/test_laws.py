@@ -302,3 +302,20 @@ def test_carried_records_of_an_earlier_release_get_evidence_in_the_cited_form(
     assert model["lifecycle"]["state"] == "stale"
     assert model["evidence"]["isFree"] == "pricing: input, output > 0"
     assert model["evidence"]["supportsVision"].startswith("architecture.input_modalities [")
+
+
+def test_catalog_raw_keys_read_only_the_head_of_each_catalog(tmp_path, caplog):
+    """A catalog's ``rawKey`` is read from the head of its ``current.json`` (it precedes the
+    entries): a file whose tail is cut still names it; a file that is not an object names
+    none; one unreadable from the start is logged and skipped."""
+    from pipeline.laws.published import catalog_raw_keys
+
+    store = LocalStore(tmp_path / "store")
+    head = {"schemaVersion": 1, "source": "modelsdev", "rawKey": "models/catalogs/m/raw.json"}
+    whole = json.dumps({**head, "entries": [{"key": "a/b"}] * 3}).encode()
+    store.put(keys.catalog_current("modelsdev"), whole[: len(whole) // 2 + 40])
+    store.put(keys.catalog_current("litellm"), b'["rawKey", "models/catalogs/l/raw.json"]')
+    store.put(keys.catalog_current("genai-prices"), b"\x00 not json")
+    with caplog.at_level("WARNING"):
+        assert catalog_raw_keys(store) == {"modelsdev": "models/catalogs/m/raw.json"}
+    assert any(r.message == "catalog unreadable" for r in caplog.records)

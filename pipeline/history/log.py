@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import simplejson
 
 from pipeline.history import track
-from pipeline.publishing import jsonio, keys, publish, schemas
+from pipeline.publishing import keys, publish, schemas
 from pipeline.publishing.store import Store
 from pipeline.records.base import SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, Redirect
@@ -41,33 +41,29 @@ def read_index(store: Store, key: str = keys.HISTORY) -> HistoryIndex | None:
     return publish.read_published(store, key, HistoryIndex, would_lose=what)
 
 
-# One encoder for every event line: ``simplejson.dumps`` with options builds a new encoder per
-# call, about a third of the time of a short event (issue 29). Same options, same bytes.
 _EVENT_ENCODER = simplejson.JSONEncoder(use_decimal=True, separators=(",", ":"), ensure_ascii=True)
+"""One compact encoder for every event line (``simplejson.dumps`` with options builds one per
+call: a first merge of the provider lists writes thousands of events)."""
 
 
 def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
     """Each event as a compact JSON line, validated against the segment schema's definition.
 
-    The lines are parsed back for validation all at once (one parse of a JSON array instead of
-    one per event: a first merge of the provider lists records thousands of events)."""
-    encode = _EVENT_ENCODER.encode
-    lines = [
-        encode(
-            # What model_dump(by_alias=True) gives, without its cost per event.
-            {
-                "at": event.at,
-                "runId": event.run_id,
-                "id": event.id,
-                "event": event.event,
-                "changes": event.changes,
-            }
-        ).encode()
-        for event in events
-    ]
-    if lines:
-        for document in jsonio.loads_plain(b"[" + b",".join(lines) + b"]"):
-            schemas.validate_definition("history-segment", "HistoryEvent", document)
+    Each event is validated as built, not parsed back from its line (a first merge of the
+    provider lists records thousands of events): the encoder writes exactly those values, and
+    jsonschema-rs reads their Decimal prices as the numbers they are."""
+    lines: list[bytes] = []
+    for event in events:
+        # What model_dump(by_alias=True) gives, without its cost per event.
+        document = {
+            "at": event.at,
+            "runId": event.run_id,
+            "id": event.id,
+            "event": event.event,
+            "changes": event.changes,
+        }
+        schemas.validate_definition("history-segment", "HistoryEvent", document)
+        lines.append(_EVENT_ENCODER.encode(document).encode())
     return lines
 
 

@@ -62,6 +62,8 @@ def _same(old: ModelRecord, new: ModelRecord) -> bool:
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    if not before:  # a model added (thousands on a first merge): every value it has is new
+        return {name: [None, value] for name in sorted(after) if (value := after[name]) is not None}
     changes: dict[str, list[Any]] = {}
     for name in sorted(before.keys() | after.keys()):
         old, new = before.get(name), after.get(name)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import ijson
 import simplejson
 from pydantic import BaseModel, ValidationError
 
@@ -216,9 +217,13 @@ class PublishedSet:
         return self.raw.get(key, "openrouter", model_id)
 
 
-def read_set(store: Store, reserved: Mapping[str, str] | None = None) -> PublishedSet:
+def read_set(
+    store: Store, reserved: Mapping[str, str] | None = None, *, provider_lists: bool = True
+) -> PublishedSet:
     """The set published in ``store`` (raises StoreError / ValidationError when its catalog
-    or deprecations cannot be read: there is nothing to hold the laws against then)."""
+    or deprecations cannot be read: there is nothing to hold the laws against then).
+    ``provider_lists=False``: without the provider lists (a providers run checks the lists it
+    has just written, already parsed; reading all of them again took a second)."""
     from pipeline.stages.enrich import published_provider_lists
 
     lists: list[Listing] = []
@@ -236,7 +241,9 @@ def read_set(store: Store, reserved: Mapping[str, str] | None = None) -> Publish
             deprecations = Deprecations.model_validate_json(blob.data)
         except ValidationError:
             deprecations = None
-    for provider in sorted(published_provider_lists(store), key=lambda p: p.source):
+    for provider in sorted(
+        published_provider_lists(store) if provider_lists else (), key=lambda p: p.source
+    ):
         lists.append(provider_listing(provider))
     return PublishedSet(
         lists=lists,
@@ -250,19 +257,33 @@ def read_set(store: Store, reserved: Mapping[str, str] | None = None) -> Publish
 
 
 def catalog_raw_keys(store: Store) -> dict[str, str]:
-    """Independent catalog → the ``rawKey`` its published ``current.json`` names."""
+    """Independent catalog → the ``rawKey`` its published ``current.json`` names. Only the
+    head of each file is parsed: ``rawKey`` comes before the entries (the snapshot's field
+    order), and models.dev's file is 4 MB."""
     out: dict[str, str] = {}
     for source in CATALOG_SOURCES:
         try:
             blob = store.get(keys.catalog_current(source))
-            head = simplejson.loads(blob.data) if blob is not None else None
-        except (StoreError, ValueError) as exc:
+            raw_key = _head_value(blob.data, "rawKey") if blob is not None else None
+        except (StoreError, ValueError, ijson.JSONError) as exc:
             log.warning("catalog unreadable", extra={"source": source, "error": str(exc)})
             continue
-        raw_key = head.get("rawKey") if isinstance(head, dict) else None
         if isinstance(raw_key, str):
             out[source] = raw_key
     return out
+
+
+def _head_value(data: bytes, name: str) -> Any:
+    """The top-level scalar ``name`` of the JSON object in ``data``, read up to it (None when
+    the document is not an object, or ``name`` is not among its scalars)."""
+    events = ijson.parse(data)
+    first = next(events, None)
+    if first is None or first[1] != "start_map":
+        return None
+    for prefix, event, value in events:
+        if prefix == name and event in ("string", "number", "boolean", "null"):
+            return value
+    return None
 
 
 def provider_listing(provider: ProviderCatalog) -> Listing:

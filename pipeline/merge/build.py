@@ -23,6 +23,7 @@ Records are plain mappings in the published shape (see ``observe``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -582,8 +583,21 @@ def _dump(state: Lifecycle) -> dict[str, Any]:
     return state.model_dump(mode="python", by_alias=True, exclude_none=True)
 
 
+@functools.lru_cache(maxsize=1024)
+def _moment(stamp: str) -> datetime:
+    """``parse_iso``, once per fetch time (thousands of records share a few)."""
+    return parse_iso(stamp)
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_seen(when: datetime, expires: str | None, forced: bool) -> Mapping[str, Any]:
+    """The published lifecycle of a model seen for the first time at ``when``: it depends on
+    nothing else, and a first merge builds thousands of them from a few fetch times."""
+    return _dump(lifecycle.seen(None, when, expires_at=expires, forced=forced))
+
+
 def _ordered(record: Record) -> Record:
-    return {k: record[k] for k in RECORD_KEYS if record.get(k) is not None}
+    return {k: v for k in RECORD_KEYS if (v := record.get(k)) is not None}
 
 
 def merge_provider(inputs: ProviderInputs, settings: MergeSettings, tally: Tally) -> MergedList:
@@ -612,17 +626,20 @@ def merge_provider(inputs: ProviderInputs, settings: MergeSettings, tally: Tally
         before = _lifecycle(prior.get("lifecycle") if prior else None)
         forced = any(o.deprecated for o in found.observations)
         expires = decided["expiresAt"].value if "expiresAt" in decided else None
-        if found.live or before is None:
-            when = parse_iso(found.seen_at) if found.seen_at else now
-            state = lifecycle.seen(before, min(when, now), expires_at=expires, forced=forced)
-        else:
-            state = before  # a fallback never moves a model's lifecycle
         # The replacement the provider's own list names (Mistral's
         # `deprecation_replacement_model`): the redirect target when the model goes.
         replacement = ((found.own or {}).get("lifecycle") or {}).get("replacement")
-        if replacement and state.replacement is None:
-            state = state.model_copy(update={"replacement": str(replacement)})
-        record["lifecycle"] = _dump(state)
+        when = min(_moment(found.seen_at), now) if found.seen_at else now
+        if before is None and not replacement:
+            record["lifecycle"] = dict(_first_seen(when, expires, forced))
+        else:
+            if found.live or before is None:
+                state = lifecycle.seen(before, when, expires_at=expires, forced=forced)
+            else:
+                state = before  # a fallback never moves a model's lifecycle
+            if replacement and state.replacement is None:
+                state = state.model_copy(update={"replacement": str(replacement)})
+            record["lifecycle"] = _dump(state)
         built[record["id"]] = record
         provenance[record["id"]] = where
     removed: list[str] = []

@@ -4,20 +4,23 @@
 outside, with ``JobSettings``, the `jobs:` section); ``JobResult`` is how a run ended, for the
 CLI, the scheduler and the admin endpoint, with the exit codes every trigger shares. Every run
 names itself with ``make_run_id`` and reports its stages to a ``ProgressFn``; a job writes its
-run report and status entry with ``record_report``. The job table and runner
+run report and status entry with ``record_report``; a batch run pauses the cyclic garbage
+collector with ``batch_gc``. The job table and runner
 (``pipeline.runs.jobs``), the runners it calls and the jobs that live elsewhere
 (``pipeline.runs.rebuild``) build on this module, which imports none of them.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -217,3 +220,28 @@ def record_failure(ctx: JobContext, error: str) -> JobResult:
     record_report(ctx, report)
     log.error("job did not publish", extra={"job": ctx.job, "run_id": run_id, "error": error})
     return JobResult(ctx.job, run_id, "failed", False, f"{ctx.job}: not published: {error}", error)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def batch_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    """Pause the cyclic garbage collector for a batch run (a sync, a providers merge).
+
+    A sync allocates millions of small acyclic objects (parsed JSON, records); each automatic
+    generation-2 collection rescans all of them, which made a 100k-model run superlinear.
+    Reference counting still frees everything; the collector resumes when the run returns.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return wrapper

@@ -53,7 +53,7 @@ def openrouter_set(
 def providers_set(store: Store, written: list[ProviderCatalog]) -> PublishedSet:
     """The provider lists a providers run wrote, against the OpenRouter catalog published in
     the store (their enrichment cites its records)."""
-    published = read_set(store)
+    published = read_set(store, provider_lists=False)
     published.lists = [
         *(listing for listing in published.lists if listing.is_openrouter),
         *(provider_listing(document) for document in written),

@@ -17,11 +17,8 @@ the history with the set, the commit, the run report and status of every outcome
 
 from __future__ import annotations
 
-import functools
-import gc
 import logging
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
 
 import httpx
 
@@ -32,7 +29,7 @@ from pipeline.publishing.store import Store, StoreError
 from pipeline.records import payloads
 from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs import law_check
-from pipeline.runs.context import ProgressFn, make_run_id
+from pipeline.runs.context import ProgressFn, batch_gc, make_run_id
 from pipeline.runs.sync_payload import fetch_payload, parse_records
 from pipeline.runs.sync_publish import curate_set, failed, guarded, publish_catalog, record_history
 from pipeline.runs.sync_stages import build_catalog, load_previous
@@ -45,9 +42,6 @@ from pipeline.stages.normalize import Normalized
 
 # Every module of the OpenRouter sync logs as the sync.
 log = logging.getLogger("pipeline.runs.sync")
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def guard_figures(present_ids: set[str], previous: CurrentCatalog | None) -> dict[str, int]:
@@ -83,27 +77,6 @@ def check_publish_guard(
             f"({share:.0%} > {config.publish.max_loss_fraction:.0%})"
         )
     return None
-
-
-def batch_gc(fn: Callable[P, R]) -> Callable[P, R]:
-    """Pause the cyclic garbage collector for a batch run.
-
-    A sync allocates millions of small acyclic objects (parsed JSON, records); each automatic
-    generation-2 collection rescans all of them, which made a 100k-model run superlinear.
-    Reference counting still frees everything; the collector resumes when the run returns.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return wrapper
 
 
 @batch_gc
