@@ -41,11 +41,17 @@ def read_index(store: Store, key: str = keys.HISTORY) -> HistoryIndex | None:
     return publish.read_published(store, key, HistoryIndex, would_lose=what)
 
 
+_VALIDATE_BATCH = 1000
+"""Events parsed back and validated together by ``_events_bytes``."""
+
+
 def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
     """Each event as a compact JSON line, validated against the segment schema's definition.
 
-    The lines are parsed back for validation all at once (one parse of a JSON array instead of
-    one per event: a first merge of the provider lists records thousands of events)."""
+    The lines are parsed back for validation a thousand at a time (one parse of a JSON array
+    instead of one per event: a first merge of the provider lists records thousands of events;
+    not all at once: the first sync of a 100k-model catalog records 100k events, and their
+    parsed copies would all be alive at the run's memory peak)."""
     lines = [
         simplejson.dumps(
             # What model_dump(by_alias=True) gives, without its cost per event.
@@ -62,8 +68,9 @@ def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
         ).encode()
         for event in events
     ]
-    if lines:
-        for document in simplejson.loads(b"[" + b",".join(lines) + b"]"):
+    for start in range(0, len(lines), _VALIDATE_BATCH):
+        batch = lines[start : start + _VALIDATE_BATCH]
+        for document in simplejson.loads(b"[" + b",".join(batch) + b"]"):
             schemas.validate_definition("history-segment", "HistoryEvent", document)
     return lines
 

@@ -247,12 +247,13 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
     # is built.
     with run.stage("raw", lambda: raw_key):
         store.put(raw_key, raw)
+    # Nothing reads the payload's bytes after this (the laws read its records, packed).
+    raw = None
     # The laws over what is about to be published; recorded, never blocking (issue 26).
     with run.stage("laws", lambda: f"{built.counts[law_check.COUNT]} violations"):
         _hold_laws(run, store, request, built, raw_records)
     # The laws were the last reader of the payload's records and of the raw snapshots the run
     # read: let them go before curate, history and publish allocate their output.
-    raw = None
     del raw_records
     built.raws = None
     extra = curate_set(run, catalog, config, request, deprecated_doc)
