@@ -119,6 +119,26 @@ def nothing_resolves_to_removed(published: PublishedSet) -> Iterator[Violation]:
     yield from _resolutions(published, current)
 
 
+RESOLVED_FIELDS = {
+    "id",
+    "alias",
+    "aliases",
+    "canonical_slug",
+    "sources",
+    "lifecycle",
+    "family",
+    "kind",
+    "supports_vision",
+    "supports_tools",
+    "reasoning",
+    "created",
+    "max_context",
+}
+"""What the reader's resolution reads of a model (``pipeline.resolve``: names, state, and the
+family fallback's profile and rank). Only these are dumped for the index: a whole record
+(prices, offers, evidence, description) is about 4 kB of plain JSON, 400 MB at 100k models."""
+
+
 def _resolutions(
     published: PublishedSet, current: Mapping[str, ModelRecord]
 ) -> Iterator[Violation]:
@@ -127,9 +147,11 @@ def _resolutions(
 
     listing, deprecations = published.openrouter, published.deprecations
     assert listing is not None and deprecations is not None
-    index = CatalogIndex(
-        {"models": [plain(m) for m in listing.models]}, plain(deprecations), ranks=None
-    )
+    models = [
+        m.model_dump(mode="json", by_alias=True, exclude_none=True, include=RESOLVED_FIELDS)
+        for m in listing.models
+    ]
+    index = CatalogIndex({"models": models}, plain(deprecations), ranks=None)
     names = set(index.by_alias) | set(index.redirects) | set(index.alias_history)
     names |= set(index.tombstone_aliases)
     for name in sorted(names):

@@ -65,7 +65,7 @@ class RawRecords:
     ) -> None:
         self._fetch = fetch
         self._loaded = dict(loaded or {})
-        self._parsed: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._parsed: dict[tuple[str, str], Mapping[str, Any] | None] = {}
 
     @classmethod
     def of(cls, store: Store, loaded: Mapping[str, bytes] | None = None) -> RawRecords:
@@ -82,6 +82,11 @@ class RawRecords:
     def preload(self, key: str, data: bytes) -> None:
         """Read the snapshot at ``key`` from ``data`` (a run's payload, not yet stored)."""
         self._loaded[key] = data
+
+    def preload_records(self, key: str, source_type: str, records: Mapping[str, Any]) -> None:
+        """Take the records of the snapshot at ``key`` as already read (a sync reads its
+        payload once, for normalize and the laws): native id → raw record, as ``get`` reads."""
+        self._parsed[(key, source_type)] = records
 
     def get(self, key: str | None, source_type: str, model_id: str) -> Any:
         """The raw record of ``model_id`` in the snapshot at ``key`` (``None`` when the

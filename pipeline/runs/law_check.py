@@ -33,12 +33,16 @@ def openrouter_set(
     raw: bytes | None,
     reserved: Mapping[str, str],
     raws: RawRecords | None = None,
+    raw_records: Mapping[str, Any] | None = None,
 ) -> PublishedSet:
-    """The OpenRouter catalog a sync is about to publish, with its raw snapshot in memory
-    (the carried models' snapshots are read from the store, through ``raws`` when the run
-    has read some already)."""
+    """The OpenRouter catalog a sync is about to publish, with its raw snapshot in memory:
+    ``raw_records`` as the sync read them (id → raw record), or else the payload's bytes
+    ``raw`` (the carried models' snapshots are read from the store, through ``raws`` when the
+    run has read some already)."""
     raws = raws or RawRecords.of(store)
-    if raw is not None and catalog.raw_key:
+    if raw_records is not None and catalog.raw_key:
+        raws.preload_records(catalog.raw_key, "openrouter", raw_records)
+    elif raw is not None and catalog.raw_key:
         raws.preload(catalog.raw_key, raw)
     return PublishedSet(
         lists=[Listing("openrouter", "openrouter", catalog.models, raw_key=catalog.raw_key)],

@@ -30,9 +30,9 @@ from pipeline.records import payloads
 from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs import law_check
 from pipeline.runs.context import ProgressFn, batch_gc, make_run_id
-from pipeline.runs.sync_payload import fetch_payload, parse_records
+from pipeline.runs.sync_payload import PackedRecords, fetch_payload, parse_records
 from pipeline.runs.sync_publish import curate_set, failed, guarded, publish_catalog, record_history
-from pipeline.runs.sync_stages import build_catalog, load_previous
+from pipeline.runs.sync_stages import BuiltCatalog, build_catalog, load_previous
 from pipeline.runs.sync_state import RunDeadline, SyncRequest, SyncResult, SyncRun
 from pipeline.runs.sync_unavailable import serve_unavailable
 from pipeline.sources import openrouter
@@ -146,13 +146,14 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
 
     # -- parse and normalize (streamed: one upstream record in memory at a time) -----------
     normalized: list[Normalized] = []
+    raw_records = PackedRecords()
     input_count = 0
     if raw is not None:
         with run.stage(
             "normalize", lambda: f"{len(normalized)} ok, {len(run.quarantined)} quarantined"
         ):
             try:
-                normalized, input_count = parse_records(
+                normalized, input_count, raw_records = parse_records(
                     openrouter.iter_items(raw, max_depth=config.openrouter.max_depth),
                     run,
                     max_items=config.openrouter.max_items,
@@ -219,18 +220,15 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
     # is built.
     with run.stage("raw", lambda: raw_key):
         store.put(raw_key, raw)
+    # Nothing reads the payload's bytes after this (the laws read its records, packed).
+    raw = None
     # The laws over what is about to be published; recorded, never blocking (issue 26).
     with run.stage("laws", lambda: f"{built.counts[law_check.COUNT]} violations"):
-        published = law_check.openrouter_set(
-            store,
-            catalog,
-            deprecated_doc,
-            raw=raw,
-            reserved=request.overrides.aliases,
-            raws=built.raws,
-        )
-        law_check.hold(published, run.details, built.counts, run.warnings)
-    raw = None
+        _hold_laws(run, store, request, built, raw_records)
+    # The laws were the last reader of the payload's records and of the raw snapshots the run
+    # read: let them go before curate, history and publish allocate their output.
+    del raw_records
+    built.raws = None
     extra = curate_set(run, catalog, config, request, deprecated_doc)
     extra.update(
         record_history(
@@ -254,6 +252,27 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
         deprecations_doc=deprecated_doc,
         extra=extra,
     )
+
+
+def _hold_laws(
+    run: SyncRun,
+    store: Store,
+    request: SyncRequest,
+    built: BuiltCatalog,
+    raw_records: PackedRecords,
+) -> None:
+    """Run the laws over the set about to be published and record what they find. The set
+    they read lives only as long as this call."""
+    published = law_check.openrouter_set(
+        store,
+        built.catalog,
+        built.deprecations,
+        raw=None,
+        reserved=request.overrides.aliases,
+        raws=built.raws,
+        raw_records=raw_records,
+    )
+    law_check.hold(published, run.details, built.counts, run.warnings)
 
 
 # The runner's request and result types, for callers of sync_openrouter.

@@ -5,12 +5,15 @@
 validates and normalizes the items one at a time, as the streaming parser yields them. An
 item that fails is quarantined (the first ``openrouter.max_quarantined`` are kept for the run
 report, the rest counted); only a list longer than ``openrouter.max_items`` is refused whole.
+It also keeps every item, packed (``PackedRecords``), for the laws: the payload is parsed once
+per run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -59,22 +62,59 @@ def fetch_payload(
     )
 
 
+class PackedRecords(Mapping[str, Any]):
+    """The payload's raw records by id, as the laws look them up (``RawRecords``), each kept
+    pickled and unpacked when asked for.
+
+    The laws check every published model's evidence against its raw record. Parsed again as
+    dicts, a 100k-model payload's records take about 900 MB, held at the run's peak next to
+    the records being published; pickled they take about as much as the payload's text
+    (~1.5 kB a record), and unpacking one costs less than parsing it from the payload again.
+    Keys are as ``laws.published`` reads a snapshot: ``str(item["id"])`` of every object in
+    the list, the last of duplicates winning.
+    """
+
+    def __init__(self) -> None:
+        self._packed: dict[str, bytes] = {}
+        # The laws ask for one model's record once per flag, one model after another.
+        self._last: tuple[str, Any] | None = None
+
+    def add(self, item: dict[str, Any]) -> None:
+        self._packed[str(item.get("id"))] = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+
+    def __getitem__(self, model_id: str) -> Any:
+        if self._last is not None and self._last[0] == model_id:
+            return self._last[1]
+        # Our own bytes, made in this process above: never anything read from outside.
+        record = pickle.loads(self._packed[model_id])
+        self._last = (model_id, record)
+        return record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+
 def parse_records(
     items: Iterable[Any],
     run: SyncRun,
     *,
     max_items: int | None = None,
     max_quarantined: int | None = None,
-) -> tuple[list[Normalized], int]:
+) -> tuple[list[Normalized], int, PackedRecords]:
     """Validate and normalize each upstream item; quarantine the ones that fail.
 
-    Returns the normalized records and how many upstream items there were. More than
+    Returns the normalized records, how many upstream items there were and every item packed
+    for the laws (quarantined ones too: the laws read the snapshot as it is). More than
     ``max_items`` items is a PayloadError (the list is refused as a whole); quarantined records
     beyond ``max_quarantined`` are counted in ``run.quarantine_overflow``, not stored.
     """
     out: list[Normalized] = []
     seen: set[str] = set()
     count = 0
+    packed = PackedRecords()
     quarantine = _Quarantine(run, max_quarantined)
     for index, item in enumerate(items):
         count += 1
@@ -82,6 +122,8 @@ def parse_records(
             raise payloads.PayloadError(
                 f"the model list has more than {max_items} entries (openrouter.max_items)"
             )
+        if isinstance(item, dict):
+            packed.add(item)
         model_id = item.get("id") if isinstance(item, dict) else None
         model_id = model_id if isinstance(model_id, str) else None
         try:
@@ -103,7 +145,7 @@ def parse_records(
             continue
         seen.add(normalized.id)
         out.append(normalized)
-    return out, count
+    return out, count, packed
 
 
 class _Quarantine:

@@ -124,8 +124,9 @@ class BuiltCatalog:
     """Ids removed this run (their tombstones are in ``deprecations``)."""
     counts: dict[str, int]
     """The run report's counts (input, published, listed, quarantined, added, ...)."""
-    raws: RawRecords
-    """The raw snapshots this run has read (the laws read the same)."""
+    raws: RawRecords | None
+    """The raw snapshots this run has read (the laws read the same); None once the laws are
+    done, so that what they parsed is not kept for the rest of the run."""
 
 
 def build_catalog(
