@@ -26,6 +26,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,11 +55,17 @@ class ParquetError(ValueError):
     """A Parquet rollup does not read or is not one of ours; the message names the file."""
 
 
-def connect(scratch: Path, *, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+def connect(
+    scratch: Path, *, memory_limit: str = MEMORY_LIMIT, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with bounded memory, spilling to ``scratch``."""
     import duckdb
 
-    con = duckdb.connect(config={"memory_limit": memory_limit, "threads": os.cpu_count() or 1})
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit,
+        "threads": threads or os.cpu_count() or 1,
+    }
+    con = duckdb.connect(config=config)
     spill = scratch / "duckdb-spill"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {_literal(str(spill))}")
@@ -142,20 +149,29 @@ def write_rows(
         staging.unlink(missing_ok=True)
 
 
+_small = threading.local()
+
+
+def _small_connection() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB for one-file work (a flush, a late-event merge, ``catalog
+    telemetry``): opening one costs ~0.1 s, a file ~15 ms, so it is kept. One thread, 128 MB:
+    a file holds at most an identity's ``max_series`` cells."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_small, "con", None)
+    if con is None:
+        spill = Path(tempfile.gettempdir()) / "catalog-telemetry-spill"
+        con = _small.con = connect(spill, memory_limit="128MB", threads=1)
+    return con
+
+
 def encode(
     cells: dict[SeriesKey, Cell], *, period: int, kind: str, stamp: str, writer: str
 ) -> bytes:
-    """One rollup file's bytes (the flush's path: a throwaway DuckDB and folder)."""
+    """One rollup file's bytes (the flush's path)."""
     with tempfile.TemporaryDirectory(prefix="rollup-") as scratch:
-        folder = Path(scratch)
-        con = connect(folder, memory_limit="128MB")
-        try:
-            target = folder / "rollup.parquet"
-            rows = (row_of(key, period, cell) for key, cell in cells.items())
-            write_rows(con, rows, target, kind=kind, stamp=stamp, writer=writer)
-            return target.read_bytes()
-        finally:
-            con.close()
+        target = Path(scratch) / "rollup.parquet"
+        rows = (row_of(key, period, cell) for key, cell in cells.items())
+        write_rows(_small_connection(), rows, target, kind=kind, stamp=stamp, writer=writer)
+        return target.read_bytes()
 
 
 def check(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
@@ -206,15 +222,11 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
 def decode(key: str, data: bytes) -> dict[SeriesKey, Cell]:
     """Cells of one Parquet rollup (a writer's late-event merge, ``catalog telemetry``)."""
     with tempfile.TemporaryDirectory(prefix="rollup-") as scratch:
-        folder = Path(scratch)
-        path = folder / "rollup.parquet"
+        path = Path(scratch) / "rollup.parquet"
         path.write_bytes(data)
-        con = connect(folder, memory_limit="128MB")
-        try:
-            check(con, path, key)
-            return read_cells(con, [path], key)
-        finally:
-            con.close()
+        con = _small_connection()
+        check(con, path, key)
+        return read_cells(con, [path], key)
 
 
 def read_cells(
