@@ -46,7 +46,7 @@ COLUMNS = (*KEYS, "period_start", *COUNTERS, "last_seen")
 TYPES = {name: "VARCHAR" if name in KEYS else "BIGINT" for name in COLUMNS}
 BOUNDS_JSON = json.dumps(list(BOUNDS_MS))
 
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "256MB"
 """DuckDB's own cap (it spills to its temp directory past it): keeps a dense day's
 compaction and both windows under the 1 GB the issue allows, Python included."""
 

@@ -420,29 +420,48 @@ class _Job:
             path = self.parquet(key)
             if path is not None:
                 return [path]
-        paths = [
-            path
-            for hour in range(day, day + DAY, 3600)
-            for key in self.by_hour.get(hour, [])
-            if (path := self.parquet(key)) is not None
-        ]
+        folders: dict[str, list[Path]] = {}
+        for hour in range(day, day + DAY, 3600):
+            for key in self.by_hour.get(hour, []):
+                path = self.parquet(key)
+                if path is not None:
+                    parts = key[len(HOURLY) :].split("/")
+                    folders.setdefault(parts[1] if len(parts) == 3 else "", []).append(path)
+        paths = [path for folder in sorted(folders) for path in folders[folder]]
         if compact and paths and day + DAY <= self.closed_before:
-            return self._compact(day, paths)
+            return self._compact(day, folders)
         return paths
 
-    def _compact(self, day: int, paths: list[Path]) -> list[Path]:
+    def _compact(self, day: int, folders: dict[str, list[Path]]) -> list[Path]:
         """The day's hourly rows summed per identity × model × capability into one daily
-        file, put in the store; later questions read that file instead."""
+        file, put in the store; later questions read that file instead.
+
+        One GROUP BY per identity folder, then the parts concatenated: summing a dense day
+        (1.2M identity × model × capability groups of 47 counters) in one statement would need
+        about 1 GB of aggregate state, one identity at a time needs 1/20 of it. (Rows of one
+        identity in two folders would make two rows; every reader sums, so nothing changes.)"""
+        parts: list[Path] = []
+        for folder in sorted(folders):
+            paths = self._readable(folders[folder])
+            if not paths:
+                continue
+            part = self._temp()
+            select = (
+                f"SELECT identity, model, capability, {day}::BIGINT AS period_start, "
+                f"{columnar.sums()} FROM read_parquet({columnar.file_list(paths)}) "
+                "GROUP BY identity, model, capability ORDER BY identity, model, capability"
+            )
+            columnar.copy_to(self.con, select, part, columnar.metadata("part", "", ""))
+            parts.append(part)
+        if not parts:
+            return []
         target = self._temp()
-        paths = self._readable(paths)
-        select = (
-            f"SELECT identity, model, capability, {day}::BIGINT AS period_start, {columnar.sums()} "
-            f"FROM read_parquet({columnar.file_list(paths)}) "
-            "GROUP BY identity, model, capability ORDER BY identity, model, capability"
-        )
+        meta = columnar.metadata("daily", day_key(day), "compaction")
         columnar.copy_to(
-            self.con, select, target, columnar.metadata("daily", day_key(day), "compaction")
+            self.con, f"SELECT * FROM read_parquet({columnar.file_list(parts)})", target, meta
         )
+        for part in parts:
+            part.unlink()
         (rows,) = self.con.execute(
             f"SELECT count(*) FROM read_parquet({columnar.file_list([target])})"
         ).fetchone() or (0,)
