@@ -47,8 +47,8 @@ TYPES = {name: "VARCHAR" if name in KEYS else "BIGINT" for name in COLUMNS}
 BOUNDS_JSON = json.dumps(list(BOUNDS_MS))
 
 MEMORY_LIMIT = "256MB"
-"""DuckDB's own cap (it spills to its temp directory past it): keeps a dense day's
-compaction and both windows under the 1 GB the issue allows, Python included."""
+"""DuckDB's own cap for the daily job (it spills to its temp directory past it): the rest of
+the 1 GB the issue allows is the Python side's (the votes' tallies, telemetry.json)."""
 
 
 class ParquetError(ValueError):
