@@ -27,7 +27,7 @@ from pipeline.telemetry import otel
 from pipeline.telemetry.compaction import load_days
 from pipeline.telemetry.events import Event, Rejected, build_event
 from pipeline.telemetry.intake import Intake
-from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, Rollups
+from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, Rollups, decode_any
 from pipeline.telemetry.verify import percentile, verification_for, wilson_lower
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -188,7 +188,7 @@ def test_closed_days_are_compacted_and_old_rollups_expire(tmp_path):
     loaded = load_days(
         store, now=NOW, days=7, max_event_age_hours=24, hourly_retention_days=2, retention_days=30
     )
-    assert loaded.compacted == [f"{DAILY}20261125.json"]
+    assert loaded.compacted == [f"{DAILY}20261125.parquet"]
     assert sorted(loaded.deleted) == hourly_before and store.list(HOURLY) == []
     again = load_days(store, now=NOW, days=7, max_event_age_hours=24)
     day = int(datetime(2026, 11, 25, tzinfo=UTC).timestamp())
@@ -196,7 +196,7 @@ def test_closed_days_are_compacted_and_old_rollups_expire(tmp_path):
     expired = load_days(
         store, now=NOW + timedelta(days=40), days=7, max_event_age_hours=24, retention_days=30
     )
-    assert f"{DAILY}20261125.json" in expired.deleted and store.list(DAILY) == []
+    assert f"{DAILY}20261125.parquet" in expired.deleted and store.list(DAILY) == []
 
 
 def test_hostile_consumer_names_cannot_grow_memory_without_bound(tmp_path):
@@ -393,9 +393,10 @@ def fake_chat() -> Iterator[FakeChat]:
 def _rollup_rows(store: LocalStore) -> dict[tuple[str, str], list[int]]:
     rows: dict[tuple[str, str], list[int]] = {}
     for key in store.list(HOURLY):
-        for row in json.loads(store.get(key).data)["rows"]:  # type: ignore[union-attr]
-            rows[(row[1], row[2])] = row[3]
-            assert row[0] == "probe"
+        cells = decode_any(key, store.get(key).data)  # type: ignore[union-attr]
+        for (consumer, model, capability), cell in cells.items():
+            rows[(model, capability)] = cell.outcomes
+            assert consumer == "probe"
     return rows
 
 

@@ -24,7 +24,7 @@ from pipeline.service.app import create_app
 from pipeline.telemetry import events as events_module
 from pipeline.telemetry.events import CatalogLookup, Rejected, build_event
 from pipeline.telemetry.intake import Intake
-from pipeline.telemetry.rollup import HOURLY, INTAKE
+from pipeline.telemetry.rollup import HOURLY, INTAKE, decode_any
 from pipeline.timeutil import utcnow
 
 PAYLOAD = "openrouter-models-2026-08-19.json"
@@ -153,8 +153,8 @@ def test_late_events_for_a_forgotten_hour_are_merged_not_lost(tmp_path):
     assert intake.rollups.series_of("a") == 0  # forgotten once flushed
     intake.submit([{"model": "v/m1", "outcome": "timeout", "timestamp": earlier}], identity="a")
     (key,) = intake.flush()
-    stored = json.loads(intake.rollups.store.get(key).data)  # type: ignore[union-attr]
-    assert [row[:4] for row in stored["rows"]] == [["a", "v/m1", "chat", [3, 0, 0, 0, 1, 0]]]
+    stored = decode_any(key, intake.rollups.store.get(key).data)  # type: ignore[union-attr]
+    assert {k: c.outcomes for k, c in stored.items()} == {("a", "v/m1", "chat"): [3, 0, 0, 0, 1, 0]}
 
 
 def test_one_identitys_flood_rewrites_only_its_own_files(tmp_path):
@@ -166,8 +166,8 @@ def test_one_identitys_flood_rewrites_only_its_own_files(tmp_path):
     for _ in range(3):
         intake.submit(flood, identity="gw-bad")
         written = intake.flush()
-        assert written == [f"{HOURLY}2026113010/gw-bad/w.json"]
-    assert first == [f"{HOURLY}2026113010/gw-eu/w.json"]
+        assert written == [f"{HOURLY}2026113010/gw-bad/w.parquet"]
+    assert first == [f"{HOURLY}2026113010/gw-eu/w.parquet"]
 
 
 # -- the model lookup memo: hits only, bounded; string lengths capped ---------------------------

@@ -186,7 +186,7 @@ def test_daily_files_keep_who_called_and_old_rollups_count_as_one_identity(tmp_p
     store.put(f"{HOURLY}2026113008/old-writer.json", encode("hourly", "2026113008", "w", cells))
 
     loaded = load_days(store, now=now, days=7, max_event_age_hours=24)
-    assert loaded.compacted == [f"{DAILY}20261127.json"]
+    assert loaded.compacted == [f"{DAILY}20261127.parquet"]
     again = load_days(store, now=now, days=7, max_event_age_hours=24)  # from the daily file
     first = int(dt(2026, 11, 24, tzinfo=UTC).timestamp())
     tallies = window_tallies(again.judged, first)["v/a"]["tools"]

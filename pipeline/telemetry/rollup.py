@@ -7,9 +7,12 @@ and aggregation grow with models × hours, never with calls.
 The consumer of a cell is the identity that sent its events (issue 27): the token's, for the
 HTTP intake. Store layout (``models/telemetry/``):
 
-    hourly/<YYYYMMDDHH>/<identity>/<writer>.json   a writer's cumulative cells of that hour
-                                                   for one identity
-    daily/<YYYYMMDD>.json                          one UTC day compacted (compaction.py)
+    hourly/<YYYYMMDDHH>/<identity>/<writer>.parquet   a writer's cumulative cells of that
+                                                      hour for one identity
+    daily/<YYYYMMDD>.parquet                          one UTC day compacted (compaction.py)
+
+Files are Parquet (issue 29; schema in ``columnar.py``) so DuckDB — or a warehouse — sums them
+without Python loops; ``.json`` files written before are still read (``decode_any``).
 
 Every writer (a service replica, a Reporter, a probe run) owns its own hourly files and
 rewrites them whole on each flush — one atomic ``put`` each, no race between writers (a late
@@ -45,6 +48,8 @@ INTAKE = f"{PREFIX}/intake/"
 """``intake/<writer>.json``: each writer's counters (received, accepted, rejected by reason)."""
 DAILY = f"{PREFIX}/daily/"
 ROLLUP_VERSION = 1
+PARQUET = ".parquet"
+"""Rollups are Parquet since issue 29 (``columnar.py``); ``.json`` files from before are read."""
 
 # Latency / TTFT histogram upper bounds, milliseconds, plus an overflow bucket. Roughly
 # logarithmic from "cached/tiny" to "a long reasoning answer"; p50/p95 are read from them by
@@ -231,8 +236,20 @@ def decode_document(key: str, data: bytes) -> tuple[dict[SeriesKey, Cell], dict[
 
 
 def decode(key: str, data: bytes) -> dict[SeriesKey, Cell]:
-    """Cells of one rollup file; RollupError names the key and what is wrong."""
+    """Cells of one JSON rollup file; RollupError names the key and what is wrong."""
     return decode_document(key, data)[0]
+
+
+def decode_any(key: str, data: bytes) -> dict[SeriesKey, Cell]:
+    """Cells of one rollup file, Parquet (``.parquet``, today's) or JSON (before issue 29)."""
+    if not key.endswith(PARQUET):
+        return decode(key, data)
+    from pipeline.telemetry import columnar
+
+    try:
+        return columnar.decode(key, data)
+    except columnar.ParquetError as exc:
+        raise RollupError(str(exc)) from exc
 
 
 def new_writer_id() -> str:
@@ -262,7 +279,7 @@ Pair = tuple[int, str]
 
 class Rollups:
     """In-memory cells of one writer, flushed to its hourly files: one per hour × identity
-    (``hourly/<YYYYMMDDHH>/<identity>/<writer>.json``).
+    (``hourly/<YYYYMMDDHH>/<identity>/<writer>.parquet``).
 
     Bounded per identity: at most ``max_series`` cells of *open* hours — the current hour and
     past hours that received late events since the last flush. A flush writes every changed
@@ -301,7 +318,7 @@ class Rollups:
         self.last_flush: float | None = None
 
     def key(self, hour: int, identity: str) -> str:
-        return f"{HOURLY}{hour_key(hour)}/{identity_dir(identity)}/{self.writer}.json"
+        return f"{HOURLY}{hour_key(hour)}/{identity_dir(identity)}/{self.writer}.parquet"
 
     def add(self, event: Event) -> bool:
         """Fold ``event`` in; False (nothing changed) when it would open a series past the
@@ -352,27 +369,32 @@ class Rollups:
         Returns the keys written. A failed write keeps its pair dirty for the next flush and
         raises StoreError."""
         with self._lock:
-            # Only the rows are copied under the lock (cells keep growing meanwhile); the JSON
-            # encoding, the slow part, runs outside it so the intake is not held up.
-            rows = {
-                pair: [[pair[1], *key, *cell.row()] for key, cell in self._cells[pair].items()]
+            # Only the cells are copied under the lock (they keep growing meanwhile); the
+            # Parquet encoding, the slow part, runs outside it so the intake is not held up.
+            copies = {
+                pair: {(pair[1], *key): cell.copy() for key, cell in self._cells[pair].items()}
                 for pair in sorted(self._dirty)
             }
-            merge = {pair for pair in rows if pair in self._forgotten}
+            merge = {pair for pair in copies if pair in self._forgotten}
             self._dirty.clear()
+        from pipeline.telemetry import columnar
+
         written: list[str] = []
         done: set[Pair] = set()
         try:
-            for pair, fresh in rows.items():
+            for pair, fresh in copies.items():
                 key, out = self.key(*pair), fresh
                 if pair in merge:
                     key, out = self._merged(key, fresh)
-                self.store.put(key, encode_rows("hourly", hour_key(pair[0]), self.writer, out))
+                data = columnar.encode(
+                    out, period=pair[0], kind="hourly", stamp=hour_key(pair[0]), writer=self.writer
+                )
+                self.store.put(key, data)
                 written.append(key)
                 done.add(pair)
         except StoreError:
             with self._lock:
-                self._dirty.update(pair for pair in rows if pair not in done)
+                self._dirty.update(pair for pair in copies if pair not in done)
             self.flush_failures += 1
             raise
         self.flushes += 1
@@ -380,26 +402,26 @@ class Rollups:
         self._forget_closed(now)
         return written
 
-    def _merged(self, key: str, rows: list[list[Any]]) -> tuple[str, list[list[Any]]]:
-        """The rows to write for a forgotten pair that got late events: the stored file's
-        rows plus the new ones. An unreadable stored file is left alone (the aggregation
-        reports it) and the new rows go to a file of their own."""
+    def _merged(self, key: str, cells: dict[SeriesKey, Cell]) -> tuple[str, dict[SeriesKey, Cell]]:
+        """The cells to write for a forgotten pair that got late events: the stored file's
+        cells plus the new ones. An unreadable stored file is left alone (the aggregation
+        reports it) and the new cells go to a file of their own."""
         blob = self.store.get(key)
         if blob is None:
-            return key, rows
+            return key, cells
         try:
-            stored = decode(key, blob.data)
+            stored = decode_any(key, blob.data)
         except RollupError as exc:
             log.error("rollup unreadable; late events written beside it", extra={"error": str(exc)})
-            return key.removesuffix(".json") + f"-{secrets.token_hex(3)}.json", rows
-        for row in rows:
-            late = Cell.from_row(row[3:])
-            found = stored.get((row[0], row[1], row[2]))
+            stem, dot, suffix = key.rpartition(".")
+            return f"{stem}-{secrets.token_hex(3)}{dot}{suffix}", cells
+        for series, late in cells.items():
+            found = stored.get(series)
             if found is None:
-                stored[(row[0], row[1], row[2])] = late
+                stored[series] = late
             else:
                 found.merge(late)
-        return key, [[*k, *cell.row()] for k, cell in stored.items()]
+        return key, stored
 
     def _forget_closed(self, now: float) -> None:
         current = hour_of(now)

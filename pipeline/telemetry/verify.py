@@ -25,7 +25,7 @@ from pipeline.records.telemetry import (
     TelemetryStats,
     TelemetryWindow,
 )
-from pipeline.telemetry.compaction import Judged, Loaded, load_days
+from pipeline.telemetry.compaction import Judged, Loaded, Tallies, load_windows
 from pipeline.telemetry.events import CAPABILITIES, OUTCOME_INDEX, OUTCOMES
 from pipeline.telemetry.rollup import BOUNDS_MS, LEGACY_IDENTITY, Cell, SeriesKey
 from pipeline.telemetry.votes import Decision, decide, wilson_lower
@@ -98,10 +98,6 @@ def window_cells(
     return out
 
 
-Tallies = dict[str, dict[str, dict[str, tuple[int, int]]]]
-"""model → capability → identity → (ok, capability_error) over a window."""
-
-
 def window_tallies(judged: Mapping[int, Judged], first_day: int) -> Tallies:
     """Each identity's judged calls per model and capability over the days from
     ``first_day`` on (what the votes count)."""
@@ -144,8 +140,9 @@ def aggregate(
     config: TelemetryConfig,
     known: Iterable[str],
 ) -> Aggregated:
-    """telemetry.json from the loaded days: per model, window and capability."""
-    known_ids = set(known)
+    """telemetry.json from days loaded per day (``load_days``): per model, window and
+    capability. The daily job sums its windows in SQL instead (``load_windows``, then
+    ``document_of``); this form is the reference the tests hold that one to."""
     today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
     windows_days = sorted(set(config.windows_days) | {config.verification_window_days})
     windows: dict[str, dict[str, dict[str, Cell]]] = {}
@@ -168,6 +165,21 @@ def aggregate(
                     mine[cap] = cell.copy()
         windows[f"{d}d"] = cells
         previous, done = cells, d
+    return document_of(windows, now=now, run_id=run_id, config=config, known=known)
+
+
+def document_of(
+    windows: dict[str, dict[str, dict[str, Cell]]],
+    *,
+    now: datetime,
+    run_id: str,
+    config: TelemetryConfig,
+    known: Iterable[str],
+) -> Aggregated:
+    """telemetry.json from each window's cells (window name → model → capability → cell),
+    windows in ascending length."""
+    known_ids = set(known)
+    windows_days = sorted(set(config.windows_days) | {config.verification_window_days})
     longest = windows[f"{windows_days[-1]}d"]
     unknown = sorted(m for m in longest if m not in known_ids)
     models: list[ModelTelemetry] = []
@@ -303,22 +315,24 @@ def verify_catalog(
     resolver, and return telemetry.json and the updated catalog (not yet published)."""
     from pipeline.stages.capabilities import TelemetryRule, telemetry_layer
 
-    loaded = load_days(
+    loaded = load_windows(
         store,
         now=now,
-        days=max([*config.windows_days, config.verification_window_days]),
+        windows_days=config.windows_days,
+        judged_days=config.verification_window_days,
         max_event_age_hours=config.max_event_age_hours,
         hourly_retention_days=config.hourly_retention_days,
         retention_days=config.retention_days,
-        judged_days=config.verification_window_days,
     )
-    aggregated = aggregate(
-        loaded, now=now, run_id=run_id, config=config, known=(r.id for r in catalog.models)
+    aggregated = document_of(
+        {f"{d}d": cells for d, cells in sorted(loaded.cells.items())},
+        now=now,
+        run_id=run_id,
+        config=config,
+        known=(r.id for r in catalog.models),
     )
     cells = aggregated.windows[f"{config.verification_window_days}d"]
-    today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
-    first_day = today - (config.verification_window_days - 1) * 86_400
-    tallies = window_tallies(loaded.judged, first_day)
+    tallies = loaded.tallies
     rule = TelemetryRule(
         min_calls=config.min_calls,
         downgrade_above=config.downgrade_above,
