@@ -414,7 +414,9 @@ def merge_providers(
     # The history and the index name the lists just written, not each other: the history is
     # written by a writer thread while the index is built and written here.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-write") as history_writer:
-        history_written = history_writer.submit(_write_history, store, events, run_id, stamp, history_index)
+        history_written = history_writer.submit(
+            _write_history, store, events, run_id, stamp, history_index
+        )
         data = publish.encode("providers-index", index_document)
         published_index = _read(store, keys.PROVIDERS_INDEX)
         fresh = json.loads(data, parse_float=Decimal)
