@@ -35,6 +35,11 @@ $(DEV_STAMP): $(STAMP)
 $(BENCH_STAMP): $(DEV_STAMP)
 	@echo "installing the benchmark peers (LiteLLM, genai-prices) into $(VENV) (first run only)"
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' || echo "peers not installed: bench/peers.py says so and skips them"
+	@# wrk drives the HTTP lines in C: the httpx fallback's clients take the same two cores as
+	@# the server they measure. Installed when root on a Debian-like machine, else named.
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } \
+		|| echo "wrk not installed (apt-get install wrk): bench/reader.py falls back to httpx clients"
 	touch $(BENCH_STAMP)
 
 $(CHECKOV_STAMP): infra/requirements-checkov.txt
