@@ -248,6 +248,7 @@ def load_set(
     documents: dict[str, Any] = {}
     digests: list[str] = []
     manifest: dict[str, Any] | None = None
+    found: list[tuple[str, str, bytes, str]] = []  # name, key, bytes, sha256 of each artifact
     if manifest_bytes is not None:
         where = f"{store.uri}/{keys.MANIFEST}"
         manifest = _parse(manifest_bytes, where)
@@ -272,15 +273,7 @@ def load_set(
                     f"{store.uri}/{key}: sha256 {digest[:12]}… does not match the manifest's "
                     f"{str(entry['sha256'])[:12]}… (run {manifest.get('runId')})"
                 )
-            if name == "current":
-                document, compact_index, pending = _load_current(
-                    store, key, data, digest, index_min_models
-                )
-            else:
-                document = _parse(data, f"{store.uri}/{key}")
-                check_document(name, document, f"{store.uri}/{key}")
-            documents[name] = document
-            digests.append(f"{name}:{digest}")
+            found.append((name, key, data, digest))
     else:
         for name, key in ARTIFACT_KEYS.items():
             data = read_bytes(store, key)
@@ -292,15 +285,17 @@ def load_set(
                     )
                 continue
             digest = hashlib.sha256(data).hexdigest()
-            if name == "current":
-                document, compact_index, pending = _load_current(
-                    store, key, data, digest, index_min_models
-                )
-            else:
-                document = _parse(data, f"{store.uri}/{key}")
-                check_document(name, document, f"{store.uri}/{key}")
-            documents[name] = document
-            digests.append(f"{name}:{digest}")
+            found.append((name, key, data, digest))
+    for name, key, data, digest in found:
+        if name == "current":
+            document, compact_index, pending = _load_current(
+                store, key, data, digest, index_min_models
+            )
+        else:
+            document = _parse(data, f"{store.uri}/{key}")
+            check_document(name, document, f"{store.uri}/{key}")
+        documents[name] = document
+        digests.append(f"{name}:{digest}")
     version = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
     return CatalogSet(
         current=documents["current"],

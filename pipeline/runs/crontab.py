@@ -13,7 +13,7 @@ models and APScheduler and says what is wrong.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -113,19 +113,19 @@ def check_cron(expression: str) -> None:
         cron_trigger(expression)
 
 
-def next_fires(expression: str, after: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fire times of ``expression`` after ``after``."""
+def _fires(expression: str, after: datetime) -> Iterator[datetime]:
+    """The fire times of ``expression`` after ``after``, one by one, as long as it fires."""
     trigger = cron_trigger(expression)
-    fires: list[datetime] = []
     previous: datetime | None = None
     now = after
-    for _ in range(count):
-        fire = trigger.get_next_fire_time(previous, now)
-        if fire is None:
-            break
-        fires.append(fire)
+    while (fire := trigger.get_next_fire_time(previous, now)) is not None:
+        yield fire
         previous, now = fire, fire + timedelta(seconds=1)
-    return fires
+
+
+def next_fires(expression: str, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fire times of ``expression`` after ``after``."""
+    return list(itertools.islice(_fires(expression, after), count))
 
 
 def period(expression: str, at: datetime | None = None) -> timedelta:
@@ -153,16 +153,11 @@ def period(expression: str, at: datetime | None = None) -> timedelta:
 def fires_until(expression: str, after: datetime, until: datetime) -> list[datetime]:
     """The fire times of ``expression`` from ``after`` up to and including the first one at
     or past ``until``."""
-    trigger = cron_trigger(expression)
     fires: list[datetime] = []
-    previous: datetime | None = None
-    now = after
-    while not fires or fires[-1] < until:
-        fire = trigger.get_next_fire_time(previous, now)
-        if fire is None:
-            break
+    for fire in _fires(expression, after):
         fires.append(fire)
-        previous, now = fire, fire + timedelta(seconds=1)
+        if fire >= until:
+            break
     return fires
 
 

@@ -223,6 +223,18 @@ def load_days(
     return loaded
 
 
+def widen(cells: dict[str, dict[str, Cell]], shorter: dict[str, dict[str, Cell]]) -> None:
+    """Add a shorter window's cells (model → capability → cell) into ``cells``, the days a
+    longer window has beyond it: each longer window is the shorter one plus its older days."""
+    for model, by_capability in shorter.items():
+        mine = cells.setdefault(model, {})
+        for capability, cell in by_capability.items():
+            if capability in mine:
+                mine[capability].merge(cell)
+            else:
+                mine[capability] = cell.copy()
+
+
 def load_windows(
     store: Store,
     *,
@@ -259,13 +271,7 @@ def load_windows(
             upper = job.today - (done - 1) * DAY if done else job.today + DAY
             band = [path for day in job.days if lower <= day < upper for path in job.sources[day]]
             cells = job.folded(band)
-            for model, shorter in previous.items():
-                mine = cells.setdefault(model, {})
-                for cap, cell in shorter.items():
-                    if cap in mine:
-                        mine[cap].merge(cell)
-                    else:
-                        mine[cap] = cell.copy()
+            widen(cells, previous)
             out.cells[d] = cells
             previous, done = cells, d
         first = job.today - (judged_days - 1) * DAY

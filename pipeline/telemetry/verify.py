@@ -25,7 +25,7 @@ from pipeline.records.telemetry import (
     TelemetryStats,
     TelemetryWindow,
 )
-from pipeline.telemetry.compaction import Judged, Loaded, Tallies, load_windows
+from pipeline.telemetry.compaction import Judged, Loaded, Tallies, load_windows, widen
 from pipeline.telemetry.events import CAPABILITIES, OUTCOME_INDEX, OUTCOMES
 from pipeline.telemetry.rollup import BOUNDS_MS, LEGACY_IDENTITY, Cell, SeriesKey
 from pipeline.telemetry.votes import Decision, decide, wilson_lower
@@ -156,13 +156,7 @@ def aggregate(
             day: c for day, c in older.items() if day < today - (done - 1) * 86_400 or not done
         }
         cells = window_cells(extra, today - (d - 1) * 86_400)
-        for model, shorter in previous.items():
-            mine = cells.setdefault(model, {})
-            for cap, cell in shorter.items():
-                if cap in mine:
-                    mine[cap].merge(cell)
-                else:
-                    mine[cap] = cell.copy()
+        widen(cells, previous)
         windows[f"{d}d"] = cells
         previous, done = cells, d
     return document_of(windows, now=now, run_id=run_id, config=config, known=known)
