@@ -11,7 +11,6 @@ on a first run — in its own subprocess, whose peak RSS is the memory figure.
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -46,20 +45,6 @@ def _fresh(store_dir: Path) -> None:
     shutil.rmtree(providers / "history", ignore_errors=True)
 
 
-def _peak_mb() -> float:
-    """This process's own peak RSS (VmHWM). ru_maxrss would not do: on Linux it inherits the
-    parent's peak across fork/exec, and the parent here has just prepared the store (it read
-    every catalog and list), so the merge was charged for the preparation's memory."""
-    try:
-        with Path("/proc/self/status").open(encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def merge_once(store_dir: str) -> None:
     """In a fresh process: one merge of ``store_dir``; prints its figures as JSON."""
     from pipeline.config import CatalogConfig
@@ -89,7 +74,7 @@ def merge_once(store_dir: str) -> None:
     figures = {
         "seconds": time.perf_counter() - began,
         "cpu": time.process_time() - cpu,
-        "rss_mb": _peak_mb(),
+        "rss_mb": targets.own_peak_rss_mb(),
         "providers": outcome.providers,
         "records": outcome.records,
         "written": len(outcome.written),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -82,7 +81,8 @@ def synthesize(count: int, target: Path) -> None:
 def child(payload: str) -> None:
     """Entry point of the per-size subprocess: print timings and own peak RSS as JSON."""
     timings = run_once(Path(payload))
-    timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Its own peak: ru_maxrss would carry over the parent's, which built the synthetic payload.
+    timings["peak_rss_mb"] = targets.own_peak_rss_mb()
     print(json.dumps(timings))
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -168,3 +169,17 @@ def table(results: list[Result], baseline: dict[str, Any] | None = None) -> list
 
 def regressions(results: list[Result], baseline: dict[str, Any]) -> list[Result]:
     return [r for r in results if change(r, baseline)[1]]
+
+
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS in MB (VmHWM of its memory map). ``ru_maxrss`` would not do
+    for a bench's child process: Linux carries the parent's peak into it across fork and exec,
+    so a child started after the parent built a large input was charged for that input."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
