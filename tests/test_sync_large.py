@@ -45,7 +45,12 @@ def _quirky_payload() -> bytes:
     return json.dumps({"data": [*items, twin, *odd]}).encode()
 
 
-def test_the_packed_records_are_what_the_laws_would_parse_from_the_snapshot() -> None:
+@pytest.mark.parametrize("keep_parsed", [4096, 100, 0], ids=["parsed", "some pickled", "pickled"])
+def test_the_packed_records_are_what_the_laws_would_parse_from_the_snapshot(
+    keep_parsed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept as parsed (a catalog of today's size) or pickled (past KEEP_PARSED records)."""
+    monkeypatch.setattr(PackedRecords, "KEEP_PARSED", keep_parsed)
     raw = _quirky_payload()
     packed = _packed(raw)
     parsed = RawRecords(lambda key: None)

@@ -5,8 +5,8 @@
 validates and normalizes the items one at a time, as the streaming parser yields them. An
 item that fails is quarantined (the first ``openrouter.max_quarantined`` are kept for the run
 report, the rest counted); only a list longer than ``openrouter.max_items`` is refused whole.
-It also keeps every item, packed (``PackedRecords``), for the laws: the payload is parsed once
-per run.
+It also keeps every item (``PackedRecords``: parsed, or pickled past a few thousand) for the
+laws: the payload is parsed once per run.
 """
 
 from __future__ import annotations
@@ -63,38 +63,50 @@ def fetch_payload(
 
 
 class PackedRecords(Mapping[str, Any]):
-    """The payload's raw records by id, as the laws look them up (``RawRecords``), each kept
-    pickled and unpacked when asked for.
+    """The payload's raw records by id, as the laws look them up (``RawRecords``): the first
+    ``KEEP_PARSED`` as parsed, every later one kept pickled and unpacked when asked for.
 
     The laws check every published model's evidence against its raw record. Parsed again as
     dicts, a 100k-model payload's records take about 900 MB, held at the run's peak next to
     the records being published; pickled they take about as much as the payload's text
     (~1.5 kB a record), and unpacking one costs less than parsing it from the payload again.
-    Keys are as ``laws.published`` reads a snapshot: ``str(item["id"])`` of every object in
-    the list, the last of duplicates winning.
+    A catalog of today's size (~550 models, ~5 kB each parsed) is kept as parsed: pickling
+    and unpickling every record cost a 549-model sync ~25 ms (issue 30). Keys are as
+    ``laws.published`` reads a snapshot: ``str(item["id"])`` of every object in the list, the
+    last of duplicates winning.
     """
 
+    KEEP_PARSED = 4096
+    """Records kept as parsed (~20 MB at most); pickled from there on."""
+
     def __init__(self) -> None:
-        self._packed: dict[str, bytes] = {}
+        # A dict is a record as parsed; bytes are one pickled (a record is always a dict).
+        self._records: dict[str, dict[str, Any] | bytes] = {}
+        self._added = 0
         # The laws ask for one model's record once per flag, one model after another.
         self._last: tuple[str, Any] | None = None
 
     def add(self, item: dict[str, Any]) -> None:
-        self._packed[str(item.get("id"))] = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        self._added += 1
+        kept = item if self._added <= self.KEEP_PARSED else pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        self._records[str(item.get("id"))] = kept
 
     def __getitem__(self, model_id: str) -> Any:
+        kept = self._records[model_id]
+        if type(kept) is not bytes:
+            return kept
         if self._last is not None and self._last[0] == model_id:
             return self._last[1]
         # Our own bytes, made in this process above: never anything read from outside.
-        record = pickle.loads(self._packed[model_id])
+        record = pickle.loads(kept)
         self._last = (model_id, record)
         return record
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._packed)
+        return iter(self._records)
 
     def __len__(self) -> int:
-        return len(self._packed)
+        return len(self._records)
 
 
 def parse_records(
