@@ -226,15 +226,15 @@ FLAG_ATTRS = {
 """Flag name as published → the record attribute holding it."""
 
 
-def _heuristic(row: Heuristic, model: Normalized, text: str) -> Signal | None:
-    """Search ``text`` (the id, a newline, the lower-cased name) once. Patterns compile with
-    MULTILINE, so ``^``/``$`` anchor at the id's and the name's ends as if searched apart, and
-    the leftmost match is in the id whenever the id matches."""
+def _match(row: Heuristic, model: Normalized, text: str) -> tuple[str, str] | None:
+    """What ``row`` matches in ``text`` (the id, a newline, the lower-cased name) and where
+    (``id`` or ``name``), searched once. Patterns compile with MULTILINE, so ``^``/``$``
+    anchor at the id's and the name's ends as if searched apart, and the leftmost match is in
+    the id whenever the id matches."""
     found = row.pattern.search(text)
     if found is None:
         return None
-    where = "id" if found.start() < len(model.id) else "name"
-    return row.value, row.evidence(found.group(0), where)
+    return found.group(0), "id" if found.start() < len(model.id) else "name"
 
 
 @dataclass
@@ -251,6 +251,7 @@ class Resolver:
 
     def __init__(self, overrides: Sequence[CapabilityOverride] = ()) -> None:
         self._overrides: list[_CompiledOverride] = []
+        self._search_plans: dict[tuple[str, Value | None, str], tuple[Heuristic, ...]] = {}
         for index, entry in enumerate(overrides):
             selector = (
                 f"match {entry.match!r}"
@@ -288,26 +289,46 @@ class Resolver:
         text = f"{model.id}\n{model.name}".lower()
         # An adapter's rule is a heuristic about its list, more specific than a name pattern.
         heuristics: dict[str, Signal] = rule_signals(model) if model.rules else {}
-
-        for row in HEURISTICS:
-            if row.flag != "kind" or "kind" in heuristics:
-                continue
-            signal = _heuristic(row, model, text)
-            if signal is not None:
-                heuristics["kind"] = signal
-        self._decide(caps, model.id, "kind", api=api, heuristics=heuristics, overrides=overrides)
-
-        for row in HEURISTICS:
-            if row.flag == "kind" or row.flag in heuristics:
-                continue
-            if row.kinds is not None and caps.kind not in row.kinds:
-                continue
-            signal = _heuristic(row, model, text)
-            if signal is not None:
-                heuristics[row.flag] = signal
-        for flag in FLAGS[1:]:
+        # Rows sharing a pattern (the image families decide `kind` and `isImageGen`) search
+        # the text once.
+        searched: dict[tuple[str, int], tuple[str, str] | None] = {}
+        for flag in FLAGS:
+            if flag not in heuristics:
+                from_api = api.get(flag)
+                stated = from_api[0] if from_api is not None else None
+                for row in self._rows_to_search(flag, stated, caps.kind):
+                    key = (row.pattern.pattern, row.pattern.flags)
+                    found = searched[key] if key in searched else _match(row, model, text)
+                    searched[key] = found
+                    if found is not None:
+                        heuristics[flag] = (row.value, row.evidence(*found))
+                        break
             self._decide(caps, model.id, flag, api=api, heuristics=heuristics, overrides=overrides)
         return caps
+
+    def _rows_to_search(self, flag: str, stated: Value | None, kind: str) -> tuple[Heuristic, ...]:
+        """The rows of ``flag`` to try, in table order, for a model of ``kind`` whose API
+        states ``stated`` (None: says nothing), the first match counting.
+
+        Where the API states the flag, a row can only matter by refining it or contradicting
+        it (a conflict): the rows after the last one that could are left out, as a match of
+        theirs would change nothing (issue 30: ~13 regex searches a model). Worked out once
+        per combination a run meets."""
+        key = (flag, stated, kind)
+        rows = self._search_plans.get(key)
+        if rows is None:
+            rows = tuple(
+                r for r in HEURISTICS if r.flag == flag and (r.kinds is None or kind in r.kinds)
+            )
+            if stated is not None:
+                live = [
+                    (flag, stated, r.value) in REFINES
+                    or (r.value != stated and (flag, stated, r.value) not in AGREES)
+                    for r in rows
+                ]
+                rows = rows[: len(live) - live[::-1].index(True)] if True in live else ()
+            self._search_plans[key] = rows
+        return rows
 
     @staticmethod
     def _decide(
