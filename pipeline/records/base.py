@@ -72,6 +72,10 @@ class _Plan:
     made: tuple[tuple[str, Callable[[], Any]], ...]
     """Fields whose default is made per instance (a factory, or a copy of a mutable one)."""
     required: tuple[str, ...]
+    made_names: frozenset[str]
+    required_names: frozenset[str]
+    """The names of ``made`` and ``required``: when ``values`` gives them all (a record built
+    by the sync does), neither is looped over."""
     sets: dict[frozenset[str], set[str]] = field(default_factory=dict)
     """One fields-set per combination of given names, shared by the instances given them."""
 
@@ -100,12 +104,15 @@ def trusted(cls: type[M], values: dict[str, Any], fields_set: set[str] | None = 
     if len(fields) != len(plan.template):
         unknown = sorted(set(values) - set(plan.template))
         raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
-    for name, make in plan.made:
-        if name not in values:
-            fields[name] = make()
-    for name in plan.required:
-        if name not in values:
-            del fields[name]  # model_construct leaves a missing required field unset
+    given = values.keys()
+    if not given >= plan.made_names:
+        for name, make in plan.made:
+            if name not in values:
+                fields[name] = make()
+    if not given >= plan.required_names:
+        for name in plan.required:
+            if name not in values:
+                del fields[name]  # model_construct leaves a missing required field unset
     if fields_set is None:
         names = frozenset(values)
         fields_set = plan.sets.get(names)
@@ -139,7 +146,13 @@ def _plan(cls: type[BaseModel]) -> _Plan:
             template[name] = info.default
         else:
             made.append((name, functools.partial(copy.deepcopy, info.default)))
-    return _Plan(template, tuple(made), tuple(required))
+    return _Plan(
+        template,
+        tuple(made),
+        tuple(required),
+        frozenset(name for name, _ in made),
+        frozenset(required),
+    )
 
 
 """A request parameter's value as the feed gives it (temperature 1, top_p 0.95, ...)."""
