@@ -88,8 +88,10 @@ class PackedRecords(Mapping[str, Any]):
 
     def add(self, item: dict[str, Any]) -> None:
         self._added += 1
-        kept = item if self._added <= self.KEEP_PARSED else pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-        self._records[str(item.get("id"))] = kept
+        if self._added > self.KEEP_PARSED:
+            self._records[str(item.get("id"))] = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        else:
+            self._records[str(item.get("id"))] = item
 
     def __getitem__(self, model_id: str) -> Any:
         kept = self._records[model_id]

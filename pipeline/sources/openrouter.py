@@ -65,7 +65,6 @@ list, against ~40 ms item by item with ijson; issue 30); larger ones are streame
 100k-model payload (~164 MB) never exists as one big list of dicts."""
 
 
-
 def _digit_runs() -> bytes:
     """A ``bytes.translate`` table for finding long integer literals: the digits to ``0``, the
     bytes a JSON number can follow (``[``, ``,``, ``:``, whitespace) and its sign to ``x``,
