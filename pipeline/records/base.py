@@ -121,11 +121,19 @@ def trusted(cls: type[M], values: dict[str, Any], fields_set: set[str] | None = 
             if len(plan.sets) < MAX_SHARED_SETS:
                 plan.sets[names] = fields_set
     instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", fields)
-    object.__setattr__(instance, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    _SET_DICT(instance, fields)
+    _SET_FIELDS_SET(instance, fields_set)
+    _SET_EXTRA(instance, None)
+    _SET_PRIVATE(instance, None)
     return instance
+
+
+# BaseModel's own slots, set through their descriptors: what ``object.__setattr__`` finds by
+# name on every call (four a record, ~1 µs of ``trusted``'s ~4).
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _plan(cls: type[BaseModel]) -> _Plan:
