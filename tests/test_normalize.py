@@ -12,6 +12,7 @@ from pipeline.publishing import keys
 from pipeline.records.base import trusted
 from pipeline.records.model import ModelRecord, Pricing
 from pipeline.records.payloads import OpenRouterModel
+from pipeline.sources import openrouter
 from pipeline.sources.openrouter import extract_items
 from pipeline.stages.normalize import NormalizeError, normalize_openrouter, normalize_pricing
 
@@ -205,6 +206,65 @@ def test_three_envelopes_unwrap(name):
         document if isinstance(document, list) else (document.get("data") or document.get("models"))
     )
     assert len(items) == len(expected) > 300
+
+
+def _exactly(a: object, b: object) -> bool:
+    """Equal, with the same types all the way down (1 == 1.0 and Decimal("2.5") == 2.5 are
+    not the same parse) and floats to the last bit."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_exactly(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_exactly(x, y) for x, y in zip(a, b, strict=True))
+    return repr(a) == repr(b)
+
+
+def _items_or_error(raw: bytes) -> list[object]:
+    out: list[object] = []
+    try:
+        out.extend(extract_items(raw))
+    except openrouter.PayloadError as exc:
+        out.append(("error", str(exc)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        fixture_path(name).read_bytes()
+        for name in (
+            "openrouter-models-2024-02-18.json",
+            "openrouter-models-2025-10-01.json",
+            "openrouter-models-2026-03-10.json",
+            "openrouter-models-all-2026-08-19.json",
+        )
+    ]
+    + [
+        # ijson re-reads exactly after an overflow: big integers whole, later floats Decimal.
+        b'{"data":[{"id":"a","x":123456789012345678901234,"y":1.5}]}',
+        b'[{"id":"a","x":-9223372036854775809},{"id":"b","y":0.1}]',
+        b'[{"id":"a","p":1e400},{"q":2.5}]',
+        # The list's key twice (ijson streams both lists), or spelled with an escape.
+        b'{"data":[{"id":"a"}],"data":[{"id":"b"}]}',
+        b'{"d\\u0061ta":[{"id":"a"}],"data":[{"id":"b"}]}',
+        b'{"data":[{"id":"a"}],"data":null}',
+        # Cut off (the items before the cut, then the error), a lone surrogate, a status id.
+        b'{"data":[{"id":"a"},{"id":',
+        b'[{"id":"a","name":"\\ud800"}]',
+        b'[{"id":"a","description":"x.com/s/1833758285167722836 and 1833758285167722836"}]',
+        b'{"models":[{"id":"a"}],"data":[{"id":"b"}]}',
+    ],
+    ids=lambda raw: raw[:30].decode(errors="replace"),
+)
+def test_a_payload_parsed_in_one_piece_gives_the_streamed_items(raw, monkeypatch):
+    """Up to WHOLE_PARSE_BYTES the list is parsed by orjson in one piece; wherever that could
+    read differently from the stream (ijson), the stream is used: same items, same types,
+    same error at the same place (issue 30)."""
+    whole = _items_or_error(raw)
+    monkeypatch.setattr(openrouter, "WHOLE_PARSE_BYTES", 0)
+    streamed = _items_or_error(raw)
+    assert _exactly(whole, streamed)
 
 
 # -- the feed's facts (issue 20) ---------------------------------------------------------------
