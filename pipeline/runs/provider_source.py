@@ -139,9 +139,10 @@ class SourceEnv:
     env: Mapping[str, str]
     manifest_dir: str
     sleep: Callable[[float], None] | None
-    ssl_context: Callable[[], ssl.SSLContext]
-    """The run's one SSL context (one CA bundle load instead of one per source); a source
-    calls it when it makes its client, and waits there while the context is being built."""
+    ssl_context: ssl.SSLContext
+    """The run's one SSL context (one CA bundle load instead of one per source), usually a
+    ``DeferredSSLContext``: a client is made with it at once, and a TLS handshake waits for
+    the bundle while it is being loaded."""
 
 
 def check_deadline(shared: SourceEnv, inst: SourceInstance) -> None:
@@ -302,7 +303,7 @@ def _fetch(shared: SourceEnv, inst: SourceInstance) -> tuple[list[bytes], list[A
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),
         read_timeout=inst.timeout_seconds,
-        verify=shared.ssl_context(),
+        verify=shared.ssl_context,
     ) as client:
         ctx = FetchContext(
             source=inst.name,
