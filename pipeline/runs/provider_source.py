@@ -37,7 +37,7 @@ from pipeline.offers.enrich import fill_from_offer
 from pipeline.printable import escaped
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
-from pipeline.publishing.store import Store
+from pipeline.publishing.store import Store, put_all
 from pipeline.records.base import NATIVE_SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, ProviderCatalog
 from pipeline.records.model import Modalities, ModelRecord, Pricing, ProviderModelRecord, SourceRef
@@ -470,8 +470,12 @@ def _serve_api(
     check_deadline(shared, inst)
     adapter = inst.kind.adapter
     paginated = isinstance(adapter, Adapter) and adapter.paginated
-    shared.store.put(raw_key, raw_snapshot(pages, paginated))
-    shared.store.put(keys.provider_native(inst.name), data)
+    # The raw snapshot, then the list that cites it: a local store fsyncs both at once and
+    # renames them in this order (LocalStore.put_many), another store puts one after the other.
+    put_all(
+        shared.store,
+        {raw_key: raw_snapshot(pages, paginated), keys.provider_native(inst.name): data},
+    )
     return SourceResult(
         inst.name,
         "api",
