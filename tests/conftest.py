@@ -62,6 +62,15 @@ def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(kind.api_key_env, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The reader's kept schema passes (pipeline.registry.loader) go to a directory of the
+    test's own, not the user's cache: no test vouches for another's documents."""
+    monkeypatch.setenv("CATALOG_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and no endpoint, so boto3 talks only to moto and never finds real ones."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -237,6 +238,39 @@ def test_version_and_help_load_only_the_cli(argv):
     assert not loaded & {"pydantic", "yaml", "httpx", "simplejson", "jsonschema_rs"}
     printed = f"catalog {__version__}\n" if argv == ["--version"] else "usage: catalog"
     assert proc.stdout.startswith(printed)
+
+
+def test_a_parser_built_for_one_command_prints_and_parses_as_the_whole_one(capsys):
+    """`catalog X` builds only X's options: every help, usage error and parse is the same as
+    with every command's options built."""
+    from pipeline.cli.parser import build_parser
+
+    whole = build_parser()
+    listed = re.search(r"\{([a-z,-]+)\}", whole.format_usage())
+    assert listed is not None
+    names = listed.group(1).split(",")
+    assert len(names) == 21
+    failing = [[name, "--help"] for name in names] + [
+        ["--help"],
+        ["--version"],
+        [],
+        ["bogus"],
+        ["list", "--bogus"],
+        ["list", "extra"],
+        ["-h", "list"],
+        ["cost", "gpt-4o", "--input", "x"],
+    ]
+    for argv in failing:
+        printed = []
+        for parser in (whole, build_parser(argv)):
+            with pytest.raises(SystemExit) as exited:
+                parser.parse_args(argv)
+            printed.append((exited.value.code, capsys.readouterr()))
+        assert printed[0] == printed[1], argv
+    for argv in (["list", "--limit", "20", "--sort", "rank", "--desc"], ["status", "--json"]):
+        one, every = vars(build_parser(argv).parse_args(argv)), vars(whole.parse_args(argv))
+        assert one.pop("func").__name__ == every.pop("func").__name__
+        assert one == every
 
 
 def test_sync_help_lists_the_job_targets(capsys):

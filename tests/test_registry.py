@@ -328,6 +328,58 @@ def test_invalid_current_keeps_the_old_set_and_reports(synced, bad, message):
     assert registry.state()["lastRefreshError"]["message"] == result.error
 
 
+def test_a_document_checked_once_is_not_checked_again_until_its_bytes_change(
+    synced, monkeypatch, tmp_path
+):
+    """The passes the reader keeps (in CATALOG_CACHE_DIR, never in the store): the same bytes
+    under the same schema load without the validator; other bytes are checked again, and a
+    document that fails is never kept."""
+    from pipeline.registry import loader
+
+    monkeypatch.setenv("CATALOG_CACHE_DIR", str(tmp_path / "cache"))
+    checked: list[str] = []
+    validator = loader._validator
+
+    def counting(name: str) -> Any:
+        checked.append(name)
+        return validator(name)
+
+    monkeypatch.setattr(loader, "_validator", counting)
+    first = Registry.open(synced)
+    assert {"current", "manifest"} <= set(checked)
+    kept = sorted(p.name for p in (tmp_path / "cache" / "verdicts").iterdir())
+    assert kept == [f"{name}.pass" for name in sorted(set(checked))]
+    assert not [k for k in synced.list("") if "verdict" in k or k.endswith(".pass")]
+    checked.clear()
+    again = Registry.open(synced)
+    assert checked == []
+    assert again.state()["version"] == first.state()["version"]
+    assert again.get("openai/gpt-4o") == first.get("openai/gpt-4o")
+    # A pass kept under another schema or validator does not count.
+    pass_file = tmp_path / "cache" / "verdicts" / "current.pass"
+    pass_file.write_text("0" * 64 + pass_file.read_text()[64:], encoding="ascii")
+    Registry.open(synced)
+    assert checked == ["current"]
+    good_pass = pass_file.read_text()
+    assert not good_pass.startswith("0" * 64)
+    # Other bytes are checked: an invalid current.json is refused, and not kept.
+    commit(synced, {"current": b'{"schemaVersion": 1, "generatedAt": "x", "runId": "r"}'})
+    for _ in range(2):
+        with pytest.raises(CatalogUnavailable, match="not valid against"):
+            Registry.open(synced)
+        assert pass_file.read_text() == good_pass
+
+
+def test_no_pass_is_kept_when_the_cache_dir_is_empty(synced, monkeypatch, tmp_path):
+    monkeypatch.setenv("CATALOG_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    Registry.open(synced)
+    Registry.open(synced)
+    assert not (tmp_path / "xdg").exists()
+    assert not (tmp_path / "home").exists()
+
+
 def test_unreadable_store_keeps_serving(synced):
     flaky = FlakyStore(synced)
     registry = Registry.open(flaky)

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.cli.parser import build_parser
 
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(words).parse_args(words)
     # `--version`, `--help` and usage errors have exited above: what follows loads only for a
     # command. Before anything can print, every byte on stdout/stderr (logs included) is
     # scrubbed of the keys in the environment, then stripped of the power to drive the

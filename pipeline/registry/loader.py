@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -154,8 +155,92 @@ def _short(message: str) -> str:
     return message if len(message) <= 200 else message[:197] + "..."
 
 
-def check_document(name: str, document: Any, where: str) -> None:
-    """Raise LoadError unless ``document`` is a supported, schema-valid artifact ``name``."""
+# -- verdicts kept -----------------------------------------------------------------------------
+# A command (`catalog list`, `status`, `show`) loads the same published bytes run after run, and
+# checking them was a sixth of such a command's work: importing jsonschema-rs, compiling
+# the schemas, then the check. A document whose exact bytes (SHA-256) passed the same schema
+# under the same validator is not checked again: the pass is kept in the user's cache
+# directory, never in the store (whoever can write a store could then vouch for what they
+# wrote). Only passes are kept, one per artifact name; anything else is checked as before.
+
+CACHE_DIR_ENV = "CATALOG_CACHE_DIR"
+"""Where the reader keeps what it has checked (default ``$XDG_CACHE_HOME/model-catalog-sync``,
+else ``~/.cache/model-catalog-sync``); set to an empty value, nothing is kept."""
+
+
+def _verdicts_dir() -> Path | None:
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured is not None:
+        return Path(configured) / "verdicts" if configured else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    try:
+        base = Path(xdg) if xdg else Path("~").expanduser() / ".cache"
+    except RuntimeError:  # no home directory
+        return None
+    if not base.is_absolute():
+        return None
+    return base / "model-catalog-sync" / "verdicts"
+
+
+@functools.cache
+def _schema_stamp(name: str) -> str | None:
+    """What a pass against schema ``name`` holds for: the schema's bytes and the installed
+    validator (its module's size and time), so a new schema or a new jsonschema-rs checks
+    again. None without a schema."""
+    import hashlib
+    from importlib.util import find_spec
+
+    try:
+        schema = (_SCHEMA_DIR / f"{name}.schema.json").read_bytes()
+        spec = find_spec("jsonschema_rs")
+        validator = Path(spec.origin).stat() if spec is not None and spec.origin else None
+    except OSError:
+        return None
+    if validator is None:
+        return None
+    stamp = f"{validator.st_size}:{validator.st_mtime_ns}:".encode() + schema
+    return hashlib.sha256(stamp).hexdigest()
+
+
+def _verdict_path(name: str) -> Path | None:
+    directory = _verdicts_dir()
+    return None if directory is None else directory / f"{name}.pass"
+
+
+def _passed_before(name: str, digest: str) -> bool:
+    """True when the bytes of SHA-256 ``digest`` passed schema ``name`` as it is now."""
+    path = _verdict_path(name)
+    stamp = _schema_stamp(name)
+    if path is None or stamp is None:
+        return False
+    try:
+        return path.read_text(encoding="ascii") == f"{stamp} {digest}\n"
+    except (OSError, ValueError):
+        return False
+
+
+def _remember_pass(name: str, digest: str) -> None:
+    """Keep the pass (atomically: a reader sees the old verdict or the new one); a cache that
+    cannot be written only means the next load checks again."""
+    path = _verdict_path(name)
+    stamp = _schema_stamp(name)
+    if path is None or stamp is None:
+        return
+    import threading
+
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(f"{stamp} {digest}\n", encoding="ascii")
+        temp.replace(path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+
+
+def check_document(name: str, document: Any, where: str, digest: str | None = None) -> None:
+    """Raise LoadError unless ``document`` is a supported, schema-valid artifact ``name``.
+    ``digest``: the SHA-256 of the bytes it was parsed from, when a pass of the same bytes
+    may be taken from the cache (see above) and a new pass kept there."""
     if not isinstance(document, dict):
         raise LoadError(f"{where}: expected a JSON object, got {type(document).__name__}")
     version = document.get("schemaVersion", 1)
@@ -164,11 +249,15 @@ def check_document(name: str, document: Any, where: str) -> None:
             f"{where}: schemaVersion {version!r} is not supported by this reader "
             f"(supports {sorted(SUPPORTED_SCHEMA_VERSIONS)}); upgrade the reader"
         )
+    if digest is not None and _passed_before(name, digest):
+        return
     validator = _validator(name)
     if validator is not None:
         problem = validator(document)
         if problem is not None:
             raise LoadError(f"{where}: not valid against {name}.schema.json: {problem}")
+        if digest is not None:
+            _remember_pass(name, digest)
     elif name == "curated" and not (
         # No committed schema yet (the curation stage ships it): check what the reader uses.
         isinstance(document.get("buckets", {}), dict)
@@ -219,7 +308,7 @@ def _load_current(
     large = len(data) >= index_min_models * INDEX_MIN_BYTES_PER_MODEL
     parsed = compact.parse_with_spans(data) if large and isinstance(store, LocalStore) else None
     document = parsed[0] if parsed is not None else _parse(data, where)
-    check_document("current", document, where)
+    check_document("current", document, where, digest)
     if parsed is None or len(document.get("models") or ()) < index_min_models:
         return document, None, None
     spans = {str(m["id"]): span for m, span in zip(document["models"], parsed[1], strict=True)}
@@ -252,7 +341,7 @@ def load_set(
     if manifest_bytes is not None:
         where = f"{store.uri}/{keys.MANIFEST}"
         manifest = _parse(manifest_bytes, where)
-        check_document("manifest", manifest, where)
+        check_document("manifest", manifest, where, hashlib.sha256(manifest_bytes).hexdigest())
         assert manifest is not None
         artifacts = manifest.get("artifacts", {})
         if "current" not in artifacts:
@@ -293,7 +382,7 @@ def load_set(
             )
         else:
             document = _parse(data, f"{store.uri}/{key}")
-            check_document(name, document, f"{store.uri}/{key}")
+            check_document(name, document, f"{store.uri}/{key}", digest)
         documents[name] = document
         digests.append(f"{name}:{digest}")
     version = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]

@@ -105,7 +105,7 @@ def _fetch(shared: SourceEnv, inst: SourceInstance) -> bytes:
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),
         read_timeout=inst.timeout_seconds,
-        verify=shared.ssl_context(),
+        verify=shared.ssl_context,
     ) as client:
         ctx = FetchContext(
             source=inst.name, base_url=inst.base_url or "", client=client, policy=policy

@@ -37,7 +37,7 @@ from pipeline.offers.enrich import fill_from_offer
 from pipeline.printable import escaped
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
-from pipeline.publishing.store import Store
+from pipeline.publishing.store import Store, put_all
 from pipeline.records.base import NATIVE_SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, ProviderCatalog
 from pipeline.records.model import Modalities, ModelRecord, Pricing, ProviderModelRecord, SourceRef
@@ -139,9 +139,10 @@ class SourceEnv:
     env: Mapping[str, str]
     manifest_dir: str
     sleep: Callable[[float], None] | None
-    ssl_context: Callable[[], ssl.SSLContext]
-    """The run's one SSL context (one CA bundle load instead of one per source); a source
-    calls it when it makes its client, and waits there while the context is being built."""
+    ssl_context: ssl.SSLContext
+    """The run's one SSL context (one CA bundle load instead of one per source), usually a
+    ``DeferredSSLContext``: a client is made with it at once, and a TLS handshake waits for
+    the bundle while it is being loaded."""
 
 
 def check_deadline(shared: SourceEnv, inst: SourceInstance) -> None:
@@ -302,7 +303,7 @@ def _fetch(shared: SourceEnv, inst: SourceInstance) -> tuple[list[bytes], list[A
         transport=shared.transport,
         connect_timeout=min(inst.timeout_seconds, 10.0),
         read_timeout=inst.timeout_seconds,
-        verify=shared.ssl_context(),
+        verify=shared.ssl_context,
     ) as client:
         ctx = FetchContext(
             source=inst.name,
@@ -469,8 +470,12 @@ def _serve_api(
     check_deadline(shared, inst)
     adapter = inst.kind.adapter
     paginated = isinstance(adapter, Adapter) and adapter.paginated
-    shared.store.put(raw_key, raw_snapshot(pages, paginated))
-    shared.store.put(keys.provider_native(inst.name), data)
+    # The raw snapshot, then the list that cites it: a local store fsyncs both at once and
+    # renames them in this order (LocalStore.put_many), another store puts one after the other.
+    put_all(
+        shared.store,
+        {raw_key: raw_snapshot(pages, paginated), keys.provider_native(inst.name): data},
+    )
     return SourceResult(
         inst.name,
         "api",

@@ -51,6 +51,7 @@ from pipeline.runs.provider_source import (
     serve_source,
 )
 from pipeline.sources.config import ProvidersConfig, SourceInstance, load_providers_config
+from pipeline.sources.http import DeferredSSLContext
 from pipeline.sources.openrouter import extract_items
 from pipeline.stages.enrich import OpenRouterIndex
 from pipeline.timeutil import iso, parse_iso
@@ -206,8 +207,10 @@ def sync_providers(
         with ThreadPoolExecutor(max_workers=len(due) + 3, thread_name_prefix="provider") as pool:
             # One CA bundle load for the run instead of one per source (tens of ms each),
             # started first: the load releases the GIL, so it runs while the sources start
-            # (threads, cache reads) and each waits for it only when it makes its client.
+            # (threads, cache reads) and send their requests; a source waits for it only at a
+            # TLS handshake (DeferredSSLContext), a plain-HTTP one not at all.
             ssl_context = pool.submit(httpx.create_ssl_context)
+            deferred = DeferredSSLContext(ssl_context.result)
             # The artifact schemas do not depend on the run: they are written (every one, each
             # fsynced, into a fresh store) while the sources wait for their servers.
             schemas = pool.submit(publish.publish_schemas, store)
@@ -223,7 +226,7 @@ def sync_providers(
                 env=env,
                 manifest_dir=manifest_dir or default_manifest_dir(config),
                 sleep=sleep,
-                ssl_context=ssl_context.result,
+                ssl_context=deferred,
             )
             futures = {
                 inst.name: pool.submit(
@@ -234,8 +237,8 @@ def sync_providers(
                 )
                 for inst in due
             }
-            # Read the catalog while the requests are in flight, not before them (the sources
-            # make their clients once the SSL context is there; this waits for it too).
+            # Read the catalog while the requests are in flight, not before them (after the
+            # CA bundle: an HTTPS source's handshake waits for that, not for the catalog).
             pool.submit(lambda: ssl_context.result() and index())
             for name, future in futures.items():
                 results[name] = future.result()

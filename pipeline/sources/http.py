@@ -10,9 +10,10 @@ from __future__ import annotations
 import email.utils
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -95,6 +96,37 @@ def make_client(
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         follow_redirects=True,
     )
+
+
+class DeferredSSLContext(ssl.SSLContext):
+    """An SSL context for clients made before the CA bundle is loaded.
+
+    Loading the bundle (``httpx.create_ssl_context``) takes 40-100 ms of OpenSSL's time and
+    is needed only at a TLS handshake. This context is handed to every client at once; the
+    real one, built by ``load`` on another thread, is waited for only where TLS uses it:
+    ALPN set before a handshake, and the handshake itself (``wrap_socket``, ``wrap_bio``). So
+    a plain-HTTP source (ollama, a local vLLM) sends its request without waiting, and an
+    HTTPS one resolves and connects while the bundle loads. Every TLS connection runs on the
+    real context, whose trust is exactly httpx's default (certifi, or ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR``); this object's own settings are those of a fresh client context
+    (certificates required, host names checked) and are never used for a connection.
+    """
+
+    _load: Callable[[], ssl.SSLContext]
+
+    def __new__(cls, load: Callable[[], ssl.SSLContext]) -> DeferredSSLContext:
+        context = super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
+        context._load = load
+        return context
+
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        self._load().set_alpn_protocols(alpn_protocols)
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        return self._load().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        return self._load().wrap_bio(*args, **kwargs)
 
 
 def get_with_retries(
