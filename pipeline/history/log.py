@@ -76,7 +76,8 @@ def _plain(value: Any) -> bool:
     if kind in _SCALARS:
         return True
     if kind is float:
-        return value == 0 or _FLOAT_LOW <= abs(value) < _FLOAT_HIGH  # NaN compares False
+        number: float = value
+        return number == 0 or _FLOAT_LOW <= abs(number) < _FLOAT_HIGH  # NaN compares False
     if kind is list:
         return all(_plain(item) for item in value)
     if kind is dict:
