@@ -18,6 +18,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -87,10 +88,9 @@ def _plain(value: Any) -> bool:
 
 def _event_line(document: dict[str, Any]) -> bytes:
     """The event's compact JSON line, as ``_EVENT_ENCODER`` writes it."""
-    # Most changes are two scalars: their types are checked in one C call each.
-    scalars = _SCALARS.issuperset
+    # Most changes are pairs of scalars: all their types are checked in one C call.
     changes = document["changes"].values()
-    if all(scalars(map(type, pair)) or _plain(pair) for pair in changes):
+    if _SCALARS.issuperset(map(type, chain.from_iterable(changes))) or all(map(_plain, changes)):
         try:
             data = orjson.dumps(document, default=_decimal_fragment, option=_ORJSON_OPTIONS)
         except TypeError:  # a key not a str, an integer past 64 bits, ...
