@@ -79,10 +79,11 @@ def _plain(value: Any) -> bool:
     if kind is float:
         number: float = value
         return number == 0 or _FLOAT_LOW <= abs(number) < _FLOAT_HIGH  # NaN compares False
-    if kind is list:
-        return all(_plain(item) for item in value)
-    if kind is dict:
-        return all(_plain(item) for item in value.values())
+    if kind is list:  # a change's pair, tiers: mostly scalars, checked in one C call
+        return _SCALARS.issuperset(map(type, value)) or all(map(_plain, value))
+    if kind is dict:  # default parameters, a tier
+        items = value.values()
+        return _SCALARS.issuperset(map(type, items)) or all(map(_plain, items))
     return False
 
 
