@@ -435,3 +435,31 @@ def test_rebuild_from_all_recorded_snapshots(tmp_path, capsys) -> None:
     assert history.events[0]["at"] == iso(fixture_date("openrouter-models-2024-02-18.json"))
     registry = Registry.open(store)
     assert registry.timeline(EXACTO) == exacto
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": [None, "Qwen3 Coder"], "pricing.input": [Decimal("1.25"), Decimal("0.000002")]},
+        {"name": ["GLM 4.6 (exacto)", "GLM 4.6 – exacto"]},  # non-ASCII: escaped
+        {"name": [None, 'tab\there, quote " and DEL \x7f, \\ and \x01']},
+        {"defaultParameters": [None, {"temperature": 0.7, "top_p": 0.95, "top_k": 40}]},
+        {"defaultParameters": [{"temperature": 1e-05}, {"temperature": 1e16}]},  # exponents
+        {"defaultParameters": [{"min_p": 0.0001}, {"min_p": -0.0}]},
+        {"maxContext": [2**70, 10**6], "pricing.tiers": [None, [{"minPromptTokens": 200000}]]},
+        {"pricing.perUnit": [None, Decimal("6E-7")], "isFree": [True, False], "unit": [None, None]},
+    ],
+)
+def test_event_lines_are_the_compact_ascii_encoders_bytes(changes: dict[str, list]) -> None:
+    """An event line is written by orjson where it gives simplejson's compact ASCII bytes
+    (issue 29) and by simplejson otherwise: either way the bytes are simplejson's."""
+    event = {"at": "2026-08-19T00:00:00Z", "runId": "r", "id": "a/b", "event": "changed"}
+    document = {**event, "changes": changes}
+    assert history_log._event_line(document) == history_log._EVENT_ENCODER.encode(document).encode()
+
+
+def test_an_event_with_a_value_json_cannot_hold_is_refused_as_before() -> None:
+    document = {"at": "x", "runId": "r", "id": "a/b", "event": "changed", "changes": {}}
+    document["changes"]["defaultParameters"] = [None, {"temperature": float("nan")}]
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        history_log._event_line(document)

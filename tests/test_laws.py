@@ -319,3 +319,27 @@ def test_catalog_raw_keys_read_only_the_head_of_each_catalog(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert catalog_raw_keys(store) == {"modelsdev": "models/catalogs/m/raw.json"}
     assert any(r.message == "catalog unreadable" for r in caplog.records)
+
+
+def test_names_the_law_does_not_resolve_lead_straight_to_a_current_model(replay: Replay) -> None:
+    """nothing-resolves-to-removed resolves only the names ``indirect_names`` gives (issue 29:
+    a sync without redirects then builds no index). At every step of the replay, each other
+    name the reader resolves stops at a model of current.json on its first hop."""
+    from pipeline.laws.identity import indirect_names
+    from pipeline.records.catalog import CurrentCatalog, Deprecations
+    from pipeline.resolve import CatalogIndex, resolve
+
+    resolved = 0
+    for step in replay.steps:
+        current = {m.id: m for m in CurrentCatalog.model_validate(step.current).models}
+        indirect = indirect_names(Deprecations.model_validate(step.deprecations), current)
+        index = CatalogIndex(step.current, step.deprecations)
+        names = set(index.by_alias) | set(index.redirects) | set(index.alias_history)
+        names |= set(index.tombstone_aliases)
+        assert set(indirect) <= names and indirect == sorted(indirect)
+        for name in sorted(names - set(indirect)):
+            found = resolve(name, index)
+            assert [hop.step for hop in found.hops] in (["id"], ["alias"]), (step.name, name)
+            assert found.model_id in current
+        resolved += len(indirect)
+    assert resolved  # the replay has redirects, old aliases and tombstones to follow

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from pipeline.records.base import trusted
 from pipeline.records.history import HistoryEvent, HistoryEventKind
 from pipeline.records.model import ModelRecord, PriceFields
 from pipeline.stages.changelog import SPARSE_PRICE_FIELDS, WATCHED_FIELDS, price_view
@@ -33,18 +34,23 @@ Redirect = tuple[str, str]
 """(target id, reason) of a redirect away from a model."""
 
 
+_TRACKED_ITEMS = tuple(TRACKED.items())
+
+
 def view(record: ModelRecord, redirect: Redirect | None = None) -> dict[str, Any]:
     """The tracked values of ``record`` (absent values left out)."""
+    # Field values straight from the instance: a first sync views every model (issue 29).
+    values = record.__dict__
     out: dict[str, Any] = {}
-    for attr, name in TRACKED.items():
-        value = getattr(record, attr)
+    for attr, name in _TRACKED_ITEMS:
+        value = values[attr]
         if value is not None:
             out[name] = value
-    out["state"] = record.lifecycle.state
+    out["state"] = values["lifecycle"].state
     if redirect is not None:
         out["redirectTo"], out["redirectReason"] = redirect
-    for key, value in price_view(record.pricing).items():
-        out[f"pricing.{key}"] = value
+    for key, value in price_view(values["pricing"]).items():
+        out["pricing." + key] = value
     return out
 
 
@@ -145,8 +151,11 @@ def baseline_events(
 def _event(
     at: str, run_id: str, model_id: str, kind: HistoryEventKind, changes: dict[str, list[Any]]
 ) -> HistoryEvent:
-    return HistoryEvent.model_construct(
-        at=at, run_id=run_id, id=model_id, event=kind, changes=changes
+    # model_construct's instance without its per-field alias lookups (a first sync builds an
+    # event per model); log.append validates each event's document as it encodes it.
+    return trusted(
+        HistoryEvent,
+        {"at": at, "run_id": run_id, "id": model_id, "event": kind, "changes": changes},
     )
 
 

@@ -45,11 +45,15 @@ def api_cites_raw(published: PublishedSet) -> Iterator[Violation]:
     no raw snapshot to read (the embedded catalog), only the form is checked."""
     for listing in published.lists:
         for model in listing.models:
-            for flag, layer in sorted(model.detection_source.items()):
-                if layer != "api":
-                    continue
+            api = [flag for flag, layer in model.detection_source.items() if layer == "api"]
+            if not api:
+                continue
+            api.sort()
+            # The model's own raw record, looked up (and unpacked) once for all its flags.
+            own: list[tuple[Any, str]] = []
+            for flag in api:
                 evidence = model.evidence.get(flag, "")
-                problem = _citation_problem(published, listing, model, evidence)
+                problem = _citation_problem(published, listing, model, evidence, own)
                 if problem is not None:
                     yield Violation(
                         "api-cites-raw",
@@ -72,7 +76,11 @@ def _citation(evidence: str) -> tuple[str | None, str, tuple[str, ...]] | None:
 
 
 def _citation_problem(
-    published: PublishedSet, listing: Listing, model: ModelRecord, evidence: str
+    published: PublishedSet,
+    listing: Listing,
+    model: ModelRecord,
+    evidence: str,
+    own: list[tuple[Any, str]],
 ) -> str | None:
     cited = _citation(evidence)
     if cited is None:
@@ -89,13 +97,10 @@ def _citation_problem(
     elif origin is not None:
         raw = published.openrouter_raw(origin.split(":", 1)[1])
         where = f"OpenRouter's record {origin.split(':', 1)[1]}"
-    elif listing.is_openrouter:
-        snapshot = openrouter_key(model, published.catalog_key, published.generated_at)
-        raw = published.raw.get(snapshot, "openrouter", model.id)
-        where = f"the raw record ({snapshot})"
     else:
-        raw = published.raw.get(listing.raw_key, listing.source_type, model.id)
-        where = f"the raw record ({listing.raw_key})"
+        if not own:
+            own.append(_own_raw(published, listing, model))
+        raw, where = own[0]
     if raw is NOT_HELD:
         return None  # no snapshot in the store: the form is all there is to check
     if raw is None:
@@ -103,6 +108,15 @@ def _citation_problem(
     if not _has_parts(raw, parts):
         return f"{where} has no field {path}"
     return None
+
+
+def _own_raw(published: PublishedSet, listing: Listing, model: ModelRecord) -> tuple[Any, str]:
+    """(raw record, where it is said to be) of a model in its own list's snapshot."""
+    if listing.is_openrouter:
+        snapshot = openrouter_key(model, published.catalog_key, published.generated_at)
+        return published.raw.get(snapshot, "openrouter", model.id), f"the raw record ({snapshot})"
+    raw = published.raw.get(listing.raw_key, listing.source_type, model.id)
+    return raw, f"the raw record ({listing.raw_key})"
 
 
 def _offer_problem(published: PublishedSet, model: ModelRecord, tag: str, path: str) -> str | None:
@@ -123,7 +137,9 @@ def has_path(raw: Any, path: str) -> bool:
 def _has_parts(raw: Any, parts: tuple[str, ...]) -> bool:
     node = raw
     for part in parts:
-        if not isinstance(node, Mapping) or part not in node:
+        # A parsed record's nodes are dicts: the exact type test first (an ABC isinstance
+        # costs ~10 times more, a sync makes ~5,000 of them).
+        if not (type(node) is dict or isinstance(node, Mapping)) or part not in node:
             return False
         node = node[part]
     return True

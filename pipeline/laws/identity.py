@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 
 from pipeline.laws.published import Listing, PublishedSet
 from pipeline.laws.violation import Violation
+from pipeline.records.catalog import Deprecations
 from pipeline.records.model import ModelRecord
 from pipeline.stages.aliases import alias_base
 
@@ -40,7 +41,7 @@ def natural_alias(published: PublishedSet) -> Iterator[Violation]:
     vendor and tags (`claude-haiku-4.5` for `anthropic/claude-haiku-4.5`), when some model
     holds it, is held by a model whose id gives that name untagged — a base model — unless
     `alias-overrides.json` reserves it for its holder."""
-    for listing, name, holder, bases in _natural_names(published):
+    for listing, name, holder, bases, _tagged in _natural_names(published):
         if holder in bases or published.reserved.get(holder) == name:
             continue
         yield Violation(
@@ -55,8 +56,8 @@ def tagged_sibling(published: PublishedSet) -> Iterator[Violation]:
     """A tagged sibling never takes its base's name: a model whose id carries a `:variant`,
     date or revision tag (`…:batch`, `…:free`, `…-0731`) holds no name that is the natural
     alias of a base model in the same list."""
-    for listing, name, holder, bases in _natural_names(published):
-        if alias_base(holder)[1] and published.reserved.get(holder) != name:
+    for listing, name, holder, bases, tagged in _natural_names(published):
+        if tagged and published.reserved.get(holder) != name:
             yield Violation(
                 "tagged-sibling",
                 listing.source,
@@ -65,21 +66,31 @@ def tagged_sibling(published: PublishedSet) -> Iterator[Violation]:
             )
 
 
-def _natural_names(
-    published: PublishedSet,
-) -> Iterator[tuple[Listing, str, str, set[str]]]:
-    """(list, natural alias of a base model, a model holding it, the base models) for every
-    base model's natural alias some model holds."""
+NaturalName = tuple[Listing, str, str, set[str], bool]
+
+
+def _natural_names(published: PublishedSet) -> list[NaturalName]:
+    """(list, natural alias of a base model, a model holding it, the base models, whether the
+    holder's id is tagged) for every base model's natural alias some model holds. Two laws
+    read them: found once per set."""
+    found: list[NaturalName] | None = published.derived.get("natural-names")
+    if found is not None:
+        return found
+    found = []
     for listing in published.lists:
         bases: dict[str, set[str]] = defaultdict(set)
+        tagged: dict[str, bool] = {}
         for model in listing.models:
             name, stripped = alias_base(model.id)
+            tagged[model.id] = stripped
             if not stripped:
                 bases[name].add(model.id)
         held = _names(listing)
         for name in sorted(bases):
             for holder in held.get(name, ()):
-                yield listing, name, holder, bases[name]
+                found.append((listing, name, holder, bases[name], tagged[holder]))
+    published.derived["natural-names"] = found
+    return found
 
 
 def nothing_resolves_to_removed(published: PublishedSet) -> Iterator[Violation]:
@@ -139,22 +150,48 @@ family fallback's profile and rank). Only these are dumped for the index: a whol
 (prices, offers, evidence, description) is about 4 kB of plain JSON, 400 MB at 100k models."""
 
 
+def indirect_names(deprecations: Deprecations, current: Mapping[str, ModelRecord]) -> list[str]:
+    """The names the reader resolves (``resolve.CatalogIndex``: aliases and additional names,
+    redirected ids, old aliases, tombstones' aliases) that do not lead straight to a model of
+    ``current``, sorted. The others are a current model's id or name, and that model is active
+    or has no redirect: ``resolve`` stops at it on its first hop, so they resolve to a model of
+    current.json by construction (and need no index: a sync without redirects builds none,
+    issue 29). tests/test_laws.py checks this against ``resolve`` on a replayed store."""
+    redirected = {r.from_id for r in deprecations.redirects}
+    # The index's dicts: additional names first, a model's own alias winning; one tombstone
+    # per id, the last.
+    by_alias = {name: m.id for m in current.values() for name in m.aliases or ()}
+    by_alias.update({m.alias: m.id for m in current.values() if m.alias})
+    tombstones = {t.id: t for t in deprecations.tombstones}
+    names = set(by_alias) | redirected | {c.old_alias for c in deprecations.alias_history}
+    names |= {t.alias for t in tombstones.values() if t.alias}
+    out: list[str] = []
+    for name in sorted(names):
+        model = current.get(name)
+        if model is None and name in by_alias:
+            model = current[by_alias[name]]
+        if model is None or (model.id in redirected and model.lifecycle.state != "active"):
+            out.append(name)
+    return out
+
+
 def _resolutions(
     published: PublishedSet, current: Mapping[str, ModelRecord]
 ) -> Iterator[Violation]:
+    listing, deprecations = published.openrouter, published.deprecations
+    assert listing is not None and deprecations is not None
+    names = indirect_names(deprecations, current)
+    if not names:
+        return
     from pipeline.resolve import CatalogIndex, resolve
     from pipeline.stages.core import plain
 
-    listing, deprecations = published.openrouter, published.deprecations
-    assert listing is not None and deprecations is not None
     models = [
         m.model_dump(mode="json", by_alias=True, exclude_none=True, include=RESOLVED_FIELDS)
         for m in listing.models
     ]
     index = CatalogIndex({"models": models}, plain(deprecations), ranks=None)
-    names = set(index.by_alias) | set(index.redirects) | set(index.alias_history)
-    names |= set(index.tombstone_aliases)
-    for name in sorted(names):
+    for name in names:
         found = resolve(name, index).model_id
         if found is not None and found not in current:
             yield Violation(

@@ -195,6 +195,9 @@ class PublishedSet:
     catalog_keys: Mapping[str, str] = field(default_factory=dict)
     """Independent catalog → the ``rawKey`` of the file its merged entries were read from."""
     _records: dict[str, ModelRecord] | None = field(default=None, repr=False)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What several laws derive from the set, found once (by the first law that needs it):
+    the set is not to change once checked."""
 
     @property
     def openrouter(self) -> Listing | None:

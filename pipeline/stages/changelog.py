@@ -41,27 +41,36 @@ WATCHED_FIELDS: dict[str, str] = {
 }
 
 
+# (field name, published key, sparse) of every per-unit price field, in declaration order.
+_PRICE_FIELDS: tuple[tuple[str, str, bool], ...] = tuple(
+    (name, info.alias or name, name in SPARSE_PRICE_FIELDS)
+    for name, info in PriceFields.model_fields.items()
+    if name != "other"
+)
+
+
 def price_view(pricing: Pricing) -> dict[str, Any]:
     """Prices as compared: camelCase key → value, with zero sparse keys left out."""
+    # The field values straight from the instance (pydantic keeps them in __dict__): the
+    # history builds a view of every model of a first sync, ~15 fields each (issue 29).
+    values = pricing.__dict__
     view: dict[str, Any] = {}
-    for name, info in PriceFields.model_fields.items():
-        if name == "other":
+    for name, key, sparse in _PRICE_FIELDS:
+        value = values[name]
+        if value is None or (sparse and value == 0):
             continue
-        value = getattr(pricing, name)
-        if value is None or (name in SPARSE_PRICE_FIELDS and value == 0):
-            continue
-        view[info.alias or name] = value
-    for key, value in pricing.other.items():
+        view[key] = value
+    for key, value in values["other"].items():
         if value != 0:  # unknown upstream keys are surcharges too: sparse
             view[f"other.{key}"] = value
-    if pricing.variable:
+    if values["variable"]:
         view["variable"] = True
-    if pricing.per_unit is not None:
-        view["perUnit"] = pricing.per_unit
-        view["unit"] = pricing.unit
-    if pricing.tiers:
+    if values["per_unit"] is not None:
+        view["perUnit"] = values["per_unit"]
+        view["unit"] = values["unit"]
+    if values["tiers"]:
         view["tiers"] = [
-            t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in pricing.tiers
+            t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in values["tiers"]
         ]
     return view
 

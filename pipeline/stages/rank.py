@@ -20,13 +20,14 @@ can run from ``current.json`` alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.config import CurationConfig, CurationWeights
 from pipeline.overrides.files import QualityScore
@@ -199,10 +200,17 @@ def quality_score(
 # -- reliability -------------------------------------------------------------------------------
 
 
-def reliability_score(record: ModelRecord, now: datetime, flap_window_days: int) -> Score:
+def reliability_score(
+    record: ModelRecord,
+    now: datetime,
+    flap_window_days: int,
+    parse: Callable[[str], datetime] = parse_iso,
+) -> Score:
+    """``parse``: how the lifecycle's stamps are read (``rank_catalog`` reads each distinct
+    stamp once: most models share their first-seen time)."""
     life = record.lifecycle
-    first_seen = parse_iso(life.first_seen)
-    state_since = parse_iso(life.state_since)
+    first_seen = parse(life.first_seen)
+    state_since = parse(life.state_since)
     if state_since > first_seen and now - state_since < timedelta(days=flap_window_days):
         return _score(FLAPPED, "lifecycle", f"changed state on {life.state_since[:10]} (flapping)")
     since = first_seen
@@ -330,22 +338,31 @@ def reference_price(record: ModelRecord) -> tuple[str, Decimal] | None:
     return None
 
 
-def _price_ranges(records: Sequence[ModelRecord]) -> dict[str, tuple[float, float]]:
+def _price_ranges(
+    records: Sequence[ModelRecord], refs: Sequence[tuple[str, Decimal] | None]
+) -> dict[str, tuple[float, float]]:
+    """Per group, the lowest and highest log price of ``records`` (``refs``: the reference
+    price of each)."""
     logs: dict[str, list[float]] = {}
-    for record in records:
-        ref = reference_price(record)
+    for record, ref in zip(records, refs, strict=True):
         if record.is_free or record.pricing.variable or ref is None or ref[1] <= 0:
             continue
         logs.setdefault(ref[0], []).append(math.log(float(ref[1])))
     return {group: (min(v), max(v)) for group, v in logs.items()}
 
 
-def cost_score(record: ModelRecord, ranges: Mapping[str, tuple[float, float]]) -> Score:
+def cost_score(
+    record: ModelRecord,
+    ranges: Mapping[str, tuple[float, float]],
+    ref: tuple[str, Decimal] | Literal["unknown"] | None = "unknown",
+) -> Score:
+    """``ref``: the record's ``reference_price`` when the caller has it already."""
     if record.pricing.variable:
         return _score(VARIABLE_COST, "variable", "dynamic price (router): neutral value")
     if record.is_free:
         return _score(1.0, "price", "free")
-    ref = reference_price(record)
+    if ref == "unknown":
+        ref = reference_price(record)
     if ref is None:
         return _score(DEFAULT, "default", "not priced per token")
     group, price = ref
@@ -371,28 +388,27 @@ def rank_catalog(
     scored = [r for r in records if is_scored(r)]
     by_id = {r.id: r for r in records}
     bench_ranges = _ranges(scored, by_id)
-    price_ranges = _price_ranges(scored)
+    refs = [reference_price(r) for r in scored]
+    price_ranges = _price_ranges(scored, refs)
     measured = catalog_health(scored)
     health_ranges = HealthRanges.of(measured.values())
+    parse = functools.lru_cache(maxsize=None)(parse_iso)  # this call's stamps only
     out: dict[str, Ranked] = {}
-    for record in scored:
+    for record, ref in zip(scored, refs, strict=True):
         # Each score: observed calls first (issue 17), then OpenRouter's measurements of the
         # model's offers (issue 16), then today's sources.
         reliability = (
             telemetry_reliability(record)
             or reliability_from_endpoints(record, measured, health_ranges)
-            or reliability_score(record, now, config.flap_window_days)
+            or reliability_score(record, now, config.flap_window_days, parse)
         )
         latency = (
             telemetry_latency(record)
             or latency_from_endpoints(record, measured, health_ranges)
             or latency_score(record)
         )
-        scores = Scores(
-            quality=quality_score(record, by_id, bench_ranges, quality_overrides),
-            reliability=reliability,
-            latency=latency,
-            cost=cost_score(record, price_ranges),
-        )
+        quality = quality_score(record, by_id, bench_ranges, quality_overrides)
+        cost = cost_score(record, price_ranges, ref)
+        scores = Scores(quality=quality, reliability=reliability, latency=latency, cost=cost)
         out[record.id] = Ranked(record, scores, weighted_rank(scores, config.weights))
     return out
