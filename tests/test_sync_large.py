@@ -24,6 +24,7 @@ from pipeline.runs import law_check
 from pipeline.runs.sync import SyncRequest, sync_openrouter
 from pipeline.runs.sync_payload import PackedRecords, parse_records
 from pipeline.runs.sync_state import SyncRun
+from pipeline.sources import openrouter
 from pipeline.sources.openrouter import iter_items
 
 ALL = "openrouter-models-all-2026-08-19.json"
@@ -45,14 +46,19 @@ def _quirky_payload() -> bytes:
     return json.dumps({"data": [*items, twin, *odd]}).encode()
 
 
-@pytest.mark.parametrize("keep_parsed", [4096, 100, 0], ids=["parsed", "some pickled", "pickled"])
+@pytest.mark.parametrize("form", ["parsed", "pickled", "streamed"])
 def test_the_packed_records_are_what_the_laws_would_parse_from_the_snapshot(
-    keep_parsed: int, monkeypatch: pytest.MonkeyPatch
+    form: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept as parsed (a catalog of today's size) or pickled (past KEEP_PARSED records)."""
-    monkeypatch.setattr(PackedRecords, "KEEP_PARSED", keep_parsed)
+    """Kept as parsed (a payload of today's size, parsed in one piece), pickled (more than
+    KEEP_PARSED records) or pickled as streamed (a payload too large to parse in one piece)."""
+    if form == "pickled":
+        monkeypatch.setattr(PackedRecords, "KEEP_PARSED", 100)
+    if form == "streamed":
+        monkeypatch.setattr(openrouter, "WHOLE_PARSE_BYTES", 0)
     raw = _quirky_payload()
     packed = _packed(raw)
+    assert packed.keep_parsed is (form == "parsed")
     parsed = RawRecords(lambda key: None)
     parsed.preload("raw", raw)
     ids = {str(item.get("id")) for item in iter_items(raw) if isinstance(item, dict)}

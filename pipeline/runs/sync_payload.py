@@ -5,13 +5,14 @@
 validates and normalizes the items one at a time, as the streaming parser yields them. An
 item that fails is quarantined (the first ``openrouter.max_quarantined`` are kept for the run
 report, the rest counted); only a list longer than ``openrouter.max_items`` is refused whole.
-It also keeps every item (``PackedRecords``: parsed, or pickled past a few thousand) for the
-laws: the payload is parsed once per run.
+It also keeps every item (``PackedRecords``: as parsed for a payload of today's size, pickled
+for a large or streamed one) for the laws: the payload is parsed once per run.
 """
 
 from __future__ import annotations
 
 import logging
+import operator
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -63,8 +64,8 @@ def fetch_payload(
 
 
 class PackedRecords(Mapping[str, Any]):
-    """The payload's raw records by id, as the laws look them up (``RawRecords``): the first
-    ``KEEP_PARSED`` as parsed, every later one kept pickled and unpacked when asked for.
+    """The payload's raw records by id, as the laws look them up (``RawRecords``): kept as
+    parsed (``keep_parsed``), or each pickled and unpacked when asked for.
 
     The laws check every published model's evidence against its raw record. Parsed again as
     dicts, a 100k-model payload's records take about 900 MB, held at the run's peak next to
@@ -77,21 +78,23 @@ class PackedRecords(Mapping[str, Any]):
     """
 
     KEEP_PARSED = 4096
-    """Records kept as parsed (~20 MB at most); pickled from there on."""
+    """The most records a payload may have to be kept as parsed (~20 MB): ``parse_records``
+    keeps a list of known length up to this as parsed, and packs any other (a streamed one:
+    kept parsed, a large catalog's first records would also stay, fragmented among its
+    records, in the run's peak memory)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_parsed: bool = False) -> None:
+        self.keep_parsed = keep_parsed
         # A dict is a record as parsed; bytes are one pickled (a record is always a dict).
         self._records: dict[str, dict[str, Any] | bytes] = {}
-        self._added = 0
         # The laws ask for one model's record once per flag, one model after another.
         self._last: tuple[str, Any] | None = None
 
     def add(self, item: dict[str, Any]) -> None:
-        self._added += 1
-        if self._added > self.KEEP_PARSED:
-            self._records[str(item.get("id"))] = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-        else:
+        if self.keep_parsed:
             self._records[str(item.get("id"))] = item
+        else:
+            self._records[str(item.get("id"))] = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
     def __getitem__(self, model_id: str) -> Any:
         kept = self._records[model_id]
@@ -128,7 +131,10 @@ def parse_records(
     out: list[Normalized] = []
     seen: set[str] = set()
     count = 0
-    packed = PackedRecords()
+    # A payload parsed in one piece comes as a list's iterator, of known length (a stream
+    # reports none): a small one is kept as parsed.
+    length = operator.length_hint(items)
+    packed = PackedRecords(keep_parsed=0 < length <= PackedRecords.KEEP_PARSED)
     quarantine = _Quarantine(run, max_quarantined)
     for index, item in enumerate(items):
         count += 1

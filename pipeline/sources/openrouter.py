@@ -16,6 +16,8 @@ Quirks this module owns (each shown by a test on the real payloads in ../shared/
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,14 +94,14 @@ def _parse_whole(raw: bytes, prefix: str) -> list[Any] | None:
       whole and reads every later float as a Decimal): any run of 19 digits where a number
       can start (a string holding such digits after a space triggers it too, harmlessly);
     - the list's key twice at the top level (ijson streams every list under it, orjson keeps
-      the last value), or possibly spelled with ``\\u00`` escapes;
+      the last value): any second string spelling the key, anywhere, escapes included;
     - anything orjson refuses (truncated or invalid JSON, lone surrogates, 1e400): the stream
       then fails, or reads on, exactly where it did before.
     """
     if _LONG_INTEGER in raw.translate(_DIGIT_RUNS):
         return None
     key = prefix.removesuffix(".item") if prefix != "item" else None
-    if key is not None and (raw.count(f'"{key}"'.encode()) != 1 or b"\\u00" in raw):
+    if key is not None and _spelled(key, raw) != 1:
         return None
     try:
         document = orjson.loads(raw)
@@ -107,6 +109,22 @@ def _parse_whole(raw: bytes, prefix: str) -> list[Any] | None:
         return None
     items = document if key is None else document.get(key) if isinstance(document, dict) else None
     return items if isinstance(items, list) else None
+
+
+def _spelled(key: str, raw: bytes) -> int:
+    """How many JSON strings in ``raw`` read ``key`` (or might: the count errs upwards)."""
+    if b"\\u" not in raw:
+        return raw.count(f'"{key}"'.encode())
+    # A string may spell any character as a \u escape (``"d\u0061ta"`` is ``"data"``).
+    return len(_spellings(key).findall(raw))
+
+
+@functools.lru_cache(maxsize=8)
+def _spellings(key: str) -> re.Pattern[bytes]:
+    """Every spelling of the JSON string ``key``: each character as itself or escaped
+    (ignoring case, which can only count a few strings too many)."""
+    chars = "".join(f"(?:{re.escape(c)}|\\\\u{ord(c):04x})" for c in key)
+    return re.compile(f'"{chars}"'.encode(), re.IGNORECASE)
 
 
 def _list_prefix(raw: bytes) -> str:
