@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import simplejson
 
 from pipeline.history import track
-from pipeline.publishing import keys, publish, schemas
+from pipeline.publishing import jsonio, keys, publish, schemas
 from pipeline.publishing.store import Store
 from pipeline.records.base import SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, Redirect
@@ -63,7 +63,7 @@ def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
             "changes": event.changes,
         }
         schemas.validate_definition("history-segment", "HistoryEvent", document)
-        lines.append(_EVENT_ENCODER.encode(document).encode())
+        lines.append(jsonio.dumps_compact(document))
     return lines
 
 

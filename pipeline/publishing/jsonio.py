@@ -23,7 +23,9 @@ only costs the slower encoding. tests/test_jsonio.py checks the two encoders agr
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from itertools import accumulate
 from typing import Any
@@ -40,26 +42,43 @@ _ORJSON_OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_DATETIME
 )
-# Output orjson may have written differently from simplejson (see the module docstring),
+_COMPACT_OPTIONS = _ORJSON_OPTIONS & ~orjson.OPT_INDENT_2
+# Output orjson may have written differently from simplejson (see the module docstring) is
 # looked for with ``in`` and ``count`` (memmem, GB/s): a regex alternation scans at a few MB/s,
 # a third of the encoding's time.
-_REFUSED = (b"null", b"NaN", b"Infinity")
-_SMALL = (b" 0.0000", b" -0.0000")  # a number below 1e-4 in decimal form, after ": " or indent
+_UNWALKED = object()
+"""No source to look for NaN and infinities in: any ``null`` may be one."""
+# A number below 1e-4 in decimal form comes after one of these: ": " or an indent, or in
+# compact output ``:``, ``,`` or ``[``.
+_AFTER_INDENTED = b" "
+_AFTER_COMPACT = b":,["
 _DIGITS = frozenset(b"0123456789")
 
 
-def _may_differ(data: bytes, decimals: list[str]) -> bool:
+def _may_differ(
+    data: bytes, decimals: list[str], after: bytes = _AFTER_INDENTED, source: Any = _UNWALKED
+) -> bool:
     """Whether orjson's ``data`` may differ from simplejson's bytes (then they are redone).
 
     Prices below 1e-4 are common (``perImage: 0.000002``) and are Decimals, written exactly:
     numbers written as `` 0.0000…`` are harmless when the Decimals account for every one (a
     float below 1e-4, or a string quoting such a number, makes one more). ``str(Decimal)``
-    writes a capital ``E``, so a lower-case ``e-`` is only ever a float's (or a string's)."""
-    if any(literal in data for literal in _REFUSED):
+    writes a capital ``E``, so a lower-case ``e-`` is only ever a float's (or a string's).
+
+    ``null`` is orjson's NaN or infinity as well as None: given the ``source`` it encoded (the
+    history's small event lines, whose changes are ``[null, value]`` pairs), it is looked
+    for there instead."""
+    if b"NaN" in data or b"Infinity" in data:
+        return True
+    if b"null" in data and (source is _UNWALKED or _holds_nonfinite(source)):
         return True
     if b"0.0000" in data:
-        padded = b" " + data  # a bare number at the start counts too
-        small = sum(padded.count(pattern) for pattern in _SMALL)
+        padded = after[:1] + data  # a bare number at the start counts too
+        small = sum(
+            padded.count(bytes((lead,)) + number)
+            for lead in after
+            for number in (b"0.0000", b"-0.0000")
+        )
         if small != sum(1 for text in decimals if text.startswith(("0.0000", "-0.0000"))):
             return True
     at = data.find(b"e-")
@@ -70,8 +89,41 @@ def _may_differ(data: bytes, decimals: list[str]) -> bool:
     return False
 
 
+def _holds_nonfinite(obj: Any) -> bool:
+    """Whether a NaN or an infinite float is anywhere in ``obj`` (orjson writes them as null)."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if type(value) is float:
+            if not math.isfinite(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return False
+
+
 def dumps(obj: Any) -> bytes:
     """Serialize plain data (dicts, lists, Decimals) to canonical published bytes."""
+    data = _fast(obj)
+    return _dumps_reference(obj) if data is None else data + b"\n"
+
+
+def dumps_compact(obj: Any) -> bytes:
+    """Compact published bytes (no newline): simplejson's with ``separators=(",", ":")``,
+    ``ensure_ascii=True`` and ``use_decimal`` (the history's event lines), written by orjson
+    where the two agree, as :func:`dumps` does (issue 30: a first sync of 549 models spent
+    ~20 ms in simplejson's Python encoder on them). orjson writes UTF-8 and DEL as they are
+    where simplejson escapes them: output with any byte past ``~`` is redone by simplejson."""
+    data = _fast(obj, compact=True)
+    if data is None or not data.isascii() or b"\x7f" in data:
+        return simplejson.dumps(obj, use_decimal=True, separators=(",", ":")).encode()
+    return data
+
+
+def _fast(obj: Any, *, compact: bool = False) -> bytes | None:
+    """orjson's bytes for ``obj`` (no trailing newline) where they are simplejson's, else None."""
     decimals: list[str] = []
 
     def fragment(value: Any) -> orjson.Fragment:
@@ -83,12 +135,44 @@ def dumps(obj: Any) -> bytes:
         raise TypeError(f"{type(value).__name__} is left to simplejson")
 
     try:
-        data = orjson.dumps(obj, default=fragment, option=_ORJSON_OPTIONS)
+        data = orjson.dumps(
+            obj, default=fragment, option=_COMPACT_OPTIONS if compact else _ORJSON_OPTIONS
+        )
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return _dumps_reference(obj)
-    if _may_differ(data, decimals):
-        return _dumps_reference(obj)
-    return data + b"\n"
+        return None
+    if compact:
+        return None if _may_differ(data, decimals, _AFTER_COMPACT, obj) else data
+    return None if _may_differ(data, decimals) else data
+
+
+# orjson's bytes for ``{"": [items]}``: the items sit at the depth of a list that is a value of
+# the document's top object (``current.json``'s models), already indented for it.
+_ITEMS_HEAD = b'{\n  "": [\n'
+_ITEMS_TAIL = b"\n  ]\n}"
+_ITEM_INDENT = b"    "
+
+
+def dumps_items(documents: Sequence[Any]) -> bytes:
+    """The items of a list that is a value of a published document's top object, as
+    :func:`dumps` writes them inside that document: each indented by four spaces, separated
+    by ``,\\n``, with nothing before the first or after the last (``b""`` for none).
+
+    One orjson call for the lot, not one per item (issue 30: a 549-model ``current.json`` paid
+    the call, the check for output that may differ and the re-indentation per model). Where
+    the lot's output may differ from simplejson's, every item is redone on its own by
+    :func:`dumps` (itself simplejson's bytes) and indented, so the bytes are always those of
+    the document written by :func:`dumps` in one piece."""
+    if not documents:
+        return b""
+    data = _fast({"": documents})
+    if data is not None:
+        return data[len(_ITEMS_HEAD) : -len(_ITEMS_TAIL)]
+    return b",\n".join(_ITEM_INDENT + _indented(dumps(document)) for document in documents)
+
+
+def _indented(text: bytes) -> bytes:
+    """One item's :func:`dumps` bytes (trailing newline dropped) indented one level deeper."""
+    return text[:-1].replace(b"\n", b"\n" + _ITEM_INDENT)
 
 
 def _dumps_reference(obj: Any) -> bytes:
