@@ -12,13 +12,16 @@ does compact output), about 70 ms of every 549-model sync. orjson writes the sam
 the published bytes (and the errors) stay simplejson's:
 
 - floats below 1e-4: Python writes ``1e-05``, orjson ``0.00001`` or ``1e-5``;
-- NaN and infinities: simplejson refuses them (``allow_nan`` is off), orjson writes ``null``;
+- NaN and infinities: simplejson refuses them (``allow_nan`` is off), orjson writes a float's
+  as ``null`` (a Decimal's is refused by the hook that writes Decimals);
 - anything orjson does not take as simplejson does (integers past 64 bits, non-string keys,
   subclasses of str/int/dict, dataclasses, dates): orjson raises, simplejson decides.
 
-The first two are found by a C-speed search of the output for ``0.0000``, ``null``, ``NaN``,
-``Infinity`` and a number ending in ``e-<digits>``; a string that merely contains one of them
-only costs the slower encoding. tests/test_jsonio.py checks the two encoders agree, floats included.
+The first two are found by a C-speed search of the output for ``0.0000``, ``null`` and a number
+ending in ``e-<digits>``; a string that merely contains one of them only costs the slower
+encoding. tests/test_jsonio.py checks the two encoders agree, floats included. A listing's items
+are encoded a chunk at a time (:func:`dumps_items`), the history's lines compact
+(:func:`dumps_compact`), both with the same checks (issue 30).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ _UNWALKED = object()
 # compact output ``:``, ``,`` or ``[``.
 _AFTER_INDENTED = b" "
 _AFTER_COMPACT = b":,["
+_SMALL_NUMBERS = (b"0.0000", b"-0.0000")
+_SMALL_TEXTS = ("0.0000", "-0.0000")
 _DIGITS = frozenset(b"0123456789")
 
 
@@ -67,19 +72,17 @@ def _may_differ(
 
     ``null`` is orjson's NaN or infinity as well as None: given the ``source`` it encoded (the
     history's small event lines, whose changes are ``[null, value]`` pairs), it is looked
-    for there instead."""
-    if b"NaN" in data or b"Infinity" in data:
-        return True
+    for there instead. A Decimal NaN or infinity never gets here (the hook refuses it: its
+    text would be written as it is, and simplejson refuses it), so ``NaN`` and ``Infinity``
+    in ``data`` are only ever inside strings, written alike by both."""
     if b"null" in data and (source is _UNWALKED or _holds_nonfinite(source)):
         return True
     if b"0.0000" in data:
-        padded = after[:1] + data  # a bare number at the start counts too
         small = sum(
-            padded.count(bytes((lead,)) + number)
-            for lead in after
-            for number in (b"0.0000", b"-0.0000")
+            data.count(bytes((lead,)) + number) for lead in after for number in _SMALL_NUMBERS
         )
-        if small != sum(1 for text in decimals if text.startswith(("0.0000", "-0.0000"))):
+        small += data.startswith(_SMALL_NUMBERS)  # a bare number at the start counts too
+        if small != sum(1 for text in decimals if text.startswith(_SMALL_TEXTS)):
             return True
     at = data.find(b"e-")
     while at > 0:  # ``<digit>e-<digit>``: a float's exponent (model ids have ``17b-16e-inst``)
@@ -130,8 +133,9 @@ def _fast(obj: Any, *, compact: bool = False) -> bytes | None:
     decimals: list[str] = []
 
     def fragment(value: Any) -> orjson.Fragment:
-        # orjson's hook for the types it does not encode itself: a Decimal as its exact digits.
-        if type(value) is Decimal:
+        # orjson's hook for the types it does not encode itself: a Decimal as its exact digits
+        # (a NaN or an infinity is left to simplejson, which refuses it).
+        if type(value) is Decimal and value.is_finite():
             text = str(value)
             decimals.append(text)
             return orjson.Fragment(text)
