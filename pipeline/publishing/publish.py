@@ -29,7 +29,14 @@ from pydantic.alias_generators import to_camel
 
 from pipeline.logs import redact
 from pipeline.publishing import jsonio, keys, schemas
-from pipeline.publishing.store import PreconditionFailed, Spooled, Store, StoreError, put_all
+from pipeline.publishing.store import (
+    PreconditionFailed,
+    Spooled,
+    Store,
+    StoreError,
+    put_all,
+    read_bytes,
+)
 from pipeline.records.runs import JobStatus, Manifest, ManifestEntry, Status
 
 log = logging.getLogger("pipeline.publishing.publish")
@@ -367,9 +374,9 @@ def publish_set(
     unchanged: list[str] = []
     for name, data in sorted(artifacts.items()):
         if name in REWRITE_ONLY_ON_CHANGE and name in entries:
-            old = store.get(well_known(name))
+            old = read_bytes(store, well_known(name))
             new = data.read() if isinstance(data, Spooled) else data
-            if old is not None and _content(old.data) == _content(new):
+            if old is not None and _content(old) == _content(new):
                 unchanged.append(name)
                 continue
         changed[name] = data
@@ -388,8 +395,7 @@ def publish_set(
     saved: dict[str, bytes | None] = {}
     try:
         for name in changed:
-            old_blob = store.get(well_known(name))
-            saved[name] = None if old_blob is None else old_blob.data
+            saved[name] = read_bytes(store, well_known(name))
         put_all(
             store,
             {

@@ -242,7 +242,10 @@ class PendingPut:
 
 
 def read_bytes(store: Store, key: str) -> bytes | None:
-    """The object's bytes, or None."""
+    """The object's bytes, or None (on local disk without the etag ``get`` would hash them
+    for: a 100k-model current.json is ~220 MB)."""
+    if isinstance(store, LocalStore):
+        return store.read(key)
     blob = store.get(key)
     return None if blob is None else blob.data
 
