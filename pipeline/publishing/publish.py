@@ -224,8 +224,7 @@ def changed_schemas(store: Store) -> dict[str, bytes]:
     for name in schemas.ARTIFACTS:
         key = keys.schema(name)
         data = schemas.committed(name)
-        current = store.get(key)
-        if current is None or current.data != data:
+        if read_bytes(store, key) != data:
             writes[key] = data
     return writes
 
