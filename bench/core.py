@@ -9,6 +9,7 @@ slower sync says where the time went.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import statistics
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import targets
@@ -31,8 +33,13 @@ LARGE_TARGET_S = 30.0
 LARGE_TARGET_MB = 1200.0
 
 
-def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, float]:
-    """One in-process sync into a fresh temporary store; returns stage timings in ms."""
+def run_once(
+    payload: Path,
+    now: str = "2026-08-19T00:00:00Z",
+    progress: Callable[[str, float, str], None] | None = None,
+) -> dict[str, float]:
+    """One in-process sync into a fresh temporary store; returns stage timings in ms.
+    ``progress`` is called after each stage, as the CLI's progress display is."""
     from pipeline.config import CatalogConfig
     from pipeline.publishing.store import LocalStore
     from pipeline.runs.sync import SyncRequest, sync_openrouter
@@ -48,7 +55,8 @@ def run_once(payload: Path, now: str = "2026-08-19T00:00:00Z") -> dict[str, floa
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(Path(scratch))
         started = time.perf_counter()
-        result = sync_openrouter(store, config, SyncRequest(now=parse_iso(now), from_file=payload))
+        request = SyncRequest(now=parse_iso(now), from_file=payload)
+        result = sync_openrouter(store, config, request, progress=progress)
         wall = (time.perf_counter() - started) * 1000
     if not result.published:
         raise SystemExit(f"benchmark sync failed: {result.error}")
@@ -78,17 +86,42 @@ def synthesize(count: int, target: Path) -> None:
     target.write_text(json.dumps({"data": out}))
 
 
+class StagePeaks:
+    """Each stage's own peak RSS (MB): the process's high-water mark is read and reset after
+    every stage (``/proc/self/clear_refs``), so a peak is charged to the stage that made it,
+    and the largest is the run's (issue 30: 100k models within 1.2 GB)."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+        self.before = targets.own_peak_rss_mb()  # imports and the payload read, before any stage
+        self._reset()
+
+    def __call__(self, stage: str, elapsed_ms: float, detail: str) -> None:
+        self.peaks[stage] = max(self.peaks.get(stage, 0.0), targets.own_peak_rss_mb())
+        self._reset()
+
+    def peak(self) -> float:
+        return max([self.before, targets.own_peak_rss_mb(), *self.peaks.values()])
+
+    @staticmethod
+    def _reset() -> None:
+        with contextlib.suppress(OSError):  # not Linux: the peaks are the run's so far
+            Path("/proc/self/clear_refs").write_text("5")
+
+
 def child(payload: str) -> None:
-    """Entry point of the per-size subprocess: print timings and own peak RSS as JSON."""
-    timings = run_once(Path(payload))
+    """Entry point of the per-size subprocess: print timings, own peak RSS and each stage's
+    peak as JSON."""
+    peaks = StagePeaks()
+    timings = run_once(Path(payload), progress=peaks)
     # Its own peak: ru_maxrss would carry over the parent's, which built the synthetic payload.
-    timings["peak_rss_mb"] = targets.own_peak_rss_mb()
-    print(json.dumps(timings))
+    timings["peak_rss_mb"] = peaks.peak()
+    print(json.dumps({**timings, "stage_peaks_mb": peaks.peaks}))
 
 
 def _stages(t: dict[str, float]) -> str:
     """Every stage the run report timed, in the order the sync ran them."""
-    skip = {"total", "wall", "models", "peak_rss_mb"}
+    skip = {"total", "wall", "models", "peak_rss_mb", "stage_peaks_mb"}
     return "  ".join(f"{s} {v:.0f}" for s, v in t.items() if s not in skip)
 
 
@@ -145,6 +178,11 @@ def main() -> None:
                 f"{per_model[size] * 1000:.0f} µs/model, peak RSS {t['peak_rss_mb']:.0f} MB"
             )
             print(f"    stages: {_stages(t)}")
+            peaks = t.get("stage_peaks_mb") or {}
+            print(
+                "    peak RSS per stage (MB): "
+                + "  ".join(f"{s} {v:.0f}" for s, v in peaks.items())
+            )
             if size == 100_000:
                 seconds, rss = t["total"] / 1000, t["peak_rss_mb"]
                 targets.record(

@@ -11,13 +11,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import simplejson
 from conftest import Replay, fixture_date, fixture_path, openrouter_fixtures, read_json
 
 from pipeline.cli import main
 from pipeline.config import CatalogConfig
 from pipeline.history import log as history_log
 from pipeline.history.query import History, HistoryError, moment
-from pipeline.publishing import keys, schemas
+from pipeline.publishing import jsonio, keys, schemas
 from pipeline.publishing.store import LocalStore
 from pipeline.registry import Registry
 from pipeline.runs.jobs import run_job
@@ -455,11 +456,12 @@ def test_event_lines_are_the_compact_ascii_encoders_bytes(changes: dict[str, lis
     (issue 29) and by simplejson otherwise: either way the bytes are simplejson's."""
     event = {"at": "2026-08-19T00:00:00Z", "runId": "r", "id": "a/b", "event": "changed"}
     document = {**event, "changes": changes}
-    assert history_log._event_line(document) == history_log._EVENT_ENCODER.encode(document).encode()
+    expected = simplejson.dumps(document, use_decimal=True, separators=(",", ":"), ensure_ascii=True)
+    assert jsonio.dumps_compact(document) == expected.encode()
 
 
 def test_an_event_with_a_value_json_cannot_hold_is_refused_as_before() -> None:
     document = {"at": "x", "runId": "r", "id": "a/b", "event": "changed", "changes": {}}
     document["changes"]["defaultParameters"] = [None, {"temperature": float("nan")}]
     with pytest.raises(ValueError, match="not JSON compliant"):
-        history_log._event_line(document)
+        jsonio.dumps_compact(document)

@@ -91,3 +91,98 @@ def test_real_payloads_give_simplejsons_bytes(name: str) -> None:
     document = jsonio.loads(fixture_path(name).read_bytes())
     assert jsonio.dumps(document) == reference(document)
     assert jsonio.loads_plain(jsonio.dumps(document)) == simplejson.loads(reference(document))
+
+
+# -- a listing's items in one call, compact lines (issue 30) ------------------------------
+
+
+def items_reference(documents: list[Any]) -> bytes:
+    """The items as they sit in ``{"models": documents}`` written by simplejson."""
+    whole = reference({"models": documents})
+    head, tail = b'{\n  "models": [\n', b"\n  ]\n}\n"
+    assert whole.startswith(head) and whole.endswith(tail)
+    return whole[len(head) : -len(tail)]
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [
+        [{"id": "a", "p": Decimal("0.000002")}, {"id": "b", "x": [], "y": {}}],
+        [{"id": "a", "note": "returns null"}, {"id": "b", "share": 5e-05}],  # redone one by one
+        [{"id": "a", "nested": {"list": [1, [2, {"deep": "é\n"}]]}}],
+        [{"id": "a"}, {1: "non-string key"}],  # orjson refuses the lot: one by one
+        [[], {}, "text", Decimal("1E+1"), 3],
+    ],
+)
+def test_items_give_the_bytes_they_have_in_the_whole_document(documents: list[Any]) -> None:
+    assert jsonio.dumps_items(documents) == items_reference(documents)
+
+
+def test_no_items_are_no_bytes() -> None:
+    assert jsonio.dumps_items([]) == b""
+
+
+def test_what_simplejson_refuses_is_refused_among_items() -> None:
+    with pytest.raises(ValueError):
+        jsonio.dumps_items([{"id": "a"}, {"p": Decimal("NaN")}])
+
+
+@pytest.mark.parametrize("name", openrouter_fixtures() or ["openrouter-models-2026-08-19.json"])
+def test_real_records_as_items_and_as_compact_lines(name: str) -> None:
+    """Every record of every real payload: as the items of a listing, and as compact lines."""
+    document = jsonio.loads(fixture_path(name).read_bytes())
+    # The recordings hold the list under "data", under "models", or as the document itself.
+    if isinstance(document, dict):
+        document = document["data"] if "data" in document else document["models"]
+    records = document
+    assert jsonio.dumps_items(records) == items_reference(records)
+    for record in records:
+        assert jsonio.dumps_compact(record) == compact_reference(record), record.get("id")
+
+
+def compact_reference(obj: Any) -> bytes:
+    return simplejson.dumps(obj, use_decimal=True, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("obj", EDGES, ids=[repr(e)[:30] for e in EDGES])
+def test_compact_edges_give_simplejsons_bytes(obj: Any) -> None:
+    assert jsonio.dumps_compact(obj) == compact_reference(obj)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"a": "\x7f"},  # DEL: simplejson escapes it, orjson does not
+        {"a": "é 日本 😀 \u2028"},
+        {"p": [Decimal("0.00005"), 5e-05]},
+        {"p": [Decimal("-0.00005"), Decimal("0.000001")], "q": "x,0.0000"},
+        Decimal("0.00001"),
+        5e-05,
+    ],
+)
+def test_compact_escapes_and_small_numbers_give_simplejsons_bytes(obj: Any) -> None:
+    assert jsonio.dumps_compact(obj) == compact_reference(obj)
+
+
+def test_compact_floats_of_every_magnitude_give_simplejsons_bytes() -> None:
+    rng = random.Random(30)
+    for n in range(20_000):
+        if n % 2:
+            value = struct.unpack("d", rng.randbytes(8))[0]
+        else:
+            value = rng.uniform(-1, 1) * 10 ** rng.uniform(-12, 20)
+        if math.isnan(value) or math.isinf(value):
+            continue
+        assert jsonio.dumps_compact({"x": [value, 1]}) == compact_reference({"x": [value, 1]})
+
+
+@pytest.mark.parametrize("obj", [[None, float("nan")], {"a": [None, float("-inf")]}, [None, 1.0]])
+def test_compact_null_beside_nan_is_refused_as_simplejson_refuses(obj: Any) -> None:
+    """orjson writes NaN and infinities as null: a line with null is looked through for them."""
+    try:
+        expected = compact_reference(obj)
+    except ValueError:
+        with pytest.raises(ValueError):
+            jsonio.dumps_compact(obj)
+    else:
+        assert jsonio.dumps_compact(obj) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import boto3
@@ -16,10 +17,12 @@ from pipeline.publishing.store import (
     LocalStore,
     PreconditionFailed,
     S3Store,
+    Spooled,
     Store,
     StoreError,
     open_store,
     put_all,
+    spool,
 )
 
 BUCKET = "catalog-test"
@@ -83,6 +86,55 @@ def test_put_all_failing_renames_nothing_and_cleans_up(tmp_path):
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
+def _spooled(store: Store, data: bytes) -> Spooled:
+    spooled = spool(store, "test artifact")
+    for at in range(0, len(data), 1000):
+        spooled.write(data[at : at + 1000])
+    return spooled
+
+
+BIG = b"".join(b"%06d spooled line\n" % n for n in range(100_000))  # ~2 MB
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_put_all_copies_a_spool_into_place(tmp_path, monkeypatch, kernel_copy):
+    """A spooled artifact (issue 30) lands as its bytes would, beside plain ones, under two keys,
+    whether the kernel copies it or it goes through a buffer; the spool leaves no file."""
+    if not kernel_copy:
+        monkeypatch.delattr("os.copy_file_range", raising=False)
+    store = LocalStore(tmp_path)
+    with _spooled(store, BIG) as big:
+        assert big.size == len(BIG) and big.sha256() == hashlib.sha256(BIG).hexdigest()
+        put_all(store, {"models/run/current.json": big, "models/current.json": big})
+        put_all(store, {"models/alone.json": big})
+        put_all(store, {"models/a.json": b"a", "models/b.json": big})
+    for key in ("models/run/current.json", "models/current.json", "models/alone.json"):
+        assert store.get(key).data == BIG
+    assert store.get("models/b.json").data == BIG and store.get("models/a.json").data == b"a"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name != "a.json") == [
+        "alone.json",
+        "b.json",
+        "current.json",
+        "current.json",
+    ]
+
+
+def test_put_all_hands_a_spool_to_another_store_as_bytes(tmp_path):
+    from storewrap import FaultyStore
+
+    store = FaultyStore(LocalStore(tmp_path))
+    with _spooled(store.inner, BIG) as big:
+        put_all(store, {"models/current.json": big})
+    assert store.writes == [("put", "models/current.json")]
+    assert store.get("models/current.json").data == BIG
+
+
+def test_a_spool_that_cannot_be_made_names_the_store(tmp_path):
+    (tmp_path / "file").write_bytes(b"not a folder")
+    with pytest.raises(StoreError, match="cannot write to"):
+        spool(LocalStore(tmp_path / "file" / "store"), "current.json")
+
+
 def test_local_create_only_has_exactly_one_winner(tmp_path):
     store = LocalStore(tmp_path)
     wins: list[int] = []
@@ -120,6 +172,16 @@ def test_s3_store_contract_in_process(aws_env):
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         exercise(S3Store(BUCKET, "prefix"))
+
+
+def test_s3_store_streams_a_spool(aws_env, tmp_path):
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        store = S3Store(BUCKET, "prefix")
+        with _spooled(store, BIG) as big:
+            put_all(store, {"models/a.json": big, "models/b.json": b"b"})
+        assert store.get("models/a.json").data == BIG
+        assert store.get("models/b.json").data == b"b"
 
 
 def test_sync_into_s3_in_process(aws_env, sync_file):

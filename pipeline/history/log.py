@@ -17,15 +17,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
-from itertools import chain
 from typing import Any
 
-import orjson
 import simplejson
 
 from pipeline.history import track
-from pipeline.publishing import keys, publish, schemas
+from pipeline.publishing import jsonio, keys, publish, schemas
 from pipeline.publishing.store import Store
 from pipeline.records.base import SCHEMA_VERSION
 from pipeline.records.catalog import CurrentCatalog, Redirect
@@ -45,64 +42,6 @@ def read_index(store: Store, key: str = keys.HISTORY) -> HistoryIndex | None:
     return publish.read_published(store, key, HistoryIndex, would_lose=what)
 
 
-_EVENT_ENCODER = simplejson.JSONEncoder(use_decimal=True, separators=(",", ":"), ensure_ascii=True)
-"""One compact encoder for every event line (``simplejson.dumps`` with options builds one per
-call: a first merge of the provider lists writes thousands of events)."""
-
-# orjson's compact output is this encoder's, byte for byte, for what an event holds (issue 29:
-# a first sync encodes an event per model, ~40 µs each with simplejson, ~6 µs with orjson),
-# except where checked below: those events are encoded by simplejson, as before.
-_ORJSON_OPTIONS = (
-    orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-)
-# Values orjson writes as simplejson does; a float only when finite and written without an
-# exponent (Python's repr switches to one below 1e-4 and from 1e16, orjson differently).
-_SCALARS = frozenset({str, int, bool, type(None), Decimal})
-_FLOAT_LOW, _FLOAT_HIGH = 1e-4, 1e16
-
-
-def _decimal_fragment(value: Any) -> orjson.Fragment:
-    # What ``use_decimal`` writes for a Decimal: its exact digits. Anything else orjson does
-    # not take is simplejson's to decide (the TypeError sends the event there).
-    if type(value) is Decimal:
-        return orjson.Fragment(str(value))
-    raise TypeError(f"{type(value).__name__} is left to simplejson")
-
-
-def _plain(value: Any) -> bool:
-    """Whether orjson writes ``value`` (an event's change, nested) as the encoder does."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return True
-    if kind is float:
-        number: float = value
-        return number == 0 or _FLOAT_LOW <= abs(number) < _FLOAT_HIGH  # NaN compares False
-    if kind is list:  # a change's pair, tiers: mostly scalars, checked in one C call
-        return _SCALARS.issuperset(map(type, value)) or all(map(_plain, value))
-    if kind is dict:  # default parameters, a tier
-        items = value.values()
-        return _SCALARS.issuperset(map(type, items)) or all(map(_plain, items))
-    return False
-
-
-def _event_line(document: dict[str, Any]) -> bytes:
-    """The event's compact JSON line, as ``_EVENT_ENCODER`` writes it."""
-    # Most changes are pairs of scalars: all their types are checked in one C call.
-    changes = document["changes"].values()
-    if _SCALARS.issuperset(map(type, chain.from_iterable(changes))) or all(map(_plain, changes)):
-        try:
-            data = orjson.dumps(document, default=_decimal_fragment, option=_ORJSON_OPTIONS)
-        except TypeError:  # a key not a str, an integer past 64 bits, ...
-            pass
-        else:
-            # ``ensure_ascii``: non-ASCII text, and DEL, are escaped by simplejson only.
-            if data.isascii() and b"\x7f" not in data:
-                return data
-    return _EVENT_ENCODER.encode(document).encode()
-
-
 def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
     """Each event as a compact JSON line, validated against the segment schema's definition.
 
@@ -120,7 +59,7 @@ def _events_bytes(events: Iterable[HistoryEvent]) -> list[bytes]:
             "changes": event.changes,
         }
         schemas.validate_definition("history-segment", "HistoryEvent", document)
-        lines.append(_event_line(document))
+        lines.append(jsonio.dumps_compact(document))
     return lines
 
 

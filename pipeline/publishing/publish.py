@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -29,7 +29,14 @@ from pydantic.alias_generators import to_camel
 
 from pipeline.logs import redact
 from pipeline.publishing import jsonio, keys, schemas
-from pipeline.publishing.store import PreconditionFailed, Store, StoreError, put_all
+from pipeline.publishing.store import (
+    PreconditionFailed,
+    Spooled,
+    Store,
+    StoreError,
+    put_all,
+    read_bytes,
+)
 from pipeline.records.runs import JobStatus, Manifest, ManifestEntry, Status
 
 log = logging.getLogger("pipeline.publishing.publish")
@@ -82,42 +89,99 @@ def encode_plain(name: str, document: Mapping[str, Any]) -> bytes:
     return redact.redact_bytes(data, shapes=False)
 
 
+LISTING_CHUNK = 256
+"""Items encoded (and written to a spool) together: one orjson call and one check of its output
+per chunk, not per model; a chunk of models is a few MB while it lives."""
+
+
 def encode_listing(name: str, artifact: BaseModel, field: str, item_def: str) -> bytes:
     """Like :func:`encode`, for documents dominated by one large list (``current.json``).
 
-    Each item is serialized, parsed back and validated on its own against the schema's
-    ``item_def`` definition, then spliced into the envelope. The bytes are identical to
-    :func:`encode`'s, but only one item's intermediate copies exist at a time, which keeps a
-    100k-model publish within its memory budget.
+    The items are validated and encoded a chunk at a time and spliced into the envelope
+    (:func:`listing_pieces`); the bytes are identical to :func:`encode`'s. A 100k-model
+    publish writes the pieces to a file instead (:func:`spool_listing`).
     """
+    out = bytearray()
+    for piece in listing_pieces(name, artifact, field, item_def):
+        out += piece
+    # The bytearray itself, not bytes(out): a copy would hold the whole document twice.
+    # Nothing mutates it after this, and every consumer (hashing, file and S3 writes,
+    # comparisons) takes any bytes-like object.
+    return cast("bytes", out)
+
+
+def spool_listing(
+    name: str, artifact: BaseModel, field: str, item_def: str, into: Spooled
+) -> Spooled:
+    """:func:`encode_listing`'s bytes written to ``into`` piece by piece (issue 30): the
+    encoded document, ~220 MB at 100k models, is never in memory whole."""
+    for piece in listing_pieces(name, artifact, field, item_def):
+        into.write(piece)
+    return into
+
+
+def listing_pieces(name: str, artifact: BaseModel, field: str, item_def: str) -> Iterator[bytes]:
+    """:func:`encode`'s bytes of ``artifact`` in pieces: the envelope up to its ``field`` list,
+    the list's items a chunk at a time, the rest of the envelope.
+
+    Every item is validated against the schema's ``item_def`` definition as dumped, before it
+    is encoded: what is checked is what is written (the encoder writes exactly those values,
+    a Decimal as its exact text, and jsonschema-rs reads Decimals as the numbers they are), as
+    in :func:`encode_plain`. Only one chunk's intermediate copies exist at a time.
+    """
+    pieces = _listing_pieces(name, artifact, field, item_def)
+    values = redact.remembered()
+    if not values or not getattr(artifact, field):  # an empty list: the envelope, scrubbed
+        yield from pieces
+        return
+    # The items carry only upstream data, so only remembered secrets are scrubbed (the
+    # envelope, which carries error texts, had the full scrub). Every piece ends with a
+    # newline: a secret without one never spans two pieces, so scrubbing piece by piece is
+    # scrubbing the whole. One with a newline (a raw value read with its trailing newline)
+    # is scrubbed from the document in one piece.
+    if any("\n" in value for value in values):
+        yield redact.redact_bytes(b"".join(pieces), shapes=False)
+        return
+    for piece in pieces:
+        yield redact.redact_bytes(piece, shapes=False)
+
+
+def _listing_pieces(name: str, artifact: BaseModel, field: str, item_def: str) -> Iterator[bytes]:
     items = getattr(artifact, field)
     envelope = artifact.model_copy(update={field: []})
     head = jsonio.dump_model(envelope)
     schemas.validate(name, jsonio.loads_plain(head))
-    # The envelope carries error texts (degradedReason); the items only upstream data, so they
-    # get the fast scrub of remembered values below.
+    # The envelope carries error texts (degradedReason); the items only upstream data.
     head = redact.redact_bytes(head)
     if not items:
-        return head
+        yield head
+        return
     key = f'"{to_camel(field)}": []'.encode()
     before, found, after = head.partition(key)
     if not found:
         raise schemas.SchemaViolation(f"{name}: cannot find the {field!r} list to fill in")
-    out = bytearray(before)
-    out += key[:-2] + b"[\n"
-    for index, item in enumerate(items):
-        text = jsonio.dump_model(item)
-        schemas.validate_definition(name, item_def, jsonio.loads_plain(text))
-        if index:
-            out += b",\n"
-        out += b"    " + text.rstrip(b"\n").replace(b"\n", b"\n    ")
-    out += b"\n  ]" + after
-    if redact.remembered():  # a configured secret could be quoted in the text: scrub it
-        return redact.redact_bytes(bytes(out), shapes=False)
-    # The bytearray itself, not bytes(out): a copy would hold the whole document twice at the
-    # run's memory peak (about 270 MB at 100k models). Nothing mutates it after this, and every
-    # consumer (hashing, file and S3 writes, comparisons) takes any bytes-like object.
-    return cast("bytes", out)
+    yield before + key[:-2] + b"[\n"
+    for start in range(0, len(items), LISTING_CHUNK):
+        documents = [
+            item.model_dump(mode="python", by_alias=True, exclude_none=True)
+            for item in items[start : start + LISTING_CHUNK]
+        ]
+        for document in documents:
+            _validate_item(name, item_def, document)
+        last = start + LISTING_CHUNK >= len(items)
+        yield jsonio.dumps_items(documents) + (b"\n" if last else b",\n")
+        del documents
+    yield b"  ]" + after
+
+
+def _validate_item(name: str, item_def: str, document: Mapping[str, Any]) -> None:
+    """Validate one item as dumped; a violation is reported as before, from its published
+    bytes parsed back (the message then quotes the values as a reader would see them)."""
+    try:
+        schemas.validate_definition(name, item_def, document)
+    except schemas.SchemaViolation:
+        schemas.validate_definition(name, item_def, jsonio.loads_plain(jsonio.dumps(document)))
+        raise
 
 
 class UnreadableArtifact(Exception):
@@ -149,16 +213,20 @@ def read_published(store: Store, key: str, model: type[M], *, would_lose: str) -
 
 def publish_schemas(store: Store, also: Mapping[str, bytes] | None = None) -> None:
     """Publish every artifact schema (rewritten only when it changed), together with the
-    unconditional writes ``also`` (a sync's raw snapshot): one batch, so a local store waits
-    for their fsyncs once (``put_all``)."""
-    writes = dict(also or {})
+    unconditional writes ``also``: one batch, so a local store waits for their fsyncs once
+    (``put_all``)."""
+    put_all(store, {**(also or {}), **changed_schemas(store)})
+
+
+def changed_schemas(store: Store) -> dict[str, bytes]:
+    """``{key: bytes}`` of every artifact schema the store does not hold as committed."""
+    writes: dict[str, bytes] = {}
     for name in schemas.ARTIFACTS:
         key = keys.schema(name)
         data = schemas.committed(name)
-        current = store.get(key)
-        if current is None or current.data != data:
+        if read_bytes(store, key) != data:
             writes[key] = data
-    put_all(store, writes)
+    return writes
 
 
 def read_status(store: Store) -> Status | None:
@@ -224,8 +292,10 @@ def artifact_name(key: str) -> str:
     return name
 
 
-def sha256(data: bytes) -> str:
+def sha256(data: bytes | Spooled) -> str:
     """Hex SHA-256, as recorded in the manifest."""
+    if isinstance(data, Spooled):
+        return data.sha256()
     return hashlib.sha256(data).hexdigest()
 
 
@@ -273,11 +343,13 @@ def publish_set(
     store: Store,
     run_id: str,
     generated_at: str,
-    artifacts: Mapping[str, bytes],
+    artifacts: Mapping[str, bytes | Spooled],
     *,
     based_on: str | LatestMarker | None = LATEST,
+    also: Mapping[str, bytes] | None = None,
 ) -> Published:
-    """Commit ``artifacts`` ({name: validated bytes}) as run ``run_id``'s published set.
+    """Commit ``artifacts`` ({name: validated bytes, or a spool of them}) as run ``run_id``'s
+    published set.
 
     ``based_on`` is the etag of the manifest the run read its previous state under (None: the
     store had none); when another set was committed since, the run built on stale state and
@@ -285,6 +357,9 @@ def publish_set(
     keep their manifest entry (and the run that produced them). Raises PublishConflict when
     another manifest was committed meanwhile, PublishError or StoreError when a write failed;
     either way the well-known files are put back.
+
+    ``also`` ({key: bytes}: the schemas that changed) is written unconditionally with the
+    set's files, in the same batch, even when the set itself is unchanged.
     """
     before = read_manifest(store)
     if not isinstance(based_on, LatestMarker) and (before[1] if before else None) != based_on:
@@ -294,32 +369,40 @@ def publish_set(
             "read its previous state; nothing of this run was written"
         )
     entries: dict[str, ManifestEntry] = dict(before[0].artifacts) if before else {}
-    changed: dict[str, bytes] = {}
+    changed: dict[str, bytes | Spooled] = {}
     unchanged: list[str] = []
     for name, data in sorted(artifacts.items()):
         if name in REWRITE_ONLY_ON_CHANGE and name in entries:
-            old = store.get(well_known(name))
-            if old is not None and _content(old.data) == _content(data):
+            old = read_bytes(store, well_known(name))
+            new = data.read() if isinstance(data, Spooled) else data
+            if old is not None and _content(old) == _content(new):
                 unchanged.append(name)
                 continue
         changed[name] = data
 
     if not changed and before is not None:
+        put_all(store, also or {})
         return Published(before[0], [], unchanged)  # nothing new: the committed set stands
 
-    # 1. Immutable per-run copies: nothing a reader looks at changes yet. (``put_all``
-    # overlaps the fsyncs of a local store's files; each file is still durable before it is
-    # renamed into place, and all of them before the manifest names them.)
-    put_all(store, {keys.openrouter_run_copy(run_id, name): data for name, data in changed.items()})
-
-    # 2. Well-known copies, remembering what they replace; 3. the manifest, written last and
-    # on its own, so it never lands before the files it vouches for.
+    # 1. Immutable per-run copies, then 2. the well-known copies (remembering what they
+    # replace), in one batch: ``put_all`` renames a local store's files in this order once
+    # every one of them is durable (their fsyncs overlapped, issue 29), so nothing a reader
+    # looks at changes before the per-run copies are in place; 3. the manifest, written last
+    # and on its own, so it never lands before the files it vouches for. Until it lands the
+    # committed manifest names the previous run's copies, which ``repair`` puts back over
+    # well-known files a killed run left.
     saved: dict[str, bytes | None] = {}
     try:
         for name in changed:
-            old_blob = store.get(well_known(name))
-            saved[name] = None if old_blob is None else old_blob.data
-        put_all(store, {well_known(name): data for name, data in changed.items()})
+            saved[name] = read_bytes(store, well_known(name))
+        put_all(
+            store,
+            {
+                **(also or {}),
+                **{keys.openrouter_run_copy(run_id, name): data for name, data in changed.items()},
+                **{well_known(name): data for name, data in changed.items()},
+            },
+        )
         for name, data in changed.items():
             entries[name] = ManifestEntry(
                 key=keys.openrouter_run_copy(run_id, name), sha256=sha256(data), run_id=run_id

@@ -9,11 +9,12 @@ support the conditional writes the run lease and the manifest rely on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol, cast, runtime_checkable
 from urllib.parse import urlparse
 
 from pipeline.inputs import read_input
@@ -106,22 +107,145 @@ class Store(Protocol):
         ...
 
 
-def put_all(store: Store, items: Mapping[str, bytes]) -> None:
+def put_all(store: Store, items: Mapping[str, bytes | Spooled]) -> None:
     """Write every ``{key: bytes}`` of ``items`` unconditionally, each atomically (old or new
     bytes, never torn), in no promised order: a caller that needs one object to land after
     the others (a manifest) writes that one apart, afterwards.
 
     A local store overlaps the writes' fsyncs (``LocalStore.put_many``); any other store
-    (S3, a test's wrapper) gets one ``put`` after the other, as before."""
+    (S3, a test's wrapper) gets one ``put`` after the other, as before. A :class:`Spooled`
+    value is copied from its file: by the kernel into a local store, streamed to S3; another
+    store is handed its bytes."""
     if isinstance(store, LocalStore):
         store.put_many(items)
         return
     for key, data in items.items():
-        store.put(key, data)
+        if isinstance(data, Spooled) and isinstance(store, S3Store):
+            store.put_spooled(key, data)
+        else:
+            store.put(key, data.read() if isinstance(data, Spooled) else data)
+
+
+class Spooled:
+    """An object's bytes in an unnamed temporary file, written piece by piece (issue 30).
+
+    A 100k-model ``current.json`` is ~220 MB: a run that encodes it into a spool never holds
+    it in memory whole, and ``put_all`` copies it into place. Its SHA-256 and size are taken
+    as it is written. Close it (or use it as a context manager) when it is published; the
+    file has no name, so nothing is left behind even by a killed run.
+    """
+
+    def __init__(self, directory: Path | None, label: str) -> None:
+        import hashlib
+        import tempfile  # imported on use: the reader imports this module (issue 29)
+
+        self.label = label
+        """What the spool is for, in errors (the store's URI)."""
+        self.size = 0
+        self._hash = hashlib.sha256()
+        try:
+            # Closed by close(), however the run ends (it has no name to leave behind).
+            self._file = tempfile.TemporaryFile(dir=directory, prefix=".spool-")  # noqa: SIM115
+        except OSError as exc:
+            raise StoreError(f"cannot make a temporary file for {label}: {exc.strerror}") from exc
+
+    def __enter__(self) -> Spooled:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write a temporary file for {self.label}: {exc.strerror}"
+            ) from exc
+        self._hash.update(data)
+        self.size += len(data)
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of everything written."""
+        return self._hash.hexdigest()
+
+    def fileno(self) -> int:
+        """The file's descriptor, everything written flushed to it."""
+        self._file.flush()
+        return self._file.fileno()
+
+    def reader(self) -> IO[bytes]:
+        """The file, flushed and rewound, to be read from the start (an S3 upload)."""
+        self._file.flush()
+        self._file.seek(0)
+        return self._file
+
+    def read(self) -> bytes:
+        """Every byte written, in memory (for stores that take only bytes)."""
+        return self.reader().read()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def spool(store: Store, label: str) -> Spooled:
+    """A :class:`Spooled` for an object of ``store``: in a local store's directory (the same
+    file system, where copying it into place can share its blocks), else in the temp dir."""
+    directory: Path | None = None
+    if isinstance(store, LocalStore):
+        directory = store.root
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot write to {store.uri}: {exc.strerror or exc}") from exc
+    return Spooled(directory, f"{label} in {store.uri}")
+
+
+class PendingPut:
+    """One unconditional ``put`` on a thread of its own, started at once (issue 30): a write
+    mostly waits on the disk or the network with the GIL released, so the caller works on
+    meanwhile (a sync's raw snapshot, written while the stages run). ``wait`` returns when it
+    is done and raises its error; leaving the ``with`` block waits for it in any case (and
+    raises its error unless another is on its way out). The thread holds the only reference
+    to the bytes the caller may drop: they are let go as soon as they are written."""
+
+    def __init__(self, store: Store, key: str, data: bytes) -> None:
+        import threading  # imported on use: the reader imports this module (issue 29)
+
+        self.key = key
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._put, args=(store, key, data), name=f"put {key}", daemon=False
+        )
+        self._thread.start()
+
+    def _put(self, store: Store, key: str, data: bytes) -> None:
+        try:
+            store.put(key, data)
+        except BaseException as exc:  # handed to wait(), in the caller's thread
+            self._error = exc
+
+    def wait(self) -> None:
+        """Wait for the write; raise what it raised (a StoreError naming the key)."""
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __enter__(self) -> PendingPut:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._thread.join()
+        if kind is None:  # an error of the caller's on its way out wins over the write's
+            self.wait()
 
 
 def read_bytes(store: Store, key: str) -> bytes | None:
-    """The object's bytes, or None."""
+    """The object's bytes, or None (on local disk without the etag ``get`` would hash them
+    for: a 100k-model current.json is ~220 MB)."""
+    if isinstance(store, LocalStore):
+        return store.read(key)
     blob = store.get(key)
     return None if blob is None else blob.data
 
@@ -234,7 +358,7 @@ class LocalStore:
             self._write_atomic(path, key, data)
         return _etag(data)
 
-    def put_many(self, items: Mapping[str, bytes]) -> None:
+    def put_many(self, items: Mapping[str, bytes | Spooled]) -> None:
         """Write several objects unconditionally, each as ``put`` would, with the fsyncs
         overlapped (issue 29).
 
@@ -247,9 +371,9 @@ class LocalStore:
         leaves each key with its old bytes or its new ones, never a torn file; the temp files
         a crash leaves behind are dot-files, which ``list`` never shows. On a failure the temp
         files not yet renamed are removed and StoreError names the key."""
-        if len(items) < 2:
+        if len(items) < 2 and not any(isinstance(data, Spooled) for data in items.values()):
             for key, data in items.items():
-                self.put(key, data)
+                self.put(key, cast("bytes", data))
             return
         from concurrent.futures import ThreadPoolExecutor  # on use: the reader imports this
 
@@ -263,7 +387,10 @@ class LocalStore:
                     fd, temp = _temp_file(path)
                     staged.append((key, path, fd, Path(temp)))
                     os.fchmod(fd, file_mode())
-                    _write_all(fd, data)
+                    if isinstance(data, Spooled):
+                        _copy_into(fd, data)
+                    else:
+                        _write_all(fd, data)
                 key = ", ".join(k for k, _, _, _ in staged)  # which one failed is not told
                 with ThreadPoolExecutor(max_workers=min(8, len(staged))) as pool:
                     list(pool.map(os.fsync, [fd for _, _, fd, _ in staged]))
@@ -328,6 +455,32 @@ def _temp_file(path: Path) -> tuple[int, str]:
     import tempfile  # imported on use: the reader imports this module (issue 29)
 
     return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _copy_into(fd: int, source: Spooled) -> None:
+    """``source``'s bytes written to ``fd``: copied by the kernel (``copy_file_range``, which a
+    file system with reflinks does without copying), else through a buffer."""
+    src = source.fileno()
+    offset = 0
+    copy = getattr(os, "copy_file_range", None)
+    while copy is not None and offset < source.size:
+        try:
+            copied = copy(src, fd, source.size - offset, offset)
+        except OSError:  # across file systems on an older kernel, or not supported: buffer
+            break
+        if not copied:
+            break
+        offset += copied
+    while offset < source.size:
+        chunk = os.pread(src, min(COPY_BUFFER, source.size - offset), offset)
+        if not chunk:
+            raise OSError(errno.EIO, f"{source.label}: the temporary file ended early")
+        _write_all(fd, chunk)
+        offset += len(chunk)
+
+
+COPY_BUFFER = 1 << 20
+"""Bytes copied at a time where the kernel cannot copy a spool by itself."""
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -433,6 +586,18 @@ class S3Store:
                 Body=data,
                 ContentType=content_type,
                 **extra,
+            )
+        except Exception as exc:
+            raise self._fail("write", key, exc) from exc
+        return str(response["ETag"]).strip('"')
+
+    def put_spooled(
+        self, key: str, data: Spooled, *, content_type: str = "application/json"
+    ) -> str:
+        """``put`` of a spool's bytes, streamed from its file (one PUT, atomic as ``put``)."""
+        try:
+            response = self._client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data.reader(), ContentType=content_type
             )
         except Exception as exc:
             raise self._fail("write", key, exc) from exc

@@ -25,7 +25,7 @@ import httpx
 from pipeline.config import CatalogConfig
 from pipeline.inputs import read_input
 from pipeline.publishing import keys, publish
-from pipeline.publishing.store import Store, StoreError
+from pipeline.publishing.store import PendingPut, Store, StoreError
 from pipeline.records import payloads
 from pipeline.records.catalog import CurrentCatalog
 from pipeline.runs import law_check
@@ -195,33 +195,39 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
     if guard is not None:
         run.warnings.append(f"published with --force although {guard}")
 
-    # -- the stages: capabilities → aliases → lifecycle → assemble → offers → redirects ----
     run_id = make_run_id(now, raw)
     raw_key = keys.openrouter_raw(now)
-    built = build_catalog(
-        run,
-        store,
-        config,
-        normalized,
-        input_count=input_count,
-        previous=previous,
-        previous_deprecations=previous_deprecations,
-        run_id=run_id,
-        raw_key=raw_key,
-        transport=transport,
-        sleep=sleep,
-    )
-    catalog, deprecated_doc = built.catalog, built.deprecations
-    # The records now hold everything publish needs; drop the stage inputs (raw benchmark
-    # blobs, evidence strings) before the curate and publish stages allocate their output.
-    normalized.clear()
     # The raw snapshot records what upstream served this hour, whatever becomes of the rest of
-    # the publish; writing it first lets a 100k-model run drop the payload before the output
-    # is built.
-    with run.stage("raw", lambda: raw_key):
-        store.put(raw_key, raw)
-    # Nothing reads the payload's bytes after this (the laws read its records, packed).
-    raw = None
+    # the publish. It is written on a thread of its own while the stages run (issue 30: the
+    # write mostly waits on the disk, with the GIL released), and that thread holds the only
+    # reference to the payload's bytes, let go once written: nothing else reads them (the
+    # laws read its records, packed), and a 100k-model run builds its records without them.
+    # Each input below is let go as soon as its last reader is done (docs/sync.md, "Memory
+    # at scale").
+    with PendingPut(store, raw_key, raw) as snapshot:
+        raw = None
+        # -- the stages: capabilities → aliases → lifecycle → assemble → offers → redirects
+        built = build_catalog(
+            run,
+            store,
+            config,
+            normalized,
+            input_count=input_count,
+            previous=previous,
+            previous_deprecations=previous_deprecations,
+            run_id=run_id,
+            raw_key=raw_key,
+            transport=transport,
+            sleep=sleep,
+        )
+        catalog, deprecated_doc = built.catalog, built.deprecations
+        # The records now hold everything publish needs; drop the stage inputs (raw benchmark
+        # blobs, evidence strings) before the curate and publish stages allocate their output.
+        normalized.clear()
+        # The snapshot is in the store before the laws read it and the history writes its
+        # segments, as when it was written here (a failed write fails the run here, as then).
+        with run.stage("raw", lambda: raw_key):
+            snapshot.wait()
     # The laws over what is about to be published; recorded, never blocking (issue 26).
     with run.stage("laws", lambda: f"{built.counts[law_check.COUNT]} violations"):
         _hold_laws(run, store, request, built, raw_records)
@@ -241,6 +247,8 @@ def _sync_openrouter(  # noqa: PLR0917 - the public function's arguments, passed
             removed=built.removed,
         )
     )
+    # The previous catalog (as large as this one) was last read by the history.
+    del previous, previous_deprecations
     return publish_catalog(
         store,
         run,

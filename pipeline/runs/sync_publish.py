@@ -17,7 +17,7 @@ from datetime import timedelta
 from pipeline.config import CatalogConfig, ConfigError, curation_config
 from pipeline.publishing import keys, publish
 from pipeline.publishing.schemas import SchemaViolation
-from pipeline.publishing.store import Store, StoreError
+from pipeline.publishing.store import Spooled, Store, StoreError, spool
 from pipeline.records.base import Outcome
 from pipeline.records.catalog import CurrentCatalog, Deprecations
 from pipeline.records.curated import CuratedCatalog
@@ -122,21 +122,33 @@ def publish_catalog(
     extra: dict[str, bytes] | None = None,
 ) -> SyncResult:
     try:
-        with run.stage("publish", lambda: f"{catalog.count} models"):
-            current_bytes = publish.encode_listing("current", catalog, "models", "ModelRecord")
+        with (
+            run.stage("publish", lambda: f"{catalog.count} models"),
+            spool(store, keys.CURRENT) as current,
+        ):
+            # current.json is encoded into a temporary file, a chunk of models at a time, and
+            # copied into place from there: at 100k models it is ~220 MB (issue 30).
+            publish.spool_listing("current", catalog, "models", "ModelRecord", current)
             # Every artifact is encoded (validated) before anything is written; deprecations
             # is None on the embedded-fallback path (the published one stays in the set).
-            artifacts = {"current": current_bytes, **run.artifacts}
+            artifacts: dict[str, bytes | Spooled] = {"current": current, **run.artifacts}
             if deprecations_doc is not None:
                 artifacts["deprecations"] = publish.encode("deprecations", deprecations_doc)
             for key, data in (extra or {}).items():  # already validated (curated.json)
                 artifacts[publish.artifact_name(key)] = data
-            # The raw snapshot first, with any schema that changed.
-            snapshot = {raw_key: raw} if raw is not None and raw_key is not None else None
-            publish.publish_schemas(store, also=snapshot)
+            # The raw snapshot (when not written yet) and any schema that changed go with the
+            # set's files, in one batch.
+            also = publish.changed_schemas(store)
+            if raw is not None and raw_key is not None:
+                also[raw_key] = raw
             # current.json, curated.json, deprecations.json and manifest.json, as one set.
             committed = publish.publish_set(
-                store, catalog.run_id, catalog.generated_at, artifacts, based_on=run.based_on
+                store,
+                catalog.run_id,
+                catalog.generated_at,
+                artifacts,
+                based_on=run.based_on,
+                also=also,
             )
             run.details["published"] = {
                 "written": committed.written,
