@@ -456,7 +456,9 @@ def test_event_lines_are_the_compact_ascii_encoders_bytes(changes: dict[str, lis
     (issue 29) and by simplejson otherwise: either way the bytes are simplejson's."""
     event = {"at": "2026-08-19T00:00:00Z", "runId": "r", "id": "a/b", "event": "changed"}
     document = {**event, "changes": changes}
-    expected = simplejson.dumps(document, use_decimal=True, separators=(",", ":"), ensure_ascii=True)
+    expected = simplejson.dumps(
+        document, use_decimal=True, separators=(",", ":"), ensure_ascii=True
+    )
     assert jsonio.dumps_compact(document) == expected.encode()
 
 

@@ -6,6 +6,7 @@ same bytes, or the same error, for anything it is handed, floats and Decimals in
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import struct
@@ -186,3 +187,22 @@ def test_compact_null_beside_nan_is_refused_as_simplejson_refuses(obj: Any) -> N
             jsonio.dumps_compact(obj)
     else:
         assert jsonio.dumps_compact(obj) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"maxContext": 123456789012345678901234567890}',
+        "[18446744073709551616, 1.5]",
+        '{"a": [1, -9223372036854775809]}',
+        '{"ok": 9223372036854775807, "id": "v1/1234567890123456789012"}',
+    ],
+)
+def test_loads_plain_keeps_integers_past_64_bits_whole(text: str) -> None:
+    """orjson reads an integer past 64 bits as a float; loads_plain must give simplejson's
+    values (a whole int), from bytes and from text."""
+    expected = simplejson.loads(text)
+    for data in (text, text.encode()):
+        parsed = jsonio.loads_plain(data)
+        assert parsed == expected
+        assert json.dumps(parsed) == json.dumps(expected)

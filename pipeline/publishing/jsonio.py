@@ -198,12 +198,40 @@ def loads(data: bytes | str) -> Any:
     return simplejson.loads(data, use_decimal=True)
 
 
+def _digit_runs() -> bytes:
+    """A ``bytes.translate`` table for finding long integer literals: the digits to ``0``, the
+    bytes a JSON number can follow (``[``, ``,``, ``:``, whitespace) and its sign to ``x``,
+    every other byte to ``a``. An integer literal of 19 or more digits then reads as ``x`` and
+    19 zeros; digits inside a string after a letter, a slash or a point (a price's decimals,
+    an URL's status id) do not."""
+    table = bytearray(b"a" * 256)
+    table[ord("0") : ord("9") + 1] = b"0" * 10
+    for before in b"[,: \t\n\r-":
+        table[before] = ord("x")
+    return bytes(table)
+
+
+_DIGIT_RUNS = _digit_runs()
+_LONG_INTEGER = b"x" + b"0" * 19
+
+
+def has_long_integer(raw: bytes) -> bool:
+    """Whether ``raw`` may hold an integer literal past 64 bits, which orjson reads as a float
+    where simplejson and ijson keep it whole (it errs towards True: a string holding 19 digits
+    after a space counts too)."""
+    return _LONG_INTEGER in raw.translate(_DIGIT_RUNS)
+
+
 def loads_plain(data: bytes | str) -> Any:
     """Parse JSON with floats (for schema validation and readers that do not need exactness).
 
     orjson parses in C what simplejson parses in Python for the published documents; what it
-    refuses (NaN, integers past 64 bits, nesting past 1024 levels...) is parsed, or refused
-    with its error, by simplejson as before."""
+    refuses (NaN, nesting past 1024 levels...) is parsed, or refused with its error, by
+    simplejson as before, and so is a document that may hold an integer past 64 bits (orjson
+    would read it as a float)."""
+    raw = data.encode() if isinstance(data, str) else data
+    if has_long_integer(raw):
+        return simplejson.loads(data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -26,6 +26,7 @@ import ijson
 import orjson
 
 from pipeline.config import OpenRouterConfig
+from pipeline.publishing import jsonio
 from pipeline.records.payloads import OpenRouterModel, PayloadError
 from pipeline.sources.bounds import DEFAULT_MAX_DEPTH, check_depth
 from pipeline.sources.http import FetchError, RetryPolicy, get_with_retries, make_client
@@ -67,23 +68,6 @@ list, against ~40 ms item by item with ijson; issue 30); larger ones are streame
 100k-model payload (~164 MB) never exists as one big list of dicts."""
 
 
-def _digit_runs() -> bytes:
-    """A ``bytes.translate`` table for finding long integer literals: the digits to ``0``, the
-    bytes a JSON number can follow (``[``, ``,``, ``:``, whitespace) and its sign to ``x``,
-    every other byte to ``a``. An integer literal of 19 or more digits then reads as ``x`` and
-    19 zeros; digits inside a string after a letter, a slash or a point (a price's decimals,
-    an URL's status id) do not."""
-    table = bytearray(b"a" * 256)
-    table[ord("0") : ord("9") + 1] = b"0" * 10
-    for before in b"[,: \t\n\r-":
-        table[before] = ord("x")
-    return bytes(table)
-
-
-_DIGIT_RUNS = _digit_runs()
-_LONG_INTEGER = b"x" + b"0" * 19
-
-
 def _parse_whole(raw: bytes, prefix: str) -> list[Any] | None:
     """The model list under ``prefix``, parsed by orjson in one piece, when that gives exactly
     the items ``_stream`` would give; None when it might not (then the payload is streamed).
@@ -98,7 +82,7 @@ def _parse_whole(raw: bytes, prefix: str) -> list[Any] | None:
     - anything orjson refuses (truncated or invalid JSON, lone surrogates, 1e400): the stream
       then fails, or reads on, exactly where it did before.
     """
-    if _LONG_INTEGER in raw.translate(_DIGIT_RUNS):
+    if jsonio.has_long_integer(raw):
         return None
     key = prefix.removesuffix(".item") if prefix != "item" else None
     if key is not None and _spelled(key, raw) != 1:
