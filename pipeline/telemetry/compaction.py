@@ -16,12 +16,13 @@ consumer names were self-declared on one shared token, so they never counted as 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.publishing import jsonio
 from pipeline.publishing.store import LocalStore, Store
 from pipeline.telemetry import columnar
 from pipeline.telemetry.events import OUTCOME_INDEX
@@ -159,8 +160,36 @@ def encode_daily(stamp: str, cells: dict[SeriesKey, Cell], judged: Judged) -> by
     return encode_rows("daily", stamp, "compaction", rows, {"judged": judged_rows})
 
 
-Tallies = dict[str, dict[str, dict[str, tuple[int, int]]]]
+Tallies = Mapping[str, Mapping[str, Mapping[str, tuple[int, int]]]]
 """model → capability → identity → (ok, capability_error) over a window (what votes count)."""
+
+
+class PackedTallies(Mapping[str, dict[str, dict[str, tuple[int, int]]]]):
+    """``Tallies`` as DuckDB sums and packs them: one JSON text per model, ``{capability:
+    {identity: [ok, capability_error]}}``, parsed when that model is looked up.
+
+    A dense week holds 1.2M identity × model × capability counts: built as tuples in nested
+    dicts they took ~220 MB and seconds of the daily job, though only the models of the
+    catalog are ever decided (``votes.decide``, which needs each voter's counts: the verdict
+    of every voter is published). Packed, they are one string per model (~27 MB)."""
+
+    def __init__(self, packed: dict[str, str], counts: int = 0) -> None:
+        self._packed = packed
+        self.counts = counts
+        """How many identity × model × capability counts are packed."""
+
+    def __getitem__(self, model: str) -> dict[str, dict[str, tuple[int, int]]]:
+        per_capability: dict[str, dict[str, list[int]]] = jsonio.loads_plain(self._packed[model])
+        return {
+            capability: {identity: (ok, failed) for identity, (ok, failed) in by_identity.items()}
+            for capability, by_identity in per_capability.items()
+        }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
 
 
 @dataclass
@@ -522,23 +551,36 @@ class _Job:
                 per_model[row[1]] = columnar.cell_of(row, 2)
         return out
 
-    def tallies(self, paths: list[Path]) -> Tallies:
-        """model → capability → identity → (ok, capability_error) over ``paths``."""
-        out: Tallies = {}
+    def tallies(self, paths: list[Path]) -> PackedTallies:
+        """model → capability → identity → (ok, capability_error) over ``paths``, summed and
+        packed per model by DuckDB (no Python object per count)."""
         if not paths:
-            return out
+            return PackedTallies({})
+        judged = (
+            "SELECT model, capability, identity, SUM(ok)::BIGINT AS ok, "
+            "SUM(capability_error)::BIGINT AS failed FROM read_parquet({files}) "
+            "GROUP BY model, capability, identity "
+            "HAVING SUM(ok) <> 0 OR SUM(capability_error) <> 0"
+        )
+        # Lists unordered (an ordered list aggregate keeps every row in memory, past the
+        # connection's cap on a dense week): identities are keys, ``decide`` sorts them.
+        per_capability = (
+            "SELECT model, capability, count(*) AS voters, "
+            f"map_from_entries(list((identity, [ok, failed]))) AS counts FROM ({judged}) "
+            "GROUP BY model, capability"
+        )
         cursor = self._run(
-            "SELECT model, capability, identity, SUM(ok)::BIGINT, SUM(capability_error)::BIGINT "
-            "FROM read_parquet({files}) GROUP BY model, capability, identity "
-            "HAVING SUM(ok) <> 0 OR SUM(capability_error) <> 0",
+            "SELECT model, to_json(map_from_entries(list((capability, counts))))::VARCHAR, "
+            f"SUM(voters)::BIGINT FROM ({per_capability}) GROUP BY model",
             paths,
         )
-        identities: dict[str, str] = {}  # one string per identity, not one per row
+        packed: dict[str, str] = {}
+        counts = 0
         while cursor is not None and (batch := cursor.fetchmany(10_000)):
-            for model, cap, identity, ok, failed in batch:
-                who = identities.setdefault(identity, identity)
-                out.setdefault(model, {}).setdefault(cap, {})[who] = (ok, failed)
-        return out
+            for model, text, voters in batch:
+                packed[model] = text
+                counts += voters
+        return PackedTallies(packed, counts)
 
     def _run(self, template: str, paths: list[Path]) -> Any:
         """A cursor over ``template`` run on ``paths``; when a file's data pages do not decode
@@ -583,6 +625,7 @@ def iter_recent(
 __all__ = [
     "Judged",
     "Loaded",
+    "PackedTallies",
     "Tallies",
     "Windows",
     "encode_daily",

@@ -29,7 +29,7 @@ from pipeline.records.telemetry import (
     TelemetryStats,
     TelemetryWindow,
 )
-from pipeline.telemetry.compaction import Judged, Loaded, Tallies, load_windows, widen
+from pipeline.telemetry.compaction import Judged, Loaded, load_windows, widen
 from pipeline.telemetry.events import CAPABILITIES, OUTCOME_INDEX, OUTCOMES
 from pipeline.telemetry.rollup import BOUNDS_MS, LEGACY_IDENTITY, Cell, SeriesKey
 from pipeline.telemetry.votes import Decision, decide, wilson_lower
@@ -131,7 +131,9 @@ def window_cells(
     return out
 
 
-def window_tallies(judged: Mapping[int, Judged], first_day: int) -> Tallies:
+def window_tallies(
+    judged: Mapping[int, Judged], first_day: int
+) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
     """Each identity's judged calls per model and capability over the days from
     ``first_day`` on (what the votes count)."""
     sums: dict[SeriesKey, list[int]] = {}
@@ -145,7 +147,7 @@ def window_tallies(judged: Mapping[int, Judged], first_day: int) -> Tallies:
             else:
                 mine[0] += ok
                 mine[1] += failed
-    out: Tallies = {}
+    out: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
     for (identity, model, capability), (ok, failed) in sums.items():
         out.setdefault(model, {}).setdefault(capability, {})[identity] = (ok, failed)
     return out
@@ -247,6 +249,19 @@ def document_of(
         models=models,
     )
     return Aggregated(document, windows)
+
+
+def encode_document(document: TelemetryDocument) -> bytes:
+    """telemetry.json's published bytes, as ``publish.encode`` writes them, encoded and
+    validated model by model (``publish.encode_listing``): the whole document dumped to
+    plain data and parsed back in one piece held three copies of it at once (a dense day's
+    98 MB document took the job past 1 GB). The envelope is checked against the schema, each
+    model against its definition, and the whole text scrubbed as ``encode`` scrubs it."""
+    from pipeline.logs import redact
+    from pipeline.publishing import publish
+
+    data = publish.encode_listing("telemetry", document, "models", "ModelTelemetry")
+    return redact.redact_bytes(data)
 
 
 def capability_check(cell: Cell, decision: Decision | None = None) -> CapabilityCheck:
