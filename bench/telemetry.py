@@ -32,14 +32,14 @@ from pathlib import Path
 
 from bench import targets
 from pipeline.config import TelemetryConfig
-from pipeline.publishing import publish
 from pipeline.publishing.store import LocalStore
+from pipeline.runs.context import batch_gc
 from pipeline.telemetry import columnar
 from pipeline.telemetry.compaction import load_windows
 from pipeline.telemetry.events import CAPABILITIES, OUTCOMES, Rejected
 from pipeline.telemetry.intake import Intake
 from pipeline.telemetry.rollup import BUCKETS, DAILY, HOURLY, day_key, hour_key
-from pipeline.telemetry.verify import document_of
+from pipeline.telemetry.verify import document_of, encode_document
 
 MODELS = 10_000
 CONSUMERS = 20
@@ -198,9 +198,11 @@ def generate(root: Path, *, open_rows_per_hour: int = 2_000) -> dict[str, float]
     return out
 
 
+@batch_gc
 def run_job(root: Path) -> dict[str, float]:
     """What the daily job does with the rollups: compaction of the closed day, both windows
-    and the votes' tallies (``load_windows``), then telemetry.json built and validated."""
+    and the votes' tallies (``load_windows``), then telemetry.json built and validated (as
+    ``runs.curated_sync`` does it, the cyclic collector paused)."""
     config = TelemetryConfig()
     out: dict[str, float] = {}
     started = time.perf_counter()
@@ -219,11 +221,11 @@ def run_job(root: Path) -> dict[str, float]:
     aggregated = document_of(named, now=NOW, run_id="bench", config=config, known=_ids())
     out["document_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    data = publish.encode("telemetry", aggregated.document)
+    data = encode_document(aggregated.document)
     out["encode_validate_s"] = time.perf_counter() - started
     out["telemetry_json_mb"] = len(data) / 1e6
     out["models"] = float(aggregated.document.count)
-    out["voters"] = float(sum(len(i) for c in windows.tallies.values() for i in c.values()))
+    out["voters"] = float(getattr(windows.tallies, "counts", 0))
     out["peak_rss_mb"] = targets.own_peak_rss_mb()
     return out
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -27,8 +28,8 @@ from pipeline.telemetry import otel
 from pipeline.telemetry.compaction import load_days
 from pipeline.telemetry.events import Event, Rejected, build_event
 from pipeline.telemetry.intake import Intake
-from pipeline.telemetry.rollup import DAILY, HOURLY, Cell, Rollups, decode_any
-from pipeline.telemetry.verify import percentile, verification_for, wilson_lower
+from pipeline.telemetry.rollup import BOUNDS_MS, DAILY, HOURLY, Cell, Rollups, decode_any
+from pipeline.telemetry.verify import percentile, stats_of, verification_for, wilson_lower
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -44,6 +45,37 @@ def test_wilson_lower_bound_and_histogram_percentiles():
     assert percentile(histogram, 0.5) == 875.0
     assert percentile(histogram, 0.95) == pytest.approx(987.5)
     assert percentile([0] * 20, 0.5) is None
+
+
+def _percentile_by_walking(histogram: list[int], q: float) -> float | None:
+    """The bucket walk percentiles were computed with before the running counts."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    rank, seen = q * total, 0
+    for index, count in enumerate(histogram):
+        if count and seen + count >= rank:
+            low = BOUNDS_MS[index - 1] if index > 0 else 0.0
+            high = BOUNDS_MS[index] if index < len(BOUNDS_MS) else BOUNDS_MS[-1] * 2
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return float(BOUNDS_MS[-1] * 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_percentiles_by_bisection_are_the_bucket_walks(seed):
+    rng = random.Random(seed)
+    for _ in range(400):
+        histogram = [rng.choice((0, 0, 1, 3, 40)) for _ in range(20)]
+        for q in (0.0, 0.01, 0.5, 0.95, 1.0):
+            assert percentile(histogram, q) == _percentile_by_walking(histogram, q)
+        cell = Cell(latency=histogram, ttft=histogram[::-1])
+        stats = stats_of(cell)
+        assert (stats.latency_p50_ms, stats.latency_p95_ms) == (
+            _percentile_by_walking(histogram, 0.5),
+            _percentile_by_walking(histogram, 0.95),
+        )
+        assert stats.ttft_p95_ms == _percentile_by_walking(histogram[::-1], 0.95)
 
 
 def _span(attrs: dict[str, Any], status: int = 0) -> otel.Span:

@@ -193,6 +193,32 @@ def test_bad_parquet_rollups_are_reported_and_skipped(tmp_path):
     assert b'"id": "v/m1"' in data
 
 
+def test_a_rollup_whose_pages_do_not_decode_is_reported_and_its_day_compacted_without_it(
+    tmp_path,
+):
+    """The check reads footers only: a file whose data pages are damaged fails the day's
+    compaction query, which then runs again on the files that read."""
+    store = LocalStore(tmp_path / "s")
+    at = NOW.timestamp() - 3 * 86_400  # a closed day
+    for consumer in ("gw", "gx"):
+        rollups = Rollups(store, writer="w")
+        rollups.add(Event(model="v/m1", capability="tools", outcome="ok", consumer=consumer, at=at))
+        rollups.flush(now=NOW.timestamp())
+    good = sorted(store.list(HOURLY))[0]
+    damaged = bytearray(store.get(good).data)  # type: ignore[union-attr]
+    pages_end = len(damaged) - 8 - int.from_bytes(damaged[-8:-4], "little")
+    damaged[pages_end - 40 : pages_end - 36] = b"\xff" * 4  # a page of the last columns
+    store.put(good.rsplit("/", 1)[0] + "/broken.parquet", bytes(damaged))
+    _, windows = job_bytes(store)
+    day = datetime.fromtimestamp(at, UTC).strftime("%Y%m%d")
+    assert windows.compacted == [f"{DAILY}{day}.parquet"]  # type: ignore[attr-defined]
+    (problem,) = windows.problems  # type: ignore[attr-defined]
+    assert "unreadable" in problem
+    loaded = load_days(store, now=NOW, days=7, max_event_age_hours=24, compact=False)
+    calls = {k: c.calls for cells in loaded.days.values() for k, c in cells.items()}
+    assert calls == {("", "v/m1", "tools"): 2}  # one call of each identity, from the daily file
+
+
 def test_late_events_merge_into_the_writers_parquet_file(tmp_path):
     store = LocalStore(tmp_path / "s")
     rollups = Rollups(store, writer="w")

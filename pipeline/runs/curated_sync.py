@@ -24,6 +24,7 @@ from pipeline.publishing.store import Store, StoreError
 from pipeline.records.base import Outcome
 from pipeline.records.catalog import CurrentCatalog, Deprecations
 from pipeline.records.runs import JobStatus, RunReport
+from pipeline.runs.context import batch_gc
 from pipeline.stages import core, curate
 from pipeline.timeutil import iso
 
@@ -51,6 +52,7 @@ def _run_id(now: datetime, current: bytes) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 
 
+@batch_gc
 def sync_curated(
     store: Store, config: CatalogConfig, *, now: datetime, overrides: Overrides
 ) -> CuratedResult:
@@ -174,7 +176,7 @@ def _verify(
         }
     )
     artifacts = {
-        "telemetry": publish.encode("telemetry", outcome.document),
+        "telemetry": verify.encode_document(outcome.document),
         "current": publish.encode_listing("current", verified, "models", "ModelRecord"),
     }
     details: dict[str, Any] = {

@@ -16,12 +16,14 @@ consumer names were self-declared on one shared token, so they never counted as 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipeline.publishing import jsonio
 from pipeline.publishing.store import LocalStore, Store
 from pipeline.telemetry import columnar
 from pipeline.telemetry.events import OUTCOME_INDEX
@@ -39,6 +41,9 @@ from pipeline.telemetry.rollup import (
     encode_rows,
     parse_stamp,
 )
+
+if TYPE_CHECKING:
+    import duckdb
 
 OK = OUTCOME_INDEX["ok"]
 CAP_ERROR = OUTCOME_INDEX["capability_error"]
@@ -159,8 +164,36 @@ def encode_daily(stamp: str, cells: dict[SeriesKey, Cell], judged: Judged) -> by
     return encode_rows("daily", stamp, "compaction", rows, {"judged": judged_rows})
 
 
-Tallies = dict[str, dict[str, dict[str, tuple[int, int]]]]
+Tallies = Mapping[str, Mapping[str, Mapping[str, tuple[int, int]]]]
 """model → capability → identity → (ok, capability_error) over a window (what votes count)."""
+
+
+class PackedTallies(Mapping[str, dict[str, dict[str, tuple[int, int]]]]):
+    """``Tallies`` as DuckDB sums and packs them: one JSON text per model, ``{capability:
+    {identity: [ok, capability_error]}}``, parsed when that model is looked up.
+
+    A dense week holds 1.2M identity × model × capability counts: built as tuples in nested
+    dicts they took ~220 MB and seconds of the daily job, though only the models of the
+    catalog are ever decided (``votes.decide``, which needs each voter's counts: the verdict
+    of every voter is published). Packed, they are one string per model (~27 MB)."""
+
+    def __init__(self, packed: dict[str, str], counts: int = 0) -> None:
+        self._packed = packed
+        self.counts = counts
+        """How many identity × model × capability counts are packed."""
+
+    def __getitem__(self, model: str) -> dict[str, dict[str, tuple[int, int]]]:
+        per_capability: dict[str, dict[str, list[int]]] = jsonio.loads_plain(self._packed[model])
+        return {
+            capability: {identity: (ok, failed) for identity, (ok, failed) in by_identity.items()}
+            for capability, by_identity in per_capability.items()
+        }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
 
 
 @dataclass
@@ -320,6 +353,8 @@ class _Job:
         self.daily: dict[int, list[str]] = {}
         self._local = store.root if isinstance(store, LocalStore) else None
         self._made = 0
+        self._verdicts: dict[str, columnar.ParquetError | None] = {}
+        """Store key → what its check found, for files checked ahead."""
 
     def __enter__(self) -> _Job:
         self._scratch = tempfile.TemporaryDirectory(prefix="telemetry-")
@@ -342,7 +377,11 @@ class _Job:
         try:
             if key.endswith(PARQUET):
                 path = self._fetch(key)
-                if path is not None:
+                if path is not None and key in self._verdicts:
+                    verdict = self._verdicts.pop(key)  # checked ahead (``_check_ahead``)
+                    if verdict is not None:
+                        raise verdict
+                elif path is not None:
                     columnar.check(self.con, path, key)
                 return path
             blob = self.store.get(key)
@@ -418,8 +457,48 @@ class _Job:
                 continue
         for keys in self.daily.values():
             keys.sort(key=lambda k: not k.endswith(PARQUET))  # Parquet first
+        self._check_ahead()
         for day in self.days:
             self.sources[day] = self._day(day, compact=compact)
+
+    def _check_ahead(self) -> None:
+        """Check the local Parquet files ``_day`` reads first (each day's Parquet daily file,
+        else its hourly files) two at a time, on two connections: a check is three small
+        queries, ~10 ms of one core, and a dense day has ~500 files. ``parquet`` takes each
+        verdict (a file not checked here, or whose check failed otherwise, it checks)."""
+        if self._local is None:
+            return
+        keys: list[str] = []
+        for day in self.days:
+            daily = [key for key in self.daily.get(day, []) if key.endswith(PARQUET)]
+            hours = range(day, day + DAY, 3600)
+            keys += daily[:1] or [k for h in hours for k in self.by_hour.get(h, [])]
+        files = [
+            (key, self._local / key)
+            for key in keys
+            if key.endswith(PARQUET) and columnar.regular_file(self._local / key)
+        ]
+        if len(files) < 2:
+            return
+
+        def check(part: list[tuple[str, Path]], con: duckdb.DuckDBPyConnection) -> None:
+            for key, path in part:
+                try:
+                    columnar.check(con, path, key)
+                    self._verdicts[key] = None
+                except columnar.ParquetError as exc:
+                    self._verdicts[key] = exc
+                except Exception:  # no verdict: ``parquet`` checks it again
+                    continue
+
+        cursor = self.con.cursor()  # a connection of its own: one per thread
+        worker = threading.Thread(target=check, args=(files[1::2], cursor), daemon=True)
+        worker.start()
+        try:
+            check(files[::2], self.con)
+        finally:
+            worker.join()
+            cursor.close()
 
     def _day(self, day: int, *, compact: bool) -> list[Path]:
         for key in self.daily.get(day, []):
@@ -446,18 +525,31 @@ class _Job:
         (1.2M identity × model × capability groups of 47 counters) in one statement would need
         about 1 GB of aggregate state, one identity at a time needs 1/20 of it. (Rows of one
         identity in two folders would make two rows; every reader sums, so nothing changes.)"""
+        import duckdb
+
         parts: list[Path] = []
         for folder in sorted(folders):
-            paths = self._readable(folders[folder])
-            if not paths:
-                continue
             part = self._temp()
-            select = (
-                f"SELECT identity, model, capability, {day}::BIGINT AS period_start, "
-                f"{columnar.sums()} FROM read_parquet({columnar.file_list(paths)}) "
-                "GROUP BY identity, model, capability ORDER BY identity, model, capability"
-            )
-            columnar.copy_to(self.con, select, part, columnar.metadata("part", "", ""))
+            meta = columnar.metadata("part", "", "")
+
+            def select(paths: list[Path]) -> str:
+                return (
+                    f"SELECT identity, model, capability, {day}::BIGINT AS period_start, "
+                    f"{columnar.sums()} FROM read_parquet({columnar.file_list(paths)}) "
+                    "GROUP BY identity, model, capability ORDER BY identity, model, capability"
+                )
+
+            try:
+                columnar.copy_to(self.con, select(folders[folder]), part, meta)
+            except duckdb.Error:
+                # A file whose data pages do not decode (the check reads footers only): the
+                # folder again without it. Scanning every file first cost a dense day a
+                # whole extra read of its 28.8M rows.
+                paths = self._readable(folders[folder])
+                if not paths:
+                    part.unlink(missing_ok=True)
+                    continue
+                columnar.copy_to(self.con, select(paths), part, meta)
             parts.append(part)
         if not parts:
             return []
@@ -522,23 +614,36 @@ class _Job:
                 per_model[row[1]] = columnar.cell_of(row, 2)
         return out
 
-    def tallies(self, paths: list[Path]) -> Tallies:
-        """model → capability → identity → (ok, capability_error) over ``paths``."""
-        out: Tallies = {}
+    def tallies(self, paths: list[Path]) -> PackedTallies:
+        """model → capability → identity → (ok, capability_error) over ``paths``, summed and
+        packed per model by DuckDB (no Python object per count)."""
         if not paths:
-            return out
+            return PackedTallies({})
+        judged = (
+            "SELECT model, capability, identity, SUM(ok)::BIGINT AS ok, "
+            "SUM(capability_error)::BIGINT AS failed FROM read_parquet({files}) "
+            "GROUP BY model, capability, identity "
+            "HAVING SUM(ok) <> 0 OR SUM(capability_error) <> 0"
+        )
+        # Lists unordered (an ordered list aggregate keeps every row in memory, past the
+        # connection's cap on a dense week): identities are keys, ``decide`` sorts them.
+        per_capability = (
+            "SELECT model, capability, count(*) AS voters, "
+            f"map_from_entries(list((identity, [ok, failed]))) AS counts FROM ({judged}) "
+            "GROUP BY model, capability"
+        )
         cursor = self._run(
-            "SELECT model, capability, identity, SUM(ok)::BIGINT, SUM(capability_error)::BIGINT "
-            "FROM read_parquet({files}) GROUP BY model, capability, identity "
-            "HAVING SUM(ok) <> 0 OR SUM(capability_error) <> 0",
+            "SELECT model, to_json(map_from_entries(list((capability, counts))))::VARCHAR, "
+            f"SUM(voters)::BIGINT FROM ({per_capability}) GROUP BY model",
             paths,
         )
-        identities: dict[str, str] = {}  # one string per identity, not one per row
+        packed: dict[str, str] = {}
+        counts = 0
         while cursor is not None and (batch := cursor.fetchmany(10_000)):
-            for model, cap, identity, ok, failed in batch:
-                who = identities.setdefault(identity, identity)
-                out.setdefault(model, {}).setdefault(cap, {})[who] = (ok, failed)
-        return out
+            for model, text, voters in batch:
+                packed[model] = text
+                counts += voters
+        return PackedTallies(packed, counts)
 
     def _run(self, template: str, paths: list[Path]) -> Any:
         """A cursor over ``template`` run on ``paths``; when a file's data pages do not decode
@@ -583,6 +688,7 @@ def iter_recent(
 __all__ = [
     "Judged",
     "Loaded",
+    "PackedTallies",
     "Tallies",
     "Windows",
     "encode_daily",
