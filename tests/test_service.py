@@ -742,6 +742,19 @@ def test_record_route_is_matched_after_every_more_specific_api_models_route(clie
     assert client.get("/api/models/openai/gpt-4o").json()["id"] == "openai/gpt-4o"
 
 
+def test_native_routes_are_tried_first_and_answer_as_before(client):
+    # Issue 29: each route tried before a match costs the request; the native lists are the
+    # hot path, and no other route matches a path under their prefixes.
+    from pipeline.service.native_routes import NATIVE_PREFIXES
+
+    paths = [str(getattr(r, "path", "")) for r in client.app.router.routes]
+    native = [i for i, p in enumerate(paths) if p.startswith(NATIVE_PREFIXES)]
+    assert native == list(range(len(native))) and len(native) == 4
+    assert client.get("/").status_code == 200  # the explorer's routes still answer
+    assert client.get("/v1/models").json()["object"] == "list"
+    assert client.post("/v1/models").status_code == 405
+
+
 def test_cors_origins_from_the_cli_or_the_config():
     from pipeline.cli.common import UsageError
     from pipeline.cli.serve import _cors_origins
