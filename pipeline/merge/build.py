@@ -270,9 +270,11 @@ def _reasoning(decision: Decision) -> str:
     return "configurable" if decision.winner.controls else "fixed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Figures:
-    """The prices ``tiers`` reads, off a published pricing mapping (``tiers.Prices``)."""
+    """The prices ``tiers`` reads, off a published pricing mapping (``tiers.Prices``). Not
+    frozen: a frozen dataclass sets each field through ``object.__setattr__``, five times the
+    cost of building one of these per priced record (7,000 in a first merge)."""
 
     variable: bool
     input: Decimal | None
