@@ -12,13 +12,16 @@ does compact output), about 70 ms of every 549-model sync. orjson writes the sam
 the published bytes (and the errors) stay simplejson's:
 
 - floats below 1e-4: Python writes ``1e-05``, orjson ``0.00001`` or ``1e-5``;
-- NaN and infinities: simplejson refuses them (``allow_nan`` is off), orjson writes ``null``;
+- NaN and infinities: simplejson refuses them (``allow_nan`` is off), orjson writes ``null``
+  for a float one; a Decimal one (``Decimal("NaN")``) is handed to simplejson by the hook;
 - anything orjson does not take as simplejson does (integers past 64 bits, non-string keys,
   subclasses of str/int/dict, dataclasses, dates): orjson raises, simplejson decides.
 
-The first two are found by a C-speed search of the output for ``0.0000``, ``null``, ``NaN``,
-``Infinity`` and a number ending in ``e-<digits>``; a string that merely contains one of them
-only costs the slower encoding. tests/test_jsonio.py checks the two encoders agree, floats included.
+The first two are found by a C-speed search of the output for ``0.0000``, ``null`` and a number
+ending in ``e-<digits>``; a string that merely contains one of them only costs the slower
+encoding. (``NaN`` and ``Infinity`` are not searched for: orjson writes neither, so only a
+string could hold them, as a model called ``Qwen3.5-27B-NaNovel`` does: its 2 MB provider list
+took the slow path.) tests/test_jsonio.py checks the two encoders agree, floats included.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ _ORJSON_OPTIONS = (
 # Output orjson may have written differently from simplejson (see the module docstring),
 # looked for with ``in`` and ``count`` (memmem, GB/s): a regex alternation scans at a few MB/s,
 # a third of the encoding's time.
-_REFUSED = (b"null", b"NaN", b"Infinity")
 _SMALL = (b" 0.0000", b" -0.0000")  # a number below 1e-4 in decimal form, after ": " or indent
 _DIGITS = frozenset(b"0123456789")
 
@@ -55,12 +57,14 @@ def _may_differ(data: bytes, decimals: list[str]) -> bool:
     numbers written as `` 0.0000…`` are harmless when the Decimals account for every one (a
     float below 1e-4, or a string quoting such a number, makes one more). ``str(Decimal)``
     writes a capital ``E``, so a lower-case ``e-`` is only ever a float's (or a string's)."""
-    if any(literal in data for literal in _REFUSED):
+    if b"null" in data:  # a float NaN or infinity (or None, which simplejson writes alike)
         return True
     if b"0.0000" in data:
         padded = b" " + data  # a bare number at the start counts too
         small = sum(padded.count(pattern) for pattern in _SMALL)
-        if small != sum(1 for text in decimals if text.startswith(("0.0000", "-0.0000"))):
+        # The Decimals written in that form, counted in C: each one's text after a newline.
+        texts = "\n" + "\n".join(decimals)
+        if small != texts.count("\n0.0000") + texts.count("\n-0.0000"):
             return True
     at = data.find(b"e-")
     while at > 0:  # ``<digit>e-<digit>``: a float's exponent (model ids have ``17b-16e-inst``)
@@ -76,7 +80,7 @@ def dumps(obj: Any) -> bytes:
 
     def fragment(value: Any) -> orjson.Fragment:
         # orjson's hook for the types it does not encode itself: a Decimal as its exact digits.
-        if type(value) is Decimal:
+        if type(value) is Decimal and value.is_finite():
             text = str(value)
             decimals.append(text)
             return orjson.Fragment(text)
