@@ -793,6 +793,9 @@ def test_native_routes_are_tried_first_and_answer_as_before(client):
     paths = [str(getattr(r, "path", "")) for r in client.app.router.routes]
     native = [i for i, p in enumerate(paths) if p.startswith(NATIVE_PREFIXES)]
     assert native == list(range(len(native))) and len(native) == 4
+    # ...and called without FastAPI's per-request parameter solving (they read the Request).
+    routes = client.app.router.routes
+    assert {type(routes[i]).__name__ for i in native} == {"_RequestRoute"}
     assert client.get("/").status_code == 200  # the explorer's routes still answer
     assert client.get("/v1/models").json()["object"] == "list"
     assert client.post("/v1/models").status_code == 405
