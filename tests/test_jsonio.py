@@ -36,6 +36,7 @@ EDGES: list[Any] = [
     "\u2028\u2029 é 日本 😀",
     '\x00\x01\x1f\x7f"\\/\b\f\n\r\t',
     "model 0.00001 null NaN 3e-5",  # looks suspect: takes the reference path, same bytes
+    {"id": "Qwen3.5-27B-NaNovel", "name": "Infinity", "input": Decimal("0.5")},  # fast path
     {"perImage": Decimal("0.000002"), "perUnit": Decimal("-0.0000075")},  # exact, fast path
     {"price": Decimal("0.00005"), "share": 5e-05},  # the same text from a float: redone
     {"price": Decimal("0.00005"), "share": 0.5, "note": "costs 0.00001"},
@@ -66,12 +67,22 @@ def test_edges_give_simplejsons_bytes(obj: Any) -> None:
     assert jsonio.dumps(obj) == reference(obj)
 
 
-@pytest.mark.parametrize("obj", [float("nan"), float("inf"), Decimal("NaN"), "\ud800"])
+@pytest.mark.parametrize(
+    "obj",
+    [float("nan"), float("inf"), Decimal("NaN"), Decimal("-Infinity"), Decimal("sNaN"), "\ud800"],
+)
 def test_what_simplejson_refuses_is_refused(obj: Any) -> None:
     with pytest.raises(Exception) as expected:
         reference(obj)
     with pytest.raises(type(expected.value)):
         jsonio.dumps(obj)
+
+
+def test_a_name_holding_nan_is_encoded_by_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only a Decimal NaN or infinity is written as such, and the hook hands those over.
+    document = {"id": "Qwen3.5-27B-NaNovel", "note": "Infinity", "price": Decimal("0.00002")}
+    monkeypatch.setattr(jsonio, "_dumps_reference", lambda obj: pytest.fail("slow path"))
+    assert jsonio.dumps(document) == reference(document)
 
 
 def test_floats_of_every_magnitude_give_simplejsons_bytes() -> None:

@@ -673,6 +673,49 @@ def test_gzip_is_built_once_per_catalog_version(client_for, synced, monkeypatch,
     assert len(calls) == 3  # a new catalog version: compressed once more
 
 
+def test_pages_compressed_by_the_middleware_are_kept_by_etag(client, monkeypatch):
+    # The explorer's cached pages carry a strong ETag (a hash of their bytes): the middleware
+    # compresses each once, not once per browser asking.
+    from pipeline.service import http
+
+    calls: list[int] = []
+    original = http.gzip_bytes
+
+    def counting(data: bytes) -> bytes:
+        calls.append(len(data))
+        return original(data)
+
+    monkeypatch.setattr(http, "gzip_bytes", counting)
+    identity = client.get("/", headers={"Accept-Encoding": "identity"})
+    assert len(identity.content) >= http.KEPT_MIN_BYTES and "etag" in identity.headers
+    packed = [client.get("/", headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
+    assert len(calls) == 1
+    assert all(r.headers["content-encoding"] == "gzip" for r in packed)
+    assert all(r.content == identity.content for r in packed)
+    assert packed[0].headers["etag"] == identity.headers["etag"][:-1] + '-gz"'
+    assert "Accept-Encoding" in packed[0].headers["vary"]
+    assert (
+        packed[0].headers["content-security-policy"] == identity.headers["content-security-policy"]
+    )
+    tag = packed[0].headers["etag"]
+    again = client.get("/", headers={"If-None-Match": tag, "Accept-Encoding": "gzip"})
+    assert again.status_code == 304
+
+
+def test_gzip_cache_is_bounded():
+    from pipeline.service.http import KEPT_MIN_BYTES, GzipCache, gzip_bytes
+
+    cache = GzipCache(max_bytes=3 * 1024, max_entries=2)
+    bodies = [bytes([i]) * KEPT_MIN_BYTES + b"%d" % i for i in range(4)]
+    for i, body in enumerate(bodies):
+        assert cache.compressed(b'"tag%d"' % i, body) == gzip_bytes(body)
+    assert len(cache._kept) == 2 and cache.bytes <= 3 * 1024
+    assert cache.bytes == sum(len(v) for v in cache._kept.values())
+    assert cache.compressed(b'W/"weak"', bodies[0]) == gzip_bytes(bodies[0])  # not kept
+    assert cache.compressed(None, bodies[0]) == gzip_bytes(bodies[0])
+    assert (b'W/"weak"', len(bodies[0])) not in cache._kept and len(cache._kept) == 2
+
+
 @pytest.mark.parametrize("path", GETS)
 def test_head_answers_every_get_route(client, path):
     got = client.get(path, headers=AUTH)
@@ -740,6 +783,22 @@ def test_record_route_is_matched_after_every_more_specific_api_models_route(clie
     assert client.get("/api/models/curated").json()["available"] is True
     assert "redirects" in client.get("/api/models/deprecations").json()
     assert client.get("/api/models/openai/gpt-4o").json()["id"] == "openai/gpt-4o"
+
+
+def test_native_routes_are_tried_first_and_answer_as_before(client):
+    # Issue 29: each route tried before a match costs the request; the native lists are the
+    # hot path, and no other route matches a path under their prefixes.
+    from pipeline.service.native_routes import NATIVE_PREFIXES
+
+    paths = [str(getattr(r, "path", "")) for r in client.app.router.routes]
+    native = [i for i, p in enumerate(paths) if p.startswith(NATIVE_PREFIXES)]
+    assert native == list(range(len(native))) and len(native) == 4
+    # ...and called without FastAPI's per-request parameter solving (they read the Request).
+    routes = client.app.router.routes
+    assert {type(routes[i]).__name__ for i in native} == {"_RequestRoute"}
+    assert client.get("/").status_code == 200  # the explorer's routes still answer
+    assert client.get("/v1/models").json()["object"] == "list"
+    assert client.post("/v1/models").status_code == 405
 
 
 def test_cors_origins_from_the_cli_or_the_config():

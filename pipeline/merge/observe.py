@@ -16,6 +16,7 @@ by field on the way (the merged lists are validated against their schema when wr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -173,8 +174,10 @@ def from_openrouter_offer(
 _EPOCH = dt.date(1970, 1, 1)
 
 
+@functools.lru_cache(maxsize=4096)
 def _epoch(day: str | None) -> int | None:
-    """``2025-03-20`` → Unix seconds at midnight UTC."""
+    """``2025-03-20`` → Unix seconds at midnight UTC (once per date: 8,000 catalog entries of
+    a first merge carry a few hundred release dates)."""
     if day is None or len(day) != 10:
         return None
     try:

@@ -419,8 +419,10 @@ def merge_providers(
         )
         data = publish.encode("providers-index", index_document)
         published_index = _read(store, keys.PROVIDERS_INDEX)
-        fresh = json.loads(data, parse_float=Decimal)
-        if published_index is None or _changed(published_index, fresh):
+        # Parsed back only to compare with one published before (a first merge has none).
+        if published_index is None or _changed(
+            published_index, json.loads(data, parse_float=Decimal)
+        ):
             store.put(keys.PROVIDERS_INDEX, data)
         history_written.result()
     outcome.events = len(events)

@@ -226,13 +226,24 @@ def create_app(
     # Routes match in registration order, and `/api/models/{ref:path}` matches every path
     # under /api/models/. Keep it last, whatever registers more specific /api/models/...
     # routes (curated, deprecations, core, {ref}/offers, routers included above): moved to
-    # the end here, after every route and router has been added.
-    app.router.routes.sort(key=lambda route: getattr(route, "path", None) == RECORD_ROUTE)
+    # the end here, after every route and router has been added. The native routes go first:
+    # FastAPI tries each route before them in turn (about 4 µs a miss, the explorer's dozen
+    # included), which was a third of a cached list's time on the server; no other route
+    # matches a path under their prefixes, so no request reaches a different route.
+    app.router.routes.sort(key=_match_order)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Added last = outermost: HEAD, trailing slashes and CORS apply before routing (and the
     # metrics see the route the request reached).
     app.add_middleware(HttpHygiene, cors_origins=cors_origins)
     return app
+
+
+def _match_order(route: Any) -> int:
+    """0 for the native routes (tried first), 2 for the catch-all record route (last)."""
+    path = getattr(route, "path", None)
+    if path == RECORD_ROUTE:
+        return 2
+    return 0 if isinstance(path, str) and path.startswith(NATIVE_PREFIXES) else 1
 
 
 def serve(

@@ -6,12 +6,15 @@ Why one middleware and not Starlette's CORS/GZip ones: the catalog routes alread
 bytes compressed once per catalog version (``bodies.Body``), so compressing again per request
 (GZipMiddleware) would throw away most of the throughput; this layer only compresses what comes
 through uncompressed (admin, metrics, other routers' answers), and costs one header scan on the
-hot path.
+hot path. What it compresses under a strong ETag (the explorer's cached pages and their JSON,
+built once per catalog version) it keeps, bounded (``GzipCache``), so the same bytes are not
+compressed again for every browser that asks.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
@@ -39,6 +42,13 @@ SECURITY_HEADERS = (
 """On every answer (issue 27): a browser never guesses a type the answer did not state (a
 JSON body holding markup is not a page), and no URL of the reader (filters, ids) is sent on
 to another site in a Referer header."""
+
+
+KEPT_MIN_BYTES = 16 * 1024
+"""Compressed answers kept only from this size up: below it compressing costs little."""
+KEPT_BYTES = 16 * 1024 * 1024
+"""What the kept compressed answers may hold in all (the oldest are dropped first)."""
+KEPT_ENTRIES = 256
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -76,6 +86,37 @@ def accepts_gzip(header: bytes) -> bool:
     return allowed
 
 
+class GzipCache:
+    """Compressed bodies by their strong ETag, bounded in bytes and entries (least recently
+    used dropped first). A strong ETag names one exact representation (RFC 9110 §8.8.1): every
+    ETag this service sends is a hash of the body's bytes, so the same tag and length are the
+    same body. Used from the event loop only, so it takes no lock."""
+
+    def __init__(self, max_bytes: int = KEPT_BYTES, max_entries: int = KEPT_ENTRIES) -> None:
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.bytes = 0
+        self._kept: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
+
+    def compressed(self, etag: bytes | None, body: bytes) -> bytes:
+        """``gzip_bytes(body)``, compressed once per strong ETag for bodies worth keeping."""
+        if etag is None or etag.startswith(b"W/") or len(body) < KEPT_MIN_BYTES:
+            return gzip_bytes(body)
+        key = (etag, len(body))
+        data = self._kept.get(key)
+        if data is not None:
+            self._kept.move_to_end(key)
+            return data
+        data = gzip_bytes(body)
+        if len(data) <= self.max_bytes:
+            self._kept[key] = data
+            self.bytes += len(data)
+            while self.bytes > self.max_bytes or len(self._kept) > self.max_entries:
+                _, dropped = self._kept.popitem(last=False)
+                self.bytes -= len(dropped)
+        return data
+
+
 def _header(headers: Iterable[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
     for name, value in headers:
         if name == wanted:
@@ -93,6 +134,7 @@ class HttpHygiene:
         origins = [o.strip().rstrip("/") for o in cors_origins or () if o.strip()]
         self.any_origin = "*" in origins
         self.origins = frozenset(o.encode() for o in origins if o != "*")
+        self.kept = GzipCache()
 
     def _allow(self, origin: bytes | None, path: str) -> bytes | None:
         """The Access-Control-Allow-Origin value for this request, or None for no CORS."""
@@ -186,7 +228,7 @@ class HttpHygiene:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                await _send_compressed(send, held[0], b"".join(chunks))
+                await _send_compressed(send, held[0], b"".join(chunks), self.kept)
                 held.clear()
                 return
             if head:
@@ -229,15 +271,15 @@ def _worth_compressing(status: int, headers: Iterable[tuple[bytes, bytes]]) -> b
     return MIN_COMPRESS_BYTES <= size <= MAX_BUFFERED_BYTES
 
 
-async def _send_compressed(send: Send, start: Message, body: bytes) -> None:
-    data = gzip_bytes(body)
+async def _send_compressed(send: Send, start: Message, body: bytes, kept: GzipCache) -> None:
+    etag = _header(start["headers"], b"etag")
+    data = kept.compressed(etag, body)
     headers = [(k, v) for k, v in start["headers"] if k not in (b"content-length", b"etag")]
     headers += [
         (b"content-length", str(len(data)).encode()),
         (b"content-encoding", b"gzip"),
         (b"vary", b"Accept-Encoding"),
     ]
-    etag = _header(start["headers"], b"etag")
     if etag is not None:
         # A different representation needs a different strong ETag (RFC 9110 §8.8.3).
         headers.append((b"etag", etag[:-1] + b'-gz"' if etag.endswith(b'"') else etag))

@@ -9,11 +9,12 @@ In: the registry the service reads. Out: the routes, registered on the app by
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, TypeVar, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from pipeline.registry import formats
@@ -192,6 +193,20 @@ AVAILABLE_PARAMETER = parameter(
 )
 
 
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_Endpoint = TypeVar("_Endpoint", bound=Handler)
+
+
+class _RequestRoute(APIRoute):
+    """A route whose endpoint takes the ``Request`` and returns the ``Response`` itself, so it
+    is called as it is: FastAPI's request handler (parameters solved and validated, response
+    model, its telemetry hook) is skipped, which cost about a third of a cached answer's time on
+    the server. The route is documented, matched, and its errors handled as any other's."""
+
+    def get_route_handler(self) -> Handler:
+        return cast(Handler, self.endpoint)
+
+
 def _as_body(built: Any) -> Body:
     return built if isinstance(built, Body) else encode(built)
 
@@ -224,6 +239,17 @@ def add_native_routes(app: FastAPI, registry: Registry) -> None:
     # keep them well under the throughput of a constant-bytes endpoint. The parameters are
     # declared in the spec by hand (openapi_extra); errors come in each API's own envelope
     # (formats.error_body), which its SDK turns into a typed exception.
+
+    def get(path: str, **options: Any) -> Callable[[_Endpoint], _Endpoint]:
+        """``app.get`` for an endpoint of one ``Request`` (see ``_RequestRoute``)."""
+
+        def register(endpoint: _Endpoint) -> _Endpoint:
+            app.router.add_api_route(
+                path, endpoint, methods=["GET"], route_class_override=_RequestRoute, **options
+            )
+            return endpoint
+
+        return register
 
     def native_error(
         request: Request, format: str, status: int, message: str, param: str | None = None
@@ -343,7 +369,7 @@ def add_native_routes(app: FastAPI, registry: Registry) -> None:
         *SHAPE_HEADERS,
     ]
 
-    @app.get(
+    @get(
         "/v1/models",
         response_model=None,
         responses={
@@ -360,7 +386,7 @@ def add_native_routes(app: FastAPI, registry: Registry) -> None:
         `before_id`); Gemini pages by id (`pageSize`, `pageToken`)."""
         return in_requested_format(request, lambda format: list_in(request, format))
 
-    @app.get(
+    @get(
         "/v1/models/{ref:path}",
         response_model=None,
         responses={
@@ -379,7 +405,7 @@ def add_native_routes(app: FastAPI, registry: Registry) -> None:
             request, lambda format: model_in(request, format, request.path_params["ref"])
         )
 
-    @app.get(
+    @get(
         "/v1beta/models",
         response_model=None,
         responses={200: {"model": GeminiList}, **error_responses(304), **NATIVE_ERRORS},
@@ -389,7 +415,7 @@ def add_native_routes(app: FastAPI, registry: Registry) -> None:
         """The model list in the Gemini API's shape (where Google's SDKs look for it)."""
         return list_in(request, "gemini")
 
-    @app.get(
+    @get(
         "/v1beta/models/{name:path}",
         response_model=None,
         responses={200: {"model": GeminiModel}, **error_responses(304), **NATIVE_ERRORS},
