@@ -37,6 +37,21 @@ BENCHMARKS = {
 OPTIONS = {"--check", "--update-baseline"}
 
 
+def _run(only: set[str]) -> None:
+    """Run the named benches (all when ``only`` is empty), each in turn."""
+    for module, what in BENCHMARKS.items():
+        name = module.split(".")[-1]
+        if only and name not in only:
+            continue
+        print(f"\n### {module}: {what}", flush=True)
+        sys.argv = [module]  # modules may read their own options; they get none from here
+        try:
+            importlib.import_module(module).main()
+        except Exception as exc:  # one broken bench must not hide the others' figures
+            print(f"{module} crashed: {type(exc).__name__}: {exc}", flush=True)
+            targets.record(name, "runs to the end", f"crashed: {type(exc).__name__}", False)
+
+
 def main() -> int:
     args = sys.argv[1:]
     check = "--check" in args
@@ -49,19 +64,16 @@ def main() -> int:
     print(f"machine: {targets.describe(targets.machine())}", flush=True)
     # The reader keeps the schema passes of what it loaded in the user's cache (docs/reader.md):
     # the benches get an empty one of their own, so a first load checks in full on every run.
-    cache = tempfile.TemporaryDirectory(prefix="bench-cache-")
-    os.environ["CATALOG_CACHE_DIR"] = cache.name
-    for module, what in BENCHMARKS.items():
-        name = module.split(".")[-1]
-        if only and name not in only:
-            continue
-        print(f"\n### {module}: {what}", flush=True)
-        sys.argv = [module]  # modules may read their own options; they get none from here
+    before = os.environ.get("CATALOG_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
+        os.environ["CATALOG_CACHE_DIR"] = cache
         try:
-            importlib.import_module(module).main()
-        except Exception as exc:  # one broken bench must not hide the others' figures
-            print(f"{module} crashed: {type(exc).__name__}: {exc}", flush=True)
-            targets.record(name, "runs to the end", f"crashed: {type(exc).__name__}", False)
+            _run(only)
+        finally:
+            if before is None:
+                os.environ.pop("CATALOG_CACHE_DIR", None)
+            else:
+                os.environ["CATALOG_CACHE_DIR"] = before
     baseline = targets.read_baseline()
     recorded = baseline.get("recorded", "never")
     print(f"\n### targets (baseline recorded {recorded}, regression when > 20% worse)")
